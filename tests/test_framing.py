@@ -1,0 +1,346 @@
+"""The sans-IO frame codec: round trips, split invariance, every framing problem, accounting."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+from google.protobuf.message import Message
+from hypothesis import given
+from hypothesis import strategies as st
+
+from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.framing import (
+    HEADER,
+    Event,
+    Frame,
+    FrameDecoder,
+    decode_all,
+    encode_frame,
+)
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.messages import MESSAGE_TYPES, MessageType
+from restate_inspect.rules import Problem
+from tests.helpers import SAMPLES, assert_split_invariant
+from tests.strategies import flags_for, messages, typed_messages, valid_streams
+
+
+def frames(events: list[Event]) -> list[Frame]:
+    return [e for e in events if isinstance(e, Frame)]
+
+
+def problems(events: list[Event]) -> list[Problem]:
+    return [e for e in events if isinstance(e, Problem)]
+
+
+def assert_tiles(events: list[Event], total: int) -> None:
+    """Frames and undecoded ranges cover [0, total) exactly, in order, without overlap."""
+    ranges = [p for p in problems(events) if p.undecoded]
+    assert all(p.offset is not None and p.length is not None for p in ranges)
+    spans = sorted(
+        [(f.offset, f.end) for f in frames(events)]
+        + [(p.offset or 0, (p.offset or 0) + (p.length or 0)) for p in ranges]
+    )
+    position = 0
+    for start, end in spans:
+        assert start == position, f"gap or overlap at {position}: next span starts at {start}"
+        position = end
+    assert position == total
+
+
+def feed_pieces(pieces: list[bytes], **options: object) -> list[Event]:
+    decoder = FrameDecoder(**options)  # type: ignore[arg-type]
+    events: list[Event] = []
+    for piece in pieces:
+        events += decoder.feed(piece)
+    return events + decoder.end_of_stream()
+
+
+# --- round trips ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", MESSAGE_TYPES, ids=lambda s: s.name)
+@given(data=st.data())
+def test_every_message_type_round_trips(spec: MessageType, data: st.DataObject) -> None:
+    message: Message = data.draw(messages(spec))
+    flags = data.draw(flags_for(spec))
+    wire = encode_frame(spec.code, message, flags)
+    events = decode_all(wire)
+    assert problems(events) == []
+    (frame,) = frames(events)
+    assert (frame.type, frame.flags, frame.length, frame.offset) == (
+        spec.code,
+        flags,
+        len(wire) - 8,
+        0,
+    )
+    assert frame.message == message
+    assert frame.to_bytes() == wire
+    assert frame.name == spec.name and frame.message_type == spec
+
+
+@given(stream=valid_streams(), seed=st.integers(0, 2**16))
+def test_same_frames_whole_byte_by_byte_or_split_at_random(stream: bytes, seed: int) -> None:
+    events = assert_split_invariant(feed_pieces, stream, seed)
+    assert problems(events) == []
+    assert_tiles(events, len(stream))
+
+
+def test_real_streams_are_split_invariant() -> None:
+    for path in sorted(SAMPLES.glob("*.bin")):
+        data = path.read_bytes()
+        events = assert_split_invariant(feed_pieces, data, seed=len(data))
+        assert problems(events) == [] and len(frames(events)) >= 1
+        assert_tiles(events, len(data))
+
+
+def test_encode_frame_takes_bytes_or_a_message() -> None:
+    end = pb.EndMessage()
+    assert encode_frame(0x0005, end) == encode_frame(0x0005, b"") == b"\x00\x05" + bytes(6)
+    assert (
+        encode_frame(0x0C05, b"\x72\x01x", 0x8000)
+        == bytes.fromhex("0c05800000000003") + b"\x72\x01x"
+    )
+
+
+# --- where frames come from ------------------------------------------------------------
+
+
+def test_frames_carry_stream_direction_and_the_time_of_the_chunk_that_completed_them() -> None:
+    wire = encode_frame(0x0004, pb.EntryAckMessage(entry_index=3))
+    key = StreamKey("conn", 7)
+    decoder = FrameDecoder(stream=key, direction=Direction.RUNTIME_TO_SDK)
+    assert decoder.feed(wire[:5], time=1.0, packet=1) == []
+    (frame,) = decoder.feed(wire[5:] + wire[:3], time=2.5, packet=2)
+    assert isinstance(frame, Frame)
+    assert (frame.stream, frame.direction, frame.time, frame.packet) == (
+        key,
+        Direction.RUNTIME_TO_SDK,
+        2.5,
+        2,
+    )
+    (frame,) = decoder.feed(wire[3:], time=3.0, packet=3)
+    assert isinstance(frame, Frame) and frame.offset == len(wire) and frame.packet == 3
+    assert decoder.bytes_fed == 2 * len(wire)
+    assert decoder.end_of_stream() == []
+
+
+def test_empty_feeds_change_nothing() -> None:
+    decoder = FrameDecoder()
+    assert decoder.feed(b"") == []
+    assert decoder.feed(memoryview(encode_frame(0x0005))) != []
+
+
+def test_feed_after_end_of_stream_is_a_programming_error() -> None:
+    decoder = FrameDecoder()
+    decoder.end_of_stream()
+    with pytest.raises(ValueError, match="after end_of_stream"):
+        decoder.feed(b"x")
+
+
+# --- framing problems ----------------------------------------------------------------
+
+
+def test_stream_ending_inside_a_header() -> None:
+    wire = encode_frame(0x0005) + b"\x04\x00\x00"
+    events = assert_split_invariant(feed_pieces, wire)
+    (problem,) = problems(events)
+    assert (problem.code, problem.offset, problem.length, problem.undecoded) == (
+        "RI101",
+        8,
+        3,
+        True,
+    )
+    assert "3 bytes into a frame header at offset 0x8" in problem.message
+    assert_tiles(events, len(wire))
+
+
+def test_stream_ending_inside_a_body() -> None:
+    call = encode_frame(0x0C01, pb.CallEntryMessage(service_name="svc", handler_name="h"))
+    wire = encode_frame(0x0005) + call[:-2]
+    events = assert_split_invariant(feed_pieces, wire)
+    (problem,) = problems(events)
+    assert (problem.code, problem.offset, problem.length) == ("RI102", 8, len(call) - 2)
+    assert problem.message == (
+        "CallEntryMessage (0x0c01) frame at offset 0x8 declares 8 body bytes, "
+        "but the stream ends after 6 of them"
+    )
+    assert_tiles(events, len(wire))
+
+
+def test_truncated_frame_of_unknown_type() -> None:
+    (problem,) = problems(decode_all(HEADER.pack(0x1234, 0, 10) + b"abc"))
+    assert problem.code == "RI102" and "type 0x1234" in problem.message
+
+
+def test_declared_length_above_the_limit_loses_framing_for_the_rest() -> None:
+    good = encode_frame(0x0004, pb.EntryAckMessage(entry_index=1))
+    wire = good + HEADER.pack(0x0C01, 0, 0xFFFFFFFF) + b"junk" + good
+    events = assert_split_invariant(feed_pieces, wire)
+    assert len(frames(events)) == 1
+    lost, rest = problems(events)
+    assert (lost.code, lost.offset, lost.length, lost.undecoded) == ("RI103", len(good), 8, False)
+    assert lost.message == (
+        f"CallEntryMessage (0x0c01) frame at offset {len(good):#x} declares 4294967295 body "
+        "bytes, above the 67108864-byte limit; framing is lost from here"
+    )
+    assert (rest.code, rest.offset, rest.length, rest.undecoded) == (
+        "RI104",
+        len(good),
+        len(wire) - len(good),
+        True,
+    )
+    assert_tiles(events, len(wire))
+
+
+def test_the_limit_is_configurable_and_applies_to_complete_frames_too() -> None:
+    wire = encode_frame(0x0001, pb.CompletionMessage(entry_index=1, value=b"x" * 100))
+    assert problems(decode_all(wire, max_length=200)) == []
+    events = decode_all(wire, max_length=50)
+    assert [p.code for p in problems(events)] == ["RI103", "RI104"]
+    assert "type 0x0001" not in problems(events)[0].message  # it is named
+    assert_tiles(events, len(wire))
+
+
+def test_oversize_header_of_unknown_type_names_the_code() -> None:
+    (lost, _) = problems(decode_all(HEADER.pack(0x7777, 0, 2**31)))
+    assert "type 0x7777" in lost.message
+
+
+def test_unknown_type_is_kept_with_its_bytes() -> None:
+    wire = HEADER.pack(0x0006, 0, 3) + b"\x01\x02\x03" + encode_frame(0x0005)
+    events = decode_all(wire)
+    unknown, end = frames(events)
+    assert (unknown.type, unknown.body, unknown.message, unknown.name) == (
+        6,
+        b"\x01\x02\x03",
+        None,
+        None,
+    )
+    (problem,) = problems(events)
+    assert (problem.code, problem.offset, problem.length) == ("RI105", 0, 11)
+    assert end.type == 5
+    assert_tiles(events, len(wire))
+
+
+def test_v3_entries_are_named_and_flagged() -> None:
+    body = b"\x0a\x05inv_1" + b"\x62\x04stop"
+    events = decode_all(encode_frame(0x0C06, body))
+    (frame,) = frames(events)
+    assert frame.name == "CancelInvocationEntryMessage" and frame.message is None
+    (problem,) = problems(events)
+    assert problem.code == "RI106" and "needs protocol V3 or later" in problem.message
+
+
+def test_v3_entry_whose_body_is_not_protobuf() -> None:
+    events = decode_all(encode_frame(0x0C07, b"\x0a\x09x"))
+    assert [p.code for p in problems(events)] == ["RI106", "RI109"]
+
+
+def test_reserved_flag_bits() -> None:
+    wire = encode_frame(0x0801, pb.SetStateEntryMessage(key=b"k"), 0x8010)
+    (problem,) = problems(decode_all(wire))
+    assert problem.code == "RI107" and "0x0010" in problem.message and "0x8010" in problem.message
+    (problem,) = problems(decode_all(encode_frame(0x0005, b"", 0x8000)))
+    assert problem.code == "RI107"  # REQUIRES_ACK is for entries only
+
+
+def test_completed_flag_on_a_type_that_is_not_completable() -> None:
+    wire = encode_frame(0x0C05, pb.RunEntryMessage(value=b"1"), 0x8001)
+    events = decode_all(wire)
+    (problem,) = problems(events)
+    assert problem.code == "RI108" and "RunEntryMessage" in problem.message
+    assert frames(events)[0].message == pb.RunEntryMessage(value=b"1")  # still decoded
+    events = decode_all(encode_frame(0x0C05, b"", 0x0011))
+    assert [p.code for p in problems(events)] == ["RI108", "RI107"]
+
+
+def test_body_that_does_not_parse() -> None:
+    wire = encode_frame(0x0801, b"\x0a\x09ab") + encode_frame(0x0005)
+    events = decode_all(wire)
+    bad, end = frames(events)
+    assert bad.message is None and end.message == pb.EndMessage()
+    (problem,) = problems(events)
+    assert (problem.code, problem.offset, problem.length) == ("RI109", 8, 4)
+    assert "body of SetStateEntryMessage (4 bytes) does not parse" in problem.message
+    assert_tiles(events, len(wire))
+
+
+def test_invalid_utf8_in_a_string_field_does_not_parse() -> None:
+    (problem,) = problems(decode_all(encode_frame(0x0000, b"\x12\x02\xff\xfe")))
+    assert problem.code == "RI109"
+
+
+def test_custom_entries_decode_without_schema() -> None:
+    events = decode_all(encode_frame(0xFC01, b"\x0a\x03abc\x62\x04name", 0x8000))
+    (frame,) = frames(events)
+    assert frame.name == "CustomEntryMessage" and frame.message is None
+    assert problems(events) == []
+
+
+def test_custom_entry_using_reserved_fields() -> None:
+    events = decode_all(encode_frame(0xFC00, b"\x72\x01x\x7a\x00\x72\x01y"))
+    (problem,) = problems(events)
+    assert problem.code == "RI110" and "[14, 15]" in problem.message
+
+
+def test_custom_entry_with_completed_flag_and_garbage_body() -> None:
+    events = decode_all(encode_frame(0xFC00, b"\xff", 0x0001))
+    assert [p.code for p in problems(events)] == ["RI108", "RI109"]
+
+
+# --- hostile and huge ----------------------------------------------------------------
+
+
+def test_a_4_gib_declared_length_allocates_nothing() -> None:
+    decoder = FrameDecoder()
+    tracemalloc.start()
+    try:
+        decoder.feed(HEADER.pack(0x0C01, 0, 0xFFFFFFFF))
+        chunk = bytes(64 * 1024)
+        for _ in range(160):  # 10 MiB after the header
+            decoder.feed(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+    (rest,) = decoder.end_of_stream()
+    assert rest.length == 8 + 160 * len(chunk)
+
+
+def test_a_large_declared_length_under_the_limit_is_not_allocated_up_front() -> None:
+    decoder = FrameDecoder()
+    tracemalloc.start()
+    try:
+        decoder.feed(HEADER.pack(0x0001, 0, 60 * 1024 * 1024) + b"\x08\x01")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024
+    (problem,) = decoder.end_of_stream()
+    assert isinstance(problem, Problem) and problem.code == "RI102"
+
+
+def test_a_big_frame_in_small_chunks_is_joined_once() -> None:
+    body = pb.CompletionMessage(entry_index=2, value=bytes(3 * 1024 * 1024)).SerializeToString()
+    wire = encode_frame(0x0001, body)
+    decoder = FrameDecoder()
+    events: list[Event] = []
+    for start in range(0, len(wire), 4096):
+        events += decoder.feed(wire[start : start + 4096])
+    (frame,) = frames(events + decoder.end_of_stream())
+    assert frame.length == len(body)
+
+
+@given(data=st.binary(max_size=300), seed=st.integers(0, 1000))
+def test_any_bytes_are_accounted_for_and_split_invariant(data: bytes, seed: int) -> None:
+    events = assert_split_invariant(feed_pieces, data, seed)
+    assert_tiles(events, len(data))
+
+
+@given(item=typed_messages())
+def test_problems_of_a_frame_follow_it(item: tuple[MessageType, Message, int]) -> None:
+    spec, message, _ = item
+    events = decode_all(encode_frame(spec.code, message, 0x0F00))
+    assert isinstance(events[0], Frame)
+    assert all(isinstance(e, Problem) for e in events[1:])
