@@ -1,0 +1,203 @@
+"""Readings of values: payload views, terminal-safe text, ids, times and code names.
+
+Payloads are untrusted. Everything that reaches a terminal goes through safe_text(), and
+the renderers never let rich parse markup, so a payload can neither move the cursor, set
+a title, ring a bell, reorder text, nor style itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from typing import Any, Final
+
+RESTATE_CODES: Final = {570: "JOURNAL_MISMATCH", 571: "PROTOCOL_VIOLATION"}
+RESTATE_CODE_MEANINGS: Final = {
+    570: "the SDK could not replay the journal: the code took another path than the journal",
+    571: "the SDK received a message it did not expect in its state",
+}
+
+
+# --- terminal safety ---------------------------------------------------------------
+
+_NAMED_ESCAPES: Final = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(char: str) -> str:
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    point = ord(char)
+    if point <= 0xFF:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def safe_text(text: str, *, multiline: bool = False) -> str:
+    """Escape every character that is not plainly printable (C0, DEL, C1, bidi, format...).
+
+    With multiline, newlines and tabs stay as they are; a carriage return never does, as
+    it would let a payload overwrite what is already on the line.
+    """
+    if text.isprintable():
+        return text
+    kept = "\n\t" if multiline else ""
+    return "".join(c if c.isprintable() or c in kept else _escape(c) for c in text)
+
+
+# --- payload views -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadView:
+    """One reading of a payload. `value` is parsed JSON, text, or lowercase hex."""
+
+    kind: str  # "json", "text", "hex" or "empty"
+    value: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return (
+            {"view": self.kind, self.kind: self.value}
+            if self.kind != "empty"
+            else {"view": "empty"}
+        )
+
+
+def _json_view(data: bytes) -> PayloadView | None:
+    try:
+        return PayloadView("json", json.loads(data.decode("utf-8"), parse_constant=_reject))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _reject(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _text_view(data: bytes) -> PayloadView | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(c.isprintable() or c in "\n\t" for c in text)
+    return PayloadView("text", text) if printable == len(text) else None
+
+
+# In priority order; hex is the fallback that never fails, so no view can hide the bytes.
+PAYLOAD_VIEWS: Final[tuple[Callable[[bytes], PayloadView | None], ...]] = (_json_view, _text_view)
+
+
+def view_payload(data: bytes) -> PayloadView:
+    if not data:
+        return PayloadView("empty", None)
+    for view in PAYLOAD_VIEWS:
+        found = view(data)
+        if found is not None:
+            return found
+    return PayloadView("hex", data.hex())
+
+
+def pretty_json(value: Any, *, width: int = 72) -> str:
+    """Compact when it fits on a line, indented when it does not."""
+    compact = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    if len(compact) <= width or not isinstance(value, dict | list):
+        return compact
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+# --- ids ---------------------------------------------------------------------------
+
+_BASE62: Final = string.digits + string.ascii_lowercase + string.ascii_uppercase
+_INVOCATION_ID_BYTES: Final = 24  # u64 partition key + 128-bit invocation uuid
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def invocation_id_text(raw: bytes) -> str | None:
+    """The printable `inv_…` form of StartMessage.id, as Restate shows it (its debug_id)."""
+    if len(raw) != _INVOCATION_ID_BYTES:
+        return None
+    key = int.from_bytes(raw[:8], "little")
+    uuid = int.from_bytes(raw[8:], "little")
+    return "inv_1" + _base62(key, 11) + _base62(uuid, 22)
+
+
+AWAKEABLE_PREFIX: Final = "prom_1"
+
+
+def awakeable_id(invocation_raw: bytes, entry_index: int) -> str:
+    """`prom_1` + unpadded base64url of the invocation id and the entry index (u32, BE)."""
+    token = base64.urlsafe_b64encode(invocation_raw + entry_index.to_bytes(4, "big"))
+    return AWAKEABLE_PREFIX + token.rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class AwakeableTarget:
+    invocation_raw: bytes
+    entry_index: int
+
+    @property
+    def invocation_id(self) -> str | None:
+        return invocation_id_text(self.invocation_raw)
+
+
+def parse_awakeable_id(text: str) -> AwakeableTarget | None:
+    """The invocation and entry an awakeable id points at, or None if it is not one."""
+    if not text.startswith(AWAKEABLE_PREFIX):
+        return None
+    token = text[len(AWAKEABLE_PREFIX) :]
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) <= 4:
+        return None
+    return AwakeableTarget(raw[:-4], int.from_bytes(raw[-4:], "big"))
+
+
+# --- times, durations, codes -------------------------------------------------------
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ms_to_iso(ms: int) -> str | None:
+    """ISO-8601 UTC with milliseconds, or None when the value is not a representable time."""
+    try:
+        moment = _EPOCH + timedelta(milliseconds=ms)
+    except OverflowError:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def human_duration(ms: float) -> str:
+    if ms < 1000:
+        return f"{ms:g} ms"
+    seconds = ms / 1000
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    minutes = seconds / 60
+    if minutes < 120:
+        return f"{minutes:.3g} min"
+    return f"{minutes / 60:.3g} h"
+
+
+def code_name(code: int) -> str | None:
+    """570/571 by their Restate names, HTTP statuses by theirs; None for anything else."""
+    if code in RESTATE_CODES:
+        return RESTATE_CODES[code]
+    try:
+        return HTTPStatus(code).name
+    except ValueError:
+        return None

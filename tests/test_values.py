@@ -1,0 +1,142 @@
+"""Readings of values: ids checked against what the real runtime and SDKs produced."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.framing import Frame, decode_all
+from restate_inspect.values import (
+    awakeable_id,
+    code_name,
+    epoch_ms_to_iso,
+    human_duration,
+    invocation_id_text,
+    parse_awakeable_id,
+    pretty_json,
+    safe_text,
+    view_payload,
+)
+from tests.helpers import CAPTURE_NAMES, captures_dir
+
+
+def _all_frames() -> list[Frame]:
+    out = []
+    for capture in CAPTURE_NAMES:
+        for path in sorted((captures_dir() / capture / "streams").glob("*.bin")):
+            out += [e for e in decode_all(path.read_bytes()) if isinstance(e, Frame)]
+    return out
+
+
+def test_invocation_id_text_is_the_runtime_debug_id_for_every_real_start_message() -> None:
+    starts = [f.message for f in _all_frames() if isinstance(f.message, pb.StartMessage)]
+    assert len(starts) > 100
+    for start in starts:
+        assert invocation_id_text(start.id) == start.debug_id
+
+
+def test_awakeable_ids_match_the_ones_the_sdks_handed_out() -> None:
+    """The SDKs put awakeable ids into payloads: every one must be one we can compute."""
+    frames = _all_frames()
+    starts = {f.message.id for f in frames if isinstance(f.message, pb.StartMessage)}
+    handed_out = set()
+    for frame in frames:
+        # 24-byte invocation id + 4-byte index = 38 base64 characters
+        handed_out.update(re.findall(rb"prom_1[A-Za-z0-9_-]{38}", frame.body))
+    assert len(handed_out) >= 5
+    for token in handed_out:
+        target = parse_awakeable_id(token.decode())
+        assert target is not None and target.invocation_raw in starts
+        assert awakeable_id(target.invocation_raw, target.entry_index) == token.decode()
+        assert target.invocation_id is not None and target.invocation_id.startswith("inv_1")
+
+
+@pytest.mark.parametrize(
+    "text", ["sign_1abc", "prom_1", "prom_1!!!!", "prom_1AAAA", "prom_1A", "prom_1\u00e9", "x"]
+)
+def test_what_is_not_an_awakeable_id(text: str) -> None:
+    assert parse_awakeable_id(text) is None
+
+
+def test_invocation_id_needs_24_bytes() -> None:
+    assert invocation_id_text(b"\x00" * 23) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "value"),
+    [
+        (b"", "empty", None),
+        (b'{"a": [1, 2]}', "json", {"a": [1, 2]}),
+        (b'"hello"', "json", "hello"),
+        (b"42", "json", 42),
+        (b"NaN", "text", "NaN"),
+        (b"plain words\n", "text", "plain words\n"),
+        (b"\x1b[31mred", "hex", "1b5b33316d726564"),
+        (b"\xff\xfe", "hex", "fffe"),
+    ],
+)
+def test_payload_views(data: bytes, kind: str, value: object) -> None:
+    view = view_payload(data)
+    assert (view.kind, view.value) == (kind, value)
+    as_json = view.to_json()
+    assert as_json["view"] == kind and (kind == "empty" or as_json[kind] == value)
+
+
+def test_deeply_nested_json_falls_back_instead_of_failing() -> None:
+    assert view_payload(b"[" * 100_000).kind == "text"
+
+
+def test_pretty_json_is_compact_when_short_and_indented_when_long() -> None:
+    assert pretty_json({"a": 1}) == '{"a": 1}'
+    long = {"k" * 10: "v" * 80}
+    assert pretty_json(long) == json.dumps(long, indent=2)
+    assert pretty_json("x" * 100) == json.dumps("x" * 100)
+
+
+@pytest.mark.parametrize(
+    ("text", "single", "multi"),
+    [
+        ("plain", "plain", "plain"),
+        ("a\nb\tc", "a\\nb\\tc", "a\nb\tc"),
+        ("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07", "\\x1b]0;pwned\\x07"),
+        ("over\rwrite", "over\\rwrite", "over\\rwrite"),
+        ("c1\x9bcsi", "c1\\x9bcsi", "c1\\x9bcsi"),
+        ("bidi\u202eevil", "bidi\\u202eevil", "bidi\\u202eevil"),
+        ("nul\x00del\x7f", "nul\\x00del\\x7f", "nul\\x00del\\x7f"),
+        ("astral\U000e0001", "astral\\U000e0001", "astral\\U000e0001"),
+    ],
+)
+def test_safe_text_escapes_what_a_terminal_would_act_on(text: str, single: str, multi: str) -> None:
+    assert safe_text(text) == single
+    assert safe_text(text, multiline=True) == multi
+
+
+@given(st.text())
+def test_safe_text_leaves_only_printable_characters(text: str) -> None:
+    assert safe_text(text).isprintable()
+    assert all(c.isprintable() or c in "\n\t" for c in safe_text(text, multiline=True))
+
+
+def test_times_durations_and_codes() -> None:
+    assert epoch_ms_to_iso(1795578469060) == "2026-11-25T03:47:49.060Z"
+    assert epoch_ms_to_iso(0) == "1970-01-01T00:00:00.000Z"
+    assert epoch_ms_to_iso(2**64 - 1) is None
+    assert [human_duration(x) for x in (1, 1500, 300_000, 36_000_000)] == [
+        "1 ms",
+        "1.5 s",
+        "5 min",
+        "10 h",
+    ]
+    assert [code_name(c) for c in (570, 571, 500, 404, 0, 599)] == [
+        "JOURNAL_MISMATCH",
+        "PROTOCOL_VIOLATION",
+        "INTERNAL_SERVER_ERROR",
+        "NOT_FOUND",
+        None,
+        None,
+    ]
