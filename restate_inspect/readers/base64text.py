@@ -1,0 +1,93 @@
+"""Base64 text to bytes (sans-IO): standard and URL-safe alphabets, padded or not, wrapped
+or not. A character outside the alphabet is reported with its line and column, and skipped.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from typing import Final
+
+from restate_inspect.rules import Problem
+
+_CLEAN_LINE: Final = re.compile(r"[A-Za-z0-9+/_\-]*=*")
+_PADDING: Final = re.compile(r"=+")
+_TO_STANDARD: Final = str.maketrans("-_", "+/")
+_ALPHABET: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
+
+
+class Base64TextDecoder:
+    def __init__(self) -> None:
+        self._partial = ""  # an incomplete last line
+        self._line_number = 0
+        self._symbols = ""  # alphabet characters not yet decoded (fewer than 4)
+        self._count = 0  # bytes decoded so far
+        self._problems: list[Problem] = []
+
+    def feed(self, text: str) -> tuple[bytes, list[Problem]]:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        out = b"".join(self._line(line) for line in lines)
+        return out, self._take_problems()
+
+    def end(self) -> tuple[bytes, list[Problem]]:
+        out = self._line(self._partial) if self._partial else b""
+        self._partial = ""
+        out += self._close_group(self._symbols)
+        self._symbols = ""
+        return out, self._take_problems()
+
+    def _take_problems(self) -> list[Problem]:
+        problems, self._problems = self._problems, []
+        return problems
+
+    def _line(self, raw_line: str) -> bytes:
+        self._line_number += 1
+        line = raw_line.strip()
+        if not _CLEAN_LINE.fullmatch(line):
+            line = self._drop_strangers(raw_line)
+        *closed, symbols = _PADDING.split(self._symbols + line)
+        out = b"".join(self._close_group(group) for group in closed)  # padding ends a group
+        whole = len(symbols) - len(symbols) % 4
+        self._symbols = symbols[whole:]
+        return out + self._decode(symbols[:whole])
+
+    def _close_group(self, symbols: str) -> bytes:
+        if len(symbols) % 4 != 1:
+            return self._decode(symbols + "=" * (-len(symbols) % 4))
+        self._problems.append(
+            Problem(
+                "RI005",
+                f"line {self._line_number}: a base64 group ends with one lone character "
+                f"after byte {self._count}: 6 bits, not a whole byte",
+                self._count,
+                0,
+                line=self._line_number,
+            )
+        )
+        return self._decode(symbols[:-1])
+
+    def _drop_strangers(self, raw_line: str) -> str:
+        kept = []
+        for column, char in enumerate(raw_line, start=1):
+            if char in _ALPHABET:
+                kept.append(char)
+            elif not char.isspace():
+                self._problems.append(
+                    Problem(
+                        "RI004",
+                        f"line {self._line_number}, column {column}: {char!r} is not base64",
+                        self._count,
+                        0,
+                        line=self._line_number,
+                        column=column,
+                    )
+                )
+        return "".join(kept)
+
+    def _decode(self, symbols: str) -> bytes:
+        if not symbols:
+            return b""
+        data = binascii.a2b_base64(symbols.translate(_TO_STANDARD))
+        self._count += len(data)
+        return data

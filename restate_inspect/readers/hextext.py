@@ -1,0 +1,252 @@
+"""Hex text in the dialects people paste, to bytes (sans-IO: text in, bytes and problems out).
+
+Dialects, chosen from the first line that holds anything:
+- xxd:        `00000000: 0000 0000 0000 0048 0a18 548a e3cb a540  .......H..T....@`
+- hexdump -C: `00000000  00 00 00 00 00 00 00 48  0a 18 54 8a e3 cb a5 40  |.......H..T....@|`
+              (with `*` for repeated lines and a last line holding only the length)
+- offset dump (Wireshark "Copy as Hex Dump", `od -Ax -tx1`): `0000   00 00 00 48 0a 18   ...H..`
+- C array (xxd -i): `unsigned char s[] = { 0x00, 0x01, ... };` (text outside the braces is ignored)
+- plain: `xxd -p`, Wireshark's "copy as hex stream", bytes separated by spaces, colons,
+  commas or dashes, `0x`- or `\\x`-prefixed bytes. A long run of digits may wrap anywhere.
+
+Every character that is not part of the dialect is reported with its line and column,
+and skipped; decoding goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Final
+
+from restate_inspect.rules import Problem
+
+
+class Dialect(StrEnum):
+    XXD = "xxd"
+    HEXDUMP_C = "hexdump -C"
+    OFFSET_DUMP = "offset dump"
+    C_ARRAY = "C array"
+    PLAIN = "plain"
+
+
+_XXD: Final = re.compile(r"\s*([0-9A-Fa-f]+):(\s.*|)$")
+_HEXDUMP_C: Final = re.compile(r"([0-9A-Fa-f]{4,})(?:(\s\s[^|]*)\|.*)?\s*$")
+_OFFSET_DUMP: Final = re.compile(r"\s*([0-9A-Fa-f]{4,})(\s+.*|\s*)$")
+_TOKEN: Final = re.compile(
+    r"(?P<hex>(?:0[xX]|\\[xX])?[0-9A-Fa-f]+)|(?P<separator>[\s,:;\-]+)|(?P<other>.)", re.DOTALL
+)
+_BYTE: Final = re.compile(r"[0-9A-Fa-f]{2}")
+_ASCII_COLUMN: Final = re.compile(r"\s{2,}")
+_WIDE_GAP: Final = re.compile(r"\s{3,}")
+_WORD: Final = re.compile(r"\S+")
+_LONG_RUN: Final = 16  # digits: a stream of hex, not a list of bytes; may wrap at any column
+
+
+def detect_dialect(line: str) -> Dialect:
+    if _XXD.match(line):
+        return Dialect.XXD
+    if "|" in line and _HEXDUMP_C.match(line):
+        return Dialect.HEXDUMP_C
+    words = line.split()
+    if _OFFSET_DUMP.match(line) and len(words) > 1 and _BYTE.fullmatch(words[1]):
+        return Dialect.OFFSET_DUMP
+    if "{" in line:
+        return Dialect.C_ARRAY
+    return Dialect.PLAIN
+
+
+class HexTextDecoder:
+    """Feed text in pieces; get the bytes and the problems of every complete line."""
+
+    def __init__(self, dialect: Dialect | None = None) -> None:
+        self.dialect = dialect
+        self._partial = ""  # an incomplete last line
+        self._line_number = 0
+        self._count = 0  # bytes decoded so far
+        self._nibble: str | None = None  # a digit left over from a run that wraps lines
+        self._nibble_at: tuple[int, int] = (0, 0)
+        self._previous_line = b""  # hexdump -C repeats it where `*` stands
+        self._repeat_pending = False
+        self._offset_skew = 0  # offset column minus bytes read, once they disagree
+        self._in_braces = False  # C array: inside `{ … }`
+        self._out = bytearray()
+        self._problems: list[Problem] = []
+
+    def feed(self, text: str) -> tuple[bytes, list[Problem]]:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._line(line)
+        return self._take()
+
+    def end(self) -> tuple[bytes, list[Problem]]:
+        if self._partial:
+            self._line(self._partial)
+            self._partial = ""
+        self._break_run()
+        return self._take()
+
+    def _take(self) -> tuple[bytes, list[Problem]]:
+        out, problems = bytes(self._out), self._problems
+        self._out = bytearray()
+        self._problems = []
+        return out, problems
+
+    def _emit(self, data: bytes) -> None:
+        self._out += data
+        self._count += len(data)
+
+    def _report(self, code: str, text: str, line: int, column: int) -> None:
+        self._problems.append(
+            Problem(
+                code,
+                f"line {line}, column {column}: {text}",
+                self._count,
+                0,
+                line=line,
+                column=column,
+            )
+        )
+
+    def _line(self, raw_line: str) -> None:
+        self._line_number += 1
+        line = raw_line.rstrip("\r")
+        if not line.strip():
+            return
+        if line.strip() == "*":  # hexdump, od and xxd -a: the previous line repeats
+            self._repeat_pending = True
+            return
+        if self.dialect is None:
+            self.dialect = detect_dialect(line)
+        if self.dialect is Dialect.XXD:
+            self._xxd_line(line)
+        elif self.dialect is Dialect.HEXDUMP_C:
+            self._hexdump_line(line)
+        elif self.dialect is Dialect.OFFSET_DUMP:
+            self._offset_dump_line(line)
+        elif self.dialect is Dialect.C_ARRAY:
+            self._c_array_line(line)
+        else:
+            self._tokens(line, 0, len(line))
+
+    # --- dialects ------------------------------------------------------------------
+
+    def _xxd_line(self, line: str) -> None:
+        match = _XXD.match(line)
+        if match is None:
+            self._tokens(line, 0, len(line))  # a stray line: its bad characters get reported
+            return
+        start = match.start(2)
+        gap = _ASCII_COLUMN.search(line, start + 1)  # the ASCII column follows two spaces
+        self._offset_line(
+            line, match.start(1), match.group(1), start, gap.start() if gap else len(line)
+        )
+
+    def _hexdump_line(self, line: str) -> None:
+        match = _HEXDUMP_C.match(line)
+        if match is None:
+            self._tokens(line, 0, len(line))
+            return
+        start, end = (match.start(2), match.end(2)) if match.group(2) else (len(line), len(line))
+        self._offset_line(line, 0, match.group(1), start, end)
+
+    def _offset_dump_line(self, line: str) -> None:
+        match = _OFFSET_DUMP.match(line)
+        if match is None:
+            self._tokens(line, 0, len(line))
+            return
+        # two digits a byte; an ASCII column begins at a wide gap or at the first non-byte
+        start = end = match.start(2)
+        for word in _WORD.finditer(line, start):
+            wide_gap = end > start and word.start() - end >= 3
+            if wide_gap or not _BYTE.fullmatch(word.group()):
+                break
+            end = word.end()
+        self._offset_line(line, match.start(1), match.group(1), start, end)
+
+    def _offset_line(self, line: str, column: int, offset: str, start: int, end: int) -> None:
+        """A line of a dump with an offset column: check it, fill `*` repeats, read bytes."""
+        self._fill_repeats(int(offset, 16))
+        self._check_offset(offset, column + 1)
+        before = self._count
+        self._tokens(line, start, end)
+        if self._count > before:
+            self._previous_line = bytes(self._out[len(self._out) - (self._count - before) :])
+
+    def _fill_repeats(self, offset: int) -> None:
+        """`*` stands for the previous line, repeated up to the next offset."""
+        if not self._repeat_pending:
+            return
+        self._repeat_pending = False
+        missing = offset - self._offset_skew - self._count
+        width = len(self._previous_line)
+        if width and missing > 0 and missing % width == 0:
+            self._emit(self._previous_line * (missing // width))
+
+    def _c_array_line(self, line: str) -> None:
+        start, end = 0, len(line)
+        if not self._in_braces:
+            brace = line.find("{")
+            if brace < 0:
+                return  # declarations around the array
+            self._in_braces, start = True, brace + 1
+        close = line.find("}", start)
+        if close >= 0:
+            self._in_braces, end = False, close
+        self._tokens(line, start, end)
+
+    def _check_offset(self, digits: str, column: int) -> None:
+        """Report where the offset column and the bytes read part, once per parting."""
+        offset = int(digits, 16)
+        if offset - self._count == self._offset_skew:
+            return
+        self._offset_skew = offset - self._count
+        self._report(
+            "RI003",
+            f"the offset column says {offset:#x}, but {self._count:#x} bytes came before",
+            self._line_number,
+            column,
+        )
+
+    # --- plain tokens --------------------------------------------------------------
+
+    def _tokens(self, line: str, start: int, end: int) -> None:
+        for match in _TOKEN.finditer(line, start, end):
+            column = match.start() + 1
+            if match.lastgroup == "hex":
+                self._hex_token(match.group(), column, match.end() == len(line.rstrip()))
+                continue
+            self._break_run()
+            if match.lastgroup == "other":
+                text = f"{match.group()!r} is not a hex digit"
+                self._report("RI001", text, self._line_number, column)
+
+    def _break_run(self) -> None:
+        if self._nibble is not None:
+            line, column = self._nibble_at
+            self._report("RI002", "odd number of hex digits: half a byte", line, column)
+            self._nibble = None
+
+    def _hex_token(self, token: str, column: int, at_line_end: bool) -> None:
+        prefixed = token[:2] in ("0x", "0X", "\\x", "\\X")
+        digits = token[2:] if prefixed else token
+        if prefixed and len(digits) == 1:
+            digits = "0" + digits  # 0x1 is a byte too
+        if self._nibble is not None:
+            digits = self._nibble + digits
+            self._nibble = None
+        if len(digits) % 2:
+            # a long run that reaches the end of the line may continue on the next one
+            if len(digits) >= _LONG_RUN and at_line_end:
+                self._nibble = digits[-1]
+                self._nibble_at = (self._line_number, column + len(token) - 1)
+            else:
+                self._report(
+                    "RI002",
+                    f"{token!r} has an odd number of hex digits: half a byte",
+                    self._line_number,
+                    column,
+                )
+            digits = digits[:-1]
+        self._emit(bytes.fromhex(digits))

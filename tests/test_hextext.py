@@ -1,0 +1,179 @@
+"""Hex text in every dialect, as the real tools write it (tests/data/hex was made with xxd,
+hexdump, od and base64), and every reportable mistake with its line and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from restate_inspect.readers.hextext import Dialect, HexTextDecoder, detect_dialect
+from restate_inspect.rules import Problem
+
+DATA = Path(__file__).parent / "data" / "hex"
+DIALECTS = {
+    "xxd": Dialect.XXD,
+    "xxd-g1": Dialect.XXD,
+    "hexdump-C": Dialect.HEXDUMP_C,
+    "od": Dialect.OFFSET_DUMP,
+    "od-z": Dialect.OFFSET_DUMP,
+    "wireshark": Dialect.OFFSET_DUMP,
+    "xxd-i": Dialect.C_ARRAY,
+    "xxd-p": Dialect.PLAIN,
+    "stream": Dialect.PLAIN,
+    "folded": Dialect.PLAIN,
+    "spaced": Dialect.PLAIN,
+    "colon": Dialect.PLAIN,
+    "0x": Dialect.PLAIN,
+}
+FIXTURES = [(name, kind) for name in ("call", "zeros") for kind in DIALECTS]
+
+
+def decode(text: str, pieces: int = 1) -> tuple[bytes, list[Problem], HexTextDecoder]:
+    decoder = HexTextDecoder()
+    out, problems = b"", list[Problem]()
+    size = max(1, len(text) // pieces)
+    for start in range(0, len(text), size):
+        data, found = decoder.feed(text[start : start + size])
+        out, problems = out + data, problems + found
+    data, found = decoder.end()
+    return out + data, problems + found, decoder
+
+
+@pytest.mark.parametrize(("name", "kind"), FIXTURES)
+def test_real_tool_output_decodes_to_the_original_bytes(name: str, kind: str) -> None:
+    text = (DATA / f"{name}.{kind}").read_text()
+    expected = (DATA / f"{name}.bin").read_bytes()
+    for pieces in (1, 7, len(text)):  # whole, in chunks, character by character
+        data, problems, decoder = decode(text, pieces)
+        assert (data, problems) == (expected, []), pieces
+        assert decoder.dialect is DIALECTS[kind]
+
+
+def test_windows_line_endings() -> None:
+    text = (DATA / "call.xxd").read_text().replace("\n", "\r\n")
+    assert decode(text)[:2] == ((DATA / "call.bin").read_bytes(), [])
+
+
+@pytest.mark.parametrize(
+    ("line", "dialect"),
+    [
+        ("00000000: 0c01 0000  ....", Dialect.XXD),
+        ("00000000  0c 01 00 00  |....|", Dialect.HEXDUMP_C),
+        ("0000   0c 01 00 00   ....", Dialect.OFFSET_DUMP),
+        ("000000 0c 01", Dialect.OFFSET_DUMP),
+        ("unsigned char x[] = {", Dialect.C_ARRAY),
+        ("0c0100000000", Dialect.PLAIN),
+        ("0c 01 00", Dialect.PLAIN),
+        ("0c01 0000 0000", Dialect.PLAIN),
+        ("0c:01:00", Dialect.PLAIN),
+    ],
+)
+def test_dialect_detection(line: str, dialect: Dialect) -> None:
+    assert detect_dialect(line) is dialect
+
+
+def test_bad_character_reported_with_line_and_column_and_skipped() -> None:
+    data, problems, _ = decode("0c01\n00zz00\n")
+    assert data == bytes.fromhex("0c010000")
+    assert [(p.code, p.line, p.column, p.offset) for p in problems] == [
+        ("RI001", 2, 3, 3),
+        ("RI001", 2, 4, 3),
+    ]
+    assert problems[0].message == "line 2, column 3: 'z' is not a hex digit"
+
+
+def test_bad_character_in_an_xxd_dump() -> None:
+    lines = (DATA / "call.xxd").read_text().splitlines()
+    lines[1] = lines[1][:14] + "g" + lines[1][15:]
+    _, problems, _ = decode("\n".join(lines))
+    codes = [(p.code, p.line, p.column) for p in problems]
+    assert ("RI001", 2, 15) in codes
+
+
+def test_odd_number_of_digits() -> None:
+    data, problems, _ = decode("0c 1 00\n")
+    assert data == bytes.fromhex("0c00")
+    assert [(p.code, p.line, p.column) for p in problems] == [("RI002", 1, 4)]
+
+
+def test_prefixed_single_digits_are_bytes() -> None:
+    assert decode("0x1, 0x0a, \\x0b\\xFF")[:2] == (bytes.fromhex("010a0bff"), [])
+
+
+def test_long_run_may_wrap_at_an_odd_column_but_not_end_half_way() -> None:
+    digits = "0c01000000000016" * 3
+    folded = "\n".join(digits[i : i + 17] for i in range(0, len(digits), 17))
+    assert decode(folded)[:2] == (bytes.fromhex(digits), [])
+    data, problems, _ = decode(digits + "a\n")
+    assert data == bytes.fromhex(digits)
+    assert [(p.code, p.line, p.column) for p in problems] == [("RI002", 1, len(digits) + 1)]
+
+
+def test_half_byte_before_a_separator() -> None:
+    _, problems, _ = decode("0c0100000000001600a\n 00\n")
+    assert [(p.code, p.line) for p in problems] == [("RI002", 1)]
+
+
+def test_offset_column_that_skips_a_line_is_reported() -> None:
+    lines = (DATA / "call.xxd").read_text().splitlines()
+    del lines[2]
+    data, problems, _ = decode("\n".join(lines))
+    assert len(data) == 108 - 16
+    (problem,) = problems
+    assert (problem.code, problem.line, problem.column) == ("RI003", 3, 1)
+    assert "offset column says 0x30, but 0x20 bytes came before" in problem.message
+
+
+def test_offsets_after_a_missing_line_follow_the_offset_column() -> None:
+    lines = (DATA / "zeros.hexdump-C").read_text().splitlines()
+    del lines[0]  # the first line is lost: every later offset is 0x10 ahead
+    data, problems, _ = decode("\n".join(lines))
+    assert data == (DATA / "zeros.bin").read_bytes()[16:]  # `*` still repeats correctly
+    assert [(p.code, p.line) for p in problems] == [("RI003", 1)]
+
+
+def test_repeat_mark_that_does_not_fit_the_next_offset() -> None:
+    text = "00000000  00 00 00  |...|\n*\n00000010  01  |.|\n"
+    data, problems, _ = decode(text)
+    assert data == b"\x00\x00\x00\x01"
+    assert [p.code for p in problems] == ["RI003"]
+
+
+def test_repeat_mark_before_any_bytes_is_harmless() -> None:
+    assert decode("*\n0c01\n")[:2] == (b"\x0c\x01", [])
+
+
+def test_hexdump_final_offset_line_checks_the_length() -> None:
+    text = "00000000  0c 01  |..|\n00000003\n"
+    data, problems, _ = decode(text)
+    assert data == b"\x0c\x01" and [p.code for p in problems] == ["RI003"]
+
+
+def test_stray_lines_in_offset_dialects_are_read_as_plain_hex() -> None:
+    assert decode("00000000: 0c01  ..\nzz\n")[1][0].code == "RI001"
+    assert decode("00000000  0c 01  |..|\nq\n")[1][0].code == "RI001"
+    assert decode("0000   0c 01   ..\nq\n")[1][0].code == "RI001"
+
+
+def test_c_array_ignores_declarations_and_reports_junk_inside() -> None:
+    text = "unsigned char x[] = {\n  0x0c, 0x01, oops\n};\nunsigned int x_len = 2;\n"
+    data, problems, _ = decode(text)
+    assert data == b"\x0c\x01"
+    assert [(p.code, p.line, p.column) for p in problems] == [
+        ("RI001", 2, c) for c in range(15, 19)
+    ]
+    assert decode("char a[] = { 0x01 }; int n = 1;\nchar b[] = {0x02};")[:2] == (b"\x01\x02", [])
+
+
+@given(st.text(max_size=200))
+def test_any_text_gives_bytes_and_problems_never_an_exception(text: str) -> None:
+    data, problems, _ = decode(text, pieces=3)
+    assert isinstance(data, bytes)
+    assert all(p.line is not None for p in problems)
+
+
+def test_blank_lines_and_comment_free_whitespace_are_skipped() -> None:
+    assert decode("\n0c01\n\n   \n00\n")[:2] == (b"\x0c\x01\x00", [])

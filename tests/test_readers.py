@@ -1,0 +1,203 @@
+"""Reading inputs: format sniffing, direction, pairs, envelopes, and unreadable inputs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.readers import (
+    Chunk,
+    InputError,
+    InputEvent,
+    InputFormat,
+    StreamEnd,
+    decoded_bytes,
+    pair_name,
+    read_input,
+    read_pair,
+    sniff,
+    stream_events,
+)
+from restate_inspect.rules import Problem
+from tests.helpers import SAMPLES
+
+REQUEST = (SAMPLES / "v1-call-other.req.bin").read_bytes()
+RESPONSE = (SAMPLES / "v1-call-other.resp.bin").read_bytes()
+HEX_DATA = Path(__file__).parent / "data" / "hex"
+
+
+def _bytes(events: list[InputEvent]) -> bytes:
+    return b"".join(e.data for e in events if isinstance(e, Chunk))
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("call.bin", InputFormat.RAW),
+        ("call.xxd", InputFormat.HEX),
+        ("call.hexdump-C", InputFormat.HEX),
+        ("call.xxd-i", InputFormat.HEX),
+        ("call.stream", InputFormat.HEX),
+        ("call.0x", InputFormat.HEX),
+        ("call.base64", InputFormat.BASE64),
+        ("call.base64url", InputFormat.BASE64),
+    ],
+)
+def test_sniffing_recognises_each_kind(fixture: str, expected: InputFormat) -> None:
+    assert sniff((HEX_DATA / fixture).read_bytes(), whole=True) == (expected, False)
+
+
+def test_sniffing_prose_empty_and_envelopes() -> None:
+    assert sniff(b"hello world, not hex\n", whole=True) == (InputFormat.RAW, False)
+    assert sniff(b"", whole=True) == (InputFormat.RAW, False)
+    assert sniff(b'{"body": "AAAA"}', whole=True) == (InputFormat.BASE64, True)
+
+
+def test_sniffing_a_cut_prefix_uses_whole_lines_only() -> None:
+    text = (HEX_DATA / "call.xxd").read_bytes()
+    assert sniff(text[:100], whole=False) == (InputFormat.HEX, False)
+
+
+def test_a_hex_dump_with_a_typo_is_still_hex() -> None:
+    text = (HEX_DATA / "call.xxd-p").read_text().replace("0c", "0g", 1).encode()
+    assert sniff(text, whole=True)[0] is InputFormat.HEX
+
+
+@pytest.mark.parametrize("kind", ["bin", "hex"])
+def test_every_input_kind_reads_to_the_same_bytes(kind: str, tmp_path: Path) -> None:
+    path = SAMPLES / f"v1-call-other.req.{kind}"
+    events = list(read_input(str(path)))
+    assert _bytes(events) == REQUEST
+    assert events[-1] == StreamEnd(StreamKey(str(path)), Direction.RUNTIME_TO_SDK)
+
+
+def test_base64_and_a_lambda_envelope(tmp_path: Path) -> None:
+    plain = tmp_path / "body.txt"
+    plain.write_text(base64.b64encode(RESPONSE).decode())
+    assert _bytes(list(read_input(str(plain)))) == RESPONSE
+    envelope = tmp_path / "lambda.json"
+    envelope.write_text(
+        json.dumps(
+            {
+                "statusCode": 200,
+                "isBase64Encoded": True,
+                "body": base64.b64encode(RESPONSE).decode(),
+            }
+        )
+    )
+    events = list(read_input(str(envelope)))
+    assert _bytes(events) == RESPONSE
+    assert isinstance(events[0], Chunk) and events[0].direction is Direction.SDK_TO_RUNTIME
+
+
+def test_envelope_mistakes_are_input_errors(tmp_path: Path) -> None:
+    cases = {
+        "not-json.json": '{"body": "AAAA"',
+        "no-body.json": '{"body": 1}',
+        "a-list.json": '[{"body": "x"}]',
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        if name == "a-list.json":
+            assert sniff(path.read_bytes(), whole=True)[1] is False
+            continue
+        with pytest.raises(InputError):
+            list(read_input(str(path)))
+
+
+def test_envelope_with_a_text_body(tmp_path: Path) -> None:
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps({"body": "abc", "isBase64Encoded": False}))
+    assert _bytes(list(read_input(str(path), input_format=InputFormat.AUTO))) == b"abc"
+
+
+def test_direction_is_read_off_the_first_bytes_even_when_split() -> None:
+    pieces: list[bytes | Problem] = [b"", b"\x00", b"\x00\x00\x00"]
+    events = list(stream_events(pieces, StreamKey("x"), None))
+    assert {e.direction for e in events if isinstance(e, Chunk)} == {Direction.RUNTIME_TO_SDK}
+    events = list(stream_events([b"\x0c\x01"], StreamKey("x"), None))
+    assert events[0] == Chunk(StreamKey("x"), Direction.SDK_TO_RUNTIME, b"\x0c\x01")
+    assert list(stream_events([], StreamKey("x"), None)) == [
+        StreamEnd(StreamKey("x"), Direction.SDK_TO_RUNTIME)
+    ]
+
+
+def test_override_of_format_and_direction() -> None:
+    hex_path = SAMPLES / "v1-call-other.resp.hex"
+    raw = list(
+        read_input(str(hex_path), input_format=InputFormat.RAW, direction=Direction.RUNTIME_TO_SDK)
+    )
+    assert _bytes(raw) == hex_path.read_bytes()
+    assert {e.direction for e in raw if isinstance(e, Chunk)} == {Direction.RUNTIME_TO_SDK}
+
+
+def test_text_that_is_neither_hex_nor_base64_is_read_raw_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are notes, not a stream\n")
+    events = list(read_input(str(path)))
+    (warning,) = [e for e in events if isinstance(e, Problem)]
+    assert warning.code == "RI006" and warning.stream == StreamKey(str(path))
+    assert _bytes(events) == path.read_bytes()
+
+
+def test_hex_problems_carry_stream_and_direction(tmp_path: Path) -> None:
+    path = tmp_path / "x.hex"
+    path.write_text("00000000000000480a18548ae3cba54055b301a210d118ef035d63254d3fdfe6d70212z6\n")
+    problems = [e for e in read_input(str(path)) if isinstance(e, Problem)]
+    assert ("RI001", 1, 71) in [(p.code, p.line, p.column) for p in problems]
+    assert {(p.stream, p.direction) for p in problems} == {
+        (StreamKey(str(path)), Direction.RUNTIME_TO_SDK)
+    }
+
+
+def test_pairs_share_one_stream() -> None:
+    events = list(
+        read_pair(str(SAMPLES / "v1-call-other.req.bin"), str(SAMPLES / "v1-call-other.resp.hex"))
+    )
+    streams = {e.stream for e in events if not isinstance(e, Problem)}
+    assert streams == {StreamKey(str(SAMPLES / "v1-call-other"))}
+    request = [
+        e for e in events if isinstance(e, Chunk) and e.direction is Direction.RUNTIME_TO_SDK
+    ]
+    assert b"".join(c.data for c in request) == REQUEST
+
+
+@pytest.mark.parametrize(
+    ("request_path", "response_path", "name"),
+    [
+        ("a/x.req.bin", "a/x.resp.bin", "a/x"),
+        ("req.bin", "resp.bin", "req.bin+resp.bin"),
+        ("call_request.hex", "call_response.hex", "call"),
+    ],
+)
+def test_pair_names(request_path: str, response_path: str, name: str) -> None:
+    assert pair_name(request_path, response_path) == name
+
+
+def test_unreadable_inputs(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"cannot open .*No such file"):
+        list(read_input(str(tmp_path / "missing")))
+    with pytest.raises(InputError, match=r"cannot open .*directory"):
+        list(read_input(str(tmp_path)))
+
+
+def test_a_read_error_midway_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Failing(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("restate_inspect.readers._open", lambda path: Failing())
+    with pytest.raises(InputError, match="cannot read x: Input/output error"):
+        list(read_input("x"))
+
+
+def test_large_inputs_are_read_in_chunks() -> None:
+    data = REQUEST * 20_000  # ~5 MB
+    pieces = list(decoded_bytes(io.BytesIO(data), "big", InputFormat.RAW))
+    assert len(pieces) > 3 and b"".join(p for p in pieces if isinstance(p, bytes)) == data
