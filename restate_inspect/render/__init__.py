@@ -1,0 +1,1 @@
+"""Renderers: rich text for people, NDJSON for scripts. Both read the same annotations."""

@@ -1,0 +1,140 @@
+"""Test helpers: where the shared captures are, their independent expected decoding, the CLI
+runner, and the split-invariance check that every sans-IO decoder's tests use."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import text_format
+from google.protobuf.json_format import MessageToDict
+from typer.testing import CliRunner
+
+from restate_inspect.cli import app
+from restate_inspect.messages import lookup
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+CAPTURE_NAMES = ("v1-features", "v1-lazy-state", "py-v2-http11")
+
+
+def captures_dir() -> Path:
+    """../shared/captures beside the repository, or $RESTATE_INSPECT_CAPTURES.
+
+    Outside CI a missing folder skips the tests that need it; in CI it fails them.
+    """
+    path = Path(os.environ.get("RESTATE_INSPECT_CAPTURES", ROOT.parent / "shared" / "captures"))
+    if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared captures not found at {path}")
+        pytest.skip(f"shared captures not found at {path}")
+    return path
+
+
+# --- the expected decoding (expected.txt, made with protoc --decode) -----------------
+
+
+@dataclass
+class ExpectedFrame:
+    offset: int
+    type: int
+    name: str
+    flags: int
+    length: int
+    body_lines: list[str] = field(default_factory=list)
+
+    def message_dict(self) -> dict[str, Any]:
+        """The body, parsed from protoc's text format, in protobuf's canonical JSON mapping."""
+        spec = lookup(self.type)
+        assert spec is not None and spec.cls is not None, f"no schema for {self.type:#x}"
+        message = text_format.Parse("\n".join(self.body_lines), spec.cls())
+        return MessageToDict(message, preserving_proto_field_name=True)
+
+
+@dataclass
+class ExpectedStream:
+    name: str
+    path: str
+    protocol: bool = True  # False: discovery and other non-protocol bodies
+    frames: dict[str, list[ExpectedFrame]] = field(default_factory=dict)  # by "req"/"resp"
+
+
+_FRAME_LINE = re.compile(
+    r"  offset=(\d+) type=0x([0-9A-Fa-f]{4}) (\S+) flags=0x([0-9A-Fa-f]{4}) length=(\d+)$"
+)
+_STREAM_LINE = re.compile(r"stream (\S+) .* (\S+) (/\S*)$")
+
+
+def expected_streams(capture: str, path: Path | None = None) -> list[ExpectedStream]:
+    text = (path or captures_dir() / capture / "expected.txt").read_text()
+    streams: list[ExpectedStream] = []
+    current: list[ExpectedFrame] | None = None
+    for line in text.splitlines():
+        if match := _STREAM_LINE.match(line):
+            streams.append(ExpectedStream(match.group(1), match.group(3)))
+            current = None
+        elif line.startswith("[runtime->sdk"):
+            current = streams[-1].frames.setdefault("req", [])
+        elif line.startswith("[sdk->runtime"):
+            current = streams[-1].frames.setdefault("resp", [])
+        elif line.startswith("  (not a service-protocol stream"):
+            streams[-1].protocol = False
+        elif match := _FRAME_LINE.match(line):
+            assert current is not None
+            offset, type_hex, name, flags, length = match.groups()
+            current.append(
+                ExpectedFrame(int(offset), int(type_hex, 16), name, int(flags, 16), int(length))
+            )
+        elif line.startswith("    ") and current:
+            current[-1].body_lines.append(line)
+        elif line.startswith("service-protocol frames"):
+            break  # the summary at the end
+    return streams
+
+
+# --- the CLI -----------------------------------------------------------------------
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(args: Sequence[str], stdin: str | bytes | None = None) -> CliResult:
+    runner = CliRunner()
+    result = runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+# --- split invariance ----------------------------------------------------------------
+
+
+def splits(data: bytes, seed: int) -> Iterator[list[bytes]]:
+    """The same bytes whole, byte by byte, and cut at random places."""
+    yield [data]
+    yield [data[i : i + 1] for i in range(len(data))]
+    rng = random.Random(seed)
+    for _ in range(3):
+        cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 12))))
+        bounds = [0, *cuts, len(data)]
+        yield [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def assert_split_invariant(
+    decode: Callable[[list[bytes]], list[Any]], data: bytes, seed: int = 0
+) -> list[Any]:
+    """decode(pieces) must give the same events however the bytes are cut."""
+    whole = decode([data])
+    if len(data) > 1:
+        for pieces in splits(data, seed):
+            assert decode(pieces) == whole, f"differs when cut into {len(pieces)} pieces"
+    return whole

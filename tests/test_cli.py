@@ -1,0 +1,217 @@
+"""The command line as users run it: output forms, exit codes, hostile input, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from restate_inspect import __version__, cli
+from tests.helpers import SAMPLES, run_cli
+from tests.hostile import hostile_stream
+
+REQ = str(SAMPLES / "v1-call-other.req.bin")
+RESP = str(SAMPLES / "v1-call-other.resp.bin")
+FRAME_KEYS = [
+    "kind", "stream", "direction", "offset", "time", "packet", "type", "type_hex", "name",
+    "flags", "flag_names", "length", "entry_index", "message", "annotations",
+]  # fmt: skip
+PROBLEM_KEYS = [
+    "kind", "code", "severity", "message", "stream", "direction", "offset", "length",
+    "entry_index", "rule", "undecoded",
+]  # fmt: skip
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_version() -> None:
+    result = run_cli(["--version"])
+    assert (result.exit_code, result.stdout) == (0, f"restate-inspect {__version__}\n")
+
+
+def test_python_dash_m_and_the_console_script() -> None:
+    for command in (
+        [sys.executable, "-m", "restate_inspect"],
+        [str(Path(sys.executable).parent / "restate-inspect")],
+    ):
+        result = subprocess.run(
+            [*command, "decode", REQ], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert "StartMessage" in result.stdout and "\x1b" not in result.stdout
+
+
+def test_help_shows_examples() -> None:
+    result = run_cli(["decode", "--help"])
+    assert result.exit_code == 0
+    assert "xxd -p stream.bin | restate-inspect decode" in result.stdout
+    assert "--request" in result.stdout and "--input-format" in result.stdout
+
+
+def test_clean_pair_in_json_follows_the_documented_schema() -> None:
+    result = run_cli(["decode", "--json", "--request", REQ, "--response", RESP])
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(list(r) == FRAME_KEYS for r in records)
+    call = next(r for r in records if r["name"] == "CallEntryMessage")
+    assert call["type_hex"] == "0x0c01" and call["direction"] == "sdk_to_runtime"
+    assert call["entry_index"] == 1 and call["stream"].endswith("v1-call-other")
+    assert call["annotations"]["target"] == "Demo/greet"
+    assert call["annotations"]["payloads"]["parameter"] == {"view": "json", "json": "alice"}
+    assert call["message"]["parameter"] == "ImFsaWNlIg=="  # canonical mapping: bytes as base64
+
+
+def test_problems_in_json_carry_offset_and_length_and_exit_1() -> None:
+    data = (SAMPLES / "v1-call-other.req.bin").read_bytes()[:100]
+    result = run_cli(["decode", "--json", "-"], stdin=data)
+    assert result.exit_code == 1
+    problem = json.loads(result.stdout.splitlines()[-1])
+    assert list(problem) == PROBLEM_KEYS
+    assert (problem["code"], problem["offset"], problem["length"], problem["undecoded"]) == (
+        "RI102",
+        78,
+        22,
+        True,
+    )
+
+
+def test_text_output_in_a_pipe_is_plain_and_colour_is_on_request() -> None:
+    plain = run_cli(["decode", REQ])
+    assert plain.exit_code == 0 and "\x1b" not in plain.stdout
+    assert "CallEntryMessage" not in plain.stdout and "InputEntryMessage" in plain.stdout
+    coloured = run_cli(["decode", "--color", "always", REQ])
+    assert SGR.search(coloured.stdout)
+    assert SGR.sub("", coloured.stdout) == plain.stdout
+
+
+def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = run_cli(["decode", "--color", "always", REQ])
+    assert not re.search(r"\x1b\[[0-9;]*3[0-9]", result.stdout)  # no foreground colours
+
+
+def test_bytes_shows_header_and_body_rows() -> None:
+    result = run_cli(["decode", "--bytes", RESP])
+    assert re.search(r"header\s+00000000  0c 01 00 00 00 00 00 16 ", result.stdout)
+    assert re.search(r"body\s+00000008  0a 04 44 65 6d 6f", result.stdout)
+    as_json = run_cli(["decode", "--json", "--bytes", RESP])
+    first = json.loads(as_json.stdout.splitlines()[0])
+    assert first["bytes"].startswith("0c010000000000160a04")
+
+
+def test_hex_piped_on_stdin() -> None:
+    hex_text = (SAMPLES / "v1-call-other.resp.hex").read_text()
+    result = run_cli(["decode"], stdin=hex_text)
+    assert (
+        result.exit_code == 0 and "CallEntryMessage" in result.stdout and "<stdin>" in result.stdout
+    )
+
+
+def test_stdin_on_a_terminal_without_input_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    result = run_cli(["decode"])
+    assert result.exit_code == 2 and "no input" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["decode", "/nonexistent/x.bin"], "cannot open /nonexistent/x.bin"),
+        (["decode", REQ, "--request", REQ], "either INPUT or --request"),
+        (["decode", "--input-format", "pcapx", REQ], "Invalid value"),
+        (["decode", "--max-length", "-1", REQ], "Invalid value"),
+    ],
+)
+def test_usage_errors_and_unreadable_input_exit_2(args: list[str], message: str) -> None:
+    result = run_cli(args)
+    assert result.exit_code == 2
+    assert message in result.stderr + result.stdout
+
+
+def test_request_or_response_alone_fixes_the_direction() -> None:
+    result = run_cli(["decode", "--json", "--response", REQ])
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["direction"] == "sdk_to_runtime"
+    result = run_cli(["decode", "--json", "--request", RESP])
+    assert json.loads(result.stdout.splitlines()[0])["direction"] == "runtime_to_sdk"
+
+
+def test_hostile_payloads_stay_inert_in_text(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.bin"
+    path.write_bytes(hostile_stream())
+    for colour in ("never", "always"):
+        result = run_cli(["decode", "--bytes", "--color", colour, "--max-payload", "0", str(path)])
+        assert result.exit_code == 1
+        text = SGR.sub("", result.stdout)  # our own styling is the only escape allowed
+        assert all(c.isprintable() or c == "\n" for c in text), repr(
+            [c for c in text if not (c.isprintable() or c == "\n")][:5]
+        )
+        assert "[bold red]markup[/bold red]" in text
+        assert "RI103" in text and "4294967295" in text
+
+
+def test_hostile_payloads_stay_inert_in_json(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.bin"
+    path.write_bytes(hostile_stream())
+    result = run_cli(["decode", "--json", str(path)])
+    assert result.stdout.isascii()
+    assert all(c.isprintable() or c == "\n" for c in result.stdout)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    start = records[0]
+    assert start["message"]["key"].startswith("\x1b[2J")  # the data itself is intact
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    path = tmp_path / "many.bin"
+    path.write_bytes((SAMPLES / "v1-call-other.resp.bin").read_bytes() * 3000)
+    script = f"{sys.executable} -m restate_inspect decode --response {path} | head -n 2"
+    result = subprocess.run(script, shell=True, capture_output=True, text=True, check=False)
+    assert len(result.stdout.splitlines()) == 2
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr
+
+
+def test_an_internal_error_is_one_line_and_exit_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.delenv("RESTATE_INSPECT_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
+    monkeypatch.setenv("RESTATE_INSPECT_DEBUG", "1")
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "app", interrupted)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 130
+
+
+def test_text_rendering_of_a_sample_matches_its_golden_file() -> None:
+    """Golden output of the text renderer: its layout (test_corpus checks the decoding)."""
+    golden = Path(__file__).parent / "golden" / "v2-py-flaky-error.txt"
+    args = ["decode", "--request", str(SAMPLES / "v2-py-flaky-error.req.bin")]
+    args += ["--response", str(SAMPLES / "v2-py-flaky-error.resp.bin")]
+    result = run_cli(args)
+    output = result.stdout.replace(str(SAMPLES), "samples")
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(output)
+    assert output == golden.read_text()
