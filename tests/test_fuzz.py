@@ -1,0 +1,115 @@
+"""Fuzzing with hypothesis: random bytes, and real streams with bytes flipped, cut or inserted.
+
+Nothing may raise, and byte accounting must hold. CI runs FUZZ_EXAMPLES examples per test
+(2,000 by default); set RESTATE_INSPECT_FUZZ_EXAMPLES, or HYPOTHESIS_PROFILE=fuzz, for more.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from restate_inspect.framing import FrameDecoder
+from restate_inspect.journal import DecodedFrame
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.pipeline import decode_events
+from restate_inspect.readers import InputFormat, decoded_bytes, stream_events
+from restate_inspect.readers.base64text import Base64TextDecoder
+from restate_inspect.readers.hextext import HexTextDecoder
+from restate_inspect.render.jsonl import dumps, frame_record, problem_record
+from restate_inspect.render.text import TextRenderer
+from restate_inspect.rules import Problem
+from tests.helpers import SAMPLES
+from tests.test_framing import assert_tiles
+
+FUZZ_EXAMPLES = int(os.environ.get("RESTATE_INSPECT_FUZZ_EXAMPLES", "2000"))
+fuzz = (
+    settings(max_examples=FUZZ_EXAMPLES) if "HYPOTHESIS_PROFILE" not in os.environ else settings()
+)
+
+REAL_STREAMS = [path.read_bytes() for path in sorted(SAMPLES.glob("*.bin"))]
+REAL_HEX = [path.read_text() for path in sorted(SAMPLES.glob("*.hex"))]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, originals: list[bytes]) -> bytes:
+    data = bytearray(draw(st.sampled_from(originals)))
+    for _ in range(draw(st.integers(1, 6))):
+        where = draw(st.integers(0, len(data)))
+        action = draw(st.sampled_from(["flip", "cut", "insert", "truncate"]))
+        if action == "flip" and where < len(data):
+            data[where] ^= 1 << draw(st.integers(0, 7))
+        elif action == "cut":
+            del data[where : where + draw(st.integers(1, 16))]
+        elif action == "insert":
+            data[where:where] = draw(st.binary(min_size=1, max_size=16))
+        else:
+            del data[where:]
+    return bytes(data)
+
+
+def _feed_in_pieces(data: bytes, cuts: list[int]) -> list[object]:
+    decoder = FrameDecoder(max_length=4096)
+    events: list[object] = []
+    bounds = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    for start, end in itertools.pairwise(bounds):
+        events += decoder.feed(data[start:end])
+    return events + decoder.end_of_stream()
+
+
+@fuzz
+@given(
+    data=st.one_of(st.binary(max_size=2000), mutated(REAL_STREAMS)),
+    cuts=st.lists(st.integers(0, 5000), max_size=8),
+)
+def test_frame_decoder_survives_anything(data: bytes, cuts: list[int]) -> None:
+    events = _feed_in_pieces(data, cuts)
+    assert_tiles(events, len(data))  # type: ignore[arg-type]
+
+
+@fuzz
+@given(
+    text=st.one_of(
+        st.text(max_size=500),
+        mutated([t.encode() for t in REAL_HEX]).map(lambda b: b.decode("utf-8", "replace")),
+    ),
+    cut=st.integers(0, 600),
+)
+def test_text_readers_survive_anything(text: str, cut: int) -> None:
+    for decoder in (HexTextDecoder(), Base64TextDecoder()):
+        first, problems = decoder.feed(text[:cut])
+        second, more = decoder.feed(text[cut:])
+        last, rest = decoder.end()
+        assert isinstance(first + second + last, bytes)
+        assert all(p.line is not None for p in problems + more + rest)
+
+
+def _render_everything(raw: bytes) -> None:
+    pieces = decoded_bytes(io.BytesIO(raw), "fuzz", InputFormat.AUTO)
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    renderer = TextRenderer(console, show_bytes=True, max_payload=64)
+    for item in decode_events(stream_events(pieces, StreamKey("fuzz"), None)):
+        renderer.render(item)
+        line = dumps(problem_record(item) if isinstance(item, Problem) else frame_record(item))
+        assert line.isascii()
+        assert isinstance(item, DecodedFrame | Problem)
+
+
+@fuzz
+@given(
+    raw=st.one_of(
+        mutated(REAL_STREAMS), mutated([t.encode() for t in REAL_HEX]), st.binary(max_size=600)
+    )
+)
+def test_whole_pipeline_and_both_renderers_survive_anything(raw: bytes) -> None:
+    _render_everything(raw)
+
+
+def test_direction_of_fuzz_input_is_always_decided() -> None:
+    events = list(stream_events([b"\x00"], StreamKey("x"), None))
+    assert events[-1].direction is Direction.SDK_TO_RUNTIME

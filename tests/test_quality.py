@@ -1,0 +1,113 @@
+"""Quality gates that run with the tests: ruff, mypy --strict, sans-IO layering, coverage."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+PACKAGE = ROOT / "restate_inspect"
+# Layers that take bytes or records and return records: no files, no terminal, no UI.
+SANS_IO = (
+    "location.py",
+    "rules.py",
+    "messages.py",
+    "framing.py",
+    "values.py",
+    "annotations.py",
+    "journal.py",
+    "readers/hextext.py",
+    "readers/base64text.py",
+)
+FORBIDDEN_MODULES = {
+    "io", "os", "sys", "pathlib", "shutil", "tempfile", "socket", "subprocess", "select",
+    "rich", "textual", "typer", "click", "restate_inspect.cli", "restate_inspect.render",
+    "restate_inspect.readers", "restate_inspect.pipeline", "restate_inspect.tui",
+}  # fmt: skip
+FORBIDDEN_CALLS = {"open", "print", "input"}
+# Full branch coverage is required of the riskiest layers, by their own tests.
+COVERED = {
+    "restate_inspect.framing": "tests/test_framing.py",
+    "restate_inspect.messages": "tests/test_messages.py",
+    "restate_inspect.journal": "tests/test_journal.py",
+}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COV_CORE")}
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+
+
+def test_ruff_lint_and_format() -> None:
+    lint = _run(sys.executable, "-m", "ruff", "check", "--output-format", "concise", ".")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    form = _run(sys.executable, "-m", "ruff", "format", "--check", ".")
+    assert form.returncode == 0, form.stdout + form.stderr
+
+
+def test_mypy_strict() -> None:
+    result = _run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("module", SANS_IO)
+def test_sans_io_layers_touch_no_io_or_ui(module: str) -> None:
+    path = PACKAGE / module
+    bad = {
+        name
+        for name in _imports(path)
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_MODULES)
+    }
+    assert not bad, f"{module} imports {bad}"
+    calls = {
+        node.func.id
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert not calls & FORBIDDEN_CALLS, f"{module} calls {calls & FORBIDDEN_CALLS}"
+
+
+def test_sans_io_layers_load_no_io_or_ui_packages() -> None:
+    """Transitively too: importing them pulls in neither rich, textual, typer nor click."""
+    modules = ", ".join(
+        "restate_inspect." + m.removesuffix(".py").replace("/", ".") for m in SANS_IO
+    )
+    code = (
+        f"import sys, importlib\nfor m in '{modules}'.split(', '): importlib.import_module(m)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'rich', 'textual', 'typer', 'click'}))"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_importing_the_package_does_not_import_textual() -> None:
+    result = _run(
+        sys.executable, "-c", "import restate_inspect, sys; print('textual' in sys.modules)"
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_riskiest_layers_have_full_branch_coverage() -> None:
+    args = [sys.executable, "-m", "pytest", *COVERED.values(), "-q", "-p", "no:cacheprovider"]
+    args += ["-o", "addopts=", "--cov-branch", "--cov-report=term-missing", "--cov-fail-under=100"]
+    args += [f"--cov={module}" for module in COVERED]
+    result = _run(*args)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
