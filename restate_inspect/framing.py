@@ -9,6 +9,7 @@ problem ranges tile the input exactly.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Final, NamedTuple
 
 from google.protobuf.message import Message
@@ -85,7 +86,12 @@ _new_frame: Final = tuple.__new__
 
 
 class FrameDecoder:
-    """Splits one direction of one stream into frames."""
+    """Splits one direction of one stream into frames.
+
+    It is in one of three states: framing; lost, after a header declared an impossible
+    length (everything up to the next gap or the end is one undecodable range); or
+    resynchronising, after a gap, skipping to the next plausible frame.
+    """
 
     def __init__(
         self,
@@ -97,12 +103,13 @@ class FrameDecoder:
         self.stream = stream
         self.direction = direction
         self.max_length = max_length
-        self._pending: list[bytes] = []  # bytes of the incomplete frame at self._base
+        self._pending: list[bytes] = []  # bytes not yet framed, from self._base on
         self._pending_size = 0
         self._needed = HEADER_SIZE  # pending bytes it takes to make progress
         self._base = 0  # stream offset of the first pending byte
-        self._total = 0  # bytes fed so far
-        self._lost_at: int | None = None  # offset where framing was lost for good
+        self._total = 0  # bytes fed so far, gaps included
+        self._lost_at: int | None = None  # lost: where the bad header is
+        self._resync_from: int | None = None  # resynchronising: where skipping began
         self._ended = False
 
     @property
@@ -131,6 +138,8 @@ class FrameDecoder:
         else:
             buffer = bytes(data)
         events: list[Event] = []
+        if self._resync_from is not None:
+            buffer = self._resynchronise(buffer, events)
         consumed = self._split(buffer, events, time, packet)
         self._base += consumed
         if self._lost_at is None and consumed < len(buffer):
@@ -139,25 +148,68 @@ class FrameDecoder:
             self._pending_size = 0
         return events
 
+    def gap(self, length: int, time: float | None = None, packet: int | None = None) -> list[Event]:
+        """The capture lacks `length` bytes here (0: an unknown number may be missing). The
+        frame in progress is lost; decoding resumes at the next plausible frame."""
+        if self._ended:
+            raise ValueError("gap() after end_of_stream()")
+        events = self._unframed(cut_by_gap=True)
+        at = self._total
+        text = (
+            f"{length} bytes missing from the capture at offset {at:#x}"
+            if length
+            else f"an unknown number of bytes may be missing from the capture at offset {at:#x}"
+        )
+        events.append(self._problem("RI111", text, at, length, undecoded=True))
+        self._total += length
+        self._base = self._resync_from = self._total
+        self._lost_at = None
+        self._needed = HEADER_SIZE
+        return events
+
     def end_of_stream(self) -> list[Event]:
         self._ended = True
-        if self._lost_at is not None:
-            length = self._total - self._lost_at
-            return [
-                self._problem(
-                    "RI104",
-                    f"{length} bytes from offset {self._lost_at:#x} to the end of the stream "
-                    "cannot be framed after the framing error there",
-                    self._lost_at,
-                    length,
-                    undecoded=True,
-                )
-            ]
-        if not self._pending:
-            return []
+        return self._unframed(cut_by_gap=False)
+
+    def _unframed(self, *, cut_by_gap: bool) -> list[Event]:
+        """The bytes since the last frame, which no frame will take now, as one range."""
         rest = b"".join(self._pending)
         self._pending.clear()
-        return [self._truncated(rest)]
+        self._pending_size = 0
+        if self._lost_at is not None:
+            length = self._total - self._lost_at
+            text = (
+                f"{length} bytes from offset {self._lost_at:#x} cannot be framed after the "
+                "framing error there"
+            )
+            return [self._problem("RI104", text, self._lost_at, length, undecoded=True)]
+        if self._resync_from is not None:
+            skipped = self._total - self._resync_from
+            text = f"{skipped} bytes at offset {self._resync_from:#x} skipped: no plausible frame"
+            return (
+                [self._problem("RI112", text, self._resync_from, skipped, undecoded=True)]
+                if skipped
+                else []
+            )
+        return [self._truncated(rest, cut_by_gap)] if rest else []
+
+    def _resynchronise(self, buffer: bytes, events: list[Event]) -> bytes:
+        """Skip to the first plausible frame in buffer, or keep what may still start one."""
+        assert self._resync_from is not None
+        found, keep_from = _find_frame(buffer, min(self.max_length, RESYNC_LENGTH))
+        if found is None:
+            self._base += keep_from
+            return buffer[keep_from:]  # no frame can be taken from it: it stays pending
+        self._base += found
+        skipped = self._base - self._resync_from
+        if skipped:
+            text = (
+                f"{skipped} bytes at offset {self._resync_from:#x} skipped to the next "
+                "plausible frame"
+            )
+            events.append(self._problem("RI112", text, self._resync_from, skipped, undecoded=True))
+        self._resync_from = None
+        return buffer[found:]
 
     def _keep(self, rest: bytes) -> None:
         self._pending = [rest]
@@ -296,19 +348,22 @@ class FrameDecoder:
             )
         )
 
-    def _truncated(self, rest: bytes) -> Problem:
+    def _truncated(self, rest: bytes, cut_by_gap: bool) -> Problem:
+        ending = "bytes go missing" if cut_by_gap else "the stream ends"
         if len(rest) < HEADER_SIZE:
+            code = "RI113" if cut_by_gap else "RI101"
             text = (
-                f"stream ends {len(rest)} bytes into a frame header at offset {self._base:#x}; "
+                f"{ending} {len(rest)} bytes into a frame header at offset {self._base:#x}; "
                 f"a header has {HEADER_SIZE}"
             )
-            return self._problem("RI101", text, self._base, len(rest), undecoded=True)
+            return self._problem(code, text, self._base, len(rest), undecoded=True)
         type_code, _flags, length = HEADER.unpack_from(rest)
         text = (
             f"{_describe(type_code)} frame at offset {self._base:#x} declares {length} body "
-            f"bytes, but the stream ends after {len(rest) - HEADER_SIZE} of them"
+            f"bytes, but {ending} after {len(rest) - HEADER_SIZE} of them"
         )
-        return self._problem("RI102", text, self._base, len(rest), undecoded=True)
+        code = "RI113" if cut_by_gap else "RI102"
+        return self._problem(code, text, self._base, len(rest), undecoded=True)
 
     def _problem(
         self, code: str, message: str, offset: int, length: int, *, undecoded: bool = False
@@ -322,6 +377,51 @@ class FrameDecoder:
             direction=self.direction,
             undecoded=undecoded,
         )
+
+
+RESYNC_LENGTH: Final = 1024 * 1024  # resynchronising: longer frames are not believed
+
+
+def _plausible(
+    buffer: bytes, pos: int, limit: int
+) -> tuple[Callable[[bytes], Message], int] | None:
+    """(its parser, body length) if the header at pos could start a frame after a gap: a
+    V1/V2 type other than StartMessage (only ever the first), allowed flags, a believable
+    length."""
+    type_code, flags, length = HEADER.unpack_from(buffer, pos)
+    fast = _FAST_PATH.get(type_code)
+    if fast is None or type_code == 0 or flags & fast[1] or length > limit:
+        return None
+    return fast[0], length
+
+
+def _find_frame(buffer: bytes, limit: int) -> tuple[int | None, int]:
+    """(offset of the first plausible frame, or None; where to keep bytes from).
+
+    A frame is plausible when its header is, its body parses, and what follows it is the
+    end of the bytes so far or another plausible header. A candidate whose body has not
+    all arrived yet is waited for, unless a plausible frame is found further on.
+    """
+    size = len(buffer)
+    waiting: int | None = None
+    for pos in range(size - HEADER_SIZE + 1):
+        candidate = _plausible(buffer, pos, limit)
+        if candidate is None:
+            continue
+        parse, length = candidate
+        end = pos + HEADER_SIZE + length
+        if end + HEADER_SIZE > size and end != size:
+            waiting = pos if waiting is None else waiting  # decide when more bytes come
+            continue
+        try:
+            parse(buffer[pos + HEADER_SIZE : end])
+        except Exception:  # untrusted bytes: not this position
+            continue
+        if end == size or _plausible(buffer, end, limit):
+            return pos, pos
+    if waiting is not None:
+        return None, waiting
+    return None, max(0, size - HEADER_SIZE + 1)
 
 
 def _describe(type_code: int) -> str:

@@ -108,7 +108,7 @@ def test_encode_frame_takes_bytes_or_a_message() -> None:
 
 def test_frames_carry_stream_direction_and_the_time_of_the_chunk_that_completed_them() -> None:
     wire = encode_frame(0x0004, pb.EntryAckMessage(entry_index=3))
-    key = StreamKey("conn", 7)
+    key = StreamKey("tcp3", "s7")
     decoder = FrameDecoder(stream=key, direction=Direction.RUNTIME_TO_SDK)
     assert decoder.feed(wire[:5], time=1.0, packet=1) == []
     (frame,) = decoder.feed(wire[5:] + wire[:3], time=2.5, packet=2)
@@ -344,3 +344,131 @@ def test_problems_of_a_frame_follow_it(item: tuple[MessageType, Message, int]) -
     events = decode_all(encode_frame(spec.code, message, 0x0F00))
     assert isinstance(events[0], Frame)
     assert all(isinstance(e, Problem) for e in events[1:])
+
+
+# --- gaps: bytes the capture lacks --------------------------------------------------------
+
+CALL = encode_frame(
+    0x0C01, pb.CallEntryMessage(service_name="svc", handler_name="h", parameter=b"1")
+)
+ACK = encode_frame(0x0004, pb.EntryAckMessage(entry_index=2))
+END = encode_frame(0x0005)
+
+
+def test_a_gap_between_frames_is_reported_and_decoding_goes_on() -> None:
+    decoder = FrameDecoder()
+    events = (
+        decoder.feed(ACK) + decoder.gap(20) + decoder.feed(CALL + END) + decoder.end_of_stream()
+    )
+    (gap,) = problems(events)
+    assert (gap.code, gap.offset, gap.length, gap.undecoded) == ("RI111", len(ACK), 20, True)
+    assert "20 bytes missing from the capture at offset 0xa" in gap.message
+    assert [f.offset for f in frames(events)] == [0, len(ACK) + 20, len(ACK) + 20 + len(CALL)]
+    assert_tiles(events, len(ACK) + 20 + len(CALL) + len(END))
+
+
+def test_a_gap_inside_a_frame_loses_it_and_skips_to_the_next_plausible_one() -> None:
+    decoder = FrameDecoder()
+    events = decoder.feed(ACK + CALL[:6]) + decoder.gap(5)
+    cut, gap = problems(events)
+    assert (gap.code, gap.offset, gap.length) == ("RI111", len(ACK) + 6, 5)
+    assert (cut.code, cut.offset, cut.length) == ("RI113", len(ACK), 6)
+    assert "bytes go missing 6 bytes into a frame header" in cut.message
+    rest = CALL[11:] + ACK + END  # the call's last bytes, then whole frames
+    events += decoder.feed(rest) + decoder.end_of_stream()
+    skipped = problems(events)[2]
+    assert (skipped.code, skipped.offset, skipped.length) == (
+        "RI112",
+        len(ACK) + 11,
+        len(CALL) - 11,
+    )
+    assert [f.type for f in frames(events)] == [4, 4, 5]
+    assert_tiles(events, len(ACK) + 11 + len(rest))
+
+
+def test_a_gap_after_a_whole_header_reports_the_frame_it_cut() -> None:
+    decoder = FrameDecoder()
+    events = decoder.feed(CALL[:10]) + decoder.gap(3)
+    cut = problems(events)[0]
+    assert cut.code == "RI113" and "CallEntryMessage (0x0c01)" in cut.message
+
+
+def test_resynchronisation_waits_for_a_body_and_for_what_follows_it() -> None:
+    decoder = FrameDecoder()
+    events = decoder.gap(0)
+    assert problems(events)[0].message.startswith("an unknown number of bytes may be missing")
+    for piece in (
+        b"\xff\xfe",
+        ACK[:4],
+        ACK[4:],
+        CALL[:12],
+        CALL[12:],
+        END,
+    ):  # byte soup, then frames
+        events += decoder.feed(piece)
+    events += decoder.end_of_stream()
+    assert [f.type for f in frames(events)] == [4, 0x0C01, 5]
+    assert [(p.code, p.offset, p.length) for p in problems(events)] == [
+        ("RI111", 0, 0),
+        ("RI112", 0, 2),
+    ]
+
+
+def test_a_candidate_whose_body_does_not_parse_is_passed_over() -> None:
+    bogus = HEADER.pack(0x0801, 0, 2) + b"\x0a\x09"  # SetState whose body is cut protobuf
+    decoder = FrameDecoder()
+    events = decoder.gap(4) + decoder.feed(bogus + ACK) + decoder.end_of_stream()
+    assert [f.type for f in frames(events)] == [4]
+    assert problems(events)[1].length == len(bogus)
+
+
+def test_a_candidate_needs_a_plausible_frame_after_it() -> None:
+    soup = HEADER.pack(0x0005, 0, 0) + b"\xff" * 9  # an End header followed by garbage
+    decoder = FrameDecoder()
+    events = decoder.gap(1) + decoder.feed(soup + ACK) + decoder.end_of_stream()
+    assert [f.type for f in frames(events)] == [4]
+
+
+def test_nothing_plausible_before_the_end_is_one_skipped_range() -> None:
+    decoder = FrameDecoder()
+    events = decoder.gap(2) + decoder.feed(b"\xff" * 30) + decoder.end_of_stream()
+    assert [(p.code, p.offset, p.length) for p in problems(events)] == [
+        ("RI111", 0, 2),
+        ("RI112", 2, 30),
+    ]
+    assert_tiles(events, 32)
+
+
+def test_a_gap_right_after_another_reports_no_empty_skip() -> None:
+    decoder = FrameDecoder()
+    events = decoder.gap(1) + decoder.gap(1) + decoder.end_of_stream()
+    assert [p.code for p in problems(events)] == ["RI111", "RI111"]
+
+
+def test_a_gap_after_a_framing_error_closes_the_lost_range_and_resynchronises() -> None:
+    decoder = FrameDecoder()
+    events = decoder.feed(HEADER.pack(0x0C01, 0, 0xFFFFFFFF) + b"xx") + decoder.gap(7)
+    events += decoder.feed(ACK) + decoder.end_of_stream()
+    assert [p.code for p in problems(events)] == ["RI103", "RI104", "RI111"]
+    assert [f.type for f in frames(events)] == [4]
+    assert_tiles(events, 10 + 7 + len(ACK))
+
+
+def test_gap_after_end_of_stream_is_a_programming_error() -> None:
+    decoder = FrameDecoder()
+    decoder.end_of_stream()
+    with pytest.raises(ValueError, match="after end_of_stream"):
+        decoder.gap(1)
+
+
+def test_resynchronisation_waits_for_a_candidate_whose_body_is_still_coming() -> None:
+    decoder = FrameDecoder()
+    events = decoder.gap(3) + decoder.feed(b"\xee" + CALL[:12])
+    assert frames(events) == []  # the call's body has not all arrived: wait
+    events += decoder.feed(CALL[12:] + END) + decoder.end_of_stream()
+    assert [f.type for f in frames(events)] == [0x0C01, 5]
+    assert [(p.code, p.offset, p.length) for p in problems(events)] == [
+        ("RI111", 0, 3),
+        ("RI112", 3, 1),
+    ]
+    assert_tiles(events, 4 + len(CALL) + len(END))
