@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Direction(StrEnum):
@@ -21,24 +21,15 @@ class Direction(StrEnum):
         return "request" if self is Direction.RUNTIME_TO_SDK else "response"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class StreamKey:
-    """One HTTP stream: an input file, or a connection plus HTTP/2 stream id / HTTP/1.1 exchange."""
+class StreamKey(NamedTuple):
+    """One HTTP stream: an input file (or pair of files), or, in a capture, a TCP connection
+    ("tcp1", numbered as Wireshark's tcp.stream) and an exchange on it: "s3" for HTTP/2
+    stream 3, "m2" for the second HTTP/1.1 request/response. Printed as "tcp1/s3".
+
+    A NamedTuple: it keys every per-stream table, and its hash is computed in C."""
 
     source: str
-    stream_id: int | None = None
+    exchange: str | None = None
 
     def __str__(self) -> str:
-        return self.source if self.stream_id is None else f"{self.source}#{self.stream_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class ByteSpan:
-    """A half-open range of bytes inside one direction's body."""
-
-    offset: int
-    length: int
-
-    @property
-    def end(self) -> int:
-        return self.offset + self.length
+        return self.source if self.exchange is None else f"{self.source}/{self.exchange}"

@@ -1,6 +1,7 @@
 """Glue: input events -> frame decoders (one per stream direction) -> numbered frames.
 
 No printing, no files: the CLI hands in the events of a reader and renders what comes out.
+What readers know about streams (StreamInfo, Discovery, StreamEnd) passes through, in order.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from dataclasses import replace
 from restate_inspect.framing import DEFAULT_MAX_LENGTH, Frame, FrameDecoder
 from restate_inspect.journal import DecodedFrame, EntryNumbering
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.readers import Chunk, InputEvent, StreamEnd
+from restate_inspect.readers.events import Chunk, Discovery, Gap, InputEvent, StreamEnd, StreamInfo
 from restate_inspect.rules import Problem
 
-Decoded = DecodedFrame | Problem
+Decoded = DecodedFrame | Problem | StreamInfo | Discovery | StreamEnd
 
 
 class Decoding:
@@ -22,37 +23,47 @@ class Decoding:
 
     def __init__(self, *, max_length: int = DEFAULT_MAX_LENGTH) -> None:
         self.max_length = max_length
-        self._decoders: dict[tuple[StreamKey, Direction], FrameDecoder] = {}
+        # per direction, so that no key holds an enum member (their hash is Python code)
+        self._decoders: dict[Direction, dict[StreamKey, FrameDecoder]] = {d: {} for d in Direction}
         self._numbering: dict[StreamKey, EntryNumbering] = {}
+        self._ended: dict[StreamKey, int] = {}
 
     def process(self, event: InputEvent) -> list[Decoded]:
-        if isinstance(event, Problem):
+        if isinstance(event, Problem | StreamInfo | Discovery):
             return [event]
         decoder = self._decoder(event.stream, event.direction)
         if isinstance(event, Chunk):
-            frames = decoder.feed(event.data, event.time, event.packet)
-        else:
-            frames = decoder.end_of_stream()
-            del self._decoders[(event.stream, event.direction)]
-        return self._numbered(event.stream, frames)
+            return self._numbered(event.stream, decoder.feed(event.data, event.time, event.packet))
+        if isinstance(event, Gap):
+            return self._numbered(event.stream, decoder.gap(event.length, event.time, event.packet))
+        out: list[Decoded] = [*self._numbered(event.stream, decoder.end_of_stream()), event]
+        del self._decoders[event.direction][event.stream]
+        self._ended[event.stream] = self._ended.get(event.stream, 0) + 1
+        if self._ended[event.stream] == len(Direction):  # both bodies are over: forget it
+            del self._ended[event.stream]
+            self._numbering.pop(event.stream, None)
+        return out
 
     def finish(self) -> list[Decoded]:
         """End every stream that is still open (an input cut short)."""
         out: list[Decoded] = []
-        for stream, direction in list(self._decoders):
-            out.extend(self.process(StreamEnd(stream, direction)))
+        for direction, decoders in self._decoders.items():
+            for stream in list(decoders):
+                out.extend(self.process(StreamEnd(stream, direction, "capture")))
         return out
 
     def _decoder(self, stream: StreamKey, direction: Direction) -> FrameDecoder:
-        key = (stream, direction)
-        decoder = self._decoders.get(key)
+        decoders = self._decoders[direction]
+        decoder = decoders.get(stream)
         if decoder is None:
             decoder = FrameDecoder(stream=stream, direction=direction, max_length=self.max_length)
-            self._decoders[key] = decoder
+            decoders[stream] = decoder
         return decoder
 
     def _numbered(self, stream: StreamKey, events: list[Frame | Problem]) -> list[Decoded]:
-        numbering = self._numbering.setdefault(stream, EntryNumbering())
+        numbering = self._numbering.get(stream)
+        if numbering is None:
+            numbering = self._numbering[stream] = EntryNumbering()
         out: list[Decoded] = []
         last: DecodedFrame | None = None
         for event in events:

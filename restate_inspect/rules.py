@@ -30,7 +30,7 @@ SPEC = "service-invocation-protocol.md"
 _HEADER = f"{SPEC}#message-header"
 _MESSAGES = f"{SPEC}#messages"
 _CUSTOM = f"{SPEC}#custom-entry-message"
-_E, _W = Severity.ERROR, Severity.WARNING
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 # fmt: off
 _CATALOGUE = (
@@ -53,6 +53,23 @@ _CATALOGUE = (
     Rule("RI108", _E, "COMPLETED flag on a type that is not completable", _HEADER),
     Rule("RI109", _E, "message body does not parse", _MESSAGES),
     Rule("RI110", _W, "custom entry uses reserved fields 13-15", _CUSTOM),
+    # Bytes the capture lacks.
+    Rule("RI111", _E, "bytes missing from the capture", "capture"),
+    Rule("RI112", _W, "bytes skipped to resynchronise on a frame after missing bytes", "capture"),
+    Rule("RI113", _E, "frame cut short by bytes missing from the capture", "capture"),
+    # Captures: containers, packets, TCP, HTTP.
+    Rule("RI301", _E, "capture file ends in the middle of a block or packet", "capture"),
+    Rule("RI302", _E, "file is neither pcap nor pcapng", "capture"),
+    Rule("RI303", _E, "capture block or packet length is impossible", "capture"),
+    Rule("RI304", _E, "packet names an interface the section does not describe", "capture"),
+    Rule("RI305", _W, "link type not supported; its packets are skipped", "capture"),
+    Rule("RI306", _W, "IP datagram whose fragments never all arrived", "capture"),
+    Rule("RI307", _W, "malformed or cut-short packet header; packet skipped", "capture"),
+    Rule("RI309", _W, "TCP bytes sent again differ from the first copy", "capture"),
+    Rule("RI311", _E, "HTTP/2 framing problem", "RFC 9113"),
+    Rule("RI312", _W, "HTTP/2 headers unknown: HPACK context missing or broken", "RFC 7541"),
+    Rule("RI313", _E, "HTTP/1.1 message cannot be parsed", "RFC 9112"),
+    Rule("RI314", _I, "capture has no Restate traffic on this connection", "capture"),
 )
 # fmt: on
 

@@ -11,11 +11,8 @@ import pytest
 
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers import (
-    Chunk,
     InputError,
-    InputEvent,
     InputFormat,
-    StreamEnd,
     decoded_bytes,
     pair_name,
     read_input,
@@ -23,6 +20,7 @@ from restate_inspect.readers import (
     sniff,
     stream_events,
 )
+from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.rules import Problem
 from tests.helpers import SAMPLES
 

@@ -13,14 +13,17 @@ import os
 import re
 import string
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from enum import StrEnum
 from typing import BinaryIO, Final
 
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.base64text import Base64TextDecoder
+from restate_inspect.readers.capture import CaptureDecoder, Share
+from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.readers.hextext import HexTextDecoder
+from restate_inspect.readers.pcapfile import Readable, is_capture, read_packets
 from restate_inspect.rules import Problem
 
 CHUNK_SIZE: Final = 64 * 1024  # small enough for a batch of frames to stay in cache
@@ -36,28 +39,12 @@ class InputFormat(StrEnum):
     RAW = "raw"
     HEX = "hex"
     BASE64 = "base64"
+    PCAP = "pcap"
+    PCAPNG = "pcapng"
 
 
 class InputError(Exception):
     """The input cannot be opened, read or recognised (exit code 2)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    stream: StreamKey
-    direction: Direction
-    data: bytes
-    time: float | None = None
-    packet: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StreamEnd:
-    stream: StreamKey
-    direction: Direction
-
-
-InputEvent = Chunk | StreamEnd | Problem
 
 
 # --- sniffing ----------------------------------------------------------------------
@@ -123,7 +110,7 @@ def _mostly_hex_digits(lines: str) -> bool:
 # --- reading -----------------------------------------------------------------------
 
 
-def _read_chunks(handle: BinaryIO, first: bytes) -> Iterator[bytes]:
+def _read_chunks(handle: Readable, first: bytes) -> Iterator[bytes]:
     if first:
         yield first
     while chunk := handle.read(CHUNK_SIZE):
@@ -170,7 +157,7 @@ def _envelope_body(chunks: Iterable[bytes], label: str) -> Iterator[bytes | Prob
 
 
 def decoded_bytes(
-    handle: BinaryIO, label: str, input_format: InputFormat
+    handle: Readable, label: str, input_format: InputFormat
 ) -> Iterator[bytes | Problem]:
     """The stream bytes of one input, converted from hex or base64 where needed."""
     first = handle.read(SNIFF_SIZE)
@@ -231,18 +218,66 @@ def _open(path: str) -> BinaryIO:
         raise InputError(f"cannot open {path}: {exc.strerror or exc}") from None
 
 
+Progress = Callable[[int], None]  # told the bytes read so far
+
+
+class _Rewound:
+    """A handle whose first bytes were already read for sniffing, and that counts."""
+
+    def __init__(self, first: bytes, handle: Readable, progress: Progress | None) -> None:
+        self._first = first
+        self._handle = handle
+        self._progress = progress
+        self._count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._first:
+            data, self._first = self._first[:size], self._first[size:]
+            if len(data) < size:
+                data += self._handle.read(size - len(data))
+        else:
+            data = self._handle.read(size)
+        self._count += len(data)
+        if self._progress is not None:
+            self._progress(self._count)
+        return data
+
+
+def capture_events(handle: Readable, label: str, share: Share = (0, 1)) -> Iterator[InputEvent]:
+    """Every event of a pcap or pcapng capture, packet by packet (of a share of its
+    connections: see CaptureDecoder)."""
+    decoder = CaptureDecoder(share)
+    for item in read_packets(handle, label):
+        if not isinstance(item, Problem):
+            yield from decoder.packet(item)
+        elif decoder.reports_capture:
+            yield item
+    yield from decoder.end_of_capture()
+
+
 def read_input(
     path: str,
     *,
     input_format: InputFormat = InputFormat.AUTO,
     direction: Direction | None = None,
     stream: StreamKey | None = None,
+    progress: Progress | None = None,
+    share: Share = (0, 1),
 ) -> Iterator[InputEvent]:
-    """Every event of one input file ("-" is stdin), read in chunks."""
+    """Every event of one input file ("-" is stdin), read in chunks. share: for a capture,
+    which of its connections to decode (see CaptureDecoder)."""
     label = "<stdin>" if path == "-" else path
     handle = _open(path)
     try:
-        pieces = decoded_bytes(handle, label, input_format)
+        first = handle.read(4)
+        reader = _Rewound(first, handle, progress)
+        kind = is_capture(first)
+        if input_format in (InputFormat.PCAP, InputFormat.PCAPNG) or (
+            input_format is InputFormat.AUTO and kind
+        ):
+            yield from capture_events(reader, label, share)
+            return
+        pieces = decoded_bytes(reader, label, input_format)
         yield from stream_events(pieces, stream or StreamKey(label), direction)
     except OSError as exc:
         raise InputError(f"cannot read {label}: {exc.strerror or exc}") from None

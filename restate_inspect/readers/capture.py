@@ -1,0 +1,344 @@
+"""From captured packets to Restate streams (sans-IO): packets -> TCP -> HTTP/2 or HTTP/1.1
+-> exchanges -> input events.
+
+Restate traffic is recognised by content, on any port: an invocation is a POST to
+`…/invoke/{service}/{handler}` with `content-type: application/vnd.restate.invocation.vN`;
+`/discover` and `/discovery` are discovery exchanges, whose manifest is kept; other HTTP is
+listed and skipped. Without headers (a capture that starts mid-connection) an exchange is
+an invocation when its body begins with a plausible Restate frame header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.messages import lookup
+from restate_inspect.readers.events import (
+    Chunk,
+    Discovery,
+    Gap,
+    InputEvent,
+    StreamEnd,
+    StreamInfo,
+    find_header,
+)
+from restate_inspect.readers.http1 import Http1Connection, looks_like_request
+from restate_inspect.readers.http2 import PREFACE, Http2Connection, looks_like_http2
+from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
+from restate_inspect.readers.netpacket import PacketDecoder
+from restate_inspect.readers.pcapfile import Packet
+from restate_inspect.readers.tcp import (
+    Connection,
+    TcpClosed,
+    TcpData,
+    TcpEvent,
+    TcpGap,
+    TcpReassembler,
+    show_endpoint,
+)
+from restate_inspect.rules import Problem
+
+INVOCATION_CONTENT_TYPE: Final = "application/vnd.restate.invocation.v"
+MAX_MANIFEST: Final = 4 * 1024 * 1024
+_DETECT_BYTES: Final = 64  # enough to tell HTTP/2, HTTP/1.1 or neither from a start
+_MID_STREAM_BYTES: Final = 1024  # joined mid-stream: enough to find a chain of HTTP/2 frames
+_CLOSE_HOW: Final = {"fin": "closed", "rst": "reset", "end": "capture"}
+
+
+def classify(method: str | None, path: str | None, content_type: str | None) -> str:
+    path = (path or "").split("?")[0]
+    if (
+        method == "POST"
+        and "/invoke/" in path
+        and (content_type or "").startswith(INVOCATION_CONTENT_TYPE)
+    ):
+        return "invocation"
+    if method == "GET" and path.rstrip("/").endswith(("/discover", "/discovery")):
+        return "discovery"
+    return "other"
+
+
+def _restate_header(data: bytes, direction: Direction) -> bool:
+    """Could these 8 bytes start a Restate body in this direction?"""
+    type_code = int.from_bytes(data[:2], "big")
+    flags = int.from_bytes(data[2:4], "big")
+    length = int.from_bytes(data[4:8], "big")
+    if direction is Direction.RUNTIME_TO_SDK:
+        return type_code == 0 and flags == 0 and 0 < length < 1 << 20
+    spec = lookup(type_code)
+    return spec is not None and not flags & ~spec.allowed_flags and length < 1 << 26
+
+
+def _text_line(data: bytes) -> bool:
+    """Does the data begin with a line of printable ASCII (a text protocol's greeting)?"""
+    line, newline, _ = data[:_DETECT_BYTES].partition(b"\n")
+    return (
+        bool(newline) and line.rstrip(b"\r").isascii() and line.rstrip(b"\r").decode().isprintable()
+    )
+
+
+@dataclass
+class _Exchange:
+    key: StreamKey
+    info: StreamInfo
+    bytes: dict[Direction, int] = field(default_factory=lambda: dict.fromkeys(Direction, 0))
+    held: list[HttpEvent] = field(default_factory=list)  # kind "unknown": until decided
+    manifest: bytearray = field(default_factory=bytearray)
+    ended: set[Direction] = field(default_factory=set)
+
+
+@dataclass
+class _Link:
+    """What is known about one TCP connection's application protocol."""
+
+    connection: Connection
+    protocol: Http1Connection | Http2Connection | None = None
+    undecided: list[bytearray] = field(default_factory=lambda: [bytearray(), bytearray()])
+    ignored: bool = False
+    closed: set[int] = field(default_factory=set)
+    http_version: str = ""
+    exchanges: dict[str, _Exchange] = field(default_factory=dict)
+
+
+Share = tuple[int, int]  # (k, n): this shard takes the connections whose index % n == k
+
+
+class CaptureDecoder:
+    """share: decode only every n-th connection, so that n shards of one capture can run
+    side by side; shard 0 also reports what concerns the whole capture."""
+
+    def __init__(self, share: Share = (0, 1)) -> None:
+        shard, shards = share
+        self.reports_capture = shard == 0
+        self._packets = PacketDecoder()
+        self._tcp = TcpReassembler(None if shards == 1 else lambda index: index % shards == shard)
+        self._links: dict[int, _Link] = {}
+        self._now: int | None = None  # the packet being read: when streams end, for ordering
+
+    def packet(self, packet: Packet) -> list[InputEvent]:
+        self._now = packet.number
+        decoded = self._packets.decode(packet)
+        if decoded is None:
+            return []
+        if isinstance(decoded, Problem):
+            return [decoded] if self.reports_capture else []
+        return self._tcp_events(self._tcp.feed(decoded))
+
+    def end_of_capture(self) -> list[InputEvent]:
+        self._now = None
+        fragments = self._packets.incomplete_fragments()
+        events: list[InputEvent] = list(fragments) if self.reports_capture else []
+        events += self._tcp_events(self._tcp.end_of_capture())
+        return events
+
+    # --- TCP to HTTP -------------------------------------------------------------------
+
+    def _tcp_events(self, tcp_events: list[TcpEvent]) -> list[InputEvent]:
+        out: list[InputEvent] = []
+        for event in tcp_events:
+            if isinstance(event, Problem):
+                out.append(event)
+                continue
+            link = self._links.get(event.connection.index)
+            if link is None:
+                link = self._links[event.connection.index] = _Link(event.connection)
+            if not link.ignored:
+                out += self._http_events(link, self._to_http(link, event))
+            if isinstance(event, TcpClosed):
+                link.closed.add(event.side)
+                if len(link.closed) == 2:
+                    out += self._undecided_close(link)
+                    del self._links[event.connection.index]
+        return out
+
+    def _to_http(self, link: _Link, event: TcpEvent) -> list[HttpEvent | Problem]:
+        if isinstance(event, TcpData):
+            if link.protocol is None:
+                return self._detect(link, event)
+            return link.protocol.feed(event.side, event.data, event.time, event.packet)
+        if link.protocol is None:
+            return []
+        if isinstance(event, TcpGap):
+            return link.protocol.gap(event.side, event.length, event.time, event.packet)
+        assert isinstance(event, TcpClosed)
+        return link.protocol.close(event.side, _CLOSE_HOW[event.how])
+
+    def _detect(self, link: _Link, event: TcpData) -> list[HttpEvent | Problem]:
+        """Tell HTTP/2 from HTTP/1.1 from anything else by the first bytes of each side.
+
+        With the SYN seen, the client is known and its own first bytes decide (an HTTP/2
+        server may send SETTINGS before the client's preface arrives).
+        """
+        link.undecided[event.side] += event.data
+        decided = self._decide_protocol(link)
+        if decided is None:
+            return []
+        if isinstance(decided, Problem):
+            link.ignored = True
+            return [decided]
+        link.protocol = decided
+        events: list[HttpEvent | Problem] = []
+        for side in (decided.client_side, 1 - decided.client_side):
+            if link.undecided[side]:
+                events += decided.feed(side, bytes(link.undecided[side]), event.time, event.packet)
+        link.undecided = [bytearray(), bytearray()]
+        return events
+
+    def _decide_protocol(self, link: _Link) -> Http1Connection | Http2Connection | Problem | None:
+        label = f"tcp{link.connection.index}"
+        firsts = [bytes(held[:_DETECT_BYTES]) for held in link.undecided]
+        for side, first in enumerate(firsts):
+            if first.startswith(PREFACE):
+                link.http_version = "HTTP/2"
+                return Http2Connection(side, label=label)
+            if looks_like_request(first) or first.startswith(b"HTTP/1."):
+                link.http_version = "HTTP/1.1"
+                return Http1Connection(side if looks_like_request(first) else 1 - side, label=label)
+        client: int | None = 0 if link.connection.syn_seen else None
+        speaking = [side for side in (0, 1) if firsts[side]] if client is None else [0]
+        for side in speaking:
+            first = bytes(link.undecided[side][:_MID_STREAM_BYTES])
+            if PREFACE.startswith(first[:24]) or len(first) < 9:
+                continue  # too early to tell
+            if looks_like_http2(first):
+                link.http_version = "HTTP/2"
+                guess = self._guess_client(link.connection) if client is None else client
+                return Http2Connection(guess, preface=False, label=label)
+            if len(first) >= _MID_STREAM_BYTES or _text_line(first):
+                return Problem(
+                    "RI314",
+                    f"{label} ({link.connection.label()}) is neither HTTP/2 nor HTTP/1.1; skipped",
+                    None,
+                    None,
+                )
+        return None
+
+    @staticmethod
+    def _guess_client(connection: Connection) -> int:
+        """Mid-connection: the SYN sender if seen, else the side on the higher port."""
+        if connection.syn_seen:
+            return 0
+        return 0 if connection.first[1] > connection.second[1] else 1
+
+    def _undecided_close(self, link: _Link) -> list[InputEvent]:
+        if link.protocol is None and not link.ignored and any(link.undecided):
+            label = f"tcp{link.connection.index}"
+            return [Problem("RI314", f"{label} ends before it shows HTTP; skipped", None, None)]
+        return []
+
+    # --- HTTP to Restate ---------------------------------------------------------------
+
+    def _http_events(self, link: _Link, events: list[HttpEvent | Problem]) -> list[InputEvent]:
+        out: list[InputEvent] = []
+        for event in events:
+            if isinstance(event, Problem):
+                out.append(event)
+            elif isinstance(event, HttpHead):
+                out += self._head(link, event)
+            else:
+                exchange = link.exchanges.get(event.exchange)
+                if exchange is not None:
+                    out += self._body_event(link, exchange, event)
+        return out
+
+    def _head(self, link: _Link, head: HttpHead) -> list[InputEvent]:
+        exchange = link.exchanges.get(head.exchange)
+        if exchange is None:
+            key = StreamKey(f"tcp{link.connection.index}", head.exchange)
+            info = StreamInfo(
+                key,
+                "unknown",
+                self._connection_label(link),
+                link.http_version,
+                head.time,
+                head.packet,
+            )
+            exchange = link.exchanges[head.exchange] = _Exchange(key, info)
+        info = exchange.info
+        if head.direction is Direction.RUNTIME_TO_SDK:
+            method, _, path = head.start_line.partition(" ")
+            kind = info.kind
+            if head.headers is not None:
+                content_type = find_header(head.headers, "content-type")
+                kind = classify(method, path, content_type)
+            info = StreamInfo(
+                info.stream, kind, info.connection, info.http_version, info.time, info.packet,
+                method or None, path or None, head.headers, info.status, info.response_headers,
+            )  # fmt: skip
+        else:
+            info = StreamInfo(
+                info.stream, info.kind, info.connection, info.http_version, info.time, info.packet,
+                info.method, info.path, info.request_headers, head.start_line or None, head.headers,
+            )  # fmt: skip
+        exchange.info = info
+        return [info]
+
+    def _body_event(self, link: _Link, exchange: _Exchange, event: HttpEvent) -> list[InputEvent]:
+        kind = exchange.info.kind
+        if kind == "unknown":
+            exchange.held.append(event)
+            return self._decide(link, exchange, event)
+        if isinstance(event, HttpBody):
+            exchange.bytes[event.direction] += len(event.data)
+            if kind == "invocation":
+                return [Chunk(exchange.key, event.direction, event.data, event.time, event.packet)]
+            if kind == "discovery" and event.direction is Direction.SDK_TO_RUNTIME:
+                exchange.manifest += event.data[: MAX_MANIFEST - len(exchange.manifest)]
+            return []
+        if isinstance(event, HttpGap):
+            return (
+                [Gap(exchange.key, event.direction, event.length, event.time, event.packet)]
+                if kind == "invocation"
+                else []
+            )
+        assert isinstance(event, HttpEnd)
+        return self._end(link, exchange, event)
+
+    def _decide(self, link: _Link, exchange: _Exchange, event: HttpEvent) -> list[InputEvent]:
+        """An exchange without headers: look at the first body bytes of each direction."""
+        held = exchange.held
+        for direction in Direction:
+            body = b"".join(
+                e.data for e in held if isinstance(e, HttpBody) and e.direction is direction
+            )
+            if len(body) >= 8:
+                restate = _restate_header(body, direction)
+                break
+        else:
+            if len({e.direction for e in held if isinstance(e, HttpEnd)}) < 2:
+                return []  # not enough bytes yet to tell
+            restate = False
+        exchange.info = replace(exchange.info, kind="invocation" if restate else "other")
+        exchange.held = []
+        out: list[InputEvent] = [exchange.info]
+        for waiting in held:
+            out += self._body_event(link, exchange, waiting)
+        return out
+
+    def _end(self, link: _Link, exchange: _Exchange, event: HttpEnd) -> list[InputEvent]:
+        out: list[InputEvent] = []
+        if exchange.info.kind == "discovery" and event.direction is Direction.SDK_TO_RUNTIME:
+            out.append(Discovery(exchange.key, bytes(exchange.manifest), event.time))
+        body_bytes = exchange.bytes[event.direction]
+        out.append(
+            StreamEnd(exchange.key, event.direction, event.how, event.time, self._now, body_bytes)
+        )
+        exchange.ended.add(event.direction)
+        if len(exchange.ended) == 2:
+            del link.exchanges[event.exchange]
+        return out
+
+    def _connection_label(self, link: _Link) -> str:
+        """client -> server, where the HTTP layer has told which is which (ASCII: it goes
+        into every stream record)."""
+        connection = link.connection
+        protocol = link.protocol
+        client_first = protocol is None or protocol.client_side == 0
+        a, b = (
+            (connection.first, connection.second)
+            if client_first
+            else (connection.second, connection.first)
+        )
+        return f"{show_endpoint(a)} -> {show_endpoint(b)}"

@@ -1,0 +1,108 @@
+"""What readers hand to the pipeline: stream bytes per direction, gaps, ends, and what is
+known about each HTTP stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.rules import Problem
+
+Headers = tuple[tuple[str, str], ...]
+
+
+def find_header(headers: Headers | None, name: str) -> str | None:
+    """The value of the first header called name (given in lowercase), in any case."""
+    for key, value in headers or ():
+        if key.lower() == name:
+            return value
+    return None
+
+
+class Chunk(NamedTuple):
+    """Bytes of one direction's body, in order."""
+
+    stream: StreamKey
+    direction: Direction
+    data: bytes
+    time: float | None = None
+    packet: int | None = None
+
+
+class Gap(NamedTuple):
+    """Bytes of one direction's body that the capture lacks. length 0: an unknown amount."""
+
+    stream: StreamKey
+    direction: Direction
+    length: int
+    time: float | None = None
+    packet: int | None = None
+
+
+class StreamEnd(NamedTuple):
+    """One direction's body is over: "end" (complete), "reset", "closed" (the connection
+    went away), "capture" (the capture ended first)."""
+
+    stream: StreamKey
+    direction: Direction
+    how: str = "end"
+    time: float | None = None
+    packet: int | None = None  # the packet whose reading ended it; None: the capture's end
+    body_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """What a capture tells about an HTTP stream, once a head is seen (sent again when the
+    response head arrives). kind: "invocation", "discovery", "other" or "unknown" (no
+    headers: a capture that starts mid-connection)."""
+
+    stream: StreamKey
+    kind: str
+    connection: str  # "10.0.0.1:40000 -> 10.0.0.2:9080", client first
+    http_version: str  # "HTTP/2" or "HTTP/1.1"
+    time: float | None
+    packet: int | None
+    method: str | None = None
+    path: str | None = None
+    request_headers: Headers | None = None
+    status: str | None = None
+    response_headers: Headers | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def header(self, name: str, *, response: bool = False) -> str | None:
+        return find_header(self.response_headers if response else self.request_headers, name)
+
+    @property
+    def protocol_version(self) -> int | None:
+        """N from `content-type: application/vnd.restate.invocation.vN`."""
+        for response in (False, True):
+            content_type = self.header("content-type", response=response) or ""
+            prefix = "application/vnd.restate.invocation.v"
+            number = content_type[len(prefix) :]
+            if content_type.startswith(prefix) and number.isascii() and number.isdigit():
+                return int(number)  # isdigit() alone takes "²", which int() refuses
+        return None
+
+    @property
+    def target(self) -> tuple[str, str] | None:
+        """(service, handler) from `…/invoke/{service}/{handler}`."""
+        parts = (self.path or "").split("?")[0].split("/")
+        if "invoke" in parts:
+            index = len(parts) - 1 - parts[::-1].index("invoke")
+            if len(parts) >= index + 3:
+                return parts[index + 1], parts[index + 2]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """A discovery exchange's response body: the endpoint manifest (JSON)."""
+
+    stream: StreamKey
+    body: bytes
+    time: float | None = None
+
+
+InputEvent = Chunk | Gap | StreamEnd | StreamInfo | Discovery | Problem

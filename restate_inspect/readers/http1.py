@@ -1,0 +1,258 @@
+"""Passive HTTP/1.1 for one TCP connection (sans-IO): request and status lines, headers,
+Content-Length and chunked bodies, several exchanges on one connection (keep-alive).
+
+Tolerant, as a debugger must be: an empty reason phrase, capitalised header names and a
+connection that ends with RST are all normal here. Exchanges are numbered m1, m2, ... and
+responses pair with requests in order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Final
+
+from restate_inspect.location import Direction
+from restate_inspect.readers.events import Headers
+from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
+from restate_inspect.rules import Problem
+
+_REQUEST_LINE: Final = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]\r?\n")
+_MAX_HEAD: Final = 256 * 1024  # a head longer than this is not HTTP
+_CHUNK_SIZE: Final = re.compile(rb"([0-9A-Fa-f]+)[^\r\n]*\r?\n")
+
+
+def looks_like_request(data: bytes) -> bool:
+    line = data.split(b"\n", 1)[0] + b"\n"
+    return bool(_REQUEST_LINE.match(line))
+
+
+@dataclass
+class _Side:
+    direction: Direction
+    buffer: bytearray = field(default_factory=bytearray)
+    state: str = "head"  # head, length, chunk-size, chunk-data, chunk-end, trailers, close, lost
+    left: int = 0  # body (or chunk) bytes still to come
+    exchanges: int = 0  # heads seen
+    exchange: str = ""
+
+
+class Http1Connection:
+    def __init__(self, client_side: int, *, label: str = "") -> None:
+        self.label = label
+        self.client_side = client_side
+        self._sides = (
+            _Side(Direction.RUNTIME_TO_SDK if client_side == 0 else Direction.SDK_TO_RUNTIME),
+            _Side(Direction.SDK_TO_RUNTIME if client_side == 0 else Direction.RUNTIME_TO_SDK),
+        )
+        self._methods: list[str] = []  # of requests not yet answered, for HEAD
+        self._events: list[HttpEvent | Problem] = []
+        self._time: float | None = None
+        self._packet = 0
+
+    def feed(
+        self, side: int, data: bytes, time: float | None, packet: int
+    ) -> list[HttpEvent | Problem]:
+        self._time, self._packet = time, packet
+        state = self._sides[side]
+        state.buffer += data
+        while state.buffer and self._step(state):
+            pass
+        events, self._events = self._events, []
+        return events
+
+    def gap(
+        self, side: int, length: int, time: float | None, packet: int
+    ) -> list[HttpEvent | Problem]:
+        self._time, self._packet = time, packet
+        state = self._sides[side]
+        in_body = state.state in ("length", "chunk-data", "close") and not state.buffer
+        if in_body and (state.state == "close" or length <= state.left):
+            self._events.append(HttpGap(state.exchange, state.direction, length, time, packet))
+            state.left -= length
+            if state.state == "length" and state.left == 0:
+                self._end(state, "end")
+            elif state.state == "chunk-data" and state.left == 0:
+                state.state = "chunk-end"
+        else:
+            self._lose(
+                state, f"{length} bytes missing in the {state.state} part of an HTTP/1.1 message"
+            )
+        events, self._events = self._events, []
+        return events
+
+    def close(self, side: int, how: str) -> list[HttpEvent | Problem]:
+        """The connection's side is over; how: "closed", "reset" or "capture" (its end)."""
+        state = self._sides[side]
+        if state.state == "close":
+            self._end(state, "end")  # a body that runs until the connection closes
+        elif state.state not in ("head", "lost") or state.buffer.strip():
+            if state.exchange and state.state != "head":
+                self._end(state, how)
+            elif state.buffer.strip():
+                self._events.append(
+                    self._problem(
+                        f"connection ends inside an HTTP/1.1 head ({len(state.buffer)} bytes)"
+                    )
+                )
+        state.buffer.clear()
+        events, self._events = self._events, []
+        return events
+
+    # --- parsing ---------------------------------------------------------------------
+
+    def _step(self, state: _Side) -> bool:
+        """Consume what the state can consume; False when more bytes are needed."""
+        step = {
+            "head": self._head,
+            "length": self._body_bytes,
+            "close": self._body_bytes,
+            "chunk-data": self._body_bytes,
+            "chunk-size": self._chunk_size,
+            "chunk-end": self._chunk_end,
+            "trailers": self._trailer,
+        }.get(state.state, self._resync)  # lost: wait for the start of a message
+        return step(state)
+
+    def _body_bytes(self, state: _Side) -> bool:
+        buffer = state.buffer
+        take = len(buffer) if state.state == "close" else min(state.left, len(buffer))
+        if take:
+            data = bytes(buffer[:take])
+            self._events.append(
+                HttpBody(state.exchange, state.direction, data, self._time, self._packet)
+            )
+            del buffer[:take]
+        if state.state == "close":
+            return False
+        state.left -= take
+        if state.left == 0:
+            if state.state == "length":
+                self._end(state, "end")
+            else:
+                state.state = "chunk-end"
+        return bool(buffer)
+
+    def _chunk_size(self, state: _Side) -> bool:
+        match = _CHUNK_SIZE.match(state.buffer)
+        if match is None:
+            if b"\n" in state.buffer:
+                self._lose(state, "a chunk size line that is not hex")
+            return False
+        state.left = int(match.group(1), 16)  # before the bytes it reads are deleted
+        del state.buffer[: match.end()]
+        state.state = "chunk-data" if state.left else "trailers"
+        return True
+
+    def _chunk_end(self, state: _Side) -> bool:
+        buffer = state.buffer
+        if len(buffer) < 2 and not buffer.startswith(b"\n"):
+            return False
+        del buffer[: 2 if buffer.startswith(b"\r\n") else 1]
+        state.state = "chunk-size"
+        return True
+
+    def _trailer(self, state: _Side) -> bool:
+        end = state.buffer.find(b"\n")
+        if end < 0:
+            return False
+        line = bytes(state.buffer[:end]).strip()
+        del state.buffer[: end + 1]
+        if not line:
+            self._end(state, "end")
+        return True
+
+    def _head(self, state: _Side) -> bool:
+        buffer = state.buffer
+        while buffer.startswith((b"\r\n", b"\n")):  # stray line ends between messages
+            del buffer[: 2 if buffer.startswith(b"\r\n") else 1]
+        end = buffer.find(b"\r\n\r\n")
+        size = end + 4
+        if end < 0:
+            end = buffer.find(b"\n\n")
+            size = end + 2
+        if end < 0:
+            if len(buffer) > _MAX_HEAD:
+                self._lose(state, f"no end of the HTTP/1.1 head in {len(buffer)} bytes")
+            return False
+        lines = bytes(buffer[:end]).decode("latin-1").replace("\r\n", "\n").split("\n")
+        del buffer[:size]
+        start_line, headers = lines[0], tuple(_header(line) for line in lines[1:] if ":" in line)
+        request = state.direction is Direction.RUNTIME_TO_SDK
+        if request:
+            state.exchanges += 1
+            state.exchange = f"m{state.exchanges}"
+            self._methods.append(start_line.split(" ", 1)[0])
+            shown = " ".join(start_line.split(" ")[:2])
+        else:
+            status = start_line.split(" ")[1] if " " in start_line else ""
+            if status.startswith("1") and status != "101":
+                return True  # 100 Continue and friends: the real response follows
+            state.exchanges += 1
+            state.exchange = f"m{state.exchanges}"
+            shown = status
+        self._events.append(
+            HttpHead(state.exchange, state.direction, headers, shown, self._time, self._packet)
+        )
+        self._body(state, headers, request, shown)
+        return True
+
+    def _body(self, state: _Side, headers: Headers, request: bool, shown: str) -> None:
+        fields = {name.lower(): value for name, value in headers}
+        method = self._methods.pop(0) if not request and self._methods else ""
+        if not request and (method == "HEAD" or shown in ("204", "304")):
+            self._end(state, "end")
+        elif "chunked" in fields.get("transfer-encoding", "").lower():
+            state.state = "chunk-size"
+        elif _is_number(fields.get("content-length", "")):
+            state.left = int(fields["content-length"])
+            state.state = "length"
+            if state.left == 0:
+                self._end(state, "end")
+        elif request:
+            self._end(state, "end")  # a request without a length has no body
+        else:
+            state.state = "close"
+
+    def _end(self, state: _Side, how: str) -> None:
+        self._events.append(HttpEnd(state.exchange, state.direction, how, self._time, self._packet))
+        state.state = "head"
+
+    def _lose(self, state: _Side, why: str) -> None:
+        self._events.append(self._problem(f"{why}; skipping to the next message"))
+        if state.exchange and state.state != "head":
+            self._events.append(
+                HttpGap(state.exchange, state.direction, 0, self._time, self._packet)
+            )
+            self._events.append(
+                HttpEnd(state.exchange, state.direction, "closed", self._time, self._packet)
+            )
+        state.state = "lost"
+        state.buffer.clear()
+
+    def _resync(self, state: _Side) -> bool:
+        pattern = (
+            _REQUEST_LINE
+            if state.direction is Direction.RUNTIME_TO_SDK
+            else re.compile(rb"HTTP/1\.[01] \d{3}")
+        )
+        match = pattern.search(state.buffer)
+        if match is None:
+            del state.buffer[: max(0, len(state.buffer) - 64)]
+            return False
+        del state.buffer[: match.start()]
+        state.state = "head"
+        return True
+
+    def _problem(self, text: str) -> Problem:
+        return Problem("RI313", f"{self.label}: {text}", None, None)
+
+
+def _is_number(text: str) -> bool:
+    text = text.strip()
+    return text.isascii() and text.isdigit()  # isdigit() alone takes "²", which int() refuses
+
+
+def _header(line: str) -> tuple[str, str]:
+    name, _, value = line.partition(":")
+    return name.strip(), value.strip()

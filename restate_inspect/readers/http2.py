@@ -1,0 +1,380 @@
+"""Passive HTTP/2 for one TCP connection (sans-IO), with hyperframe for the frames and hpack
+for the headers: one HPACK decoder per direction, its table size taken from the peer's
+SETTINGS. Many concurrent streams; HEADERS + CONTINUATION, padding, DATA, END_STREAM,
+RST_STREAM. A capture that starts mid-connection finds the frame boundaries by plausibility,
+routes DATA by stream id, and reports the headers it cannot decode as unknown.
+
+A TCP gap inside a DATA frame's payload is attributed to that stream exactly and framing
+goes on; a gap anywhere else loses framing until the next plausible frame, and every open
+stream of that direction is told that an unknown amount may be missing.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Final
+
+from hpack import Decoder
+from hpack.exceptions import HPACKError
+from hyperframe.exceptions import HyperframeError
+from hyperframe.frame import (
+    ContinuationFrame,
+    DataFrame,
+    Frame,
+    HeadersFrame,
+    PushPromiseFrame,
+    RstStreamFrame,
+    SettingsFrame,
+)
+
+from restate_inspect.location import Direction
+from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
+from restate_inspect.rules import Problem
+
+PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_HEADER: Final = struct.Struct("!HBBBL")  # 24-bit length as 16 + 8 bits, type, flags, stream
+_PLAUSIBLE_LENGTH: Final = 1 << 20  # resynchronising: frames larger than this are not believed
+# per type: (flags that may be set, stream id must be 0 / nonzero / either, fixed length)
+_SHAPES: Final = {
+    0: (0x09, "nonzero", None),  # DATA
+    1: (0x2D, "nonzero", None),  # HEADERS
+    2: (0x00, "nonzero", 5),  # PRIORITY
+    3: (0x00, "nonzero", 4),  # RST_STREAM
+    4: (0x01, "zero", None),  # SETTINGS
+    5: (0x0C, "nonzero", None),  # PUSH_PROMISE
+    6: (0x01, "zero", 8),  # PING
+    7: (0x00, "zero", None),  # GOAWAY
+    8: (0x00, "either", 4),  # WINDOW_UPDATE
+    9: (0x04, "nonzero", None),  # CONTINUATION
+}
+_END_STREAM, _PADDED = 0x01, 0x08
+
+
+def plausible_header(data: bytes | bytearray, pos: int) -> int | None:
+    """The frame length, if the 9 bytes at pos could be an HTTP/2 frame header."""
+    high, low, kind, flags, stream = _HEADER.unpack_from(data, pos)
+    length: int = (high << 8) | low
+    shape = _SHAPES.get(kind)
+    if shape is None or stream >> 31 or length > _PLAUSIBLE_LENGTH or flags & ~shape[0]:
+        return None
+    _flags, stream_rule, fixed = shape
+    if stream_rule != "either" and (stream_rule == "zero") != (stream == 0):
+        return None
+    if (fixed is not None and length != fixed) or (kind == 4 and length % 6):
+        return None
+    return length
+
+
+def looks_like_http2(data: bytes) -> bool:
+    """Bytes from the middle of a connection: is there a chain of plausible HTTP/2 frames
+    (one reaching the end counts) near their start?"""
+    for pos in range(min(len(data) - 9, 512) + 1):
+        length = plausible_header(data, pos)
+        if length is None:
+            continue
+        after = pos + 9 + length
+        if after == len(data) or (
+            after + 9 <= len(data) and plausible_header(data, after) is not None
+        ):
+            return True
+    return False
+
+
+@dataclass
+class _Side:
+    direction: Direction
+    buffer: bytes = b""  # bytes not yet taken: a partial frame, usually a few bytes
+    decoder: Decoder = field(default_factory=Decoder)
+    hpack_ok: bool = True
+    synced: bool = True
+    preface_pending: bool = False
+    block: tuple[int, list[bytes], bool] | None = None  # stream, fragments, END_STREAM
+    inside_data: tuple[int, int, bool] | None = None  # stream, payload left, END_STREAM
+
+
+class Http2Connection:
+    def __init__(self, client_side: int, *, preface: bool = True, label: str = "") -> None:
+        self.label = label
+        self.client_side = client_side
+        self._sides = (
+            _Side(Direction.RUNTIME_TO_SDK if client_side == 0 else Direction.SDK_TO_RUNTIME),
+            _Side(Direction.SDK_TO_RUNTIME if client_side == 0 else Direction.RUNTIME_TO_SDK),
+        )
+        self._sides[client_side].preface_pending = preface
+        for side in self._sides:
+            side.synced = preface  # without a preface, the first frame boundary is a guess
+            side.hpack_ok = preface  # ... and the HPACK tables' earlier entries are unknown
+        self._open: set[tuple[int, Direction]] = set()  # stream directions not yet ended
+        self._seen: set[tuple[int, Direction]] = set()  # stream directions with a head
+        self._events: list[HttpEvent | Problem] = []
+        self._time: float | None = None
+        self._packet = 0
+        if not preface:
+            self._events.append(
+                Problem(
+                    "RI312",
+                    f"{label}: the capture starts after this HTTP/2 connection did; its HPACK "
+                    "context is missing, so its headers are unknown (DATA is routed by stream)",
+                    None,
+                    None,
+                )
+            )
+
+    def feed(
+        self, side: int, data: bytes, time: float | None, packet: int
+    ) -> list[HttpEvent | Problem]:
+        self._time, self._packet = time, packet
+        state = self._sides[side]
+        state.buffer = state.buffer + data if state.buffer else data
+        self._process(state)
+        events, self._events = self._events, []
+        return events
+
+    def gap(
+        self, side: int, length: int, time: float | None, packet: int
+    ) -> list[HttpEvent | Problem]:
+        self._time, self._packet = time, packet
+        state = self._sides[side]
+        self._process(state)
+        inside = state.inside_data
+        if inside is not None and not state.buffer and length <= inside[1]:
+            stream, left, end_stream = inside
+            self._events.append(HttpGap(f"s{stream}", state.direction, length, time, packet))
+            state.inside_data = (stream, left - length, end_stream)
+            self._finish_data(state)
+        else:
+            self._lose_framing(state, length)
+        events, self._events = self._events, []
+        return events
+
+    def close(self, side: int, how: str) -> list[HttpEvent | Problem]:
+        """The connection's side is over; how: "closed", "reset" or "capture" (its end)."""
+        state = self._sides[side]
+        if state.buffer:
+            self._events.append(
+                self._problem(
+                    f"connection closes with {len(state.buffer)} bytes of an unfinished frame"
+                )
+            )
+        state.buffer = b""
+        for stream, direction in sorted(self._open):
+            if direction is state.direction:
+                self._end(stream, direction, how)
+        events, self._events = self._events, []
+        return events
+
+    # --- framing ---------------------------------------------------------------------
+
+    def _process(self, state: _Side) -> None:
+        buffer = state.buffer
+        pos = self._preface(state)
+        while pos is not None:
+            if state.inside_data is not None:
+                pos = self._continue_data(state, pos)
+                if state.inside_data is not None:
+                    break
+            if not state.synced:
+                found = self._find_boundary(buffer, pos)
+                if found is None:
+                    pos = max(pos, len(buffer) - _PLAUSIBLE_LENGTH)  # keep a bounded tail
+                    break
+                if found > pos:
+                    skipped = found - pos
+                    self._events.append(
+                        self._problem(f"{skipped} bytes skipped to the next plausible HTTP/2 frame")
+                    )
+                pos, state.synced = found, True
+            step = self._next_frame(state, pos)
+            if step is None:
+                break
+            pos = step
+        if pos:
+            state.buffer = buffer[pos:]
+
+    def _preface(self, state: _Side) -> int | None:
+        """Where frames begin: after the client's preface, if it is there. None: wait."""
+        if not state.preface_pending:
+            return 0
+        if len(state.buffer) < len(PREFACE):
+            return None
+        state.preface_pending = False
+        if state.buffer.startswith(PREFACE):
+            return len(PREFACE)
+        state.synced = False  # no preface: the capture began after it
+        return 0
+
+    def _next_frame(self, state: _Side, pos: int) -> int | None:
+        """Handle the frame at pos; where the next one starts, or None to wait for bytes."""
+        buffer = state.buffer
+        if len(buffer) - pos < 9:
+            return None
+        high, low, kind, flags, stream = _HEADER.unpack_from(buffer, pos)
+        length: int = (high << 8) | low
+        if kind == 0 and not flags & _PADDED and stream:
+            # DATA is streamed as it comes, so that a gap inside it can be placed exactly
+            state.inside_data = (stream & 0x7FFFFFFF, length, bool(flags & _END_STREAM))
+            self._head_if_missing(state, stream & 0x7FFFFFFF)
+            return pos + 9
+        if len(buffer) - pos < 9 + length:
+            return None
+        view = memoryview(buffer)
+        self._frame(state, view[pos : pos + 9], view[pos + 9 : pos + 9 + length])
+        return pos + 9 + length
+
+    def _continue_data(self, state: _Side, pos: int) -> int:
+        assert state.inside_data is not None
+        stream, left, end_stream = state.inside_data
+        take = min(left, len(state.buffer) - pos)
+        if take:
+            data = state.buffer[pos : pos + take]
+            self._events.append(
+                HttpBody(f"s{stream}", state.direction, data, self._time, self._packet)
+            )
+        state.inside_data = (stream, left - take, end_stream)
+        self._finish_data(state)
+        return pos + take
+
+    def _finish_data(self, state: _Side) -> None:
+        assert state.inside_data is not None
+        stream, left, end_stream = state.inside_data
+        if left == 0:
+            state.inside_data = None
+            if end_stream:
+                self._end(stream, state.direction, "end")
+
+    def _find_boundary(self, buffer: bytes, pos: int) -> int | None:
+        """A position where a plausible frame is followed by another (or by the end)."""
+        while len(buffer) - pos >= 9:
+            length = plausible_header(buffer, pos)
+            if length is not None:
+                after = pos + 9 + length
+                if after == len(buffer):
+                    return pos
+                if after + 9 <= len(buffer):
+                    if plausible_header(buffer, after) is not None:
+                        return pos
+                else:
+                    return None  # wait for more bytes before deciding
+            pos += 1
+        return None
+
+    def _lose_framing(self, state: _Side, length: int) -> None:
+        self._events.append(
+            self._problem(
+                f"{length} bytes missing; HTTP/2 framing is lost until the next plausible frame"
+            )
+        )
+        state.buffer = b""
+        state.synced = False
+        state.inside_data = None
+        state.block = None
+        for stream, direction in sorted(self._open):
+            if direction is state.direction:  # which stream lost bytes is unknown: tell each
+                self._events.append(HttpGap(f"s{stream}", direction, 0, self._time, self._packet))
+
+    # --- frames ----------------------------------------------------------------------
+
+    def _frame(self, state: _Side, header: memoryview, body: memoryview) -> None:
+        try:
+            frame, _ = Frame.parse_frame_header(header)
+            frame.parse_body(body)
+        except HyperframeError as exc:
+            self._events.append(self._problem(f"invalid HTTP/2 frame skipped: {exc}"))
+            return
+        if isinstance(frame, HeadersFrame | PushPromiseFrame):
+            fragments = [bytes(frame.data)]
+            end_stream = isinstance(frame, HeadersFrame) and "END_STREAM" in frame.flags
+            stream = frame.stream_id if isinstance(frame, HeadersFrame) else -1  # -1: a push
+            state.block = (stream, fragments, end_stream)
+            if "END_HEADERS" in frame.flags:
+                self._header_block(state)
+        elif isinstance(frame, ContinuationFrame) and state.block is not None:
+            state.block[1].append(bytes(frame.data))
+            if "END_HEADERS" in frame.flags:
+                self._header_block(state)
+        elif isinstance(frame, DataFrame):  # a padded one: the unpadded are streamed above
+            self._head_if_missing(state, frame.stream_id)
+            if frame.data:
+                self._events.append(
+                    HttpBody(
+                        f"s{frame.stream_id}", state.direction, frame.data, self._time, self._packet
+                    )
+                )
+            if "END_STREAM" in frame.flags:
+                self._end(frame.stream_id, state.direction, "end")
+        elif isinstance(frame, RstStreamFrame):
+            for direction in Direction:
+                self._end(frame.stream_id, direction, "reset")
+        elif isinstance(frame, SettingsFrame) and SettingsFrame.HEADER_TABLE_SIZE in frame.settings:
+            peer = self._sides[1] if state is self._sides[0] else self._sides[0]
+            peer.decoder.max_allowed_table_size = frame.settings[SettingsFrame.HEADER_TABLE_SIZE]
+
+    def _header_block(self, state: _Side) -> None:
+        assert state.block is not None
+        stream, fragments, end_stream = state.block
+        state.block = None
+        headers = self._decode_headers(state, b"".join(fragments))
+        if stream < 0:
+            return  # a pushed request: decoded only to keep the HPACK table right
+        key = (stream, state.direction)
+        if key not in self._seen:
+            self._seen.add(key)
+            self._open.add(key)
+            self._events.append(
+                HttpHead(
+                    f"s{stream}",
+                    state.direction,
+                    headers,
+                    _start_line(headers),
+                    self._time,
+                    self._packet,
+                )
+            )
+        if end_stream:
+            self._end(stream, state.direction, "end")
+
+    def _decode_headers(self, state: _Side, block: bytes) -> tuple[tuple[str, str], ...] | None:
+        if not state.hpack_ok:
+            return None
+        try:
+            decoded = state.decoder.decode(block, raw=True)  # raw: a header may not be UTF-8
+        except (HPACKError, ValueError, IndexError) as exc:
+            state.hpack_ok = False
+            self._events.append(
+                Problem(
+                    "RI312",
+                    f"{self.label}: HPACK context missing or broken ({exc}); "
+                    "headers from here on are unknown",
+                    None,
+                    None,
+                )
+            )
+            return None
+        return tuple((k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in decoded)
+
+    def _head_if_missing(self, state: _Side, stream: int) -> None:
+        key = (stream, state.direction)
+        if key not in self._seen:  # its HEADERS came before the capture did
+            self._seen.add(key)
+            self._open.add(key)
+            self._events.append(
+                HttpHead(f"s{stream}", state.direction, None, "", self._time, self._packet)
+            )
+
+    def _end(self, stream: int, direction: Direction, how: str) -> None:
+        if (stream, direction) in self._open:
+            self._open.discard((stream, direction))
+            self._events.append(HttpEnd(f"s{stream}", direction, how, self._time, self._packet))
+
+    def _problem(self, text: str) -> Problem:
+        return Problem("RI311", f"{self.label}: {text}", None, None)
+
+
+def _start_line(headers: tuple[tuple[str, str], ...] | None) -> str:
+    if headers is None:
+        return ""
+    fields = dict(headers)
+    if ":status" in fields:
+        return fields[":status"]
+    return f"{fields.get(':method', '?')} {fields.get(':path', '?')}"

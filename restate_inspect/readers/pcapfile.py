@@ -1,0 +1,221 @@
+"""pcap and pcapng containers, read as a stream of packets (written by hand: dpkt's pcapng
+reader keeps only the first interface; here every section and interface keeps its own link
+type and timestamp resolution).
+
+pcap: both byte orders, microsecond and nanosecond timestamps.
+pcapng: several sections (each resets the interfaces), several interfaces, EPB, SPB and the
+obsolete PB; other blocks are skipped. A cut-short file ends with a problem, not a crash.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final, NamedTuple, Protocol
+
+from restate_inspect.rules import Problem
+
+PCAP_MAGICS: Final = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+}
+PCAPNG_MAGIC: Final = b"\x0a\x0d\x0d\x0a"
+_BYTE_ORDER_MAGIC: Final = 0x1A2B3C4D
+_SHB, _IDB, _PB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
+_IF_TSRESOL, _IF_TSOFFSET = 9, 14
+_MAX_BLOCK: Final = 256 * 1024 * 1024  # a larger block length is corruption, not a packet
+
+
+class Packet(NamedTuple):
+    number: int  # 1-based, as Wireshark counts
+    time: float | None  # seconds since the epoch
+    linktype: int
+    data: bytes  # as captured (maybe cut by the snap length)
+    original_length: int  # on the wire
+
+    @property
+    def truncated(self) -> int:
+        """Bytes the capture left out (snap length)."""
+        return max(0, self.original_length - len(self.data))
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def is_capture(prefix: bytes) -> str | None:
+    """ "pcap", "pcapng" or None, from a file's first four bytes."""
+    if prefix[:4] in PCAP_MAGICS:
+        return "pcap"
+    if prefix[:4] == PCAPNG_MAGIC:
+        return "pcapng"
+    return None
+
+
+class _Reader:
+    """Exact reads from a binary handle, counting the offset for problem reports."""
+
+    def __init__(self, handle: Readable, label: str) -> None:
+        self.handle = handle
+        self.label = label
+        self.offset = 0
+
+    def read(self, size: int) -> bytes:
+        data = self.handle.read(size)
+        self.offset += len(data)
+        return data
+
+    def cut_short(self, what: str, wanted: int, got: int, start: int) -> Problem:
+        return Problem(
+            "RI301",
+            f"{self.label} ends inside {what} at file offset {start:#x}: "
+            f"{got} of its {wanted} bytes are there",
+            start,
+            got,
+        )
+
+
+def read_packets(handle: Readable, label: str) -> Iterator[Packet | Problem]:
+    reader = _Reader(handle, label)
+    magic = reader.read(4)
+    if magic in PCAP_MAGICS:
+        yield from _pcap(reader, *PCAP_MAGICS[magic])
+    elif magic == PCAPNG_MAGIC:
+        yield from _pcapng(reader, magic)
+    else:
+        yield Problem("RI302", f"{label} is neither pcap nor pcapng", 0, len(magic))
+
+
+def _pcap(reader: _Reader, order: str, unit: float) -> Iterator[Packet | Problem]:
+    header = reader.read(20)
+    if len(header) < 20:
+        yield reader.cut_short("the pcap file header", 24, 4 + len(header), 0)
+        return
+    linktype = struct.unpack(order + "I", header[16:20])[0] & 0x0FFFFFFF
+    record = struct.Struct(order + "IIII")
+    number = 0
+    while True:
+        start = reader.offset
+        head = reader.read(16)
+        if not head:
+            return
+        number += 1
+        if len(head) < 16:
+            yield reader.cut_short(f"the header of packet {number}", 16, len(head), start)
+            return
+        seconds, fraction, captured, original = record.unpack(head)
+        if captured > _MAX_BLOCK:
+            yield Problem(
+                "RI303",
+                f"packet {number} at file offset {start:#x} claims {captured} captured bytes; "
+                "the rest of the file cannot be read",
+                start,
+                16,
+            )
+            return
+        data = reader.read(captured)
+        if len(data) < captured:
+            yield reader.cut_short(f"packet {number}", captured + 16, len(data) + 16, start)
+            return
+        yield Packet(number, seconds + fraction * unit, linktype, data, original)
+
+
+@dataclass(slots=True)
+class _Interface:
+    linktype: int
+    unit: float  # seconds per timestamp tick
+    offset: float  # seconds added to every timestamp
+
+
+def _pcapng(reader: _Reader, magic: bytes) -> Iterator[Packet | Problem]:
+    order = "<"
+    interfaces: list[_Interface] = []
+    number = 0
+    head = magic + reader.read(8)
+    while True:
+        start = reader.offset - len(head)
+        if not head:
+            return
+        if len(head) < 12:
+            yield reader.cut_short("a block header", 12, len(head), start)
+            return
+        if head[:4] == PCAPNG_MAGIC:  # a section begins: its own byte order, no interfaces
+            order = "<" if struct.unpack("<I", head[8:12])[0] == _BYTE_ORDER_MAGIC else ">"
+            interfaces = []
+        block_type, length = struct.unpack(order + "II", head[:8])
+        if length < 12 or length % 4 or length > _MAX_BLOCK:
+            yield Problem(
+                "RI303",
+                f"pcapng block at file offset {start:#x} has a length of {length}; "
+                "the rest of the file cannot be read",
+                start,
+                8,
+            )
+            return
+        rest = reader.read(length - 12)
+        if len(rest) < length - 12:
+            yield reader.cut_short(
+                f"a pcapng block (type {block_type:#x})", length, 12 + len(rest), start
+            )
+            return
+        body = head[8:] + rest[:-4]  # without type, length and the trailing length
+        if block_type == _IDB:
+            interfaces.append(_interface(body, order))
+        elif block_type in (_EPB, _SPB, _PB):
+            number += 1
+            yield _packet(block_type, body, order, interfaces, number, start)
+        head = reader.read(12)
+
+
+def _interface(body: bytes, order: str) -> _Interface:
+    linktype = struct.unpack_from(order + "H", body, 0)[0]
+    interface = _Interface(linktype, 1e-6, 0.0)
+    for code, value in _options(body[8:], order):
+        if code == _IF_TSRESOL and value:
+            resolution = value[0]
+            interface.unit = 2.0 ** -(resolution & 0x7F) if resolution & 0x80 else 10.0**-resolution
+        elif code == _IF_TSOFFSET and len(value) >= 8:
+            interface.offset = float(struct.unpack_from(order + "q", value)[0])
+    return interface
+
+
+def _options(data: bytes, order: str) -> Iterator[tuple[int, bytes]]:
+    pos = 0
+    while pos + 4 <= len(data):
+        code, length = struct.unpack_from(order + "HH", data, pos)
+        if code == 0:
+            return
+        yield code, data[pos + 4 : pos + 4 + length]
+        pos += 4 + length + (-length % 4)
+
+
+def _packet(
+    block_type: int, body: bytes, order: str, interfaces: list[_Interface], number: int, start: int
+) -> Packet | Problem:
+    if block_type == _SPB:  # no interface id, no timestamp: interface 0
+        original = struct.unpack_from(order + "I", body)[0]
+        interface_id, time, data = 0, None, body[4 : 4 + original]
+    else:
+        if block_type == _EPB:
+            interface_id, high, low, captured, original = struct.unpack_from(order + "IIIII", body)
+        else:  # the obsolete Packet Block: a 16-bit interface id and a drops count
+            interface_id, _drops, high, low, captured, original = struct.unpack_from(
+                order + "HHIIII", body
+            )
+        data = body[20 : 20 + captured]
+        time = None
+        if interface_id < len(interfaces):
+            unit = interfaces[interface_id]
+            time = ((high << 32) | low) * unit.unit + unit.offset
+    if interface_id >= len(interfaces):
+        return Problem(
+            "RI304",
+            f"packet {number} at file offset {start:#x} names interface {interface_id}, "
+            f"but the section describes {len(interfaces)}",
+            start,
+            len(body) + 12,
+        )
+    return Packet(number, time, interfaces[interface_id].linktype, data, original)

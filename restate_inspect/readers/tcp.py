@@ -1,0 +1,283 @@
+"""TCP reassembly (sans-IO): segments in, ordered bytes, gaps and closes out.
+
+Per connection and direction: the initial sequence number comes from the SYN, or from the
+first segment seen when the capture starts mid-connection; 32-bit wrap-around is unwrapped;
+out-of-order segments wait in a bounded buffer; retransmitted and overlapping bytes are
+trimmed, and overlapping bytes that disagree are reported. Bytes the capture lacks become
+explicit TcpGap events, never zeros: a hole is given up once the peer acknowledges past it
+(the receiver has bytes the capture missed), when the buffer is full, or when the
+direction ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, NamedTuple
+
+from restate_inspect.readers.netpacket import ACK, FIN, RST, SYN, Segment
+from restate_inspect.rules import Problem
+
+Endpoint = tuple[str, int]
+_WRAP: Final = 1 << 32
+_HALF: Final = 1 << 31
+MAX_BUFFERED: Final = 8 * 1024 * 1024  # out-of-order bytes held per direction
+_WINDOW: Final = 64 * 1024  # delivered bytes kept to compare retransmissions with
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    index: int  # in order of first packet, as Wireshark's tcp.stream
+    first: Endpoint  # the side that sent the SYN, or the first packet seen
+    second: Endpoint
+    syn_seen: bool
+
+    def label(self) -> str:
+        return f"{show_endpoint(self.first)} ↔ {show_endpoint(self.second)}"
+
+
+def show_endpoint(endpoint: Endpoint) -> str:
+    host, port = endpoint
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class TcpData(NamedTuple):
+    connection: Connection
+    side: int  # 0: sent by connection.first, 1: by connection.second
+    data: bytes
+    time: float | None  # of the packet that carried these bytes
+    packet: int
+
+
+class TcpGap(NamedTuple):
+    connection: Connection
+    side: int
+    length: int  # bytes missing from the capture
+    time: float | None
+    packet: int  # the packet at which the loss became certain
+
+
+class TcpClosed(NamedTuple):
+    connection: Connection
+    side: int
+    how: str  # "fin", "rst" or "end" (the capture ended first)
+
+
+TcpEvent = TcpData | TcpGap | TcpClosed | Problem
+
+
+class _Piece(NamedTuple):
+    data: bytes
+    time: float | None
+    packet: int
+
+
+@dataclass
+class _Flow:
+    """One direction of a connection. Offsets count payload bytes from the first one."""
+
+    base: int | None = None  # sequence number of payload offset 0
+    delivered: int = 0  # payload bytes handed on, or given up as a gap
+    buffer: dict[int, _Piece] = field(default_factory=dict)  # out of order, by offset
+    buffered: int = 0
+    recent: list[bytes] = field(default_factory=list)  # the last pieces handed on, in order
+    recent_size: int = 0
+    fin_at: int | None = None
+    acked: int = 0  # the highest offset the peer acknowledged
+    closed: bool = False
+
+    def offset(self, seq: int) -> int:
+        """The unwrapped offset of a sequence number: the one nearest to what is delivered."""
+        assert self.base is not None
+        relative = (seq - self.base) % _WRAP
+        return self.delivered + ((relative - self.delivered + _HALF) % _WRAP) - _HALF
+
+
+class _Conversation:
+    """Both directions of one connection, and the events they produce."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.flows = (_Flow(), _Flow())
+        self.events: list[TcpEvent] = []
+
+    @property
+    def closed(self) -> bool:
+        return self.flows[0].closed and self.flows[1].closed
+
+    def segment(self, segment: Segment) -> None:
+        side = 0 if segment.source == self.connection.first else 1
+        flow, peer = self.flows[side], self.flows[1 - side]
+        if flow.closed:
+            return  # a retransmission after the close
+        syn = 1 if segment.flags & SYN else 0
+        if syn or flow.base is None:
+            flow.base = (segment.seq + syn) % _WRAP
+        if segment.flags & ACK and peer.base is not None and not peer.closed:
+            acked = peer.offset(segment.ack)
+            peer.acked = max(peer.acked, min(acked, peer.fin_at) if peer.fin_at else acked)
+            self._give_up_acked(1 - side, segment)
+        start = flow.offset(segment.seq + syn)
+        if segment.payload:
+            self._insert(side, start, _Piece(segment.payload, segment.time, segment.packet))
+        if segment.flags & FIN:
+            flow.fin_at = start + len(segment.payload) + segment.missing
+        if segment.flags & RST:
+            self.finish(0, "rst", segment)
+            self.finish(1, "rst", segment)
+        elif flow.fin_at is not None and flow.delivered >= flow.fin_at:
+            self.finish(side, "fin", segment)
+
+    def _insert(self, side: int, start: int, piece: _Piece) -> None:
+        flow = self.flows[side]
+        if start <= flow.delivered:
+            self._hand_on(side, start, piece)
+            self._drain(side)
+            return
+        held = flow.buffer.get(start)
+        if held is None or len(held.data) < len(piece.data):
+            flow.buffered += len(piece.data) - (len(held.data) if held else 0)
+            flow.buffer[start] = piece
+        while flow.buffered > MAX_BUFFERED:  # too much waits on a hole: give the hole up
+            self._skip_to(side, min(flow.buffer), piece.time, piece.packet)
+            self._drain(side)
+
+    def _drain(self, side: int) -> None:
+        flow = self.flows[side]
+        while flow.buffer and (start := min(flow.buffer)) <= flow.delivered:
+            piece = flow.buffer.pop(start)
+            flow.buffered -= len(piece.data)
+            self._hand_on(side, start, piece)
+
+    def _hand_on(self, side: int, start: int, piece: _Piece) -> None:
+        """Deliver what is new in a piece that starts at or before the delivered offset."""
+        flow = self.flows[side]
+        seen = flow.delivered - start
+        self._compare(side, start, piece.data[:seen], piece.packet)
+        new = piece.data[seen:]
+        if not new:
+            return
+        flow.delivered += len(new)
+        flow.recent.append(new)  # pieces, not a byte array: keeping them copies nothing
+        flow.recent_size += len(new)
+        while flow.recent_size - len(flow.recent[0]) >= _WINDOW:
+            flow.recent_size -= len(flow.recent.pop(0))
+        self.events.append(TcpData(self.connection, side, new, piece.time, piece.packet))
+
+    def _skip_to(self, side: int, offset: int, time: float | None, packet: int) -> None:
+        flow = self.flows[side]
+        if offset > flow.delivered:
+            self.events.append(TcpGap(self.connection, side, offset - flow.delivered, time, packet))
+            flow.delivered = offset
+            flow.recent.clear()
+            flow.recent_size = 0
+
+    def _give_up_acked(self, side: int, segment: Segment) -> None:
+        flow = self.flows[side]
+        if flow.acked <= flow.delivered:
+            return
+        next_held = min(flow.buffer) if flow.buffer else flow.acked
+        self._skip_to(side, min(next_held, flow.acked), segment.time, segment.packet)
+        self._drain(side)
+
+    def _compare(self, side: int, start: int, again: bytes, packet: int) -> None:
+        """Bytes sent again must equal what was delivered, where that is still known."""
+        flow = self.flows[side]
+        window_start = flow.delivered - flow.recent_size
+        begin, end = max(start, window_start), start + len(again)
+        if begin >= end:
+            return
+        before = b"".join(flow.recent)[begin - window_start : end - window_start]
+        now = again[begin - start :]
+        if before != now:
+            differing = sum(a != b for a, b in zip(before, now, strict=True))
+            self.events.append(
+                Problem(
+                    "RI309",
+                    f"tcp{self.connection.index}: packet {packet} sends bytes {begin}-{end - 1} "
+                    f"of the {('first', 'second')[side]} side again, {differing} of them "
+                    "different; the bytes seen first are kept",
+                    begin,
+                    end - begin,
+                )
+            )
+
+    def finish(self, side: int, how: str, segment: Segment | None) -> None:
+        flow = self.flows[side]
+        if flow.closed:
+            return
+        while flow.buffer:  # what waited on a hole: the hole will not be filled now
+            first = flow.buffer[min(flow.buffer)]
+            self._skip_to(side, min(flow.buffer), first.time, first.packet)
+            self._drain(side)
+        if how != "rst" and flow.fin_at is not None:
+            time, packet = (segment.time, segment.packet) if segment else (None, 0)
+            self._skip_to(side, flow.fin_at, time, packet)
+        flow.closed = True
+        self.events.append(TcpClosed(self.connection, side, how))
+
+
+class _Elsewhere:
+    """A connection another shard reassembles: followed only far enough to number the
+    connections the same way everywhere (a new one opens after this one closed)."""
+
+    def __init__(self) -> None:
+        self.fin = [False, False]
+        self.closed = False
+
+    def segment(self, segment: Segment, side: int) -> None:
+        if segment.flags & RST:
+            self.closed = True
+        elif segment.flags & FIN:
+            self.fin[side] = True
+            self.closed = all(self.fin)
+
+
+class TcpReassembler:
+    """select: which connections (by index) to reassemble; the others are only counted.
+    Shards of one capture, each selecting its own connections, can then run in parallel."""
+
+    def __init__(self, select: Callable[[int], bool] | None = None) -> None:
+        self._conversations: dict[tuple[Endpoint, Endpoint], _Conversation | _Elsewhere] = {}
+        self._count = 0
+        self._select = select
+
+    def feed(self, segment: Segment) -> list[TcpEvent]:
+        key = (min(segment.source, segment.destination), max(segment.source, segment.destination))
+        conversation = self._conversations.get(key)
+        opening = bool(segment.flags & SYN) and not segment.flags & ACK
+        if conversation is None or (conversation.closed and opening):
+            conversation = self._open(key, segment, opening)
+        if isinstance(conversation, _Elsewhere):
+            conversation.segment(segment, 0 if segment.source <= segment.destination else 1)
+            return []
+        conversation.segment(segment)
+        events, conversation.events = conversation.events, []
+        if conversation.closed:  # keep only the fact, to tell late packets from new ones
+            for flow in conversation.flows:
+                flow.recent.clear()
+        return events
+
+    def end_of_capture(self) -> list[TcpEvent]:
+        events: list[TcpEvent] = []
+        for conversation in self._conversations.values():
+            if isinstance(conversation, _Elsewhere):
+                continue
+            conversation.finish(0, "end", None)
+            conversation.finish(1, "end", None)
+            events += conversation.events
+        self._conversations.clear()
+        return events
+
+    def _open(
+        self, key: tuple[Endpoint, Endpoint], segment: Segment, opening: bool
+    ) -> _Conversation | _Elsewhere:
+        first, second = segment.source, segment.destination
+        if segment.flags & SYN and segment.flags & ACK:  # the SYN-ACK came first: swap
+            first, second = second, first
+        connection = Connection(self._count, first, second, bool(segment.flags & SYN))
+        self._count += 1
+        selected = self._select is None or self._select(connection.index)
+        conversation = _Conversation(connection) if selected else _Elsewhere()
+        self._conversations[key] = conversation
+        return conversation

@@ -1,0 +1,105 @@
+"""Every Restate stream in every shared capture (pcap and pcapng) decodes exactly as the
+independent expected decoding says, each direction on its own; the HTTP facts of every
+stream agree with index.json (which the capture's maker wrote with other tools)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from google.protobuf.json_format import MessageToDict
+
+from restate_inspect.journal import DecodedFrame
+from restate_inspect.pipeline import decode_events
+from restate_inspect.readers import read_input
+from restate_inspect.readers.events import Discovery, StreamInfo
+from restate_inspect.rules import Problem
+from tests.helpers import CAPTURE_NAMES, captures_dir, expected_streams, run_cli
+
+FORMATS = ("pcap", "pcapng")
+
+
+def _decode(path: str) -> tuple[dict[str, dict[str, list[Any]]], dict[str, StreamInfo], list[Any]]:
+    frames: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    infos: dict[str, StreamInfo] = {}
+    others: list[Any] = []
+    for item in decode_events(read_input(path)):
+        if isinstance(item, DecodedFrame):
+            frame = item.frame
+            assert frame.direction is not None
+            frames[str(frame.stream)][frame.direction.value].append(frame)
+        elif isinstance(item, StreamInfo):
+            infos[str(item.stream)] = item
+        elif isinstance(item, Problem | Discovery):
+            others.append(item)
+    return frames, infos, others
+
+
+def _stream_key(name: str) -> str:
+    """index.json's `001_tcp1_s3` is our `tcp1/s3`."""
+    return name.split("_", 1)[1].replace("_", "/")
+
+
+@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+@pytest.mark.parametrize("kind", FORMATS)
+def test_every_restate_stream_matches_the_expected_decoding(capture: str, kind: str) -> None:
+    frames, infos, others = _decode(str(captures_dir() / capture / f"{capture}.{kind}"))
+    assert [o for o in others if isinstance(o, Problem)] == []
+    streams = [s for s in expected_streams(capture) if s.protocol]
+    for stream in streams:
+        key = _stream_key(stream.name)
+        assert infos[key].kind == "invocation", key
+        for side, direction in (("req", "runtime_to_sdk"), ("resp", "sdk_to_runtime")):
+            got, want = frames[key][direction], stream.frames[side]
+            assert len(got) == len(want), (key, side)
+            for frame, expected in zip(got, want, strict=True):
+                assert (frame.offset, frame.type, frame.flags, frame.length) == (
+                    expected.offset,
+                    expected.type,
+                    expected.flags,
+                    expected.length,
+                ), (key, side)
+                assert (
+                    MessageToDict(frame.message, preserving_proto_field_name=True)
+                    == expected.message_dict()
+                )
+    assert set(frames) == {_stream_key(s.name) for s in streams}
+
+
+@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+def test_http_facts_agree_with_the_capture_index(capture: str) -> None:
+    index = json.loads((captures_dir() / capture / "streams" / "index.json").read_text())
+    _, infos, others = _decode(str(captures_dir() / capture / f"{capture}.pcapng"))
+    assert len(infos) == len(index)
+    for entry in index:
+        info = infos[_stream_key(entry["name"])]
+        assert (info.method, info.path, info.status) == (
+            entry["method"],
+            entry["path"],
+            entry["response_status"],
+        )
+        assert info.http_version == entry.get("http_version", "HTTP/2")
+        assert info.packet == entry["first_packet"]
+        assert [list(h) for h in info.request_headers or ()] == entry["req_headers"]
+        assert [list(h) for h in info.response_headers or ()] == entry["resp_headers"]
+        assert info.header("content-type") == entry["request_content_type"]
+        assert info.header("content-type", response=True) == entry["response_content_type"]
+        expected_kind = "discovery" if entry["path"].startswith("/discover") else "invocation"
+        assert info.kind == expected_kind
+    manifests = [o for o in others if isinstance(o, Discovery)]
+    assert len(manifests) == 1
+    assert json.loads(manifests[0].body)["services"]
+
+
+def test_big_capture_streams_and_frames_match_its_summary() -> None:
+    result = run_cli(["streams", "--json", str(captures_dir() / "big-v2" / "big-v2.pcap")])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 3601  # 1 discovery + 3600 invocation attempts
+    assert len({r["stream"].split("/")[0] for r in rows}) == 5  # TCP connections
+    invocations = [r for r in rows if r["stream_kind"] == "invocation"]
+    assert sum(r["bytes"]["runtime_to_sdk"] for r in invocations) == 10973145
+    assert sum(r["bytes"]["sdk_to_runtime"] for r in invocations) == 9798138
+    assert {r["ending"] for r in invocations} == {"end"}

@@ -1,0 +1,407 @@
+"""Synthetic captures, written with tests/capturewriter.py: every link type and container
+variant, IPv6, VLANs, fragments, TCP trouble (reordering, retransmissions, overlaps, loss,
+wrap-around, a start mid-connection), cut files, and HTTP/1.1 and HTTP/2 variants. Each test
+checks the exact frames, gaps and problems that come out."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from restate_inspect.framing import Frame, decode_all
+from restate_inspect.journal import DecodedFrame
+from restate_inspect.location import Direction
+from restate_inspect.pipeline import decode_events
+from restate_inspect.readers import capture_events
+from restate_inspect.readers.events import StreamEnd, StreamInfo
+from restate_inspect.rules import Problem
+from tests import capturewriter as cw
+from tests.helpers import SAMPLES
+
+REQUEST = (SAMPLES / "v1-call-other.req.bin").read_bytes()
+RESPONSE = (SAMPLES / "v1-call-other.resp.bin").read_bytes()
+RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
+
+
+class _Bytes:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self.data[self.pos : self.pos + size if size >= 0 else None]
+        self.pos += len(chunk)
+        return chunk
+
+
+def decode(capture: bytes) -> list[Any]:
+    return list(decode_events(capture_events(_Bytes(capture), "test")))
+
+
+def frames_of(items: list[Any], direction: Direction, stream: str | None = None) -> list[Frame]:
+    return [
+        i.frame
+        for i in items
+        if isinstance(i, DecodedFrame)
+        and i.frame.direction is direction
+        and (stream is None or str(i.frame.stream) == stream)
+    ]
+
+
+def problems(items: list[Any]) -> list[Problem]:
+    return [i for i in items if isinstance(i, Problem)]
+
+
+def shape(frames: list[Frame]) -> list[tuple[Any, ...]]:
+    return [(f.offset, f.type, f.flags, f.length, f.body) for f in frames]
+
+
+def expected(body: bytes) -> list[tuple[Any, ...]]:
+    return shape([e for e in decode_all(body) if isinstance(e, Frame)])
+
+
+def assert_whole_exchange(items: list[Any], stream: str = "tcp0/s1") -> None:
+    assert problems(items) == []
+    assert shape(frames_of(items, RUNTIME, stream)) == expected(REQUEST)
+    assert shape(frames_of(items, SDK, stream)) == expected(RESPONSE)
+
+
+def h2_packets(**options: Any) -> list[cw.Packet]:
+    return cw.conversation_packets(cw.h2_exchange(REQUEST, RESPONSE), **options)
+
+
+# --- containers and link types ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "linktype", [cw.EN10MB, cw.NULL, cw.LOOP, cw.RAW, cw.RAW_IPV4, cw.LINUX_SLL, cw.LINUX_SLL2]
+)
+def test_every_link_type(linktype: int) -> None:
+    assert_whole_exchange(decode(cw.pcap(h2_packets(linktype=linktype), linktype=linktype)))
+
+
+@pytest.mark.parametrize(
+    ("big_endian", "nanoseconds"), [(False, False), (True, False), (False, True), (True, True)]
+)
+def test_pcap_byte_orders_and_resolutions(big_endian: bool, nanoseconds: bool) -> None:
+    packets = h2_packets()
+    items = decode(cw.pcap(packets, big_endian=big_endian, nanoseconds=nanoseconds))
+    assert_whole_exchange(items)
+    first = frames_of(items, RUNTIME)[0]
+    assert first.time == pytest.approx(packets[(first.packet or 0) - 1].time, abs=1e-6)
+
+
+def test_pcapng_sections_interfaces_and_block_kinds() -> None:
+    """Two sections (the second big-endian would need its own file: one order per file
+    here), interfaces with different link types and resolutions, EPB, and unknown blocks."""
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    for side, data in cw.h2_exchange(REQUEST, RESPONSE):
+        talk.segment(side, data)
+    packets = talk.packets
+    half = len(packets) // 2
+    for packet in packets[half:]:  # the second half on interface 1: a raw-IP link
+        packet.data, packet.interface = packet.data[14:], 1
+    section = cw.Section([cw.Interface(cw.EN10MB), cw.Interface(cw.RAW, resolution=9)], packets)
+    items = decode(cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], []), section]))
+    assert_whole_exchange(items)
+    last = frames_of(items, SDK)[-1]
+    assert last.time == pytest.approx(packets[(last.packet or 0) - 1].time, abs=1e-6)
+
+
+@pytest.mark.parametrize("block", ["spb", "pb"])
+def test_pcapng_simple_and_obsolete_packet_blocks(block: str) -> None:
+    section = cw.Section([cw.Interface(cw.EN10MB, resolution=0x80 | 20)], h2_packets(), block=block)
+    items = decode(cw.pcapng([section], big_endian=True))
+    assert_whole_exchange(items)
+    assert all((f.time is None) == (block == "spb") for f in frames_of(items, SDK))
+
+
+def test_pcapng_interface_offset_is_added() -> None:
+    packets = h2_packets()
+    section = cw.Section([cw.Interface(cw.EN10MB, offset=1_000_000)], packets)
+    items = decode(cw.pcapng([section]))
+    frame = frames_of(items, SDK)[0]
+    assert frame.time == pytest.approx(packets[(frame.packet or 0) - 1].time, abs=1e-5)
+
+
+def test_a_packet_naming_an_unknown_interface_is_reported() -> None:
+    packets = h2_packets()
+    packets[5].interface = 3
+    items = decode(cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], packets)]))
+    assert next(p.code for p in problems(items)) == "RI304"
+
+
+def test_truncated_file() -> None:
+    packets = h2_packets()
+    capture = cw.pcap(packets)
+    items = decode(capture[: len(capture) - 30])
+    codes = [p.code for p in problems(items)]
+    assert codes[0] == "RI301"
+    assert f"ends inside packet {len(packets)} " in problems(items)[0].message
+    assert shape(frames_of(items, RUNTIME)) == expected(REQUEST)  # what came before is kept
+
+
+def test_truncated_pcapng_and_corrupt_block_length() -> None:
+    capture = cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], h2_packets())])
+    assert problems(decode(capture[:-10]))[0].code == "RI301"
+    broken = capture[:32] + struct.pack("<I", 7) + capture[36:]  # the IDB's length
+    assert problems(decode(broken))[0].code == "RI303"
+
+
+def test_not_a_capture() -> None:
+    assert [p.code for p in problems(decode(b"\x00\x01\x02\x03 not a capture"))] == ["RI302"]
+
+
+def test_unsupported_link_type_is_reported_once() -> None:
+    items = decode(cw.pcap(h2_packets(), linktype=147))
+    assert [p.code for p in problems(items)] == ["RI305"]
+
+
+# --- network layer -----------------------------------------------------------------------
+
+
+def test_ipv6_with_extension_headers_and_vlans() -> None:
+    talk = cw.Conversation(("fd00::1", 40000), ("fd00::2", 9080))
+    for side, flags in ((0, cw.SYN), (1, cw.SYN | cw.ACK), (0, cw.ACK)):
+        talk.segment(side, flags=flags, vlans=(10, 20))
+    for side, data in cw.h2_exchange(REQUEST, RESPONSE):
+        talk.segment(side, data, vlans=(10, 20))
+    assert_whole_exchange(decode(cw.pcap(talk.packets)))
+    # hop-by-hop options and a destination-options header before TCP
+    hop_by_hop = bytes([60, 0]) + b"\x01\x04\x00\x00\x00\x00"
+    destination_options = bytes([6, 0]) + b"\x01\x04\x00\x00\x00\x00"
+    for packet in talk.packets:
+        ip = packet.data[22:]  # after Ethernet and two tags
+        tcp = ip[40:]
+        rebuilt = cw.ipv6(
+            "fd00::1", "fd00::2", tcp, next_header=0, extensions=hop_by_hop + destination_options
+        )
+        if ip[8:24] != rebuilt[8:24]:  # keep the addresses of the segment's direction
+            rebuilt = rebuilt[:8] + ip[8:40] + rebuilt[40:]
+        packet.data = packet.data[:22] + rebuilt
+    assert_whole_exchange(decode(cw.pcap(talk.packets)))
+
+
+def test_ipv4_options_and_fragments() -> None:
+    packets = h2_packets()
+    out = []
+    for packet in packets:
+        ip = packet.data[14:]
+        header = (ip[0] & 0x0F) * 4
+        source, destination = ".".join(map(str, ip[12:16])), ".".join(map(str, ip[16:20]))
+        tcp = ip[header:]
+        if len(tcp) > 200:  # fragment: two pieces, the second sent first
+            first, second = tcp[:96], tcp[96:]
+            piece2 = cw.ipv4(source, destination, second, ident=7, fragment=96 // 8)
+            piece1 = cw.ipv4(
+                source, destination, first, ident=7, fragment=0x2000, options=b"\x01" * 4
+            )
+            out += [
+                cw.Packet(packet.time, packet.data[:14] + piece2),
+                cw.Packet(packet.time, packet.data[:14] + piece1),
+            ]
+        else:
+            out.append(
+                cw.Packet(
+                    packet.time,
+                    packet.data[:14] + cw.ipv4(source, destination, tcp, options=b"\x01" * 8),
+                )
+            )
+    assert_whole_exchange(decode(cw.pcap(out)))
+
+
+def test_fragments_that_never_become_whole_are_reported() -> None:
+    packets = h2_packets()
+    ip = packets[5].data[14:]
+    lone = cw.ipv4("10.0.0.1", "10.0.0.2", ip[20:60], ident=9, fragment=0x2000)
+    packets.insert(5, cw.Packet(packets[5].time, packets[5].data[:14] + lone))
+    items = decode(cw.pcap(packets))
+    assert [p.code for p in problems(items)] == ["RI306"]
+    assert shape(frames_of(items, SDK)) == expected(RESPONSE)
+
+
+def test_a_malformed_header_is_reported_and_skipped() -> None:
+    packets = h2_packets()
+    packets.append(cw.Packet(packets[-1].time + 1, packets[0].data[:20]))  # cut in the IP header
+    items = decode(cw.pcap(packets))
+    assert [p.code for p in problems(items)] == ["RI307"]
+    assert shape(frames_of(items, SDK)) == expected(RESPONSE)
+
+
+# --- TCP -------------------------------------------------------------------------------
+
+
+def _talk(segment: int = 100, **options: Any) -> cw.Conversation:
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080), **options)
+    talk.handshake()
+    for side, data in cw.h2_exchange(REQUEST, RESPONSE):
+        for start in range(0, len(data), segment):
+            talk.segment(side, data[start : start + segment])
+    return talk
+
+
+def _runs_from(packets: list[cw.Packet], port: bytes) -> list[int]:
+    """Indexes of data packets sent from a port (bytes 34-35: the TCP source port)."""
+    return [i for i, p in enumerate(packets) if p.data[34:36] == port and len(p.data) > 54]
+
+
+def test_out_of_order_segments_are_reordered() -> None:
+    talk = _talk(segment=40)
+    packets = talk.packets
+    client = _runs_from(packets, b"\x9c\x40")
+    run = next(
+        client[i : i + 3]
+        for i in range(len(client))
+        if client[i : i + 3] == list(range(client[i], client[i] + 3))
+    )
+    packets[run[0]], packets[run[2]] = packets[run[2]], packets[run[0]]  # 3, 2, 1 order
+    assert_whole_exchange(decode(cw.pcap(packets)))
+
+
+def test_retransmissions_and_identical_overlaps_are_trimmed() -> None:
+    talk = _talk()
+    packets = list(talk.packets)
+    packets.insert(8, packets[7])  # the same segment twice
+    packets.insert(10, packets[6])  # an old one, late
+    assert_whole_exchange(decode(cw.pcap(packets)))
+
+
+def test_overlap_with_different_bytes_is_reported_and_the_first_copy_kept() -> None:
+    talk = _talk()
+    bad = talk.packets[7]
+    ip = bytearray(bad.data)
+    ip[-5] ^= 0xFF  # same sequence numbers, one byte different
+    talk.packets.insert(8, cw.Packet(bad.time, bytes(ip)))
+    items = decode(cw.pcap(talk.packets))
+    assert [p.code for p in problems(items)] == ["RI309"]
+    assert shape(frames_of(items, RUNTIME)) == expected(REQUEST)
+
+
+def test_a_missing_segment_is_a_gap_and_the_restate_decoder_resynchronises() -> None:
+    talk = _talk(segment=60)
+    request_data = [
+        i for i, p in enumerate(talk.packets) if len(p.data) > 100 and p.data[34:36] == b"\x9c\x40"
+    ]
+    lost = request_data[4]  # in the middle of the request body
+    del talk.packets[lost]
+    talk.segment(1, flags=cw.ACK)  # the server acknowledges everything: the bytes were sent
+    items = decode(cw.pcap(talk.packets))
+    codes = [p.code for p in problems(items)]
+    assert "RI111" in codes  # the loss, with its exact size
+    gap = next(p for p in problems(items) if p.code == "RI111")
+    assert gap.length == 60 and gap.undecoded
+    got = shape(frames_of(items, RUNTIME))
+    want = expected(REQUEST)
+    assert got[0] == want[0] and got[-1] == want[-1]  # before and after the loss: intact
+    assert shape(frames_of(items, SDK)) == expected(RESPONSE)
+
+
+def test_capture_that_starts_mid_connection() -> None:
+    talk = _talk(segment=40)
+    # drop the handshake and everything up to the client's first DATA frame
+    items = decode(cw.pcap(talk.packets[3 + 6 :]))
+    infos = [i for i in items if isinstance(i, StreamInfo)]
+    assert infos and infos[-1].kind == "invocation" and infos[-1].request_headers is None
+    assert [p.code for p in problems(items)].count("RI312") <= 1
+    assert shape(frames_of(items, SDK)) == expected(RESPONSE)  # routed by stream id
+
+
+def test_sequence_numbers_wrap_around() -> None:
+    talk = _talk(isn=(0xFFFFFF00, 0xFFFFFFF0))
+    assert_whole_exchange(decode(cw.pcap(talk.packets)))
+
+
+def test_snap_length_cuts_become_gaps() -> None:
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    exchange = cw.h2_exchange(REQUEST, RESPONSE)
+    for side, data in exchange:
+        keep = 14 + 20 + 20 + 50 if side == 1 and len(data) > 100 else None
+        talk.segment(side, data, keep=keep)
+    talk.segment(0, flags=cw.ACK)
+    items = decode(cw.pcap(talk.packets))
+    assert any(p.code == "RI111" for p in problems(items))
+    assert shape(frames_of(items, RUNTIME)) == expected(REQUEST)
+
+
+def test_reset_connection_ends_its_streams() -> None:
+    talk = _talk()
+    talk.packets = talk.packets[:-2]  # no END_STREAM from the SDK
+    talk.segment(1, flags=cw.RST | cw.ACK)
+    items = decode(cw.pcap(talk.packets))
+    ends = [i for i in items if isinstance(i, StreamEnd)]
+    assert {(e.direction, e.how) for e in ends} == {(RUNTIME, "end"), (SDK, "reset")}
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+def test_http1_chunked_and_content_length_with_keep_alive(chunked: bool) -> None:
+    exchange = cw.http1_exchange(REQUEST, RESPONSE, chunked=chunked)
+    two = exchange + cw.http1_exchange(REQUEST, RESPONSE, chunked=not chunked)
+    items = decode(cw.pcap(cw.conversation_packets(two, segment=77)))
+    assert problems(items) == []
+    for exchange_name in ("tcp0/m1", "tcp0/m2"):
+        assert shape(frames_of(items, RUNTIME, exchange_name)) == expected(REQUEST)
+        assert shape(frames_of(items, SDK, exchange_name)) == expected(RESPONSE)
+    info = [i for i in items if isinstance(i, StreamInfo)][-1]
+    assert (info.http_version, info.status, info.protocol_version) == ("HTTP/1.1", "200", 2)
+
+
+def test_http1_continue_response_is_skipped() -> None:
+    request, response = cw.http1_exchange(REQUEST, RESPONSE)
+    exchange = [request, (1, b"HTTP/1.1 100 Continue\r\n\r\n"), response]
+    items = decode(cw.pcap(cw.conversation_packets(exchange)))
+    assert_whole_exchange(items, "tcp0/m1")
+
+
+def test_http2_continuation_padding_and_small_segments() -> None:
+    exchange = cw.h2_exchange(REQUEST, RESPONSE, continuation=True, padded=True, chunk=50)
+    assert_whole_exchange(decode(cw.pcap(cw.conversation_packets(exchange, segment=7))))
+
+
+def test_http2_concurrent_streams_on_one_connection() -> None:
+    from hpack import Encoder
+
+    encoders = (Encoder(), Encoder())
+    one = cw.h2_exchange(REQUEST, RESPONSE, stream_id=1, chunk=40, encoders=encoders)
+    two = cw.h2_exchange(REQUEST, RESPONSE, stream_id=3, chunk=40, encoders=encoders, preface=False)
+    mixed = (
+        one[:3]
+        + [m for pair in zip(one[3:], two, strict=False) for m in pair]
+        + one[3 + len(two) :]
+    )
+    items = decode(cw.pcap(cw.conversation_packets(mixed)))
+    for stream in ("tcp0/s1", "tcp0/s3"):
+        assert shape(frames_of(items, RUNTIME, stream)) == expected(REQUEST)
+        assert shape(frames_of(items, SDK, stream)) == expected(RESPONSE)
+
+
+def test_other_http_and_other_tcp_are_listed_or_reported_not_decoded() -> None:
+    other = cw.http1_exchange(b"hello", b"world", path="/health")
+    items = decode(cw.pcap(cw.conversation_packets(other)))
+    (info, *_) = [i for i in items if isinstance(i, StreamInfo)]
+    assert info.kind == "other" and not [i for i in items if isinstance(i, DecodedFrame)]
+    noise = cw.conversation_packets([(0, b"SSH-2.0-OpenSSH_9.2\r\n"), (1, b"SSH-2.0-x\r\n")])
+    assert [p.code for p in problems(decode(cw.pcap(noise)))] == ["RI314"]
+
+
+def test_cli_decode_and_streams_on_a_synthetic_capture(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    path = tmp_path / "one.pcapng"
+    path.write_bytes(cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], h2_packets())]))
+    result = run_cli(["streams", str(path)])
+    assert (
+        result.exit_code == 0
+        and "tcp0/s1" in result.stdout
+        and "POST /invoke/Demo/callOther" in result.stdout
+    )
+    result = run_cli(["decode", "--service", "Demo/callOther", str(path)])
+    assert result.exit_code == 0 and "CallEntryMessage" in result.stdout
+    result = run_cli(["decode", "--service", "Nope", "--json", str(path)])
+    assert result.exit_code == 0 and result.stdout == ""
