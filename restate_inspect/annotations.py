@@ -7,9 +7,8 @@ friendlier is here, keyed by field path ("value", "failure.code", "state_map[0].
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -39,30 +38,11 @@ DURATION_FIELDS = frozenset({"duration_since_last_stored_entry", "next_retry_del
 CODE_MESSAGES = frozenset({"ErrorMessage", "Failure"})  # whose `code` is a failure code
 
 
-@dataclass(frozen=True, slots=True)
-class FrameContext:
+class FrameContext(NamedTuple):
     """What the conversation around a frame tells about it."""
 
     entry_index: int | None = None
     invocation_raw: bytes | None = None  # StartMessage.id of the attempt, when seen
-
-
-def _walk(message: Message, prefix: str = "") -> Iterator[tuple[str, FieldDescriptor, Any]]:
-    """Every set scalar field, depth first, with its path."""
-    for field, value in message.ListFields():
-        path = prefix + field.name
-        items = list(enumerate(value)) if _is_repeated(field) else [(None, value)]
-        for index, item in items:
-            item_path = path if index is None else f"{path}[{index}]"
-            if field.type == FieldDescriptor.TYPE_MESSAGE:
-                yield item_path, field, item
-                yield from _walk(item, item_path + ".")
-            else:
-                yield item_path, field, item
-
-
-def _is_repeated(field: FieldDescriptor) -> bool:
-    return bool(field.is_repeated)
 
 
 def annotate(frame: Frame, context: FrameContext | None = None) -> dict[str, Any]:
@@ -71,50 +51,120 @@ def annotate(frame: Frame, context: FrameContext | None = None) -> dict[str, Any
     if frame.message is None:
         _annotate_raw(frame, notes)
     else:
-        _annotate_fields(frame.message, notes)
-        _annotate_message(frame, frame.message, context, notes)
+        _annotate_fields(frame.message, "", notes)
+        note = _MESSAGE_NOTES.get(type(frame.message))
+        if note is not None:
+            note(frame.message, context, notes)
     return notes
 
 
-def _annotate_fields(message: Message, notes: dict[str, Any]) -> None:
-    for path, field, value in _walk(message):
-        name = field.name
-        owner = field.containing_type.name if field.containing_type else ""
-        if field.type == FieldDescriptor.TYPE_BYTES:
-            view = {"view": "hex", "hex": value.hex()} if path == "id" else None
-            notes.setdefault("payloads", {})[path] = view or view_payload(value).to_json()
-        elif name in TIME_FIELDS and value:
+_START_ID = pb.StartMessage.DESCRIPTOR.fields_by_name["id"]
+
+
+_ROLES: dict[FieldDescriptor, str] = {}  # filled as fields are met: a dict is the fast cache
+
+
+def _role(field: FieldDescriptor) -> str:
+    role = _ROLES.get(field)
+    if role is None:
+        role = _ROLES[field] = _classify(field)
+    return role
+
+
+def _classify(field: FieldDescriptor) -> str:
+    """What a field's values are to a human: a payload, a time, a duration, a failure code,
+    a message to look into, or nothing to add."""
+    owner = field.containing_type.name if field.containing_type else ""
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return "message"
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return "id" if field is _START_ID else "payload"
+    if field.name in TIME_FIELDS:
+        return "time"
+    if field.name in DURATION_FIELDS:
+        return "duration"
+    if field.name == "code" and owner in CODE_MESSAGES:
+        return "code"
+    return ""
+
+
+def _annotate_fields(message: Message, prefix: str, notes: dict[str, Any]) -> None:
+    for field, value in message.ListFields():
+        role = _role(field)
+        if not role:
+            continue
+        path = prefix + field.name
+        if field.is_repeated:
+            for index, item in enumerate(value):
+                _annotate_value(role, f"{path}[{index}]", item, notes)
+        else:
+            _annotate_value(role, path, value, notes)
+
+
+def _annotate_value(role: str, path: str, value: Any, notes: dict[str, Any]) -> None:
+    if role == "message":
+        _annotate_fields(value, path + ".", notes)
+    elif role == "payload":
+        notes.setdefault("payloads", {})[path] = view_payload(value).to_json()
+    elif role == "id":
+        notes.setdefault("payloads", {})[path] = {"view": "hex", "hex": value.hex()}
+    elif role == "time":
+        if value:
             notes.setdefault("times", {})[path] = {"epoch_ms": value, "iso": epoch_ms_to_iso(value)}
-        elif name in DURATION_FIELDS:
-            notes.setdefault("durations", {})[path] = human_duration(value)
-        elif name == "code" and owner in CODE_MESSAGES:
-            notes.setdefault("codes", {})[path] = {"code": value, "name": code_name(value)}
+    elif role == "duration":
+        notes.setdefault("durations", {})[path] = human_duration(value)
+    else:
+        notes.setdefault("codes", {})[path] = {"code": value, "name": code_name(value)}
 
 
-def _annotate_message(
-    frame: Frame, message: Message, context: FrameContext, notes: dict[str, Any]
+def _start_notes(message: pb.StartMessage, context: FrameContext, notes: dict[str, Any]) -> None:
+    notes["invocation_id"] = invocation_id_text(message.id)
+
+
+def _awakeable_notes(
+    message: pb.AwakeableEntryMessage, context: FrameContext, notes: dict[str, Any]
 ) -> None:
-    if isinstance(message, pb.StartMessage):
-        notes["invocation_id"] = invocation_id_text(message.id)
-    elif isinstance(message, pb.AwakeableEntryMessage):
-        if context.invocation_raw is not None and context.entry_index is not None:
-            notes["awakeable_id"] = awakeable_id(context.invocation_raw, context.entry_index)
-    elif isinstance(message, pb.CompleteAwakeableEntryMessage):
-        target = parse_awakeable_id(message.id)
-        if target is not None:
-            notes["awakeable"] = {
-                "invocation_id": target.invocation_id,
-                "invocation_id_bytes": base64.b64encode(target.invocation_raw).decode("ascii"),
-                "entry_index": target.entry_index,
-            }
-    elif isinstance(message, pb.CallEntryMessage | pb.OneWayCallEntryMessage):
-        notes["target"] = f"{message.service_name}/{message.handler_name}"
-    elif isinstance(message, pb.ErrorMessage):
-        if message.code in RESTATE_CODE_MEANINGS:
-            notes["meaning"] = RESTATE_CODE_MEANINGS[message.code]
-        if message.HasField("related_entry_type"):
-            related = lookup(message.related_entry_type)
-            notes["related_entry_type_name"] = related.name if related else None
+    if context.invocation_raw is not None and context.entry_index is not None:
+        notes["awakeable_id"] = awakeable_id(context.invocation_raw, context.entry_index)
+
+
+def _complete_awakeable_notes(
+    message: pb.CompleteAwakeableEntryMessage, context: FrameContext, notes: dict[str, Any]
+) -> None:
+    target = parse_awakeable_id(message.id)
+    if target is not None:
+        notes["awakeable"] = {
+            "invocation_id": target.invocation_id,
+            "invocation_id_bytes": base64.b64encode(target.invocation_raw).decode("ascii"),
+            "entry_index": target.entry_index,
+        }
+
+
+def _call_notes(
+    message: pb.CallEntryMessage | pb.OneWayCallEntryMessage,
+    context: FrameContext,
+    notes: dict[str, Any],
+) -> None:
+    notes["target"] = f"{message.service_name}/{message.handler_name}"
+
+
+def _error_notes(message: pb.ErrorMessage, context: FrameContext, notes: dict[str, Any]) -> None:
+    if message.code in RESTATE_CODE_MEANINGS:
+        notes["meaning"] = RESTATE_CODE_MEANINGS[message.code]
+    if message.HasField("related_entry_type"):
+        related = lookup(message.related_entry_type)
+        notes["related_entry_type_name"] = related.name if related else None
+
+
+# What a whole message says beyond its fields, by its class.
+_MESSAGE_NOTES: dict[type[Message], Callable[[Any, FrameContext, dict[str, Any]], None]] = {
+    pb.StartMessage: _start_notes,
+    pb.AwakeableEntryMessage: _awakeable_notes,
+    pb.CompleteAwakeableEntryMessage: _complete_awakeable_notes,
+    pb.CallEntryMessage: _call_notes,
+    pb.OneWayCallEntryMessage: _call_notes,
+    pb.ErrorMessage: _error_notes,
+}
 
 
 def _annotate_raw(frame: Frame, notes: dict[str, Any]) -> None:

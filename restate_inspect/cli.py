@@ -6,26 +6,39 @@ Exit codes: 0 the input is clean, 1 problems were found in it (errors or warning
 
 from __future__ import annotations
 
+import gc
+import io
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from restate_inspect import __version__
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.location import Direction
-from restate_inspect.pipeline import Decoded, decode_events
-from restate_inspect.readers import InputError, InputEvent, InputFormat, read_input, read_pair
-from restate_inspect.render.jsonl import dumps, frame_record, problem_record
-from restate_inspect.render.text import Tally, TextRenderer
-from restate_inspect.rules import Problem
+from restate_inspect.pipeline import decode_events
+from restate_inspect.readers import InputError, InputFormat, read_input, read_pair
+from restate_inspect.readers.events import InputEvent
+from restate_inspect.readers.pcapfile import is_capture
+from restate_inspect.render.jsonl import encode, record, stream_summary_record
+from restate_inspect.streams import StreamGroup, Tally, group_streams, ordered, summarize
+from restate_inspect.values import safe_text
+
+if TYPE_CHECKING:  # rich and multiprocessing are imported when a command needs them
+    from rich.console import Console
+
+Render = Callable[[StreamGroup], tuple[bytes, Tally]]
 
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+PROGRESS_FROM = 4 * 1024 * 1024  # bytes: smaller inputs are read before a bar would help
+PARALLEL_FROM = 8 * 1024 * 1024  # bytes of capture: smaller ones are done before workers start
+MAX_JOBS = 4
 
 
 class ColorMode(StrEnum):
@@ -64,7 +77,7 @@ def _root(
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    Console(stderr=True, highlight=False, markup=False).print(f"restate-inspect: error: {message}")
+    print(f"restate-inspect: error: {safe_text(message)}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -72,46 +85,14 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _events(
-    source: str | None,
-    request: str | None,
-    response: str | None,
-    input_format: InputFormat,
-    direction: Direction | None,
-) -> Iterator[InputEvent]:
-    if source is not None and (request or response):
-        _fail("give either INPUT or --request/--response, not both")
-    if request and response:
-        return read_pair(request, response, input_format=input_format)
-    if request or response:
-        path, side = (
-            (request, Direction.RUNTIME_TO_SDK) if request else (response, Direction.SDK_TO_RUNTIME)
-        )
-        return read_input(str(path), input_format=input_format, direction=side)
-    if source is None:
-        if stdin_is_terminal():
-            _fail("no input: give a file, '-' for stdin, or pipe bytes in (see --help)")
-        source = "-"
-    return read_input(source, input_format=input_format, direction=direction)
-
-
-def _console(color: ColorMode) -> Console:
-    force = {ColorMode.ALWAYS: True, ColorMode.NEVER: False}.get(color)
-    return Console(
-        highlight=False,
-        markup=False,
-        emoji=False,
-        soft_wrap=True,
-        force_terminal=force,
-        no_color=True if color is ColorMode.NEVER else None,
-    )
-
+# --- options every command that reads an input shares -------------------------------
 
 InputArg = Annotated[
     str | None,
     typer.Argument(
         metavar="INPUT",
-        help="A file of raw, hex or base64 bytes, or - for stdin. Without it, a pipe on stdin.",
+        help="A capture (pcap, pcapng), or a file of raw, hex or base64 bytes, or - for stdin. "
+        "Without it, a pipe on stdin.",
         show_default=False,
     ),
 ]
@@ -144,16 +125,254 @@ MaxLengthOpt = Annotated[
     int,
     typer.Option("--max-length", metavar="BYTES", min=0, help="Largest frame body to accept."),
 ]
+StreamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--stream", "-s", metavar="ID", help="Only this stream (tcp1/s3), or connection (tcp1)."
+    ),
+]
+InvocationOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--invocation", "-i", metavar="ID", help="Only this invocation (inv_…, or its start)."
+    ),
+]
+JobsOpt = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=0,
+        help="Worker processes for a large capture, each decoding a share of its TCP "
+        "connections. 0: as many as there are cores (up to 4) for captures over 8 MB.",
+    ),
+]
+ServiceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--service", metavar="NAME", help="Only this service, or service/handler."),
+]
 
-DECODE_HELP = """Decode every frame of a stream: header, fields, payloads, annotations.
+
+@dataclass(frozen=True)
+class Source:
+    """The input as the options describe it."""
+
+    path: str | None
+    request: str | None
+    response: str | None
+    input_format: InputFormat
+    direction: Direction | None
+
+    def events(self, progress: Callable[[int], None] | None = None) -> Iterator[InputEvent]:
+        if self.path is not None and (self.request or self.response):
+            _fail("give either INPUT or --request/--response, not both")
+        if self.request and self.response:
+            return read_pair(self.request, self.response, input_format=self.input_format)
+        if self.request or self.response:
+            side = Direction.RUNTIME_TO_SDK if self.request else Direction.SDK_TO_RUNTIME
+            path = str(self.request or self.response)
+            return read_input(path, input_format=self.input_format, direction=side)
+        if self.path is None and stdin_is_terminal():
+            _fail("no input: give a file, '-' for stdin, or pipe bytes in (see --help)")
+        return read_input(
+            self.path or "-",
+            input_format=self.input_format,
+            direction=self.direction,
+            progress=progress,
+        )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """--stream, --invocation, --service: which streams of a capture to show."""
+
+    streams: tuple[str, ...] = ()
+    invocations: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.streams or self.invocations or self.services)
+
+    def wants(self, group: StreamGroup) -> bool:
+        if not self:
+            return True
+        if group.stream is None:
+            return False  # capture-wide problems: shown when nothing is selected
+        row = summarize(group)
+        name = str(group.stream)
+        if self.streams and not any(name == s or name.startswith(s + "/") for s in self.streams):
+            return False
+        if self.invocations and not any(
+            (row.invocation_id or "").startswith(i) for i in self.invocations
+        ):
+            return False
+        target = f"{row.service}/{row.handler}"
+        return not self.services or any(s in (target, row.service) for s in self.services)
+
+
+def _console(color: ColorMode, *, stderr: bool = False) -> Console:
+    from rich.console import Console  # noqa: PLC0415 - only text output needs rich
+
+    force = {ColorMode.ALWAYS: True, ColorMode.NEVER: False}.get(color)
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+        force_terminal=force,
+        no_color=True if color is ColorMode.NEVER else None,
+    )
+
+
+@contextmanager
+def _progress(path: str | None) -> Iterator[Callable[[int], None] | None]:
+    """A bar on stderr for a large file, when stderr is a terminal."""
+    size = os.path.getsize(path) if path and path != "-" and os.path.isfile(path) else 0
+    if size < PROGRESS_FROM or not sys.stderr.isatty():
+        yield None
+        return
+    # imported here: only large inputs need it, and it is slow to import
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=_console(ColorMode.AUTO, stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=size)
+        step = max(size // 200, 1 << 16)
+        last = [0]
+
+        def advance(done: int) -> None:
+            if done - last[0] >= step:
+                last[0] = done
+                bar.update(task, completed=done)
+
+        yield advance
+
+
+def _jobs(source: Source, jobs: int) -> int:
+    """How many worker processes: one unless a large capture file is given."""
+    path = source.path
+    if jobs == 1 or path in (None, "-") or not hasattr(os, "fork") or not os.path.isfile(str(path)):
+        return 1
+    with open(str(path), "rb") as handle:
+        if not is_capture(handle.read(4)):
+            return 1
+    if jobs:
+        return jobs
+    if os.path.getsize(str(path)) < PARALLEL_FROM:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, MAX_JOBS)
+
+
+def _outputs(
+    source: Source,
+    render: Render,
+    *,
+    max_length: int,
+    jobs: int,
+    progress: Callable[[int], None] | None,
+) -> Iterator[tuple[bytes, Tally]]:
+    """Rendered stream groups in their order, from this process or from workers."""
+    if jobs > 1 and source.path is not None:
+        from restate_inspect.parallel import sharded  # noqa: PLC0415 - forks only for captures
+
+        return sharded(source.path, render, max_length=max_length, jobs=jobs, progress=progress)
+    groups = group_streams(decode_events(source.events(progress), max_length=max_length))
+    return (render(group) for _key, group in ordered(groups))
+
+
+def _write_all(outputs: Iterable[tuple[bytes, Tally]]) -> Tally:
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    total = Tally()
+    for output, tally in outputs:
+        out.write(output)
+        total.merge(tally)
+    out.flush()
+    return total
+
+
+def _json_render(show_bytes: bool, selection: Selection) -> Render:
+    def render(group: StreamGroup) -> tuple[bytes, Tally]:
+        tally = Tally()
+        if not selection.wants(group):
+            return b"", tally
+        lines = []
+        for item in group.items:
+            tally.add(item)
+            line = record(item, with_bytes=show_bytes)
+            if line is not None:
+                lines.append(encode(line))
+        return b"".join(lines), tally
+
+    return render
+
+
+def _text_render(console: Console, selection: Selection, **options: Any) -> Render:
+    """Text through a console that decides colour and width as the real one did."""
+    from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
+
+    buffer = io.StringIO()
+    recorder = _mirror(console, buffer)
+    renderer = TextRenderer(recorder, **options)
+
+    def render(group: StreamGroup) -> tuple[bytes, Tally]:
+        tally = Tally()
+        if not selection.wants(group):
+            return b"", tally
+        for item in group.items:
+            tally.add(item)
+            renderer.render(item)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text.encode("utf-8", "replace"), tally
+
+    return render
+
+
+def _mirror(console: Console, file: io.StringIO) -> Console:
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(
+        file=file,
+        force_terminal=console.is_terminal,
+        color_system=console.color_system,  # type: ignore[arg-type]
+        no_color=console.no_color,
+        width=console.width,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+    )
+
+
+# --- commands -------------------------------------------------------------------------
+
+DECODE_HELP = """Decode every frame of a stream or a capture: header, fields, payloads, annotations.
+
+For a capture, each Restate stream is shown with the frames of both directions interleaved
+in capture order; discovery manifests are shown too.
 
 \b
 Examples:
   restate-inspect decode samples/v1-call-other.req.bin
   restate-inspect decode --request attempt.req.bin --response attempt.resp.bin
   xxd -p stream.bin | restate-inspect decode
-  restate-inspect decode --json stream.hex | jq 'select(.kind == "problem")'
-  restate-inspect decode --bytes --input-format base64 lambda-body.txt
+  restate-inspect decode capture.pcapng --service Counter/add
+  restate-inspect decode --json capture.pcap | jq 'select(.kind == "problem")'
 """
 
 
@@ -175,44 +394,106 @@ def decode(
         ),
     ] = 2048,
     max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
+    stream: StreamOpt = None,
+    invocation: InvocationOpt = None,
+    service: ServiceOpt = None,
+    jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
-    events = _events(source, request, response, input_format, direction)
-    decoded = decode_events(events, max_length=max_length)
-    tally = Tally()
+    where = Source(source, request, response, input_format, direction)
+    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    console = _console(color)
+    if json_output:
+        render = _json_render(show_bytes, selection)
+    else:
+        render = _text_render(console, selection, show_bytes=show_bytes, max_payload=max_payload)
     try:
-        if json_output:
-            _write_json(decoded, tally, show_bytes)
-        else:
-            _write_text(decoded, tally, _console(color), show_bytes, max_payload)
+        with _progress(source) as progress:
+            outputs = _outputs(
+                where, render, max_length=max_length, jobs=_jobs(where, jobs), progress=progress
+            )
+            tally = _write_all(outputs)
     except InputError as exc:
         _fail(str(exc))
+    if not json_output:
+        from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
+
+        TextRenderer(console).summary(tally)
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
 
 
-def _write_json(decoded: Iterator[Decoded], tally: Tally, show_bytes: bool) -> None:
-    write = sys.stdout.write
-    for item in decoded:
-        tally.add(item)
-        if isinstance(item, Problem):
-            write(dumps(problem_record(item)) + "\n")
-        else:
-            write(dumps(frame_record(item, with_bytes=show_bytes)) + "\n")
-    sys.stdout.flush()
+STREAMS_HELP = """List the HTTP streams of a capture: one row per stream.
+
+Each row: start time and duration, the stream (tcpN/sM for HTTP/2, tcpN/mM for HTTP/1.1),
+method and path, protocol version, HTTP version and status, invocation id, Restate frames
+and bytes each way, and how it ended: end, suspended on entries, error with its code, no
+terminal message, reset.
+
+\b
+Examples:
+  restate-inspect streams capture.pcapng
+  restate-inspect streams --json capture.pcap | jq -r 'select(.ending != "end") | .stream'
+"""
 
 
-def _write_text(
-    decoded: Iterator[Decoded], tally: Tally, console: Console, show_bytes: bool, max_payload: int
+@app.command(help=STREAMS_HELP, no_args_is_help=False)
+def streams(
+    source: InputArg = None,
+    input_format: FormatOpt = InputFormat.AUTO,
+    json_output: JsonOpt = False,
+    max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
+    stream: StreamOpt = None,
+    invocation: InvocationOpt = None,
+    service: ServiceOpt = None,
+    jobs: JobsOpt = 0,
+    color: ColorOpt = ColorMode.AUTO,
 ) -> None:
-    renderer = TextRenderer(console, show_bytes=show_bytes, max_payload=max_payload)
-    for item in decoded:
-        tally.add(item)
-        renderer.render(item)
-    renderer.summary(tally)
+    where = Source(source, None, None, input_format, None)
+    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    from restate_inspect.render.text import StreamTable  # noqa: PLC0415
+
+    console = _console(color)
+    table = StreamTable(console)
+    buffer = io.StringIO()
+    recorder = _mirror(console, buffer)
+
+    def render(group: StreamGroup) -> tuple[bytes, Tally]:
+        tally = Tally()
+        for item in group.items:
+            tally.add(item)
+        if group.stream is None or not selection.wants(group):
+            return b"", tally
+        row = summarize(group)
+        tally.streams += 1
+        if json_output:
+            return encode(stream_summary_record(row)), tally
+        recorder.print(table.row_text(row))
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text.encode("utf-8", "replace"), tally
+
+    if not json_output:
+        console.print(table.header_text())
+    try:
+        with _progress(source) as progress:
+            outputs = _outputs(
+                where, render, max_length=max_length, jobs=_jobs(where, jobs), progress=progress
+            )
+            tally = _write_all(outputs)
+    except InputError as exc:
+        _fail(str(exc))
+    if not json_output:
+        console.print(table.footer_text(tally))
+    raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
 
 
 def main() -> None:
     """Console entry point: no traceback reaches the user for anything the input does."""
+    # A decoding run makes millions of short-lived, acyclic objects: collecting them for
+    # cycles every 700 allocations is wasted work. What lives long is frozen out of sight.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     try:
         app()
     except BrokenPipeError:

@@ -7,7 +7,7 @@ the next index. Completions and acks name their entry by index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.annotations import FrameContext
@@ -18,9 +18,9 @@ from restate_inspect.messages import Namespace, lookup
 FIRST_ENTRY_TYPE = 0x0400  # every type from the I/O namespace up is a journal entry
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedFrame:
-    """A frame with what its place in the conversation tells about it."""
+class DecodedFrame(NamedTuple):
+    """A frame with what its place in the conversation tells about it (a NamedTuple, like
+    Frame: one is made per frame)."""
 
     frame: Frame
     context: FrameContext

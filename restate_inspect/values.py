@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -69,15 +71,26 @@ class PayloadView:
         )
 
 
-def _json_view(data: bytes) -> PayloadView | None:
-    try:
-        return PayloadView("json", json.loads(data.decode("utf-8"), parse_constant=_reject))
-    except (ValueError, RecursionError):
-        return None
-
-
 def _reject(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: it could not be written back as JSON
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+# one decoder for all payloads: json.loads with options would build a new one each call
+_JSON: Final = json.JSONDecoder(parse_constant=_reject, parse_float=_finite)
+
+
+def _json_view(data: bytes) -> PayloadView | None:
+    try:
+        return PayloadView("json", _JSON.decode(data.decode("utf-8")))
+    except (ValueError, RecursionError):
+        return None
 
 
 def _text_view(data: bytes) -> PayloadView | None:
@@ -85,8 +98,9 @@ def _text_view(data: bytes) -> PayloadView | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    printable = sum(c.isprintable() or c in "\n\t" for c in text)
-    return PayloadView("text", text) if printable == len(text) else None
+    if text.isprintable() or all(c.isprintable() or c in "\n\t" for c in text):
+        return PayloadView("text", text)
+    return None
 
 
 # In priority order; hex is the fallback that never fails, so no view can hide the bytes.
@@ -125,6 +139,7 @@ def _base62(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
+@lru_cache(maxsize=1024)  # each attempt's frames ask again
 def invocation_id_text(raw: bytes) -> str | None:
     """The printable `inv_…` form of StartMessage.id, as Restate shows it (its debug_id)."""
     if len(raw) != _INVOCATION_ID_BYTES:

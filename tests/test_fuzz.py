@@ -9,21 +9,22 @@ from __future__ import annotations
 import io
 import itertools
 import os
+from collections.abc import Iterable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
 from restate_inspect.framing import FrameDecoder
-from restate_inspect.journal import DecodedFrame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import InputFormat, decoded_bytes, stream_events
+from restate_inspect.readers import InputFormat, capture_events, decoded_bytes, stream_events
 from restate_inspect.readers.base64text import Base64TextDecoder
+from restate_inspect.readers.events import InputEvent, StreamEnd
 from restate_inspect.readers.hextext import HexTextDecoder
-from restate_inspect.render.jsonl import dumps, frame_record, problem_record
+from restate_inspect.render.jsonl import encode, record
 from restate_inspect.render.text import TextRenderer
-from restate_inspect.rules import Problem
+from tests import capturewriter as cw
 from tests.helpers import SAMPLES
 from tests.test_framing import assert_tiles
 
@@ -89,15 +90,19 @@ def test_text_readers_survive_anything(text: str, cut: int) -> None:
         assert all(p.line is not None for p in problems + more + rest)
 
 
-def _render_everything(raw: bytes) -> None:
-    pieces = decoded_bytes(io.BytesIO(raw), "fuzz", InputFormat.AUTO)
+def _render(events: Iterable[InputEvent]) -> None:
     console = Console(file=io.StringIO(), force_terminal=True, width=100)
     renderer = TextRenderer(console, show_bytes=True, max_payload=64)
-    for item in decode_events(stream_events(pieces, StreamKey("fuzz"), None)):
+    for item in decode_events(events):
         renderer.render(item)
-        line = dumps(problem_record(item) if isinstance(item, Problem) else frame_record(item))
-        assert line.isascii()
-        assert isinstance(item, DecodedFrame | Problem)
+        line = record(item)
+        if line is not None:
+            assert encode(line).isascii()
+
+
+def _render_everything(raw: bytes) -> None:
+    pieces = decoded_bytes(io.BytesIO(raw), "fuzz", InputFormat.AUTO)
+    _render(stream_events(pieces, StreamKey("fuzz"), None))
 
 
 @fuzz
@@ -110,6 +115,28 @@ def test_whole_pipeline_and_both_renderers_survive_anything(raw: bytes) -> None:
     _render_everything(raw)
 
 
+def _captures() -> list[bytes]:
+    request = (SAMPLES / "v1-call-other.req.bin").read_bytes()
+    response = (SAMPLES / "v1-call-other.resp.bin").read_bytes()
+    h2 = cw.conversation_packets(cw.h2_exchange(request, response), segment=90)
+    h1 = cw.conversation_packets(cw.http1_exchange(request, response), segment=90)
+    return [
+        cw.pcap(h2),
+        cw.pcap(h1, big_endian=True),
+        cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], h2)]),
+    ]
+
+
+CAPTURES = _captures()
+
+
+@fuzz
+@given(raw=mutated(CAPTURES))
+def test_capture_path_survives_broken_captures(raw: bytes) -> None:
+    _render(capture_events(io.BytesIO(raw), "fuzz"))
+
+
 def test_direction_of_fuzz_input_is_always_decided() -> None:
     events = list(stream_events([b"\x00"], StreamKey("x"), None))
+    assert isinstance(events[-1], StreamEnd)
     assert events[-1].direction is Direction.SDK_TO_RUNTIME

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.text import Text
@@ -14,9 +13,12 @@ from restate_inspect.framing import HEADER_SIZE, Frame
 from restate_inspect.journal import DecodedFrame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import Namespace, flag_names, lookup
+from restate_inspect.pipeline import Decoded
+from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
 from restate_inspect.render.fields import FieldNode, field_tree
 from restate_inspect.rules import Problem, Severity
-from restate_inspect.values import safe_text
+from restate_inspect.streams import StreamSummary, Tally, discovery_manifest
+from restate_inspect.values import pretty_json, safe_text
 
 NAMESPACE_STYLES = {
     Namespace.CORE: "bold magenta",
@@ -33,38 +35,68 @@ LABEL_WIDTH = 24
 HEX_ROW = 16
 
 
-@dataclass
-class Tally:
-    frames: int = 0
-    bytes: int = 0
-    problems: Counter[Severity] = field(default_factory=Counter)
-
-    def add(self, item: DecodedFrame | Problem) -> None:
-        if isinstance(item, Problem):
-            self.problems[item.severity] += 1
-        else:
-            self.frames += 1
-            self.bytes += HEADER_SIZE + item.frame.length
-
-    @property
-    def failing(self) -> bool:
-        return bool(self.problems[Severity.ERROR] or self.problems[Severity.WARNING])
-
-
 class TextRenderer:
     def __init__(self, console: Console, *, show_bytes: bool = False, max_payload: int = 0) -> None:
         self.console = console
         self.show_bytes = show_bytes
         self.max_payload = max_payload
         self._section: tuple[StreamKey | None, Direction | None] | None = None
+        self._described: StreamKey | None = None  # the capture stream whose header is out
+        self._started: float | None = None  # its first packet's time
 
-    def render(self, item: DecodedFrame | Problem) -> None:
+    def render(self, item: Decoded) -> None:
         if isinstance(item, Problem):
             self.problem(item)
-        else:
+        elif isinstance(item, DecodedFrame):
             self.frame(item)
+        elif isinstance(item, StreamInfo):
+            self.stream_info(item)
+        elif isinstance(item, Discovery):
+            self.discovery(item)
+        else:
+            self.stream_end(item)
+
+    def stream_info(self, info: StreamInfo) -> None:
+        """A capture stream's header line; its response line once the response head is in."""
+        if self._described != info.stream:
+            self._described = info.stream
+            self._started = info.time
+            self._section = (info.stream, None)
+            line = Text("══ ", "bold").append(safe_text(str(info.stream)), "bold")
+            request = (
+                f"{info.method or '?'} {info.path or '?'}" if info.method else "headers unknown"
+            )
+            line.append("  " + safe_text(request), "bold cyan")
+            version = info.protocol_version
+            extra = [info.http_version, f"protocol V{version}" if version else "", info.connection]
+            invocation = info.header("x-restate-invocation-id")
+            if invocation:
+                extra.append(invocation)
+            line.append("  " + safe_text(" · ".join(e for e in extra if e)), "dim")
+            self.console.print(line)
+        elif info.status is not None:
+            sdk = info.header("x-restate-server", response=True)
+            content_type = info.header("content-type", response=True)
+            text = " · ".join(x for x in (f"status {info.status}", content_type, sdk) if x)
+            self.console.print(Text("   ← " + safe_text(text), "dim"))
+
+    def discovery(self, item: Discovery) -> None:
+        manifest = discovery_manifest(item)
+        self.console.print(Text("    discovery manifest", "bold"))
+        text = pretty_json(manifest, width=0) if not isinstance(manifest, str) else manifest
+        if self.max_payload and len(text) > self.max_payload:
+            text = text[: self.max_payload] + f"\n… {len(text) - self.max_payload} more characters"
+        for line in text.split("\n"):
+            self.console.print(Text(INDENT * 2 + safe_text(line, multiline=True), "green"))
+
+    def stream_end(self, item: StreamEnd) -> None:
+        if item.how != "end":
+            text = f"   ✕ {item.direction.body} body {item.how}"
+            self.console.print(Text(text, "dim"))
 
     def _enter(self, stream: StreamKey | None, direction: Direction | None) -> None:
+        if self._described is not None and stream == self._described:
+            return  # a capture stream: its header says it all, arrows tell the directions
         if self._section == (stream, direction):
             return
         self._section = (stream, direction)
@@ -102,7 +134,8 @@ class TextRenderer:
             line.append(f"  [{' '.join(names)}]", "yellow")
         line.append(f"  len {frame.length}", "dim")
         if frame.time is not None:
-            line.append(f"  t={frame.time:.6f}", "dim")
+            since = frame.time - self._started if self._started is not None else 0.0
+            line.append(f"  +{since * 1000:.1f}ms pkt {frame.packet}", "dim")
         return line
 
     def _nodes(self, nodes: list[FieldNode] | tuple[FieldNode, ...], depth: int) -> None:
@@ -163,3 +196,62 @@ class TextRenderer:
         counts = ", ".join(f"{tally.problems[s]} {s.value}s" for s in Severity if tally.problems[s])
         text = f"{tally.frames} frames, {tally.bytes} bytes; " + (counts or "no problems")
         self.console.print(Text(text, "bold red" if tally.failing else "dim"))
+
+
+class StreamTable:
+    """`restate-inspect streams`: fixed columns, so that rows print as streams end."""
+
+    COLUMNS = (
+        ("start (UTC)", 12), ("dur ms", 8), ("stream", 11), ("request", 34), ("proto", 5),
+        ("http", 8), ("status", 6), ("invocation", 38), ("frames →/←", 11), ("bytes →/←", 15),
+        ("ending", 0),
+    )  # fmt: skip
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def header_text(self) -> Text:
+        header = Text()
+        for name, width in self.COLUMNS:
+            header.append(f"{name:<{width}} " if width else name, "bold")
+        return header
+
+    def row_text(self, row: StreamSummary) -> Text:
+        request = f"{row.method or '?'} {row.path or '?'}" if row.method else "(headers unknown)"
+        cells = (
+            _clock(row.start),
+            f"{row.duration * 1000:.1f}" if row.duration is not None else "",
+            row.stream,
+            request,
+            f"V{row.protocol_version}" if row.protocol_version else "",
+            row.http_version,
+            row.status or "",
+            row.invocation_id or "",
+            "/".join(str(v) for v in row.frames.values()),
+            "/".join(str(v) for v in row.bytes.values()),
+            row.ending,
+        )
+        line = Text()
+        for (name, width), cell in zip(self.COLUMNS, cells, strict=True):
+            text = safe_text(cell)
+            if width and len(text) > width:
+                text = text[: width - 1] + "…"
+            style = _ENDING_STYLES.get(cell.split(" ")[0], "") if name == "ending" else ""
+            line.append(f"{text:<{width}} " if width else text, style)
+        return line
+
+    def footer_text(self, tally: Tally) -> Text:
+        counts = ", ".join(f"{tally.problems[s]} {s.value}s" for s in Severity if tally.problems[s])
+        text = f"{tally.streams} streams, {tally.frames} frames; " + (counts or "no problems")
+        return Text(text, "bold red" if tally.failing else "dim")
+
+
+def _clock(epoch: float | None) -> str:
+    """UTC time of day with milliseconds, as captures show it."""
+    if epoch is None:
+        return ""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+_ENDING_STYLES = {"end": "green", "suspended": "yellow", "error": "bold red", "no": "red"}

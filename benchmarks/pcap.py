@@ -1,0 +1,162 @@
+"""Wall time and peak memory of decoding a capture, side by side with tshark.
+
+    python benchmarks/pcap.py [--rounds N] [--captures DIR] [--no-large]
+
+In one run, alternating (so that drift of a shared machine hits both alike), it measures
+
+  restate-inspect decode --json CAPTURE > /dev/null
+  restate-inspect check CAPTURE > /dev/null                      (when the command exists)
+  tshark -r CAPTURE -d tcp.port==9080,http2 -Y http2.data.data -T fields -e http2.data.data
+
+on ../shared/captures/big-v2/big-v2.pcap, and then restate-inspect alone on a capture ten
+times larger, made from the same packets repeated with shifted client ports and times, to
+show that memory stays flat. Peak RSS is the largest total of the process and its children
+(restate-inspect may fork workers), sampled every 50 ms from /proc. Figures are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TSHARK_ARGS = [
+    "-d",
+    "tcp.port==9080,http2",
+    "-Y",
+    "http2.data.data",
+    "-T",
+    "fields",
+    "-e",
+    "http2.data.data",
+]
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(
+                next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+            )
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB of the process tree)."""
+    with open(os.devnull, "wb") as devnull:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=devnull, stderr=subprocess.DEVNULL)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_kb(process.pid))
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+    return elapsed, peak / 1024
+
+
+def restate_inspect(*args: str) -> list[str]:
+    return [sys.executable, "-m", "restate_inspect", *args]
+
+
+def has_check() -> bool:
+    result = subprocess.run(restate_inspect("check", "--help"), capture_output=True, check=False)
+    return result.returncode == 0
+
+
+def repeat_capture(source: Path, target: Path, times: int) -> None:
+    """The capture's packets `times` times over: client ports shifted, times moved on."""
+    data = source.read_bytes()
+    header, records = data[:24], []
+    pos = 24
+    while pos + 16 <= len(data):
+        seconds, fraction, captured, original = struct.unpack_from("<IIII", data, pos)
+        records.append((seconds, fraction, original, data[pos + 16 : pos + 16 + captured]))
+        pos += 16 + captured
+    span = records[-1][0] - records[0][0] + 1
+    with target.open("wb") as out:
+        out.write(header)
+        for round_number in range(times):
+            for seconds, fraction, original, frame in records:
+                shifted = _shift_client_port(frame, 10 * round_number)
+                moved = seconds + span * round_number
+                out.write(struct.pack("<IIII", moved, fraction, len(shifted), original) + shifted)
+
+
+def _shift_client_port(frame: bytes, shift: int) -> bytes:
+    """Ethernet + IPv4 + TCP: move the port that is not 9080 (the server's)."""
+    if shift == 0 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        return frame
+    tcp = 14 + (frame[14] & 0x0F) * 4
+    sport, dport = struct.unpack_from("!HH", frame, tcp)
+    sport = sport if sport == 9080 else (sport + shift) % 65536
+    dport = dport if dport == 9080 else (dport + shift) % 65536
+    return frame[:tcp] + struct.pack("!HH", sport, dport) + frame[tcp + 4 :]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--captures", type=Path, default=ROOT.parent / "shared" / "captures")
+    parser.add_argument("--no-large", action="store_true", help="skip the 10x capture")
+    args = parser.parse_args()
+    # as `pip install` does: start-up must not include compiling the package's modules
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "restate_inspect")], check=True
+    )
+    capture = args.captures / "big-v2" / "big-v2.pcap"
+    tshark = shutil.which("tshark")
+    commands = {"decode --json": restate_inspect("decode", "--json", str(capture))}
+    if has_check():
+        commands["check"] = restate_inspect("check", str(capture))
+    if tshark:
+        commands["tshark"] = [tshark, "-r", str(capture), *TSHARK_ARGS]
+    else:
+        print("tshark not found: apt-get install tshark")
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(args.rounds):
+        for name, command in commands.items():
+            runs[name].append(measure(command))
+    size = capture.stat().st_size / 1e6
+    print(f"{capture.name}: {size:.1f} MB; median of {args.rounds} alternated rounds")
+    medians = {
+        name: (statistics.median(t for t, _ in r), max(m for _, m in r)) for name, r in runs.items()
+    }
+    for name, (seconds, rss) in medians.items():
+        print(f"  {name:14} {seconds:6.2f} s  peak RSS {rss:6.1f} MiB")
+    if "tshark" in medians:
+        for name in commands:
+            if name != "tshark":
+                print(
+                    f"  {name} / tshark wall time: {medians[name][0] / medians['tshark'][0]:.2f}x"
+                )
+    if not args.no_large:
+        with tempfile.TemporaryDirectory() as folder:
+            large = Path(folder) / "big-v2-x10.pcap"
+            repeat_capture(capture, large, 10)
+            seconds, rss = measure(restate_inspect("decode", "--json", str(large)))
+            print(f"{large.name}: {large.stat().st_size / 1e6:.0f} MB")
+            print(f"  decode --json  {seconds:6.2f} s  peak RSS {rss:6.1f} MiB"
+                  f"  (1x: {medians['decode --json'][1]:.1f} MiB)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Per HTTP stream of a capture: its events gathered in capture order, and a one-row summary.
+
+Streams of a capture are interleaved on the wire; a stream's events are handed on together
+once both its bodies are over, so that a reader sees one exchange at a time while memory
+holds only the streams still open. Streams from files (no StreamInfo) pass straight on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.framing import HEADER_SIZE
+from restate_inspect.journal import DecodedFrame
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.pipeline import Decoded
+from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
+from restate_inspect.rules import Problem, Severity
+from restate_inspect.values import invocation_id_text
+
+
+@dataclass
+class StreamGroup:
+    stream: StreamKey | None
+    info: StreamInfo | None
+    items: list[Decoded] = field(default_factory=list)
+
+
+def group_streams(items: Iterable[Decoded]) -> Iterator[StreamGroup]:
+    open_groups: dict[StreamKey, StreamGroup] = {}
+    ended: dict[StreamKey, set[Direction]] = {}
+    for item in items:
+        stream = item.frame.stream if isinstance(item, DecodedFrame) else item.stream
+        group = open_groups.get(stream) if stream is not None else None
+        if group is None and isinstance(item, StreamInfo):
+            group = open_groups[item.stream] = StreamGroup(item.stream, item)
+            ended[item.stream] = set()
+        if group is None:
+            yield StreamGroup(stream, None, [item])  # a file's stream, or a capture problem
+            continue
+        if isinstance(item, StreamInfo):
+            group.info = item
+        group.items.append(item)
+        if isinstance(item, StreamEnd):
+            ended[item.stream].add(item.direction)
+            if len(ended[item.stream]) == len(Direction):
+                del open_groups[item.stream], ended[item.stream]
+                yield group
+    yield from open_groups.values()  # the capture ended with these still open
+
+
+@dataclass
+class Tally:
+    frames: int = 0
+    bytes: int = 0
+    streams: int = 0
+    problems: Counter[Severity] = field(default_factory=Counter)
+
+    def merge(self, other: Tally) -> None:
+        self.frames += other.frames
+        self.bytes += other.bytes
+        self.streams += other.streams
+        self.problems.update(other.problems)
+
+    def add(self, item: Decoded) -> None:
+        if isinstance(item, DecodedFrame):
+            self.frames += 1
+            self.bytes += HEADER_SIZE + item.frame.length
+        elif isinstance(item, Problem):
+            self.problems[item.severity] += 1
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.problems[Severity.ERROR] or self.problems[Severity.WARNING])
+
+
+@dataclass
+class StreamSummary:
+    """One row of `restate-inspect streams`."""
+
+    stream: str
+    kind: str
+    connection: str
+    http_version: str
+    start: float | None
+    end: float | None
+    method: str | None
+    path: str | None
+    service: str | None
+    handler: str | None
+    protocol_version: int | None
+    status: str | None
+    invocation_id: str | None
+    sdk: str | None
+    frames: dict[str, int]
+    bytes: dict[str, int]
+    ending: str
+    problems: int
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.start is None or self.end is None else self.end - self.start
+
+
+def summarize(group: StreamGroup) -> StreamSummary:
+    info = group.info
+    frames = dict.fromkeys((d.value for d in Direction), 0)
+    sizes = dict.fromkeys((d.value for d in Direction), 0)
+    terminal: str | None = None
+    invocation_id = info.header("x-restate-invocation-id") if info else None
+    times: list[float] = [info.time] if info and info.time is not None else []
+    resets: list[str] = []
+    problems = 0
+    for item in group.items:
+        if isinstance(item, DecodedFrame):
+            frame = item.frame
+            direction = frame.direction.value if frame.direction else ""
+            frames[direction] = frames.get(direction, 0) + 1
+            sizes[direction] = sizes.get(direction, 0) + 8 + frame.length
+            terminal = _terminal(frame.message) or terminal
+            if isinstance(frame.message, pb.StartMessage):
+                invocation_id = (
+                    invocation_id or frame.message.debug_id or invocation_id_text(frame.message.id)
+                )
+            if frame.time is not None:
+                times.append(frame.time)
+        elif isinstance(item, StreamEnd):
+            if item.how != "end":
+                resets.append(f"{item.direction.body} {item.how}")
+            if item.time is not None:
+                times.append(item.time)
+            if item.body_bytes is not None and info is not None and info.kind != "invocation":
+                sizes[item.direction.value] = item.body_bytes
+        elif isinstance(item, Problem) and item.severity is not Severity.INFO:
+            problems += 1
+    target = info.target if info else None
+    return StreamSummary(
+        stream=str(group.stream),
+        kind=info.kind if info else "file",
+        connection=info.connection if info else "",
+        http_version=info.http_version if info else "",
+        start=min(times) if times else None,
+        end=max(times) if times else None,
+        method=info.method if info else None,
+        path=info.path if info else None,
+        service=target[0] if target else None,
+        handler=target[1] if target else None,
+        protocol_version=info.protocol_version if info else None,
+        status=info.status if info else None,
+        invocation_id=invocation_id,
+        sdk=info.header("x-restate-server", response=True) if info else None,
+        frames=frames,
+        bytes=sizes,
+        ending=_ending(info, terminal, resets),
+        problems=problems,
+    )
+
+
+def _terminal(message: object) -> str | None:
+    if isinstance(message, pb.EndMessage):
+        return "end"
+    if isinstance(message, pb.SuspensionMessage):
+        return "suspended on " + ",".join(map(str, message.entry_indexes))
+    if isinstance(message, pb.ErrorMessage):
+        return f"error {message.code}"
+    return None
+
+
+def _ending(info: StreamInfo | None, terminal: str | None, resets: list[str]) -> str:
+    if info is not None and info.kind not in ("invocation", "unknown"):
+        return info.kind
+    if terminal is not None:
+        return terminal
+    if resets:
+        return "no terminal message; " + ", ".join(resets)
+    return "no terminal message"
+
+
+def discovery_manifest(item: Discovery) -> object:
+    """The manifest as parsed JSON, or its text when it is not JSON."""
+    try:
+        return json.loads(item.body)
+    except ValueError:
+        return item.body.decode("utf-8", "replace")
+
+
+OrderKey = tuple[float, str, int]
+_LAST: Final = float("inf")
+
+
+def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGroup]]:
+    """Groups with a key that orders them the same way however a capture is sharded: the
+    packet that ended the stream, then the stream's name. Streams that end together are
+    sorted by name; problems of the capture as a whole come last. The streams of a file
+    pass straight on, in the order they come."""
+    tied: list[tuple[OrderKey, StreamGroup]] = []
+    capture_wide: list[tuple[OrderKey, StreamGroup]] = []
+    for sequence, group in enumerate(groups):
+        if group.info is None:
+            if group.stream is not None:  # a file's stream
+                yield (-1.0, "", sequence), group
+            else:
+                capture_wide.append(((_LAST, "", sequence), group))
+            continue
+        packet = _end_packet(group)
+        if tied and tied[0][0][0] != packet:
+            yield from sorted(tied, key=lambda item: item[0])
+            tied = []
+        tied.append(((packet, str(group.stream), sequence), group))
+    yield from sorted(tied, key=lambda item: item[0])
+    yield from capture_wide
+
+
+def _end_packet(group: StreamGroup) -> float:
+    ends = [item.packet for item in group.items if isinstance(item, StreamEnd)]
+    if len(ends) < len(Direction) or any(packet is None for packet in ends):
+        return _LAST  # still open when the capture ended
+    return float(max(packet for packet in ends if packet is not None))
