@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -21,12 +21,20 @@ import typer
 
 from restate_inspect import __version__
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
+from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.location import Direction
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError, InputFormat, read_input, read_pair
 from restate_inspect.readers.events import InputEvent
 from restate_inspect.readers.pcapfile import is_capture
-from restate_inspect.render.jsonl import encode, record, stream_summary_record
+from restate_inspect.render.jsonl import (
+    encode,
+    invocation_records,
+    problem_record,
+    record,
+    stream_summary_record,
+)
+from restate_inspect.rules import Problem, Severity
 from restate_inspect.streams import StreamGroup, Tally, group_streams, ordered, summarize
 from restate_inspect.values import safe_text
 
@@ -208,6 +216,21 @@ class Selection:
             return False
         target = f"{row.service}/{row.handler}"
         return not self.services or any(s in (target, row.service) for s in self.services)
+
+    def wants_invocation(self, invocation: Invocation) -> bool:
+        if not self:
+            return True
+        streams = [str(a.stream) for a in invocation.attempts]
+        if self.streams and not any(
+            name == s or name.startswith(s + "/") for name in streams for s in self.streams
+        ):
+            return False
+        if self.invocations and not any(
+            invocation.invocation_id.startswith(i) for i in self.invocations
+        ):
+            return False
+        target = invocation.target or ""
+        return not self.services or any(s in (target, target.split("/")[0]) for s in self.services)
 
 
 def _console(color: ColorMode, *, stderr: bool = False) -> Console:
@@ -420,6 +443,177 @@ def decode(
 
         TextRenderer(console).summary(tally)
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+
+
+JOURNAL_HELP = """The journal timeline of every invocation: its attempts, and in each, every
+frame in the order it happened with its entry index, a one-line summary, the entry's state
+(completed, pending, acked, awaiting ack) and the rule findings where they happen.
+
+Attempts that share a StartMessage id are one invocation; each replay is checked against
+what the earlier attempts sent.
+
+\b
+Examples:
+  restate-inspect journal samples/v1-features.pcapng --service Demo/awakeSuspend
+  restate-inspect journal --request attempt.req.bin --response attempt.resp.bin
+  restate-inspect journal --json capture.pcap | jq 'select(.kind == "entry" and .completed|not)'
+"""
+
+
+@app.command(help=JOURNAL_HELP, no_args_is_help=False)
+def journal(
+    source: InputArg = None,
+    request: RequestOpt = None,
+    response: ResponseOpt = None,
+    input_format: FormatOpt = InputFormat.AUTO,
+    direction: DirectionOpt = None,
+    json_output: JsonOpt = False,
+    max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
+    stream: StreamOpt = None,
+    invocation: InvocationOpt = None,
+    service: ServiceOpt = None,
+    color: ColorOpt = ColorMode.AUTO,
+) -> None:
+    from restate_inspect.render.journal import JournalRenderer  # noqa: PLC0415
+    from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
+
+    where = Source(source, request, response, input_format, direction)
+    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    console = _console(color)
+    text, problems = JournalRenderer(console), TextRenderer(console)
+    tally = Tally()
+    try:
+        with _progress(source) as progress:
+            events = decode_events(where.events(progress), max_length=max_length)
+            for item in invocations(events):
+                if isinstance(item, Invocation):
+                    if not selection.wants_invocation(item):
+                        continue
+                    _tally_invocation(tally, item)
+                    if json_output:
+                        _write_records(invocation_records(item))
+                    else:
+                        text.invocation(item)
+                elif isinstance(item, Problem) and not selection:
+                    tally.add(item)
+                    if json_output:
+                        _write_records([problem_record(item)])
+                    else:
+                        problems.problem(item)
+    except InputError as exc:
+        _fail(str(exc))
+    if not json_output:
+        problems.summary(tally)
+    raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+
+
+def _tally_invocation(tally: Tally, invocation: Invocation) -> None:
+    tally.streams += len(invocation.attempts)
+    for attempt in invocation.attempts:
+        for moment in attempt.timeline:
+            if moment.item is not None:
+                tally.add(moment.item)
+            for finding in moment.findings:
+                tally.add(finding)
+
+
+def _write_records(records: Iterable[dict[str, Any]]) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(b"".join(encode(r) for r in records))
+    sys.stdout.buffer.flush()
+
+
+class FailOn(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+CHECK_HELP = """Check the conversation against the protocol's rules: every finding, with its
+code, severity, invocation, attempt, stream, direction, offset and entry index.
+
+Exit code 1 when a finding is an error (or, with --fail-on, a warning or any finding).
+
+\b
+Examples:
+  restate-inspect check samples/v1-features.pcapng
+  restate-inspect check --fail-on warning --request attempt.req.bin --response attempt.resp.bin
+  restate-inspect check --json capture.pcapng | jq -r '.code' | sort | uniq -c
+"""
+
+
+@app.command(help=CHECK_HELP, no_args_is_help=False)
+def check(
+    source: InputArg = None,
+    request: RequestOpt = None,
+    response: ResponseOpt = None,
+    input_format: FormatOpt = InputFormat.AUTO,
+    direction: DirectionOpt = None,
+    json_output: JsonOpt = False,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="The least severe finding that makes exit 1.")
+    ] = FailOn.ERROR,
+    max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
+    stream: StreamOpt = None,
+    invocation: InvocationOpt = None,
+    service: ServiceOpt = None,
+    color: ColorOpt = ColorMode.AUTO,
+) -> None:
+    from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
+
+    where = Source(source, request, response, input_format, direction)
+    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    console = _console(color)
+    text = TextRenderer(console)
+    tally = Tally()
+    checked = 0
+    try:
+        with _progress(source) as progress:
+            events = decode_events(where.events(progress), max_length=max_length)
+            for item in invocations(events):
+                if isinstance(item, Invocation):
+                    if not selection.wants_invocation(item):
+                        continue
+                    checked += 1
+                    findings = _findings(item)
+                elif isinstance(item, Problem) and not selection:
+                    findings = [item]
+                else:
+                    continue
+                for finding in findings:
+                    tally.add(finding)
+                    if json_output:
+                        _write_records([problem_record(finding)])
+                    else:
+                        text.finding(finding)
+    except InputError as exc:
+        _fail(str(exc))
+    if not json_output:
+        text.check_summary(tally, checked)
+    failing = any(tally.problems[s] for s in _AT_LEAST[fail_on])
+    raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)
+
+
+_AT_LEAST = {
+    FailOn.ERROR: (Severity.ERROR,),
+    FailOn.WARNING: (Severity.ERROR, Severity.WARNING),
+    FailOn.INFO: (Severity.ERROR, Severity.WARNING, Severity.INFO),
+}
+
+
+def _findings(invocation: Invocation) -> list[Problem]:
+    """Every problem of an invocation's attempts: the decoder's and the rules'."""
+    out: list[Problem] = []
+    for attempt in invocation.attempts:
+        for moment in attempt.timeline:
+            if isinstance(moment.item, Problem):
+                out.append(
+                    replace(
+                        moment.item, invocation_id=attempt.invocation_id, attempt=attempt.number
+                    )
+                )
+            out.extend(moment.findings)
+    return out
 
 
 STREAMS_HELP = """List the HTTP streams of a capture: one row per stream.

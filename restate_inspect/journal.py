@@ -2,20 +2,30 @@
 
 Entries are numbered from 0 in the order they were stored: the runtime replays entries
 0 … known_entries-1 right after the StartMessage, and each new entry the SDK sends takes
-the next index. Completions and acks name their entry by index.
+the next index. Completions and acks name their entry by index. AttemptJournal follows one
+attempt's conversation, frame by frame in the order it happened, and checks it against the
+protocol's rules as it goes (rules.py, RI2xx).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass, field, replace
+from typing import Final, NamedTuple
+
+from google.protobuf.message import Message
 
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.annotations import FrameContext
 from restate_inspect.framing import Frame
-from restate_inspect.location import Direction
-from restate_inspect.messages import Namespace, lookup
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.messages import COMPLETED, REQUIRES_ACK, MessageType, Namespace, lookup
+from restate_inspect.rules import Problem
+from restate_inspect.values import RESTATE_CODE_MEANINGS, code_name, invocation_id_text
 
 FIRST_ENTRY_TYPE = 0x0400  # every type from the I/O namespace up is a journal entry
+RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
+BEFORE_FIRST_ENTRY: Final = 0xFFFFFFFF  # ErrorMessage.related_entry_index: no entry yet
+RESULT_FIELDS: Final = ("empty", "value", "failure")  # a completable entry's result oneof
 
 
 class DecodedFrame(NamedTuple):
@@ -69,3 +79,454 @@ class EntryNumbering:
             if self._known_entries is not None:
                 return self._known_entries + self._created - 1
         return None
+
+
+# --- the attempt --------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """A journal entry as this attempt saw it, and what happened to it."""
+
+    index: int
+    frame: Frame
+    replayed: bool  # sent by the runtime (stored earlier), or created by the SDK now
+    spec: MessageType | None
+    completed_by: str | None = None  # "entry" (it came completed) or "completion"
+    completion: Frame | None = None
+    ack: Frame | None = None
+    links: list[str] = field(default_factory=list)  # to entries of other invocations
+
+    @property
+    def completable(self) -> bool:
+        return bool(self.spec and self.spec.completable)
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_by is not None
+
+    @property
+    def requires_ack(self) -> bool:
+        return bool(self.frame.flags & REQUIRES_ACK)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name if self.spec else f"0x{self.frame.type:04x}"
+
+    @property
+    def entry_name(self) -> str:
+        """The name user code gave the entry (field 12), if any."""
+        message = self.frame.message
+        return str(getattr(message, "name", "") or "") if message is not None else ""
+
+
+class Moment(NamedTuple):
+    """One step of the timeline: a frame, a reader's problem, or (None) the end of the
+    attempt; and what the checks found there."""
+
+    item: DecodedFrame | Problem | None
+    findings: list[Problem]
+
+
+@dataclass
+class AttemptJournal:
+    """One attempt: feed it the stream's decoded frames in order, then finish() it."""
+
+    stream: StreamKey | None
+    request_response: bool | None = None  # HTTP/1.1: no completions or acks mid-stream
+    protocol_version: int | None = None
+    start: pb.StartMessage | None = None
+    start_frame: Frame | None = None
+    entries: dict[int, Entry] = field(default_factory=dict)
+    timeline: list[Moment] = field(default_factory=list)
+    ending: str | None = None  # "end", "suspension" or "error"
+    end_frame: Frame | None = None
+    suspended_on: tuple[int, ...] = ()
+    error: pb.ErrorMessage | None = None
+    replayed: int = 0
+    ends: dict[Direction, str] = field(default_factory=dict)  # how each body ended
+    status: str | None = None
+    content_types: tuple[str | None, str | None] = (None, None)
+    seen: set[Direction] = field(default_factory=set)
+    invocation_id: str | None = None
+    number: int | None = None  # its place among the invocation's attempts, once known
+    finished: bool = False
+    _began: bool = False  # the first frame from the runtime has been seen
+    _untimed: list[DecodedFrame] = field(default_factory=list)
+
+    # --- feeding ----------------------------------------------------------------------
+
+    def add(self, item: DecodedFrame | Problem) -> None:
+        """The next frame (or reader's problem) of the attempt. Frames without a capture
+        time (a pair of files: all the request, then all the response) wait for finish(),
+        which puts them in the order the protocol implies."""
+        if isinstance(item, DecodedFrame) and item.frame.time is None and item.frame.direction:
+            self._untimed.append(item)
+        else:
+            self._take(item)
+
+    def _take(self, item: DecodedFrame | Problem) -> None:
+        findings: list[Problem] = []
+        self.timeline.append(Moment(item, findings))
+        if isinstance(item, DecodedFrame) and item.frame.direction is not None:
+            self.seen.add(item.frame.direction)
+            if item.frame.direction is RUNTIME:
+                self._from_runtime(item, findings)
+            else:
+                self._from_sdk(item, findings)
+
+    def describe(
+        self, http_version: str | None, status: str | None, types: tuple[str | None, str | None]
+    ) -> None:
+        """What the HTTP layer knows: request/response mode, status, content types."""
+        self.request_response = http_version == "HTTP/1.1" if http_version else None
+        self.status = status
+        self.content_types = types
+
+    def end_of(self, direction: Direction, how: str) -> None:
+        self.ends[direction] = how
+
+    @property
+    def ending_text(self) -> str:
+        """How the attempt ended, in a few words: end, suspended on #1, error 500, ..."""
+        if self.ending == "suspension":
+            return "suspended on " + ", ".join(f"#{i}" for i in self.suspended_on)
+        if self.ending == "error" and self.error is not None:
+            return f"error {self.error.code}"
+        return self.ending or "no terminal message"
+
+    @property
+    def known_entries(self) -> int | None:
+        return self.start.known_entries if self.start is not None else None
+
+    @property
+    def replaying(self) -> bool:
+        known = self.known_entries
+        return known is not None and self.replayed < known
+
+    # --- the runtime's side -----------------------------------------------------------
+
+    def _from_runtime(self, decoded: DecodedFrame, findings: list[Problem]) -> None:
+        frame, message = decoded.frame, decoded.frame.message
+        if not self._began and not isinstance(message, pb.StartMessage):
+            findings.append(
+                self._finding("RI201", f"the request begins with {_name(frame)}", decoded)
+            )
+        self._began = True
+        if isinstance(message, pb.StartMessage):
+            self._start(decoded, message, findings)
+        elif is_entry(frame.type):
+            self._replayed_entry(decoded, findings)
+        elif isinstance(message, pb.CompletionMessage):
+            self._completion(decoded, message, findings)
+        elif isinstance(message, pb.EntryAckMessage):
+            self._ack(decoded, message, findings)
+        elif message is not None:
+            text = f"the runtime sends {_name(frame)}, which only the SDK sends"
+            findings.append(self._finding("RI202", text, decoded))
+
+    def _start(
+        self, decoded: DecodedFrame, message: pb.StartMessage, findings: list[Problem]
+    ) -> None:
+        if self.start is not None:
+            findings.append(self._finding("RI202", "a second StartMessage", decoded))
+            return
+        self.start, self.start_frame = message, decoded.frame
+        self.invocation_id = message.debug_id or invocation_id_text(message.id)
+        retry = (
+            message.retry_count_since_last_stored_entry or message.duration_since_last_stored_entry
+        )
+        if retry and self.protocol_version == 1:
+            text = (
+                "StartMessage carries the V2 retry fields (retry count "
+                f"{message.retry_count_since_last_stored_entry}, "
+                f"{message.duration_since_last_stored_entry} ms since the last stored entry) "
+                "under a V1 content type; newer runtimes do"
+            )
+            findings.append(self._finding("RI241", text, decoded))
+
+    def _replayed_entry(self, decoded: DecodedFrame, findings: list[Problem]) -> None:
+        index, known = decoded.entry_index, self.known_entries
+        self.replayed += 1
+        if index is None:
+            return
+        if known is not None and index >= known:
+            text = f"the runtime sends entry {index} after replaying the {known} it announced"
+            findings.append(self._finding("RI203", text, decoded))
+        self._record(
+            Entry(index, decoded.frame, True, decoded.frame.message_type), decoded, findings
+        )
+
+    def _completion(
+        self, decoded: DecodedFrame, message: pb.CompletionMessage, findings: list[Problem]
+    ) -> None:
+        index = message.entry_index
+        if self.request_response:
+            text = f"a CompletionMessage for entry {index} in request/response mode (HTTP/1.1)"
+            findings.append(self._finding("RI214", text, decoded))
+        if self.replaying:
+            text = f"a CompletionMessage for entry {index} before the replay is over"
+            findings.append(self._finding("RI213", text, decoded))
+        entry = self.entries.get(index)
+        if entry is None:
+            text = f"a CompletionMessage for entry {index}, which does not exist"
+            findings.append(self._finding("RI210", text, decoded))
+        elif not entry.completable:
+            text = (
+                f"a CompletionMessage for entry {index}, a {entry.name}, which is not completable"
+            )
+            findings.append(self._finding("RI211", text, decoded))
+        elif entry.completed:
+            how = (
+                "it came completed" if entry.completed_by == "entry" else "a completion came before"
+            )
+            text = f"a CompletionMessage for entry {index}, which is already completed ({how})"
+            findings.append(self._finding("RI212", text, decoded))
+        else:
+            entry.completed_by, entry.completion = "completion", decoded.frame
+
+    def _ack(
+        self, decoded: DecodedFrame, message: pb.EntryAckMessage, findings: list[Problem]
+    ) -> None:
+        index = message.entry_index
+        if self.request_response:
+            text = f"an EntryAckMessage for entry {index} in request/response mode (HTTP/1.1)"
+            findings.append(self._finding("RI214", text, decoded))
+        entry = self.entries.get(index)
+        if entry is None:
+            text = f"an EntryAckMessage for entry {index}, which does not exist"
+            findings.append(self._finding("RI210", text, decoded))
+        elif not entry.requires_ack or entry.ack is not None:
+            why = "was sent without REQUIRES_ACK" if not entry.requires_ack else "is acked already"
+            findings.append(
+                self._finding(
+                    "RI215", f"an EntryAckMessage for entry {index}, which {why}", decoded
+                )
+            )
+        else:
+            entry.ack = decoded.frame
+
+    # --- the SDK's side ---------------------------------------------------------------
+
+    def _from_sdk(self, decoded: DecodedFrame, findings: list[Problem]) -> None:
+        frame, message = decoded.frame, decoded.frame.message
+        if self.end_frame is not None:
+            where = f"offset {self.end_frame.offset:#x}"
+            text = f"{_name(frame)} after the {self.ending} message at {where}"
+            findings.append(self._finding("RI206", text, decoded))
+            return
+        if is_entry(frame.type):
+            self._created_entry(decoded, findings)
+        elif isinstance(message, pb.SuspensionMessage):
+            self._suspension(decoded, message, findings)
+        elif isinstance(message, pb.ErrorMessage):
+            self._error(decoded, message, findings)
+        elif isinstance(message, pb.EndMessage):
+            self.ending, self.end_frame = "end", frame
+        elif message is not None:
+            text = f"the SDK sends {_name(frame)}, which only the runtime sends"
+            findings.append(self._finding("RI209", text, decoded))
+
+    def _created_entry(self, decoded: DecodedFrame, findings: list[Problem]) -> None:
+        if self.replaying and decoded.frame.time is not None:
+            text = (
+                f"the SDK sends {_name(decoded.frame)} while the runtime has replayed "
+                f"{self.replayed} of {self.known_entries} entries"
+            )
+            findings.append(self._finding("RI204", text, decoded))
+        message = decoded.frame.message
+        if isinstance(message, pb.OutputEntryMessage) and message.HasField("failure"):
+            text = f"the invocation ends with a terminal failure: {_failure(message.failure)}"
+            findings.append(self._finding("RI233", text, decoded))
+        if decoded.entry_index is not None:
+            entry = Entry(decoded.entry_index, decoded.frame, False, decoded.frame.message_type)
+            self._record(entry, decoded, findings)
+
+    def _record(self, entry: Entry, decoded: DecodedFrame, findings: list[Problem]) -> None:
+        """Keep the entry; a completable one says by its COMPLETED flag whether it has its
+        result, and the two must agree."""
+        self.entries[entry.index] = entry
+        message = entry.frame.message
+        if not entry.completable or message is None:
+            return
+        flagged = bool(entry.frame.flags & COMPLETED)
+        has_result = message.WhichOneof("result") is not None
+        if flagged and has_result:
+            entry.completed_by = "entry"
+        elif flagged != has_result:
+            state = "COMPLETED but no result" if flagged else "a result but no COMPLETED flag"
+            findings.append(
+                self._finding("RI216", f"entry {entry.index}, a {entry.name}, has {state}", decoded)
+            )
+
+    def _suspension(
+        self, decoded: DecodedFrame, message: pb.SuspensionMessage, findings: list[Problem]
+    ) -> None:
+        self.ending, self.end_frame = "suspension", decoded.frame
+        self.suspended_on = tuple(message.entry_indexes)
+        if not self.suspended_on:
+            findings.append(
+                self._finding("RI220", "a SuspensionMessage that waits on no entry", decoded)
+            )
+        for index in self.suspended_on:
+            entry = self.entries.get(index)
+            if entry is None:
+                text = f"suspended on entry {index}, which does not exist"
+                findings.append(self._finding("RI221", text, decoded, index))
+            elif entry.completable and entry.completed:
+                text = f"suspended on entry {index}, a {entry.name}, which is already completed"
+                findings.append(self._finding("RI222", text, decoded, index))
+            elif not entry.completable and not (entry.requires_ack and entry.ack is None):
+                text = (
+                    f"suspended on entry {index}, a {entry.name}, which is not completable and "
+                    "awaits no ack"
+                )
+                findings.append(self._finding("RI223", text, decoded, index))
+
+    def _error(
+        self, decoded: DecodedFrame, message: pb.ErrorMessage, findings: list[Problem]
+    ) -> None:
+        self.ending, self.end_frame, self.error = "error", decoded.frame, message
+        related = self.related_entry(message)
+        first_line = message.message.strip().splitlines()[-1:] or [""]
+        code = {570: "RI230", 571: "RI231"}.get(message.code, "RI232")
+        name = code_name(message.code)
+        what = f"{message.code}" + (f" {name}" if name else "")
+        text = f"ErrorMessage {what}: {first_line[0][:200]}"
+        if message.code in RESTATE_CODE_MEANINGS:
+            text += f" ({RESTATE_CODE_MEANINGS[message.code]})"
+        if related:
+            text += f"; related entry: {related}"
+        index = message.related_entry_index if message.HasField("related_entry_index") else None
+        findings.append(
+            self._finding(code, text, decoded, index if index != BEFORE_FIRST_ENTRY else None)
+        )
+
+    def related_entry(self, message: pb.ErrorMessage) -> str:
+        """The entry an ErrorMessage blames, in words."""
+        if not message.HasField("related_entry_index"):
+            return ""
+        index = message.related_entry_index
+        if index == BEFORE_FIRST_ENTRY:
+            return "before the first entry"
+        entry = self.entries.get(index)
+        kind = entry.name if entry else None
+        if kind is None and message.HasField("related_entry_type"):
+            spec = lookup(message.related_entry_type)
+            kind = spec.name if spec else f"type {message.related_entry_type:#06x}"
+        name = message.related_entry_name or (entry.entry_name if entry else "")
+        return f"#{index}" + (f" {kind}" if kind else "") + (f" {name!r}" if name else "")
+
+    # --- the end ----------------------------------------------------------------------
+
+    def finish(self) -> list[Problem]:
+        """Checks that need the whole attempt; their findings (also kept in the timeline)."""
+        for item in sorted(self._untimed, key=_protocol_order):
+            self._take(item)
+        self._untimed = []
+        findings: list[Problem] = []
+        known = self.known_entries
+        complete_request = self.ends.get(RUNTIME) in ("end", None) and RUNTIME in self.seen
+        if known is not None and self.replayed < known and complete_request:
+            text = f"the runtime announced {known} entries to replay and sent {self.replayed}"
+            findings.append(self._finding("RI203", text, None))
+        if self.ending is None and SDK in self.seen | set(self.ends):
+            if "capture" in self.ends.values():
+                findings.append(
+                    self._finding("RI207", "the capture ends before the attempt does", None)
+                )
+            else:
+                how = ", ".join(f"{d.body} {h}" for d, h in self.ends.items() if h != "end")
+                text = "the attempt ends without End, Suspension or Error" + (
+                    f" ({how})" if how else ""
+                )
+                findings.append(self._finding("RI205", text, None))
+        findings += self._http_findings()
+        if findings:
+            self.timeline.append(Moment(None, findings))
+        self.finished = True
+        return findings
+
+    def _http_findings(self) -> list[Problem]:
+        request_type, response_type = self.content_types
+        if self.status is None or (self.status == "200" and response_type == request_type):
+            return []
+        text = f"the SDK answers {self.status} with content type {response_type!r}"
+        if self.status == "200":
+            text += f", not the request's {request_type!r}"
+        return [self._finding("RI208", text, None)]
+
+    def _finding(
+        self, code: str, text: str, decoded: DecodedFrame | None, index: int | None = None
+    ) -> Problem:
+        frame = decoded.frame if decoded is not None else None
+        return Problem(
+            code,
+            text,
+            frame.offset if frame else None,
+            (8 + frame.length) if frame else None,
+            stream=self.stream,
+            direction=frame.direction if frame else None,
+            entry_index=index if index is not None else (decoded.entry_index if decoded else None),
+            invocation_id=self.invocation_id,
+            attempt=self.number,
+        )
+
+    def stamp(self, invocation_id: str, number: int) -> None:
+        """Once the attempt's invocation and place in it are known, its findings say so."""
+        self.invocation_id, self.number = invocation_id, number
+        for moment in self.timeline:
+            moment.findings[:] = [
+                replace(f, invocation_id=invocation_id, attempt=number) for f in moment.findings
+            ]
+
+    def all_findings(self) -> list[Problem]:
+        """Every finding of the attempt, in timeline order."""
+        return [finding for moment in self.timeline for finding in moment.findings]
+
+
+def _protocol_order(decoded: DecodedFrame) -> int:
+    """Where a frame of an untimed pair falls: the runtime's start and replay, the SDK's
+    entries, the runtime's completions and acks, then the SDK's ending. sorted() keeps
+    each group in its own order."""
+    frame = decoded.frame
+    entry_or_start = is_entry(frame.type) or frame.type == 0x0000
+    if frame.direction is RUNTIME:
+        return 0 if entry_or_start else 2
+    return 1 if entry_or_start else 3
+
+
+def _name(frame: Frame) -> str:
+    return frame.name or f"type {frame.type:#06x}"
+
+
+def _failure(failure: pb.Failure) -> str:
+    name = code_name(failure.code)
+    return (
+        f"{failure.code}"
+        + (f" {name}" if name else "")
+        + (f" {failure.message!r}" if failure.message else "")
+    )
+
+
+# --- replays: what an earlier attempt sent, as the next one must replay it ------------------
+
+
+def comparable(frame: Frame) -> bytes | None:
+    """An entry as the SDKs compare it on replay: without its result (a replay carries the
+    result filled in), a Sleep by its name only, a OneWayCall without invoke_time."""
+    message = frame.message
+    if message is None:
+        return frame.body
+    copy: Message = type(message)()
+    copy.CopyFrom(message)
+    spec = frame.message_type
+    if isinstance(copy, pb.SleepEntryMessage):
+        return pb.SleepEntryMessage(name=copy.name).SerializeToString(deterministic=True)
+    if isinstance(copy, pb.OneWayCallEntryMessage):
+        copy.ClearField("invoke_time")
+    if spec is not None and spec.completable:
+        for name in RESULT_FIELDS:
+            if name in copy.DESCRIPTOR.fields_by_name:
+                copy.ClearField(name)
+    return copy.SerializeToString(deterministic=True)

@@ -30,6 +30,12 @@ SPEC = "service-invocation-protocol.md"
 _HEADER = f"{SPEC}#message-header"
 _MESSAGES = f"{SPEC}#messages"
 _CUSTOM = f"{SPEC}#custom-entry-message"
+_SHAPE = f"{SPEC}#state-machine-and-journal"
+_TRANSPORT = f"{SPEC}#transport"
+_CORRELATION = f"{SPEC}#completable-journal-entries-and-completionmessage"
+_SUSPENSION = f"{SPEC}#suspension"
+_ERRORS = f"{SPEC}#failures"
+_REPLAY = f"{SPEC}#replaying-and-processing"
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 # fmt: off
@@ -70,6 +76,37 @@ _CATALOGUE = (
     Rule("RI312", _W, "HTTP/2 headers unknown: HPACK context missing or broken", "RFC 7541"),
     Rule("RI313", _E, "HTTP/1.1 message cannot be parsed", "RFC 9112"),
     Rule("RI314", _I, "capture has no Restate traffic on this connection", "capture"),
+    # The conversation of an attempt: stream shape.
+    Rule("RI201", _E, "the request does not begin with a StartMessage", _SHAPE),
+    Rule("RI202", _E, "the runtime sends an SDK message, or a second StartMessage", _SHAPE),
+    Rule("RI203", _E, "the runtime replays more or fewer entries than known_entries", _SHAPE),
+    Rule("RI204", _E, "the SDK sends a new entry before the replay is over", _SHAPE),
+    Rule("RI205", _W, "the attempt ends without End, Suspension or Error", _SHAPE),
+    Rule("RI206", _E, "the SDK sends something after its terminal message", _SHAPE),
+    Rule("RI207", _I, "the capture ends before the attempt does", "capture"),
+    Rule("RI208", _E, "the response is not 200 with the invocation's content type", _TRANSPORT),
+    Rule("RI209", _E, "the SDK sends a message only the runtime sends", _SHAPE),
+    # Correlation of completions and acks with entries.
+    Rule("RI210", _E, "completion or ack for an entry that does not exist", _CORRELATION),
+    Rule("RI211", _E, "completion for an entry that is not completable", _CORRELATION),
+    Rule("RI212", _E, "completion for an entry that is already completed", _CORRELATION),
+    Rule("RI213", _E, "completion during the replay", _CORRELATION),
+    Rule("RI214", _W, "completion or ack in request/response mode", _CORRELATION),
+    Rule("RI215", _E, "ack for an entry sent without REQUIRES_ACK, or a second ack", _CORRELATION),
+    Rule("RI216", _E, "COMPLETED flag and result disagree on a completable entry", _CORRELATION),
+    # Suspension.
+    Rule("RI220", _E, "SuspensionMessage with no entry index", _SUSPENSION),
+    Rule("RI221", _E, "suspension on an entry that does not exist", _SUSPENSION),
+    Rule("RI222", _W, "suspension on an entry that is already completed", _SUSPENSION),
+    Rule("RI223", _W, "suspension on an entry that waits for no completion or ack", _SUSPENSION),
+    # Failures the SDK reports.
+    Rule("RI230", _E, "the SDK reports a journal mismatch (570)", _ERRORS),
+    Rule("RI231", _E, "the SDK reports a protocol violation (571)", _ERRORS),
+    Rule("RI232", _I, "the SDK reports a failure of user code; the runtime retries", _ERRORS),
+    Rule("RI233", _I, "the invocation ends with a terminal failure", _ERRORS),
+    # Across attempts.
+    Rule("RI240", _E, "the replay disagrees with what an earlier attempt sent", _REPLAY),
+    Rule("RI241", _I, "V2 retry fields under a V1 content type", _SHAPE),
 )
 # fmt: on
 
@@ -95,6 +132,8 @@ class Problem:
     entry_index: int | None = None
     line: int | None = None
     column: int | None = None
+    invocation_id: str | None = None  # journal findings: which invocation
+    attempt: int | None = None  # ... and which of its attempts (1-based)
 
     @property
     def rule(self) -> Rule:

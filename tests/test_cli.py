@@ -23,7 +23,7 @@ FRAME_KEYS = [
 ]  # fmt: skip
 PROBLEM_KEYS = [
     "kind", "code", "severity", "message", "stream", "direction", "offset", "length",
-    "entry_index", "rule", "undecoded",
+    "entry_index", "rule", "undecoded", "invocation_id", "attempt",
 ]  # fmt: skip
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 

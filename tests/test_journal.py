@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.annotations import FrameContext
 from restate_inspect.framing import Frame, decode_all, encode_frame
-from restate_inspect.journal import EntryNumbering, is_entry
-from restate_inspect.location import Direction
+from restate_inspect.journal import (
+    AttemptJournal,
+    DecodedFrame,
+    EntryNumbering,
+    comparable,
+    is_entry,
+)
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.rules import Problem
 
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 
@@ -73,3 +81,110 @@ def test_is_entry() -> None:
         True,
         True,
     ]
+
+
+# --- the attempt model --------------------------------------------------------------------
+
+
+KEY = StreamKey("tcp0", "s1")
+
+
+def _timed(direction: Direction | None, wire: bytes, time: float = 1.0) -> list[Frame]:
+    """Frames as a capture gives them: with the time of their packet."""
+    return [frame._replace(time=time) for frame in _frames(direction, wire)]
+
+
+def _attempt(*wires: tuple[Direction, bytes], mode: str | None = "HTTP/2") -> AttemptJournal:
+    attempt = AttemptJournal(KEY)
+    attempt.describe(mode, None, (None, None))
+    numbering = EntryNumbering()
+    for step, (direction, wire) in enumerate(wires):
+        for frame in _timed(direction, wire, 1.0 + step):
+            attempt.add(numbering.number(frame))
+    return attempt
+
+
+START = encode_frame(0x0000, pb.StartMessage(id=b"\x01" * 24, debug_id="inv_x", known_entries=1))
+INPUT = encode_frame(0x0400, pb.InputEntryMessage())
+
+
+def test_ending_text() -> None:
+    assert _attempt((RUNTIME, START)).ending_text == "no terminal message"
+    assert _attempt((SDK, encode_frame(0x0005))).ending_text == "end"
+    suspended = _attempt((SDK, encode_frame(0x0002, pb.SuspensionMessage(entry_indexes=[1, 2]))))
+    assert suspended.ending_text == "suspended on #1, #2"
+    failed = _attempt((SDK, encode_frame(0x0003, pb.ErrorMessage(code=503))))
+    assert failed.ending_text == "error 503"
+
+
+def test_problems_and_frames_without_direction_join_the_timeline_only() -> None:
+    attempt = AttemptJournal(KEY)
+    attempt.add(Problem("RI101", "cut", 0, 3))
+    (frame,) = _frames(None, INPUT)
+    attempt.add(DecodedFrame(frame, FrameContext()))
+    assert [m.findings for m in attempt.timeline] == [[], []]
+    assert attempt.entries == {}
+
+
+def test_frames_whose_body_did_not_parse_are_not_judged() -> None:
+    broken = encode_frame(0x0005, b"\xff")  # an End whose body does not parse
+    attempt = _attempt((RUNTIME, START), (RUNTIME, INPUT), (RUNTIME, broken), (SDK, broken))
+    assert attempt.all_findings() == []
+    assert attempt.ending is None
+
+
+def test_a_replayed_entry_without_an_index_is_counted_not_kept() -> None:
+    attempt = AttemptJournal(KEY)
+    (frame,) = _timed(RUNTIME, INPUT)
+    attempt.add(DecodedFrame(frame, FrameContext(None, None)))
+    assert (attempt.replayed, attempt.entries) == (1, {})
+
+
+def test_completion_in_request_response_mode_and_ack_for_nothing() -> None:
+    sleep = encode_frame(0x0C00, pb.SleepEntryMessage(wake_up_time=1))
+    attempt = _attempt(
+        (RUNTIME, START),
+        (RUNTIME, INPUT),
+        (SDK, sleep),
+        (RUNTIME, encode_frame(0x0001, pb.CompletionMessage(entry_index=1, empty=pb.Empty()))),
+        (RUNTIME, encode_frame(0x0004, pb.EntryAckMessage(entry_index=9))),
+        mode="HTTP/1.1",
+    )
+    assert [f.code for f in attempt.all_findings()] == ["RI214", "RI214", "RI210"]
+    assert attempt.entries[1].completed_by == "completion"
+
+
+def test_related_entry_in_words() -> None:
+    attempt = _attempt((RUNTIME, START), (RUNTIME, INPUT))
+    read = attempt.related_entry
+    assert read(pb.ErrorMessage()) == ""
+    assert read(pb.ErrorMessage(related_entry_index=0xFFFFFFFF)) == "before the first entry"
+    assert read(pb.ErrorMessage(related_entry_index=0)) == "#0 InputEntryMessage"
+    assert (
+        read(pb.ErrorMessage(related_entry_index=4, related_entry_type=0x0C05))
+        == "#4 RunEntryMessage"
+    )
+    assert (
+        read(pb.ErrorMessage(related_entry_index=4, related_entry_type=0x0C77)) == "#4 type 0x0c77"
+    )
+    assert read(pb.ErrorMessage(related_entry_index=4, related_entry_name="x")) == "#4 'x'"
+
+
+def test_entries_compare_as_the_sdks_compare_them_on_replay() -> None:
+    def one(wire: bytes) -> bytes | None:
+        (frame,) = _frames(SDK, wire)
+        return comparable(frame)
+
+    sent = pb.OneWayCallEntryMessage(service_name="s", handler_name="h", invoke_time=5)
+    replayed = pb.OneWayCallEntryMessage(service_name="s", handler_name="h", invoke_time=9)
+    assert one(encode_frame(0x0C02, sent)) == one(encode_frame(0x0C02, replayed))
+    keys = pb.GetStateKeysEntryMessage(value=pb.GetStateKeysEntryMessage.StateKeys(keys=[b"a"]))
+    assert one(encode_frame(0x0804, keys, 0x0001)) == one(encode_frame(0x0804, b""))
+    call = pb.CallEntryMessage(service_name="s", handler_name="h", value=b"1")
+    assert one(encode_frame(0x0C01, call, 1)) == one(
+        encode_frame(0x0C01, pb.CallEntryMessage(service_name="s", handler_name="h"))
+    )
+    assert one(encode_frame(0x0C05, pb.RunEntryMessage(value=b"1"))) != one(
+        encode_frame(0x0C05, pb.RunEntryMessage(value=b"2"))
+    )
+    assert one(encode_frame(0xFC00, b"\x08\x01")) == b"\x08\x01"  # no schema: the bytes

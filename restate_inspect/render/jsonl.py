@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -17,12 +18,15 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from restate_inspect.annotations import annotate
-from restate_inspect.journal import DecodedFrame
+from restate_inspect.entries import entry_annotations
+from restate_inspect.invocations import Invocation
+from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry
 from restate_inspect.messages import flag_names
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
 from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamSummary, discovery_manifest
+from restate_inspect.values import code_name
 
 
 def record(item: Decoded, *, with_bytes: bool = False) -> dict[str, Any] | None:
@@ -41,6 +45,102 @@ def record(item: Decoded, *, with_bytes: bool = False) -> dict[str, Any] | None:
         }
     assert isinstance(item, StreamEnd)
     return None
+
+
+def invocation_records(invocation: Invocation) -> Iterator[dict[str, Any]]:
+    """An invocation, then per attempt: the attempt, its timeline (frames and findings, in
+    the order they happened) and its entries."""
+    yield invocation_record(invocation)
+    for attempt in invocation.attempts:
+        yield attempt_record(attempt, invocation)
+        for moment in attempt.timeline:
+            if isinstance(moment.item, DecodedFrame):
+                yield frame_record(moment.item)
+            elif isinstance(moment.item, Problem):
+                yield problem_record(moment.item)
+            yield from (problem_record(finding) for finding in moment.findings)
+        for index in sorted(attempt.entries):
+            yield entry_record(attempt.entries[index], attempt)
+
+
+def invocation_record(invocation: Invocation) -> dict[str, Any]:
+    problems = Counter(f.severity.value for a in invocation.attempts for f in a.all_findings())
+    return {
+        "kind": "invocation",
+        "invocation_id": invocation.invocation_id,
+        "invocation_id_bytes": _base64(invocation.key)
+        if isinstance(invocation.key, bytes)
+        else None,
+        "target": invocation.target,
+        "key": invocation.object_key,
+        "attempts": len(invocation.attempts),
+        "ending": invocation.ending,
+        "problems": dict(problems),
+    }
+
+
+def attempt_record(attempt: AttemptJournal, invocation: Invocation) -> dict[str, Any]:
+    start, error = attempt.start, attempt.error
+    number = attempt.number or 1
+    previous = invocation.attempts[number - 2] if number > 1 else None
+    times = [m.item.frame.time for m in attempt.timeline if isinstance(m.item, DecodedFrame)]
+    known_times = [t for t in times if t is not None]
+    return {
+        "kind": "attempt",
+        "invocation_id": invocation.invocation_id,
+        "attempt": number,
+        "stream": None if attempt.stream is None else str(attempt.stream),
+        "protocol_version": attempt.protocol_version,
+        "mode": None
+        if attempt.request_response is None
+        else ("request_response" if attempt.request_response else "bidi"),
+        "known_entries": attempt.known_entries,
+        "retry_count_since_last_stored_entry": start.retry_count_since_last_stored_entry
+        if start
+        else None,
+        "duration_since_last_stored_entry": start.duration_since_last_stored_entry
+        if start
+        else None,
+        "start_time": min(known_times) if known_times else None,
+        "end_time": max(known_times) if known_times else None,
+        "ending": attempt.ending,
+        "ending_text": attempt.ending_text,
+        "suspended_on": list(attempt.suspended_on),
+        "error": None
+        if error is None
+        else {
+            "code": error.code,
+            "name": code_name(error.code),
+            "message": error.message,
+            "related_entry": attempt.related_entry(error) or None,
+        },
+        "resumes": None
+        if previous is None
+        else {"attempt": number - 1, "stream": str(previous.stream), "after": previous.ending},
+    }
+
+
+def entry_record(entry: Entry, attempt: AttemptJournal) -> dict[str, Any]:
+    frame = entry.frame
+    return {
+        "kind": "entry",
+        "invocation_id": attempt.invocation_id,
+        "attempt": attempt.number or 1,
+        "index": entry.index,
+        "type": frame.type,
+        "type_hex": f"0x{frame.type:04x}",
+        "name": entry.name,
+        "entry_name": entry.entry_name or None,
+        "replayed": entry.replayed,
+        "direction": frame.direction and frame.direction.value,
+        "offset": frame.offset,
+        "completable": entry.completable,
+        "completed": entry.completed,
+        "completed_by": entry.completed_by,
+        "requires_ack": entry.requires_ack,
+        "acked": (entry.ack is not None) if entry.requires_ack else None,
+        "annotations": entry_annotations(entry, attempt),
+    }
 
 
 def stream_info_record(info: StreamInfo) -> dict[str, Any]:
@@ -192,6 +292,8 @@ def problem_record(problem: Problem) -> dict[str, Any]:
         "entry_index": problem.entry_index,
         "rule": problem.rule.title,
         "undecoded": problem.undecoded,
+        "invocation_id": problem.invocation_id,
+        "attempt": problem.attempt,
     }
     if problem.line is not None:
         record["line"] = problem.line

@@ -192,8 +192,35 @@ class TextRenderer:
         line.append(": ").append(safe_text(problem.message))
         self.console.print(line)
 
+    def finding(self, problem: Problem) -> None:
+        """A check finding on one line: code, severity, where (invocation, attempt, stream,
+        direction, offset, entry), what."""
+        style = SEVERITY_STYLES[problem.severity]
+        line = Text(f"{problem.code} {problem.severity.value:<7} ", style)
+        where = []
+        if problem.invocation_id:
+            where.append(
+                problem.invocation_id + (f" attempt {problem.attempt}" if problem.attempt else "")
+            )
+        if problem.stream is not None:
+            arrow = f" {problem.direction.arrow}" if problem.direction is not None else ""
+            where.append(f"{problem.stream}{arrow}")
+        if problem.offset is not None:
+            where.append(f"@{problem.offset:#x}")
+        if problem.entry_index is not None:
+            where.append(f"#{problem.entry_index}")
+        line.append(safe_text(" ".join(where)), "dim").append("  " + safe_text(problem.message))
+        self.console.print(line)
+
+    def check_summary(self, tally: Tally, invocations: int) -> None:
+        counts = _counts(tally)
+        noun = "invocation" if invocations == 1 else "invocations"
+        text = f"{invocations} {noun} checked; " + (counts or "no findings")
+        style = "bold red" if tally.problems[Severity.ERROR] else "dim"
+        self.console.print(Text(text, style))
+
     def summary(self, tally: Tally) -> None:
-        counts = ", ".join(f"{tally.problems[s]} {s.value}s" for s in Severity if tally.problems[s])
+        counts = _counts(tally)
         text = f"{tally.frames} frames, {tally.bytes} bytes; " + (counts or "no problems")
         self.console.print(Text(text, "bold red" if tally.failing else "dim"))
 
@@ -241,9 +268,22 @@ class StreamTable:
         return line
 
     def footer_text(self, tally: Tally) -> Text:
-        counts = ", ".join(f"{tally.problems[s]} {s.value}s" for s in Severity if tally.problems[s])
+        counts = _counts(tally)
         text = f"{tally.streams} streams, {tally.frames} frames; " + (counts or "no problems")
         return Text(text, "bold red" if tally.failing else "dim")
+
+
+def _counts(tally: Tally) -> str:
+    """1 error, 2 warnings, 3 info."""
+    words = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
+    parts = []
+    for severity, word in words.items():
+        count = tally.problems[severity]
+        if count:
+            parts.append(
+                f"{count} {word}" + ("s" if count > 1 and severity is not Severity.INFO else "")
+            )
+    return ", ".join(parts)
 
 
 def _clock(epoch: float | None) -> str:

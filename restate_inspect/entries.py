@@ -1,0 +1,349 @@
+"""What an entry means in its attempt: annotations (for JSON) and a one-line summary (for the
+journal timeline and the TUI). Sans-IO; summaries are not yet terminal-safe."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from google.protobuf.message import Message
+
+from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.framing import Frame
+from restate_inspect.journal import AttemptJournal, Entry
+from restate_inspect.values import (
+    awakeable_id,
+    code_name,
+    epoch_ms_to_iso,
+    human_duration,
+    parse_awakeable_id,
+    view_payload,
+)
+
+PREVIEW: Final = 48  # characters of a payload in a one-line summary
+
+
+def short_name(type_name: str | None) -> str:
+    """CallEntryMessage -> Call, CompletionMessage -> Completion."""
+    name = type_name or "?"
+    for suffix in ("EntryMessage", "Message"):
+        if name.endswith(suffix) and name != suffix:
+            return name[: -len(suffix)]
+    return name
+
+
+def preview(data: bytes, width: int = PREVIEW) -> str:
+    view = view_payload(data)
+    if view.kind == "json":
+        text = json.dumps(view.value, ensure_ascii=False, separators=(",", ":"))
+    elif view.kind == "text":
+        text = json.dumps(view.value, ensure_ascii=False)
+    elif view.kind == "empty":
+        return "(empty)"
+    else:
+        text = f"0x{view.value}"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def failure_text(failure: pb.Failure) -> str:
+    name = code_name(failure.code)
+    label = f"{failure.code}" + (f" {name}" if name else "")
+    return f"failure {label}" + (f": {failure.message}" if failure.message else "")
+
+
+def result_text(message: Any) -> str:
+    """An entry's or completion's result: a value, empty, or a failure."""
+    kind = message.WhichOneof("result") if "result" in message.DESCRIPTOR.oneofs_by_name else None
+    if kind == "value":
+        value = message.value
+        if isinstance(value, pb.GetStateKeysEntryMessage.StateKeys):
+            return "keys " + ", ".join(preview(k, 20) for k in value.keys)
+        return preview(value)
+    if kind == "failure":
+        return failure_text(message.failure)
+    if kind == "empty":
+        return "(empty)"
+    return ""
+
+
+def state_keys(data: bytes) -> list[str] | None:
+    """A completion's value for a GetStateKeys entry: a serialized StateKeys."""
+    try:
+        keys = pb.GetStateKeysEntryMessage.StateKeys.FromString(data)
+    except Exception:  # untrusted bytes: not a StateKeys, then
+        return None
+    return [k.decode("utf-8", "replace") for k in keys.keys]
+
+
+def frame_index(frame: Frame, attempt: AttemptJournal) -> int | None:
+    """The index of the entry a frame carries, in its attempt."""
+    for index, entry in attempt.entries.items():
+        if entry.frame is frame:
+            return index
+    return None
+
+
+def _latency(entry: Entry, other: Frame | None) -> float | None:
+    if other is None or other.time is None or entry.frame.time is None:
+        return None
+    return (other.time - entry.frame.time) * 1000
+
+
+def entry_annotations(entry: Entry, attempt: AttemptJournal) -> dict[str, Any]:
+    """Facts about an entry beyond its fields, for `journal --json`."""
+    notes: dict[str, Any] = {}
+    message = entry.frame.message
+    describe = _ENTRY_NOTES.get(type(message)) if message is not None else None
+    if describe is not None:
+        describe(message, entry, attempt, notes)
+    for name, other in (("completion_ms", entry.completion), ("ack_ms", entry.ack)):
+        latency = _latency(entry, other)
+        if latency is not None:
+            notes[name] = round(latency, 3)
+    if entry.links:
+        notes["links"] = list(entry.links)
+    return notes
+
+
+def _call_notes(message: Any, entry: Entry, attempt: AttemptJournal, notes: dict[str, Any]) -> None:
+    notes["target"] = f"{message.service_name}/{message.handler_name}"
+    if message.key:
+        notes["key"] = message.key
+    if isinstance(message, pb.OneWayCallEntryMessage) and message.invoke_time:
+        notes["invoke_time"] = epoch_ms_to_iso(message.invoke_time)
+
+
+def _sleep_notes(
+    message: pb.SleepEntryMessage, entry: Entry, attempt: AttemptJournal, notes: dict[str, Any]
+) -> None:
+    if message.wake_up_time:
+        notes["wake_up_time"] = epoch_ms_to_iso(message.wake_up_time)
+        if entry.frame.time is not None:
+            notes["sleep_ms"] = message.wake_up_time - entry.frame.time * 1000
+
+
+def _awakeable_notes(
+    message: pb.AwakeableEntryMessage, entry: Entry, attempt: AttemptJournal, notes: dict[str, Any]
+) -> None:
+    if attempt.start is not None:
+        notes["awakeable_id"] = awakeable_id(attempt.start.id, entry.index)
+
+
+def _complete_awakeable_notes(
+    message: pb.CompleteAwakeableEntryMessage,
+    entry: Entry,
+    attempt: AttemptJournal,
+    notes: dict[str, Any],
+) -> None:
+    target = parse_awakeable_id(message.id)
+    if target is not None:
+        notes["completes"] = {
+            "invocation_id": target.invocation_id,
+            "entry_index": target.entry_index,
+        }
+
+
+def _state_keys_notes(
+    message: pb.GetStateKeysEntryMessage,
+    entry: Entry,
+    attempt: AttemptJournal,
+    notes: dict[str, Any],
+) -> None:
+    completion = entry.completion.message if entry.completion is not None else None
+    if isinstance(completion, pb.CompletionMessage) and completion.HasField("value"):
+        notes["state_keys"] = state_keys(completion.value)
+
+
+_ENTRY_NOTES: Final[dict[type[Message], Any]] = {
+    pb.CallEntryMessage: _call_notes,
+    pb.OneWayCallEntryMessage: _call_notes,
+    pb.SleepEntryMessage: _sleep_notes,
+    pb.AwakeableEntryMessage: _awakeable_notes,
+    pb.CompleteAwakeableEntryMessage: _complete_awakeable_notes,
+    pb.GetStateKeysEntryMessage: _state_keys_notes,
+}
+
+
+# --- one line per frame of the timeline ------------------------------------------------------
+
+
+def summary(frame: Frame, entry: Entry | None, attempt: AttemptJournal) -> str:
+    """A frame in one line: what it says, not its every field."""
+    message = frame.message
+    if message is None:
+        return f"{len(frame.body)} bytes" + (" (body does not parse)" if frame.message_type else "")
+    describe = _SUMMARIES.get(type(message))
+    text = describe(message, attempt) if describe is not None else ""
+    if isinstance(message, pb.AwakeableEntryMessage):
+        text = f"{_awakeable_line(frame, attempt)} {text}".strip()
+    if entry is not None and entry.entry_name and not isinstance(message, pb.RunEntryMessage):
+        text = f"{entry.entry_name!r} {text}".strip()
+    return text
+
+
+def _start(message: pb.StartMessage, attempt: AttemptJournal) -> str:
+    parts = [message.debug_id, f"known_entries {message.known_entries}"]
+    if message.key:
+        parts.append(f"key {message.key!r}")
+    if message.retry_count_since_last_stored_entry:
+        parts.append(f"retry {message.retry_count_since_last_stored_entry}")
+    if message.duration_since_last_stored_entry:
+        parts.append(
+            f"{human_duration(message.duration_since_last_stored_entry)} since last stored"
+        )
+    return " · ".join(parts)
+
+
+def _completion(message: pb.CompletionMessage, attempt: AttemptJournal) -> str:
+    entry = attempt.entries.get(message.entry_index)
+    result = result_text(message)
+    if entry is not None and isinstance(entry.frame.message, pb.GetStateKeysEntryMessage):
+        keys = state_keys(message.value) if message.HasField("value") else None
+        result = "keys " + ", ".join(keys) if keys is not None else result
+    return f"completes #{message.entry_index} with {result}"
+
+
+def _suspension(message: pb.SuspensionMessage, attempt: AttemptJournal) -> str:
+    waits = ", ".join(f"#{i}" for i in message.entry_indexes) or "nothing"
+    return f"waits on {waits}"
+
+
+def _error(message: pb.ErrorMessage, attempt: AttemptJournal) -> str:
+    name = code_name(message.code)
+    line = (message.message.strip().splitlines() or [""])[-1]
+    text = f"{message.code}" + (f" {name}" if name else "") + (f": {line}" if line else "")
+    related = attempt.related_entry(message)
+    if related:
+        text += f" · at {related}"
+    if message.HasField("next_retry_delay"):
+        text += f" · retry in {human_duration(message.next_retry_delay)}"
+    return text
+
+
+def _state(message: Any, attempt: AttemptJournal) -> str:
+    key = preview(message.key, 24) if isinstance(message.key, bytes) else repr(message.key)
+    result = result_text(message)
+    return f"{key}" + (f" → {result}" if result else "")
+
+
+def _set_state(message: pb.SetStateEntryMessage, attempt: AttemptJournal) -> str:
+    return f"{preview(message.key, 24)} = {preview(message.value)}"
+
+
+def _call(message: pb.CallEntryMessage, attempt: AttemptJournal) -> str:
+    key = f" [{message.key}]" if message.key else ""
+    text = f"{message.service_name}/{message.handler_name}{key}({preview(message.parameter, 32)})"
+    result = result_text(message)
+    return text + (f" → {result}" if result else "")
+
+
+def _one_way(message: pb.OneWayCallEntryMessage, attempt: AttemptJournal) -> str:
+    key = f" [{message.key}]" if message.key else ""
+    when = f" at {epoch_ms_to_iso(message.invoke_time)}" if message.invoke_time else ""
+    call = f"{message.service_name}/{message.handler_name}{key}"
+    return f"{call}({preview(message.parameter, 32)}){when}"
+
+
+def _sleep(message: pb.SleepEntryMessage, attempt: AttemptJournal) -> str:
+    text = f"until {epoch_ms_to_iso(message.wake_up_time)}" if message.wake_up_time else ""
+    result = result_text(message)
+    return text + (f" → {result}" if result and result != "(empty)" else "")
+
+
+def _awakeable(message: pb.AwakeableEntryMessage, attempt: AttemptJournal) -> str:
+    return result_text(message)
+
+
+def _awakeable_line(frame: Frame, attempt: AttemptJournal) -> str:
+    """An Awakeable entry by the id user code hands out, then its result."""
+    index = frame_index(frame, attempt)
+    if attempt.start is None or index is None:
+        return ""
+    return awakeable_id(attempt.start.id, index)
+
+
+def _complete_awakeable(message: pb.CompleteAwakeableEntryMessage, attempt: AttemptJournal) -> str:
+    target = parse_awakeable_id(message.id)
+    who = (
+        f"{target.invocation_id} #{target.entry_index}"
+        if target and target.invocation_id
+        else message.id
+    )
+    return f"{who} ← {result_text(message)}"
+
+
+def _run(message: pb.RunEntryMessage, attempt: AttemptJournal) -> str:
+    name = f"{message.name!r} " if message.name else ""
+    return f"{name}→ {result_text(message)}"
+
+
+def _promise(message: Any, attempt: AttemptJournal) -> str:
+    result = result_text(message)
+    return f"{message.key!r}" + (f" → {result}" if result else "")
+
+
+def _complete_promise(message: pb.CompletePromiseEntryMessage, attempt: AttemptJournal) -> str:
+    kind = message.WhichOneof("completion")
+    value = (
+        preview(message.completion_value)
+        if kind == "completion_value"
+        else failure_text(message.completion_failure)
+        if kind == "completion_failure"
+        else ""
+    )
+    result = result_text(message)
+    return f"{message.key!r} ← {value}" + (f" → {result}" if result else "")
+
+
+def _value(message: Any, attempt: AttemptJournal) -> str:
+    return result_text(message) or (
+        preview(message.value) if getattr(message, "value", b"") else ""
+    )
+
+
+_SUMMARIES: Final[dict[type[Message], Any]] = {
+    pb.StartMessage: _start,
+    pb.CompletionMessage: _completion,
+    pb.SuspensionMessage: _suspension,
+    pb.ErrorMessage: _error,
+    pb.EntryAckMessage: lambda m, a: f"acks #{m.entry_index}",
+    pb.EndMessage: lambda m, a: "",
+    pb.InputEntryMessage: lambda m, a: preview(m.value),
+    pb.OutputEntryMessage: _value,
+    pb.GetStateEntryMessage: _state,
+    pb.SetStateEntryMessage: _set_state,
+    pb.ClearStateEntryMessage: lambda m, a: preview(m.key, 24),
+    pb.ClearAllStateEntryMessage: lambda m, a: "",
+    pb.GetStateKeysEntryMessage: lambda m, a: result_text(m),
+    pb.GetPromiseEntryMessage: _promise,
+    pb.PeekPromiseEntryMessage: _promise,
+    pb.CompletePromiseEntryMessage: _complete_promise,
+    pb.SleepEntryMessage: _sleep,
+    pb.CallEntryMessage: _call,
+    pb.OneWayCallEntryMessage: _one_way,
+    pb.AwakeableEntryMessage: _awakeable,
+    pb.CompleteAwakeableEntryMessage: _complete_awakeable,
+    pb.RunEntryMessage: _run,
+}
+
+
+def badges(entry: Entry) -> list[str]:
+    """The entry's state, in a few words: how it was completed, whether it was acked."""
+    out = []
+    if entry.replayed:
+        out.append("replayed")
+    if entry.completable:
+        if entry.completed_by == "completion":
+            latency = _latency(entry, entry.completion)
+            out.append("completed" + (f" +{latency:.1f}ms" if latency is not None else ""))
+        elif entry.completed_by == "entry":
+            out.append("completed")
+        else:
+            out.append("pending")
+    if entry.requires_ack:
+        latency = _latency(entry, entry.ack)
+        if entry.ack is not None:
+            out.append("acked" + (f" +{latency:.1f}ms" if latency is not None else ""))
+        else:
+            out.append("awaiting ack")
+    return out

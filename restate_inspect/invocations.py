@@ -1,0 +1,241 @@
+"""Invocations: attempts that share StartMessage.id, in order (sans-IO).
+
+Each attempt's replay is checked against what the invocation's earlier attempts sent (the
+SDKs' entry-equality rules: journal.comparable). An invocation is handed on once an attempt
+ends it with an EndMessage, or when the input ends; one that waits (suspended, or failed and
+to be retried) stays until its next attempt, so memory holds only open invocations.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry, Moment, comparable
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.messages import lookup
+from restate_inspect.pipeline import Decoded
+from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
+from restate_inspect.rules import Problem
+from restate_inspect.values import awakeable_id
+
+_AWAKEABLES_KEPT: Final = 100_000  # awakeable ids remembered, to link their completions
+
+
+@dataclass
+class Invocation:
+    key: bytes | str  # StartMessage.id, or the stream when there is no StartMessage
+    invocation_id: str
+    attempts: list[AttemptJournal] = field(default_factory=list)
+    target: str | None = None  # service/handler
+    object_key: str | None = None
+
+    @property
+    def ending(self) -> str:
+        return self.attempts[-1].ending_text
+
+
+@dataclass
+class _Stored:
+    """What the invocation's attempts sent or were replayed, for the next replay."""
+
+    type: int
+    content: bytes | None
+    attempt: int
+    stream: StreamKey | None
+
+
+@dataclass
+class _Awakeable:
+    """An Awakeable entry, or a CompleteAwakeable entry, and where it is."""
+
+    invocation_id: str
+    attempt: int
+    entry: Entry | None
+    stream: StreamKey | None
+
+
+class InvocationTracker:
+    def __init__(self) -> None:
+        self._open: OrderedDict[bytes | str, Invocation] = OrderedDict()
+        self._stored: dict[bytes | str, dict[int, _Stored]] = {}
+        self._awakeables: OrderedDict[str, _Awakeable] = OrderedDict()
+        self._completers: OrderedDict[str, list[_Awakeable]] = OrderedDict()  # before theirs
+
+    def add(self, attempt: AttemptJournal, info: StreamInfo | None) -> list[Invocation]:
+        """Take a finished attempt; the invocations it ends."""
+        key = attempt.start.id if attempt.start is not None else f"stream {attempt.stream}"
+        invocation = self._open.get(key)
+        if invocation is None:
+            name = attempt.invocation_id or f"(no StartMessage in {attempt.stream})"
+            target = "/".join(info.target) if info is not None and info.target else None
+            object_key = (
+                attempt.start.key if attempt.start is not None and attempt.start.key else None
+            )
+            invocation = self._open[key] = Invocation(
+                key, name, target=target, object_key=object_key
+            )
+        invocation.attempts.append(attempt)
+        attempt.stamp(invocation.invocation_id, len(invocation.attempts))
+        self._check_replay(key, attempt)
+        self._link_awakeables(attempt)
+        if attempt.ending == "end":
+            return [self._close(key)]
+        return []
+
+    def finish(self) -> list[Invocation]:
+        return [self._close(key) for key in list(self._open)]
+
+    def _close(self, key: bytes | str) -> Invocation:
+        self._stored.pop(key, None)
+        return self._open.pop(key)
+
+    def _check_replay(self, key: bytes | str, attempt: AttemptJournal) -> None:
+        stored = self._stored.setdefault(key, {})
+        for moment in attempt.timeline:
+            item = moment.item
+            if not isinstance(item, DecodedFrame) or item.entry_index is None:
+                continue
+            entry = attempt.entries.get(item.entry_index)
+            if entry is None or entry.frame is not item.frame:
+                continue
+            earlier = stored.get(entry.index)
+            content = comparable(entry.frame)
+            if entry.replayed and earlier is not None:
+                self._compare(attempt, moment, entry.index, earlier, content)
+            stored[entry.index] = _Stored(
+                entry.frame.type, content, attempt.number or 0, attempt.stream
+            )
+
+    def _compare(
+        self,
+        attempt: AttemptJournal,
+        moment: Moment,
+        index: int,
+        earlier: _Stored,
+        content: bytes | None,
+    ) -> None:
+        assert isinstance(moment.item, DecodedFrame)
+        frame = moment.item.frame
+        if earlier.type == frame.type and earlier.content == content:
+            return
+        what = (
+            f"type {frame.name or hex(frame.type)} where attempt {earlier.attempt} had "
+            f"{_type_name(earlier.type)}"
+            if earlier.type != frame.type
+            else "other fields than attempt " + str(earlier.attempt) + " sent"
+        )
+        text = f"replayed entry {index} has {what} (in {earlier.stream}): a likely journal mismatch"
+        moment.findings.append(
+            Problem(
+                "RI240",
+                text,
+                frame.offset,
+                8 + frame.length,
+                stream=attempt.stream,
+                direction=frame.direction,
+                entry_index=index,
+                invocation_id=attempt.invocation_id,
+                attempt=attempt.number,
+            )
+        )
+
+    def _link_awakeables(self, attempt: AttemptJournal) -> None:
+        """An Awakeable entry's id is known from the invocation id and its index; a
+        CompleteAwakeable names such an id. Where both are in the input, link them, in
+        whichever order their attempts end."""
+        raw = attempt.start.id if attempt.start is not None else None
+        here = _Awakeable(attempt.invocation_id or "", attempt.number or 0, None, attempt.stream)
+        for entry in attempt.entries.values():
+            message = entry.frame.message
+            if isinstance(message, pb.AwakeableEntryMessage) and raw is not None:
+                token = awakeable_id(raw, entry.index)
+                awakeable = _Awakeable(here.invocation_id, here.attempt, entry, here.stream)
+                self._remember(self._awakeables, token, awakeable)
+                for completer in self._completers.pop(token, []):
+                    _link(completer, awakeable)
+            elif isinstance(message, pb.CompleteAwakeableEntryMessage):
+                completer = _Awakeable(here.invocation_id, here.attempt, entry, here.stream)
+                known = self._awakeables.get(message.id)
+                if known is not None:
+                    _link(completer, known)
+                else:
+                    waiting = self._completers.setdefault(message.id, [])
+                    waiting.append(completer)
+                    self._remember(self._completers, message.id, waiting)
+
+    @staticmethod
+    def _remember(table: OrderedDict[str, Any], token: str, value: Any) -> None:
+        table[token] = value
+        while len(table) > _AWAKEABLES_KEPT:
+            table.popitem(last=False)
+
+
+def _link(completer: _Awakeable, awakeable: _Awakeable) -> None:
+    assert completer.entry is not None
+    assert awakeable.entry is not None
+    completer.entry.links.append(
+        f"completes the awakeable of {awakeable.invocation_id} entry {awakeable.entry.index} "
+        f"(attempt {awakeable.attempt}, {awakeable.stream})"
+    )
+    awakeable.entry.links.append(
+        f"completed by {completer.invocation_id} entry {completer.entry.index} "
+        f"(attempt {completer.attempt}, {completer.stream})"
+    )
+
+
+def _type_name(type_code: int) -> str:
+    spec = lookup(type_code)
+    return spec.name if spec else f"0x{type_code:04x}"
+
+
+# --- from decoded events to invocations ------------------------------------------------------
+
+Journaled = Invocation | Problem | Discovery
+
+
+def invocations(items: Iterable[Decoded]) -> Iterator[Journaled]:
+    """Build an AttemptJournal per Restate stream from the pipeline's events, and hand on
+    invocations as they end. Problems that belong to no stream pass straight on."""
+    tracker = InvocationTracker()
+    building: dict[StreamKey, tuple[AttemptJournal, StreamInfo | None]] = {}
+    skipped: set[StreamKey] = set()
+    for item in items:
+        if isinstance(item, Discovery):
+            yield item
+            continue
+        stream = item.frame.stream if isinstance(item, DecodedFrame) else item.stream
+        if stream is None:
+            if isinstance(item, Problem):
+                yield item  # a problem of the capture as a whole
+            continue
+        if stream in skipped:
+            continue
+        if isinstance(item, StreamInfo):
+            if item.kind not in ("invocation", "unknown"):
+                skipped.add(stream)
+                building.pop(stream, None)
+                continue
+            attempt = building[stream][0] if stream in building else AttemptJournal(stream)
+            attempt.protocol_version = item.protocol_version
+            types = (item.header("content-type"), item.header("content-type", response=True))
+            attempt.describe(item.http_version, item.status, types)
+            building[stream] = (attempt, item)
+            continue
+        attempt, info = building.get(stream) or (AttemptJournal(stream), None)
+        building[stream] = (attempt, info)
+        if isinstance(item, StreamEnd):
+            attempt.end_of(item.direction, item.how)
+            if info is not None and len(attempt.ends) == len(Direction):
+                del building[stream]
+                attempt.finish()
+                yield from tracker.add(attempt, info)
+        else:
+            attempt.add(item)
+    for attempt, info in building.values():  # files, and streams the capture cut short
+        attempt.finish()
+        yield from tracker.add(attempt, info)
+    yield from tracker.finish()

@@ -1,0 +1,123 @@
+"""The journal timeline in rich text: per invocation, its attempts; per attempt, every frame
+in the order it happened, one line each, with its entry's state and the findings inline."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from restate_inspect.entries import badges, short_name, summary
+from restate_inspect.invocations import Invocation
+from restate_inspect.journal import AttemptJournal, DecodedFrame
+from restate_inspect.location import Direction
+from restate_inspect.messages import lookup
+from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVERITY_STYLES
+from restate_inspect.rules import Problem
+from restate_inspect.values import human_duration, safe_text
+
+_BADGE_STYLES = {
+    "pending": "yellow",
+    "awaiting": "yellow",
+    "completed": "green",
+    "acked": "green",
+    "replayed": "dim",
+}
+_ENDING_STYLES = {"end": "green", "suspended": "yellow", "error": "bold red", "no": "red"}
+
+
+class JournalRenderer:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def invocation(self, invocation: Invocation) -> None:
+        line = Text("━━ ", "bold").append(safe_text(invocation.invocation_id), "bold")
+        if invocation.target:
+            target = invocation.target + (
+                f" [{invocation.object_key}]" if invocation.object_key else ""
+            )
+            line.append("  " + safe_text(target), "bold cyan")
+        count = len(invocation.attempts)
+        line.append(f"  {count} attempt{'s' if count > 1 else ''} · ", "dim")
+        ending = invocation.ending
+        line.append(safe_text(ending), _ENDING_STYLES.get(ending.split(" ")[0], ""))
+        self.console.print(line)
+        for attempt in invocation.attempts:
+            self.attempt(attempt, invocation)
+
+    def attempt(self, attempt: AttemptJournal, invocation: Invocation) -> None:
+        self.console.print(self._attempt_line(attempt, invocation))
+        started = _first_time(attempt)
+        for moment in attempt.timeline:
+            if isinstance(moment.item, DecodedFrame):
+                self.console.print(self._frame_line(moment.item, attempt, started))
+            elif isinstance(moment.item, Problem):
+                self._problem(moment.item)
+            for finding in moment.findings:
+                self._problem(finding)
+
+    def _attempt_line(self, attempt: AttemptJournal, invocation: Invocation) -> Text:
+        parts = [str(attempt.stream)]
+        if attempt.request_response is not None:
+            parts.append("HTTP/1.1 request/response" if attempt.request_response else "HTTP/2 bidi")
+        if attempt.protocol_version:
+            parts.append(f"V{attempt.protocol_version}")
+        number = attempt.number or 1
+        if number > 1:
+            previous = invocation.attempts[number - 2]
+            why = {"suspension": "after a suspension", "error": "after an error"}.get(
+                previous.ending or "", "after an attempt that did not end"
+            )
+            parts.append(f"resumes attempt {number - 1} {why}")
+        start = attempt.start
+        if start is not None:
+            parts.append(f"replays {start.known_entries}")
+            if start.retry_count_since_last_stored_entry:
+                parts.append(f"retry {start.retry_count_since_last_stored_entry}")
+            if start.duration_since_last_stored_entry:
+                since = human_duration(start.duration_since_last_stored_entry)
+                parts.append(f"{since} since the last stored entry")
+        line = Text(f"  ── attempt {number} · ", "bold")
+        line.append(safe_text(" · ".join(parts)), "dim")
+        ending = attempt.ending_text
+        line.append(" · ").append(safe_text(ending), _ENDING_STYLES.get(ending.split(" ")[0], ""))
+        return line
+
+    def _frame_line(
+        self, decoded: DecodedFrame, attempt: AttemptJournal, started: float | None
+    ) -> Text:
+        frame = decoded.frame
+        line = Text("     ")
+        if frame.time is not None and started is not None:
+            line.append(f"{(frame.time - started) * 1000:+9.1f}ms ", "dim")
+        direction = frame.direction or Direction.SDK_TO_RUNTIME
+        line.append(direction.arrow + " ", DIRECTION_STYLES[direction])
+        index = decoded.entry_index
+        entry = attempt.entries.get(index) if index is not None else None
+        if entry is not None and entry.frame is not frame:
+            entry = None  # a completion or an ack names the entry; it is not the entry
+        line.append(f"{'#' + str(index) if index is not None else '':<5}", "bold")
+        spec = lookup(frame.type)
+        style = NAMESPACE_STYLES[spec.namespace] if spec else "bold red"
+        line.append(f"{short_name(frame.name or f'0x{frame.type:04x}'):<18}", style)
+        line.append(safe_text(summary(frame, entry, attempt)))
+        if entry is not None:
+            for badge in badges(entry):
+                line.append(f"  [{badge}]", _BADGE_STYLES.get(badge.split(" ")[0], ""))
+            for link in entry.links:
+                line.append(f"  ↪ {safe_text(link)}", "italic dim")
+        return line
+
+    def _problem(self, problem: Problem) -> None:
+        style = SEVERITY_STYLES[problem.severity]
+        line = Text("          ! ", style).append(f"{problem.code} {problem.severity.value}", style)
+        if problem.offset is not None:
+            line.append(f" @{problem.offset:#x}", "dim")
+        line.append(": " + safe_text(problem.message))
+        self.console.print(line)
+
+
+def _first_time(attempt: AttemptJournal) -> float | None:
+    for moment in attempt.timeline:
+        if isinstance(moment.item, DecodedFrame) and moment.item.frame.time is not None:
+            return moment.item.frame.time
+    return None

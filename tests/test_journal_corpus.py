@@ -1,0 +1,122 @@
+"""The journal of real traffic: clean by the rules, in agreement with what the runtime
+itself stored, suspensions and their resumed attempts where they are."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from restate_inspect.invocations import Invocation, invocations
+from restate_inspect.pipeline import decode_events
+from restate_inspect.readers import read_input
+from restate_inspect.rules import Severity
+from tests.helpers import CAPTURE_NAMES, captures_dir, run_cli
+
+
+def _invocations(path: str) -> list[Invocation]:
+    return [i for i in invocations(decode_events(read_input(path))) if isinstance(i, Invocation)]
+
+
+@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+def test_check_finds_no_error_and_no_warning_in_real_traffic(capture: str, kind: str) -> None:
+    result = run_cli(
+        [
+            "check",
+            "--json",
+            "--fail-on",
+            "warning",
+            str(captures_dir() / capture / f"{capture}.{kind}"),
+        ]
+    )
+    findings = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [f for f in findings if f["severity"] != "info"] == []
+    assert result.exit_code == 0
+    assert {f["code"] for f in findings} <= {"RI232", "RI233", "RI241"}  # the documented odd fields
+
+
+@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+def test_journal_agrees_with_the_runtimes_own_journal(capture: str) -> None:
+    stored = json.loads((captures_dir() / capture / "sys_journal.json").read_text())["rows"]
+    result = run_cli(["journal", "--json", str(captures_dir() / capture / f"{capture}.pcapng")])
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    attempts: dict[str, int] = {}
+    for record in records:
+        if record["kind"] == "attempt":
+            attempts[record["invocation_id"]] = max(
+                attempts.get(record["invocation_id"], 0), record["attempt"]
+            )
+    ours: dict[str, dict[int, dict[str, Any]]] = {}
+    for record in records:  # each invocation's last attempt holds its whole journal
+        if record["kind"] == "entry" and record["attempt"] == attempts[record["invocation_id"]]:
+            ours.setdefault(record["invocation_id"], {})[record["index"]] = record
+    by_invocation: dict[str, dict[int, dict[str, Any]]] = {}
+    for row in stored:
+        by_invocation.setdefault(row["id"], {})[row["index"]] = row
+    assert len(by_invocation) == 24
+    for invocation_id, rows in by_invocation.items():
+        entries = ours[invocation_id]
+        assert sorted(entries) == sorted(rows), invocation_id
+        for index, row in rows.items():
+            entry = entries[index]
+            assert entry["name"] == row["entry_type"] + "EntryMessage", (invocation_id, index)
+            assert entry["completed"] == bool(row.get("completed")), (invocation_id, index)
+            assert entry["completable"] == ("completed" in row), (invocation_id, index)
+
+
+@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+def test_suspensions_are_on_the_right_entry_and_resumed_with_the_result(capture: str) -> None:
+    suspended = 0
+    for invocation in _invocations(str(captures_dir() / capture / f"{capture}.pcap")):
+        for attempt, following in zip(invocation.attempts, invocation.attempts[1:], strict=False):
+            if attempt.ending != "suspension":
+                continue
+            suspended += 1
+            for index in attempt.suspended_on:
+                waited = attempt.entries[index]
+                assert (waited.completable and not waited.completed) or waited.requires_ack
+                replayed = following.entries[index]
+                assert replayed.replayed and replayed.frame.type == waited.frame.type
+                assert replayed.completed or not replayed.completable  # the result, filled in
+            assert following.number == attempt.number + 1  # type: ignore[operator]
+    assert suspended >= (2 if capture.startswith("v1") else 10)
+
+
+def test_the_journal_text_shows_the_resumed_attempt() -> None:
+    path = captures_dir() / "v1-features" / "v1-features.pcapng"
+    result = run_cli(["journal", str(path), "--service", "Demo/longSleep"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "2 attempts · end" in lines[0]
+    assert any("attempt 1" in line and "suspended on #2" in line for line in lines)
+    assert any("resumes attempt 1 after a suspension" in line for line in lines)
+    assert any("Sleep" in line and "[replayed]" in line and "[completed]" in line for line in lines)
+
+
+def test_severity_of_real_findings_is_info() -> None:
+    invocations_ = _invocations(str(captures_dir() / "py-v2-http11" / "py-v2-http11.pcap"))
+    findings = [f for i in invocations_ for a in i.attempts for f in a.all_findings()]
+    assert findings and {f.severity for f in findings} == {Severity.INFO}
+
+
+def test_every_bundled_pair_checks_clean() -> None:
+    """A pair of files has no capture times: the journal orders it as the protocol implies
+    (acks after the entries they answer), so a correct pair has no finding."""
+    from tests.helpers import SAMPLES
+
+    names = sorted({p.name.split(".")[0] for p in SAMPLES.glob("*.req.bin")})
+    assert len(names) >= 4
+    for name in names:
+        args = ["check", "--json", "--fail-on", "warning"]
+        args += [
+            "--request",
+            str(SAMPLES / f"{name}.req.bin"),
+            "--response",
+            str(SAMPLES / f"{name}.resp.bin"),
+        ]
+        result = run_cli(args)
+        findings = [json.loads(line) for line in result.stdout.splitlines()]
+        assert result.exit_code == 0, findings
+        assert {f["code"] for f in findings} <= {"RI232", "RI241"}

@@ -1,0 +1,338 @@
+"""Every journal rule: a minimal attempt, built with the encoder, that breaks exactly that
+rule and gets exactly its finding; and its clean twin, which gets none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.framing import encode_frame
+from restate_inspect.invocations import Invocation, invocations
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.pipeline import decode_events
+from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd, StreamInfo
+from restate_inspect.rules import RULES, Problem
+
+R, S = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
+ID = bytes(range(24))
+V1 = "application/vnd.restate.invocation.v1"
+V2 = "application/vnd.restate.invocation.v2"
+Step = tuple[Direction, bytes]
+
+
+def start(known: int = 1, **fields: Any) -> bytes:
+    return encode_frame(
+        0x0000, pb.StartMessage(id=ID, debug_id="inv_test", known_entries=known, **fields)
+    )
+
+
+INPUT = encode_frame(0x0400, pb.InputEntryMessage(value=b'"in"'))
+OUTPUT = encode_frame(0x0401, pb.OutputEntryMessage(value=b'"out"'))
+END = encode_frame(0x0005)
+SET = encode_frame(0x0801, pb.SetStateEntryMessage(key=b"k", value=b"1"))
+SLEEP = encode_frame(0x0C00, pb.SleepEntryMessage(wake_up_time=1_700_000_000_000))
+SLEPT = encode_frame(
+    0x0C00, pb.SleepEntryMessage(wake_up_time=1_700_000_000_000, empty=pb.Empty()), 0x0001
+)
+RUN = encode_frame(0x0C05, pb.RunEntryMessage(value=b"1"), 0x8000)
+GET = encode_frame(0x0800, pb.GetStateEntryMessage(key=b"k", value=b"1"), 0x0001)
+
+
+def completion(index: int) -> bytes:
+    return encode_frame(0x0001, pb.CompletionMessage(entry_index=index, empty=pb.Empty()))
+
+
+def ack(index: int) -> bytes:
+    return encode_frame(0x0004, pb.EntryAckMessage(entry_index=index))
+
+
+def suspension(*indexes: int) -> bytes:
+    return encode_frame(0x0002, pb.SuspensionMessage(entry_indexes=indexes))
+
+
+def error(code: int, **fields: Any) -> bytes:
+    return encode_frame(0x0003, pb.ErrorMessage(code=code, message="boom", **fields))
+
+
+@dataclass
+class Attempt:
+    steps: list[Step]
+    http: str | None = "HTTP/2"  # None: a pair of files, no HTTP facts
+    status: str = "200"
+    response_type: str = V1
+    request_type: str = V1
+    ends: tuple[str, str] = ("end", "end")
+    stream: str = "s1"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def events(*attempts: Attempt) -> list[InputEvent]:
+    out: list[InputEvent] = []
+    packet = 0
+    for attempt in attempts:
+        key = StreamKey("tcp0", attempt.stream)
+        if attempt.http is not None:
+            headers = (("content-type", attempt.request_type),)
+            response = (("content-type", attempt.response_type),)
+            path = "/invoke/Svc/handler"
+            out.append(
+                StreamInfo(key, "invocation", "a -> b", attempt.http, 1.0, 1, "POST", path, headers)
+            )
+            out.append(
+                StreamInfo(
+                    key,
+                    "invocation",
+                    "a -> b",
+                    attempt.http,
+                    1.0,
+                    1,
+                    "POST",
+                    path,
+                    headers,
+                    attempt.status,
+                    response,
+                )
+            )
+        for direction, frame in attempt.steps:
+            packet += 1
+            time = 1.0 + packet / 1000 if attempt.http else None
+            out.append(Chunk(key, direction, frame, time, packet if attempt.http else None))
+        for direction, how in zip((R, S), attempt.ends, strict=True):
+            out.append(StreamEnd(key, direction, how, None, packet))
+    return out
+
+
+def findings(*attempts: Attempt) -> list[str]:
+    codes = []
+    for item in invocations(decode_events(events(*attempts))):
+        if isinstance(item, Invocation):
+            codes += [f.code for a in item.attempts for f in a.all_findings()]
+        elif isinstance(item, Problem):
+            codes.append(item.code)
+    return codes
+
+
+CLEAN = [(R, start(1)), (R, INPUT), (S, OUTPUT), (S, END)]
+
+
+def test_a_clean_attempt_has_no_findings() -> None:
+    assert findings(Attempt(CLEAN)) == []
+    assert findings(Attempt(CLEAN, http=None)) == []
+    assert findings(Attempt(CLEAN, http="HTTP/1.1", request_type=V2, response_type=V2)) == []
+
+
+def _with(*steps: Step, **options: Any) -> Attempt:
+    return Attempt(list(steps), **options)
+
+
+# (code, the attempt(s) that break the rule, the clean twin(s))
+CASES: list[tuple[str, Callable[[], list[Attempt]], Callable[[], list[Attempt]]]] = [
+    ("RI201", lambda: [_with((R, INPUT), (S, OUTPUT), (S, END))], lambda: [_with(*CLEAN)]),
+    ("RI202", lambda: [_with(*CLEAN[:2], (R, start(1)), *CLEAN[2:])], lambda: [_with(*CLEAN)]),
+    ("RI202", lambda: [_with(*CLEAN[:2], (R, END), *CLEAN[2:])], lambda: [_with(*CLEAN)]),
+    (
+        "RI203",
+        lambda: [_with((R, start(2)), (R, INPUT), (S, OUTPUT), (S, END), http=None)],
+        lambda: [_with(*CLEAN, http=None)],
+    ),
+    ("RI203", lambda: [_with(*CLEAN[:2], (R, SET), *CLEAN[2:])], lambda: [_with(*CLEAN)]),
+    (
+        "RI204",
+        lambda: [_with((R, start(2)), (R, INPUT), (S, SET), (R, SET), (S, OUTPUT), (S, END))],
+        lambda: [_with((R, start(2)), (R, INPUT), (R, SET), (S, SET), (S, OUTPUT), (S, END))],
+    ),
+    ("RI205", lambda: [_with(*CLEAN[:3])], lambda: [_with(*CLEAN)]),
+    ("RI206", lambda: [_with(*CLEAN, (S, SET))], lambda: [_with(*CLEAN)]),
+    ("RI207", lambda: [_with(*CLEAN[:3], ends=("end", "capture"))], lambda: [_with(*CLEAN)]),
+    ("RI208", lambda: [_with(*CLEAN, status="500")], lambda: [_with(*CLEAN)]),
+    ("RI208", lambda: [_with(*CLEAN, response_type=V2)], lambda: [_with(*CLEAN)]),
+    ("RI209", lambda: [_with(*CLEAN[:3], (S, completion(0)), (S, END))], lambda: [_with(*CLEAN)]),
+    ("RI210", lambda: [_with(*CLEAN[:2], (R, completion(7)), *CLEAN[2:])], lambda: [_with(*CLEAN)]),
+    (
+        "RI211",
+        lambda: [_with(*CLEAN[:2], (S, SET), (R, completion(1)), *CLEAN[2:])],
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (R, completion(1)), *CLEAN[2:])],
+    ),
+    (
+        "RI212",
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (R, completion(1)), (R, completion(1)), *CLEAN[2:])],
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (R, completion(1)), *CLEAN[2:])],
+    ),
+    (
+        "RI213",
+        lambda: [
+            _with((R, start(3)), (R, INPUT), (R, SLEEP), (R, completion(1)), (R, SET), *CLEAN[2:])
+        ],
+        lambda: [
+            _with((R, start(3)), (R, INPUT), (R, SLEEP), (R, SET), (R, completion(1)), *CLEAN[2:])
+        ],
+    ),
+    (
+        "RI214",
+        lambda: [_with(*CLEAN[:2], (S, RUN), (R, ack(1)), *CLEAN[2:], http="HTTP/1.1")],
+        lambda: [_with(*CLEAN[:2], (S, RUN), (R, ack(1)), *CLEAN[2:])],
+    ),
+    (
+        "RI215",
+        lambda: [_with(*CLEAN[:2], (S, SET), (R, ack(1)), *CLEAN[2:])],
+        lambda: [_with(*CLEAN[:2], (S, RUN), (R, ack(1)), *CLEAN[2:])],
+    ),
+    (
+        "RI215",
+        lambda: [_with(*CLEAN[:2], (S, RUN), (R, ack(1)), (R, ack(1)), *CLEAN[2:])],
+        lambda: [_with(*CLEAN[:2], (S, RUN), (R, ack(1)), *CLEAN[2:])],
+    ),
+    (
+        "RI216",
+        lambda: [
+            _with(
+                *CLEAN[:2],
+                (S, encode_frame(0x0800, pb.GetStateEntryMessage(key=b"k"), 1)),
+                *CLEAN[2:],
+            )
+        ],
+        lambda: [_with(*CLEAN[:2], (S, GET), *CLEAN[2:])],
+    ),
+    (
+        "RI216",
+        lambda: [
+            _with(
+                *CLEAN[:2],
+                (S, encode_frame(0x0800, pb.GetStateEntryMessage(key=b"k", value=b"1"))),
+                *CLEAN[2:],
+            )
+        ],
+        lambda: [_with(*CLEAN[:2], (S, GET), *CLEAN[2:])],
+    ),
+    (
+        "RI220",
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (S, suspension()))],
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (S, suspension(1)))],
+    ),
+    (
+        "RI221",
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (S, suspension(5)))],
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (S, suspension(1)))],
+    ),
+    (
+        "RI222",
+        lambda: [_with(*CLEAN[:2], (S, SLEPT), (S, suspension(1)))],
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (S, suspension(1)))],
+    ),
+    (
+        "RI223",
+        lambda: [_with(*CLEAN[:2], (S, SET), (S, suspension(1)))],
+        lambda: [_with(*CLEAN[:2], (S, RUN), (S, suspension(1)))],  # a Run awaiting its ack
+    ),
+    (
+        "RI230",
+        lambda: [_with(*CLEAN[:2], (S, error(570, related_entry_index=0)))],
+        lambda: [_with(*CLEAN)],
+    ),
+    ("RI231", lambda: [_with(*CLEAN[:2], (S, error(571)))], lambda: [_with(*CLEAN)]),
+    (
+        "RI232",
+        lambda: [_with(*CLEAN[:2], (S, error(500, related_entry_index=0xFFFFFFFF)))],
+        lambda: [_with(*CLEAN)],
+    ),
+    (
+        "RI233",
+        lambda: [
+            _with(
+                *CLEAN[:2],
+                (S, encode_frame(0x0401, pb.OutputEntryMessage(failure=pb.Failure(code=409)))),
+                (S, END),
+            )
+        ],
+        lambda: [_with(*CLEAN)],
+    ),
+    (
+        "RI240",
+        lambda: [
+            _with(*CLEAN[:2], (S, SET), (S, SLEEP), (S, suspension(2))),
+            _with(
+                (R, start(3)),
+                (R, INPUT),
+                (R, encode_frame(0x0801, pb.SetStateEntryMessage(key=b"other"))),
+                (R, SLEPT),
+                *CLEAN[2:],
+                stream="s3",
+            ),
+        ],
+        lambda: [
+            _with(*CLEAN[:2], (S, SET), (S, SLEEP), (S, suspension(2))),
+            _with((R, start(3)), (R, INPUT), (R, SET), (R, SLEPT), *CLEAN[2:], stream="s3"),
+        ],
+    ),
+    (
+        "RI240",
+        lambda: [
+            _with(*CLEAN[:2], (S, SLEEP), (S, suspension(1))),
+            _with((R, start(2)), (R, INPUT), (R, SET), *CLEAN[2:], stream="s3"),
+        ],
+        lambda: [
+            _with(*CLEAN[:2], (S, SLEEP), (S, suspension(1))),
+            _with(
+                (R, start(2)), (R, INPUT), (R, SLEPT), *CLEAN[2:], stream="s3"
+            ),  # a Sleep by name
+        ],
+    ),
+    (
+        "RI241",
+        lambda: [_with((R, start(1, retry_count_since_last_stored_entry=2)), *CLEAN[1:])],
+        lambda: [
+            _with(
+                (R, start(1, retry_count_since_last_stored_entry=2)),
+                *CLEAN[1:],
+                request_type=V2,
+                response_type=V2,
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "broken", "clean"), CASES, ids=[c[0] for c in CASES])
+def test_each_rule_finds_exactly_its_breach(
+    code: str, broken: Callable[[], list[Attempt]], clean: Callable[[], list[Attempt]]
+) -> None:
+    assert findings(*broken()) == [code]
+    assert findings(*clean()) == []
+
+
+def test_every_journal_rule_has_a_case() -> None:
+    journal_rules = {code for code in RULES if code.startswith("RI2")}
+    assert journal_rules == {case[0] for case in CASES}
+
+
+def test_rules_say_what_they_saw() -> None:
+    (invocation,) = [
+        i
+        for i in invocations(
+            decode_events(
+                events(
+                    _with(
+                        *CLEAN[:2], (S, error(570, related_entry_index=0, related_entry_name="x"))
+                    )
+                )
+            )
+        )
+        if isinstance(i, Invocation)
+    ]
+    (finding,) = invocation.attempts[0].all_findings()
+    assert finding.message.startswith("ErrorMessage 570 JOURNAL_MISMATCH: boom")
+    assert (
+        "could not replay the journal" in finding.message
+        and "#0 InputEntryMessage 'x'" in finding.message
+    )
+    assert (finding.invocation_id, finding.attempt, finding.entry_index, finding.direction) == (
+        "inv_test",
+        1,
+        0,
+        S,
+    )
+    assert finding.severity.value == "error"
