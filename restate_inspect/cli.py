@@ -15,16 +15,17 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from restate_inspect import __version__
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
-from restate_inspect.invocations import Invocation, invocations
+from restate_inspect.invocations import Invocation, Journaled, invocations
 from restate_inspect.location import Direction
 from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import InputError, InputFormat, read_input, read_pair
+from restate_inspect.readers import InputError, InputFormat, pair_name, read_input, read_pair
 from restate_inspect.readers.events import InputEvent
 from restate_inspect.readers.pcapfile import is_capture
 from restate_inspect.render.jsonl import (
@@ -47,6 +48,7 @@ EXIT_CLEAN, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 PROGRESS_FROM = 4 * 1024 * 1024  # bytes: smaller inputs are read before a bar would help
 PARALLEL_FROM = 8 * 1024 * 1024  # bytes of capture: smaller ones are done before workers start
 MAX_JOBS = 4
+SAMPLE_CAPTURE = Path(__file__).parent / "data" / "sample.pcapng"  # tui with no input
 
 
 class ColorMode(StrEnum):
@@ -91,6 +93,10 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
 
 
 # --- options every command that reads an input shares -------------------------------
@@ -170,6 +176,7 @@ class Source:
     response: str | None
     input_format: InputFormat
     direction: Direction | None
+    piped: bytes | None = None  # stdin, read already
 
     def events(self, progress: Callable[[int], None] | None = None) -> Iterator[InputEvent]:
         if self.path is not None and (self.request or self.response):
@@ -187,6 +194,7 @@ class Source:
             input_format=self.input_format,
             direction=self.direction,
             progress=progress,
+            piped=self.piped,
         )
 
 
@@ -680,6 +688,92 @@ def streams(
     if not json_output:
         console.print(table.footer_text(tally))
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+
+
+TUI_HELP = """Step through invocations, entries, completions and acks in the terminal.
+
+Left: invocations and their attempts. Centre: the selected attempt's timeline, replay then
+processing. Below: the selected frame's fields, links, problems, payload and bytes.
+Keys: j/k move, n/p entries, c/a/e completion/ack/entry, J/K problems, / search,
+f filter, r time, tab panes, ? help, q quit.
+
+Without INPUT (and nothing piped in) it opens a bundled sample capture. With -, it reads
+stdin to the end, then takes keys from the terminal.
+
+\b
+Examples:
+  restate-inspect tui
+  restate-inspect tui capture.pcapng --service Greeter
+  xxd -p attempt.bin | restate-inspect tui -
+"""
+MaxInvocationsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-invocations",
+        metavar="N",
+        min=1,
+        help="Invocations kept in memory; narrow a bigger capture with --service or --stream.",
+    ),
+]
+
+
+@app.command(help=TUI_HELP, no_args_is_help=False)
+def tui(
+    source: InputArg = None,
+    request: RequestOpt = None,
+    response: ResponseOpt = None,
+    input_format: FormatOpt = InputFormat.AUTO,
+    direction: DirectionOpt = None,
+    max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
+    stream: StreamOpt = None,
+    invocation: InvocationOpt = None,
+    service: ServiceOpt = None,
+    max_invocations: MaxInvocationsOpt = 100_000,
+) -> None:
+    if not stdout_is_terminal():
+        _fail("the tui needs a terminal; for a pipe use decode, journal or check")
+    piped = source is None and not (request or response) and not stdin_is_terminal()
+    size: int | None
+    data = None
+    if source == "-" or piped:
+        data = sys.stdin.buffer.read()
+        _keys_from_terminal()
+        source, name, size = "-", "<stdin>", len(data)
+    elif source is None and not (request or response):
+        source = name = str(SAMPLE_CAPTURE)
+        size = SAMPLE_CAPTURE.stat().st_size
+    else:
+        name = source or pair_name(str(request or "-"), str(response or "-"))
+        for path in (source, request, response):
+            if path is not None and not os.access(path, os.R_OK):
+                _fail(f"cannot open {path}")
+        size = os.path.getsize(source) if source and os.path.isfile(source) else None
+    where = Source(source, request, response, input_format, direction, data)
+    where.events()  # usage errors now, before the screen changes (events are read lazily)
+    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+
+    def load(progress: Callable[[int], None]) -> Iterator[Journaled]:
+        events = decode_events(where.events(progress), max_length=max_length)
+        for item in invocations(events):
+            if isinstance(item, Invocation):
+                if selection.wants_invocation(item):
+                    yield item
+            elif not (selection and isinstance(item, Problem)):
+                yield item
+
+    from restate_inspect.tui.app import run  # noqa: PLC0415 - Textual only for this command
+
+    run(load, name, size, max_invocations)
+
+
+def _keys_from_terminal() -> None:
+    """stdin was the input, read to its end: the terminal takes its place, for keys."""
+    try:
+        terminal = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        _fail("no terminal to take keys from; for a pipe use decode, journal or check")
+    os.dup2(terminal, 0)  # Textual reads keys from file descriptor 0
+    os.close(terminal)
 
 
 def main() -> None:

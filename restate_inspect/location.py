@@ -17,6 +17,10 @@ class Direction(StrEnum):
         return "→" if self is Direction.RUNTIME_TO_SDK else "←"
 
     @property
+    def label(self) -> str:
+        return "runtime → SDK" if self is Direction.RUNTIME_TO_SDK else "SDK → runtime"
+
+    @property
     def body(self) -> str:
         return "request" if self is Direction.RUNTIME_TO_SDK else "response"
 

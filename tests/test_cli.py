@@ -7,12 +7,17 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from restate_inspect import __version__, cli
-from tests.helpers import SAMPLES, run_cli
+from restate_inspect.invocations import Invocation
+from restate_inspect.journal import DecodedFrame
+from tests.helpers import SAMPLES, captures_dir, expected_streams, run_cli
 from tests.hostile import hostile_stream
 
 REQ = str(SAMPLES / "v1-call-other.req.bin")
@@ -215,3 +220,98 @@ def test_text_rendering_of_a_sample_matches_its_golden_file() -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(output)
     assert output == golden.read_text()
+
+
+# --- tui: what the command hands the app (the app itself: test_tui.py) ------------------
+
+
+@dataclass
+class _Opened:
+    load: Callable[[Callable[[int], None]], Iterator[Any]]
+    name: str
+    size: int | None
+    keep: int
+
+    def invocations(self) -> list[Invocation]:
+        return [i for i in self.load(lambda done: None) if isinstance(i, Invocation)]
+
+
+@pytest.fixture
+def tui_app(monkeypatch: pytest.MonkeyPatch) -> list[_Opened]:
+    """The tui command on a (pretend) terminal, with the app's run() recorded, not run."""
+    import restate_inspect.tui.app as tui_app_module
+
+    opened: list[_Opened] = []
+    monkeypatch.setattr(cli, "stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(tui_app_module, "run", lambda *args: opened.append(_Opened(*args)))
+    return opened
+
+
+def test_tui_needs_a_terminal() -> None:
+    result = run_cli(["tui", str(SAMPLES / "v1-features.pcapng")])
+    assert result.exit_code == 2
+    assert "needs a terminal" in result.stderr
+
+
+def test_tui_without_input_opens_the_bundled_sample(tui_app: list[_Opened]) -> None:
+    result = run_cli(["tui"])
+    assert result.exit_code == 0, result.stderr
+    (opened,) = tui_app
+    assert opened.name.endswith("sample.pcapng") and opened.size
+    assert Path(opened.name).read_bytes() == (SAMPLES / "v1-features.pcapng").read_bytes()
+    stored = json.loads((captures_dir() / "v1-features" / "sys_invocation.json").read_text())
+    assert {i.invocation_id for i in opened.invocations()} == {r["id"] for r in stored["rows"]}
+
+
+def test_tui_selects_invocations_and_keeps_a_bounded_number(tui_app: list[_Opened]) -> None:
+    capture = str(SAMPLES / "v1-features.pcapng")
+    assert (
+        run_cli(["tui", capture, "--service", "Counter", "--max-invocations", "5"]).exit_code == 0
+    )
+    (opened,) = tui_app
+    assert opened.keep == 5
+    targets = {i.target for i in opened.invocations()}
+    assert targets and all(t is not None and t.startswith("Counter/") for t in targets)
+
+
+def test_tui_reports_a_missing_input_before_the_screen_changes(tui_app: list[_Opened]) -> None:
+    result = run_cli(["tui", "no/such/capture.pcap"])
+    assert result.exit_code == 2
+    assert "cannot open no/such/capture.pcap" in result.stderr
+    assert not tui_app
+    result = run_cli(["tui", "x.bin", "--request", "y.bin"])
+    assert result.exit_code == 2 and not tui_app
+
+
+def test_tui_reads_stdin_then_takes_keys_from_the_terminal(
+    tui_app: list[_Opened], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    duplicated: list[tuple[int, int]] = []
+    terminal = os.open(os.devnull, os.O_RDONLY)
+    monkeypatch.setattr(os, "open", lambda path, flags: terminal)
+    monkeypatch.setattr(os, "dup2", lambda a, b: duplicated.append((a, b)))
+    hex_text = (SAMPLES / "v1-side-effect.req.hex").read_text()
+    result = run_cli(["tui", "-"], stdin=hex_text)
+    assert result.exit_code == 0, result.stderr
+    assert duplicated == [(terminal, 0)]  # the terminal took stdin's place for keys
+    (opened,) = tui_app
+    assert opened.name == "<stdin>" and opened.size == len(hex_text)
+    (invocation,) = opened.invocations()  # the bytes read before are what is decoded
+    expected = expected_streams("", SAMPLES / "v1-side-effect.expected.txt")
+    timeline = invocation.attempts[0].timeline
+    frames = [m.item.frame for m in timeline if isinstance(m.item, DecodedFrame)]
+    assert [f.type for f in frames] == [e.type for e in expected[0].frames["req"]]
+
+
+def test_tui_without_a_terminal_for_keys_says_so(
+    tui_app: list[_Opened], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_terminal(path: str, flags: int) -> int:
+        raise OSError("no tty")
+
+    monkeypatch.setattr(os, "open", no_terminal)
+    result = run_cli(["tui", "-"], stdin=b"\x00\x00")
+    assert result.exit_code == 2
+    assert "no terminal to take keys from" in result.stderr
+    assert not tui_app

@@ -112,10 +112,21 @@ def test_sans_io_layers_load_no_io_or_ui_packages() -> None:
 
 
 def test_importing_the_package_does_not_import_textual() -> None:
-    result = _run(
-        sys.executable, "-c", "import restate_inspect, sys; print('textual' in sys.modules)"
-    )
+    """Only the tui command pays for Textual; the other commands start without it."""
+    code = "import restate_inspect.cli, sys; print('textual' in sys.modules)"
+    result = _run(sys.executable, "-c", code)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_tui_model_is_free_of_ui_toolkits() -> None:
+    """tui/model.py is the view's logic: tests and benchmarks drive it without a screen."""
+    code = (
+        "import sys, restate_inspect.tui.model; "
+        "print(sorted({'rich', 'textual'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_riskiest_layers_have_full_branch_coverage() -> None:

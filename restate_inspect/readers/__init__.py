@@ -7,6 +7,7 @@ uses (hex text, base64) are sans-IO.
 from __future__ import annotations
 
 import codecs
+import io
 import itertools
 import json
 import os
@@ -263,11 +264,13 @@ def read_input(
     stream: StreamKey | None = None,
     progress: Progress | None = None,
     share: Share = (0, 1),
+    piped: bytes | None = None,
 ) -> Iterator[InputEvent]:
     """Every event of one input file ("-" is stdin), read in chunks. share: for a capture,
-    which of its connections to decode (see CaptureDecoder)."""
+    which of its connections to decode (see CaptureDecoder). piped: stdin's bytes, when
+    they were read already."""
     label = "<stdin>" if path == "-" else path
-    handle = _open(path)
+    handle = io.BytesIO(piped) if piped is not None and path == "-" else _open(path)
     try:
         first = handle.read(4)
         reader = _Rewound(first, handle, progress)

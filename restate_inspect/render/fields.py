@@ -7,7 +7,7 @@ never lets markup be parsed.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -29,6 +29,7 @@ class FieldNode:
     note: str = ""  # a reading of the value: a time, a code name, an id
     block: str | None = None  # content that needs lines of its own (pretty JSON, long text)
     children: tuple[FieldNode, ...] = ()
+    path: str = ""  # where the field is: a key of field_spans()
 
 
 def field_tree(frame: Frame, annotations: dict[str, Any], max_payload: int = 0) -> list[FieldNode]:
@@ -37,7 +38,8 @@ def field_tree(frame: Frame, annotations: dict[str, Any], max_payload: int = 0) 
     if frame.message is not None:
         nodes = builder.message(frame.message, "")
     elif "fields" in annotations:
-        nodes = [builder.raw_field(field) for field in annotations["fields"]]
+        raw = annotations["fields"]
+        nodes = [replace(builder.raw_field(f), path=f"#{i}") for i, f in enumerate(raw)]
     else:
         nodes = [builder.hex("body", frame.body)]
     return nodes + builder.message_notes()
@@ -54,9 +56,11 @@ class _Builder:
             if field.is_repeated:
                 for index, item in enumerate(value):
                     label = f"{field.name}[{index}]"
-                    nodes.append(self.field(field, item, label, f"{prefix}{label}"))
+                    path = prefix + label
+                    nodes.append(replace(self.field(field, item, label, path), path=path))
             else:
-                nodes.append(self.field(field, value, field.name, prefix + field.name))
+                path = prefix + field.name
+                nodes.append(replace(self.field(field, value, field.name, path), path=path))
         return nodes
 
     def field(self, field: FieldDescriptor, value: Any, label: str, path: str) -> FieldNode:
@@ -161,3 +165,121 @@ def _string_node(label: str, text: str) -> FieldNode:
     if "\n" in text.rstrip("\n") or len(text) > 2 * _INLINE_WIDTH:
         return FieldNode(label, "", "string", block=text)
     return FieldNode(label, f'"{text}"', "string")  # the renderer escapes what needs it
+
+
+# --- where each field's bytes are ---------------------------------------------------------
+
+Span = tuple[int, int]  # start and end offsets in a frame's body
+_PACKED_WIDTHS = {1: 8, 5: 4}  # fixed-width wire types; 0 (varint) is read element by element
+
+
+def field_spans(frame: Frame) -> dict[str, Span]:
+    """Where each field that field_tree shows lies in the frame's body, by FieldNode.path:
+    the whole field, tag and length included; each element of a packed repeated field on
+    its own. Bytes the scan cannot follow are simply left without a span."""
+    spans: dict[str, Span] = {}
+    body = frame.body
+    try:
+        if frame.message is not None:
+            _message_spans(body, 0, len(body), frame.message.DESCRIPTOR, "", spans)
+        else:
+            for position, (start, _, end, _, _) in enumerate(_wire_fields(body, 0, len(body))):
+                spans[f"#{position}"] = (start, end)
+    except ValueError:
+        pass  # a body that only parsed in part: keep the spans found before it
+    return spans
+
+
+def _message_spans(
+    body: bytes, start: int, end: int, descriptor: Any, prefix: str, spans: dict[str, Span]
+) -> None:
+    counts: dict[int, int] = {}
+    for field_start, value_start, field_end, number, wire_type in _wire_fields(body, start, end):
+        field = descriptor.fields_by_number.get(number)
+        if field is None:
+            continue  # unknown to the schema: field_tree does not show it either
+        if not field.is_repeated:
+            path = prefix + field.name
+            spans[path] = (field_start, field_end)
+        elif wire_type == 2 and field.type not in _LENGTH_DELIMITED:
+            for element in _packed(body, value_start, field_end, field.type):
+                path = f"{prefix}{field.name}[{counts.get(number, 0)}]"
+                counts[number] = counts.get(number, 0) + 1
+                spans[path] = element
+            continue
+        else:
+            path = f"{prefix}{field.name}[{counts.get(number, 0)}]"
+            counts[number] = counts.get(number, 0) + 1
+            spans[path] = (field_start, field_end)
+        if field.type == FieldDescriptor.TYPE_MESSAGE and wire_type == 2:
+            _message_spans(body, value_start, field_end, field.message_type, path + ".", spans)
+
+
+_LENGTH_DELIMITED = frozenset(
+    {FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_BYTES, FieldDescriptor.TYPE_STRING}
+)
+_FIXED_TYPES = {
+    FieldDescriptor.TYPE_FIXED64: 8,
+    FieldDescriptor.TYPE_SFIXED64: 8,
+    FieldDescriptor.TYPE_DOUBLE: 8,
+    FieldDescriptor.TYPE_FIXED32: 4,
+    FieldDescriptor.TYPE_SFIXED32: 4,
+    FieldDescriptor.TYPE_FLOAT: 4,
+}
+
+
+def _packed(body: bytes, start: int, end: int, field_type: int) -> list[Span]:
+    width = _FIXED_TYPES.get(field_type)
+    out = []
+    position = start
+    while position < end:
+        after = position + width if width else _varint(body, position, end)[1]
+        out.append((position, min(after, end)))
+        position = after
+    return out
+
+
+def _wire_fields(body: bytes, start: int, end: int) -> list[tuple[int, int, int, int, int]]:
+    """(field start, value start, field end, number, wire type) of each field in a range."""
+    out = []
+    position = start
+    while position < end:
+        field = _field(body, position, end)
+        out.append(field)
+        position = field[2]
+    return out
+
+
+def _field(body: bytes, position: int, end: int) -> tuple[int, int, int, int, int]:
+    tag, value_start = _varint(body, position, end)
+    number, wire_type = tag >> 3, tag & 7
+    if wire_type == 0:
+        field_end = _varint(body, value_start, end)[1]
+    elif wire_type == 2:
+        length, value_start = _varint(body, value_start, end)
+        field_end = value_start + length
+    elif wire_type in _PACKED_WIDTHS:
+        field_end = value_start + _PACKED_WIDTHS[wire_type]
+    elif wire_type == 3:  # a group: its fields, up to its END_GROUP tag
+        field_end = value_start
+        while (end_tag := _varint(body, field_end, end))[0] != (number << 3) | 4:
+            field_end = _field(body, field_end, end)[2]
+        field_end = end_tag[1]
+    else:
+        raise ValueError("not a field start")
+    if field_end > end:
+        raise ValueError("field runs past its message")
+    return position, value_start, field_end, number, wire_type
+
+
+def _varint(body: bytes, position: int, end: int) -> tuple[int, int]:
+    """A varint's value and the offset just past it."""
+    result = shift = 0
+    while position < end and shift < 64:
+        byte = body[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, position
+        shift += 7
+    raise ValueError("truncated varint")

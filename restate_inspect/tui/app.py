@@ -1,0 +1,866 @@
+"""The Textual app: invocations on the left, the selected attempt's timeline in the centre,
+the selected frame's detail below it (fields, links, problems, payload, bytes).
+
+Everything shown comes from tui.model; every piece of text from the input goes in as a
+rich Text built from escaped strings (values.safe_text), so markup is never parsed and
+payloads cannot move the cursor or change colours.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Final
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Input,
+    OptionList,
+    ProgressBar,
+    RichLog,
+    Static,
+    Tree,
+)
+from textual.widgets.option_list import Option
+from textual.widgets.tree import TreeNode
+
+from restate_inspect.entries import short_name
+from restate_inspect.framing import HEADER_SIZE, Frame
+from restate_inspect.invocations import Invocation, Journaled
+from restate_inspect.journal import AttemptJournal
+from restate_inspect.location import Direction
+from restate_inspect.messages import flag_names, lookup
+from restate_inspect.render.fields import FieldNode, Span, field_spans
+from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVERITY_STYLES
+from restate_inspect.rules import Problem
+from restate_inspect.tui import model
+from restate_inspect.tui.model import EVERYTHING, PROBLEM, SECTION, Filter, Row
+from restate_inspect.values import safe_text
+
+Progress = Callable[[int], None]
+Load = Callable[[Progress], Iterator[Journaled]]  # decodes the input, telling bytes read
+
+BATCH_SECONDS: Final = 0.1  # how often the decoding thread hands invocations to the UI
+ROWS_CACHED: Final = 64  # attempts whose timeline rows are kept
+HEX_SHOWN: Final = 2048  # bytes of a frame in the hex view
+HEX_ROW: Final = 16
+STATUS_STYLES = {
+    "ended": "green",
+    "suspended": "yellow",
+    "failed": "bold red",
+    "open": "red",
+    "retried": "magenta",
+}
+BADGE_STYLES = {
+    "pending": "yellow",
+    "awaiting": "yellow",
+    "completed": "green",
+    "acked": "green",
+}
+SECTION_STYLE = "bold blue"
+HEADER_STYLE = "bold magenta"
+HIGHLIGHT_STYLE = "black on yellow"
+
+KEYS: Final = (
+    ("↑ ↓  j k", "move in the focused pane"),
+    ("PgUp PgDn", "a page up or down"),
+    ("g G", "first or last row"),
+    ("n p", "next or previous journal entry"),
+    ("c", "jump to the entry's completion"),
+    ("a", "jump to the entry's ack"),
+    ("e", "back to the entry (from its completion or ack)"),
+    ("J K", "next or previous problem"),
+    ("tab  shift+tab", "next or previous pane"),
+    ("/", "search type names, field values and payload text (enter again: next match)"),
+    ("f", "filter: problems only, one direction, entries, one message type"),
+    ("r", "relative or absolute time"),
+    ("?", "this help"),
+    ("q", "quit"),
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: cheap, and meant
+class Selected:
+    """An attempt in the invocations pane, and its place there."""
+
+    invocation: Invocation
+    attempt: AttemptJournal
+    position: int
+
+
+# --- widgets ------------------------------------------------------------------------------
+
+_VIM_KEYS: list[BindingType] = [
+    Binding("j", "cursor_down", "Down", show=False),
+    Binding("k", "cursor_up", "Up", show=False),
+]
+
+
+class InvocationTree(Tree[Selected]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *_VIM_KEYS,
+        Binding("g", "scroll_home", "First", show=False),
+        Binding("G", "scroll_end", "Last", show=False),
+    ]
+
+
+class FieldTree(Tree[str]):
+    """The selected frame's fields; the one under the cursor is marked in the hex view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *_VIM_KEYS,
+        Binding("g", "scroll_home", "First", show=False),
+        Binding("G", "scroll_end", "Last", show=False),
+    ]
+
+    def on_focus(self) -> None:
+        if self.cursor_line < 0 and self.root.children:
+            self.cursor_line = 0
+
+
+class Timeline(DataTable[Text]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *_VIM_KEYS,
+        Binding("g", "scroll_top", "First", show=False),
+        Binding("G", "scroll_bottom", "Last", show=False),
+    ]
+
+
+class DetailView(RichLog):
+    """The selected frame's header, links, problems, payload and bytes. One line-based
+    view rather than widgets of their own: a new frame then redraws this pane alone, where
+    resizing widgets would lay out the whole screen again on every key."""
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id, wrap=True, auto_scroll=False, markup=False, highlight=False)
+        self.info: RenderableType = Text("")
+        self.hex: Text | None = None
+
+    def show(self, info: RenderableType, hex_view: Text | None) -> None:
+        self.info = info
+        self.show_bytes(hex_view)
+        self.scroll_home(animate=False)
+
+    def show_bytes(self, hex_view: Text | None) -> None:
+        self.hex = hex_view
+        self.clear()
+        self.write(self.info)
+        if hex_view is not None:
+            self.write(Text(""))
+            self.write(hex_view)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        text = Text("restate-inspect · keys\n\n", "bold")
+        for key, what in KEYS:
+            text.append(f"  {key:<16}", "bold cyan").append(what + "\n")
+        text.append("\nBadges: ", "bold").append("completed", "green").append(", ")
+        text.append("pending", "yellow").append(", ").append("acked", "green").append(", ")
+        text.append("awaiting ack", "yellow").append(", ").append("problems", "bold red")
+        text.append("\nArrows: ").append(
+            "→ runtime to SDK", DIRECTION_STYLES[Direction.RUNTIME_TO_SDK]
+        )
+        text.append(", ").append("← SDK to runtime", DIRECTION_STYLES[Direction.SDK_TO_RUNTIME])
+        text.append("\nInvocations: ", "bold")
+        for position, status in enumerate(STATUS_STYLES):
+            text.append(", " if position else "").append(status, STATUS_STYLES[status])
+        text.append("; Ne: entries in the journal; N!: problems found")
+        text.append("\nTimeline: ", "bold").append("replay", SECTION_STYLE)
+        text.append(" (what the runtime sent from the stored journal), then ")
+        text.append("processing", SECTION_STYLE).append(" (what this attempt did)")
+        text.append("\n\nescape, q or ? closes this help.", "dim")
+        yield Static(text, id="help")
+
+
+class SearchScreen(ModalScreen[str | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel")]
+
+    def __init__(self, query: str) -> None:
+        super().__init__()
+        self.query_text = query
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="search-box"):
+            yield Static(Text("Search type names, field values and payload text", "bold"))
+            yield Input(self.query_text, placeholder="text to find", id="search-input")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+class FilterScreen(ModalScreen[Filter | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f", "dismiss", "Cancel"),
+        *_VIM_KEYS,
+        Binding("g", "first", "First", show=False),
+        Binding("G", "last", "Last", show=False),
+    ]
+
+    def __init__(self, choices: list[Filter], active: Filter) -> None:
+        super().__init__()
+        self.choices = choices
+        self.active = active
+
+    def compose(self) -> ComposeResult:
+        options = [
+            Option(Text(("● " if c == self.active else "  ") + safe_text(c.label)))
+            for c in self.choices
+        ]
+        with Vertical(id="filter-box"):
+            yield Static(Text("Show in the timeline", "bold"))
+            yield OptionList(*options, id="filter-options")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = self.choices.index(self.active)
+
+    def action_cursor_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+    def action_first(self) -> None:
+        self.query_one(OptionList).action_first()
+
+    def action_last(self) -> None:
+        self.query_one(OptionList).action_last()
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[event.option_index])
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+class InspectorApp(App[None]):
+    """restate-inspect tui."""
+
+    TITLE = "restate-inspect"
+    CSS = """
+    #title { height: 1; background: $panel; }
+    #main { height: 1fr; }
+    #invocations { width: 34%; min-width: 24; max-width: 56; border: round $primary-darken-2; }
+    #right { width: 1fr; }
+    #timeline { height: 1fr; border: round $primary-darken-2; overflow-y: scroll; }
+    #detail { height: 1fr; }
+    /* scrollbars that come and go lay out the screen again: these keep theirs */
+    #fields { width: 1fr; border: round $primary-darken-2; overflow-y: scroll; overflow-x: hidden; }
+    #about { width: 1fr; border: round $primary-darken-2; overflow-y: scroll; overflow-x: hidden; }
+    #invocations:focus, #timeline:focus, #fields:focus, #about:focus { border: round $accent; }
+    #status { height: 1; }
+    #message { width: 1fr; }
+    #progress { width: 40; }
+    HelpScreen, SearchScreen, FilterScreen { align: center middle; }
+    #help { width: 100; max-width: 95%; height: auto; padding: 1 2;
+        border: thick $accent; background: $surface; }
+    #search-box, #filter-box { width: 64; height: auto; max-height: 80%; padding: 1 2;
+        border: thick $accent; background: $surface; }
+    #filter-options { height: auto; max-height: 20; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("n", "entry(True)", "Next entry"),
+        Binding("p", "entry(False)", "Prev entry", show=False),
+        Binding("c", "completion", "Completion"),
+        Binding("a", "ack", "Ack"),
+        Binding("e", "back_to_entry", "Entry"),
+        Binding("J", "problem(True)", "Next problem"),
+        Binding("K", "problem(False)", "Prev problem", show=False),
+        Binding("slash", "search", "Search"),
+        Binding("f", "filter", "Filter"),
+        Binding("r", "toggle_time", "Time"),
+    ]
+
+    def __init__(self, load: Load, name: str, size: int | None = None, keep: int = 100_000) -> None:
+        super().__init__()
+        self.keep = keep  # invocations kept: memory stays bounded on any capture
+        self.dropped = 0
+        self.load = load
+        self.source_name = name
+        self.source_size = size
+        self.invocations: list[Invocation] = []
+        self.attempts: list[Selected] = []  # in the invocations pane's order
+        self.capture_problems: list[Problem] = []
+        self.selected: Selected | None = None
+        self.rows: list[Row] = []  # of the selected attempt, filtered
+        self.active_filter: Filter = EVERYTHING
+        self.absolute_time = False
+        self.last_query = ""
+        self.read = 0
+        self.finished = False
+        self.failure: str | None = None
+        self._rows_cache: OrderedDict[int, list[Row]] = OrderedDict()
+        self._attempt_nodes: dict[int, TreeNode[Selected]] = {}  # by id(attempt)
+        self.problems: dict[int, int] = {}  # problems found in each attempt, by id(attempt)
+        self.problem_total = 0
+        self._field_spans: dict[str, Span] = {}
+        self._shown: Row | None = None  # the row in the detail panes
+        self.message = ""  # in the status line
+        self._cancel = threading.Event()
+
+    # --- layout -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        with Horizontal(id="main"):
+            tree: InvocationTree = InvocationTree(Text("invocations"), id="invocations")
+            tree.show_root = False
+            tree.guide_depth = 2
+            tree.border_title = "Invocations"
+            yield tree
+            with Vertical(id="right"):
+                timeline = Timeline(id="timeline", cursor_type="row", zebra_stripes=False)
+                timeline.border_title = "Timeline"
+                yield timeline
+                with Horizontal(id="detail"):
+                    fields: FieldTree = FieldTree(Text("frame"), id="fields")
+                    fields.show_root = False
+                    fields.border_title = "Fields"
+                    yield fields
+                    about = DetailView(id="about")
+                    about.border_title = "Links · problems · payload · bytes"
+                    yield about
+        with Horizontal(id="status"):
+            yield Static(id="message")
+            yield ProgressBar(total=None, show_eta=False, id="progress")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        timeline = self.query_one(Timeline)
+        for label, width in (("time", 12), ("", 1), ("#", 4), ("type", 16), ("state", 18)):
+            timeline.add_column(Text(label, "bold"), width=width)
+        timeline.add_column(Text("summary", "bold"))
+        self._show_title()
+        self._set_message("decoding…")
+        self.decode()
+        self._progress_timer = self.set_interval(0.25, self._show_progress)
+
+    # --- decoding in a thread ---------------------------------------------------------
+
+    @work(thread=True, exclusive=True)
+    def decode(self) -> None:
+        batch: list[Journaled] = []
+        sent = time.monotonic()
+        kept = 0
+
+        def progress(done: int) -> None:
+            self.read = done
+
+        try:
+            for item in self.load(progress):
+                if self._cancel.is_set():
+                    return
+                if isinstance(item, Invocation):
+                    if kept >= self.keep:
+                        self.dropped += 1
+                        continue
+                    kept += 1
+                batch.append(item)
+                first = not self.invocations and isinstance(item, Invocation)
+                if first or time.monotonic() - sent >= BATCH_SECONDS:
+                    self.call_from_thread(self._take, batch)
+                    batch, sent = [], time.monotonic()
+        except Exception as exc:  # shown in the UI: a TUI must not crash on input
+            self.failure = safe_text(str(exc) or type(exc).__name__)
+        self.call_from_thread(self._take, batch, True)
+
+    def on_unmount(self) -> None:
+        self._cancel.set()
+
+    def _take(self, batch: list[Journaled], last: bool = False) -> None:
+        # What was decoded stays for the whole session: out of the collector's sight, so
+        # that its full collections do not stall keys on a big capture.
+        gc.freeze()
+        tree = self.query_one(InvocationTree)
+        for item in batch:
+            if isinstance(item, Invocation):
+                self._add_invocation(tree, item)
+            elif isinstance(item, Problem):
+                self.capture_problems.append(item)
+        if last:
+            self.finished = True
+            self._progress_timer.stop()
+            self.query_one(ProgressBar).display = False
+            self._set_message(self._final_message())
+        self._show_title()
+        if self.selected is None and self.attempts:
+            tree.focus()
+            tree.move_cursor(self._attempt_nodes[id(self.attempts[0].attempt)])
+            self.select(self.attempts[0])
+
+    def _add_invocation(self, tree: InvocationTree, invocation: Invocation) -> None:
+        self.invocations.append(invocation)
+        attempts = invocation.attempts
+        counts = [model.problem_count(a) for a in attempts]
+        for attempt, count in zip(attempts, counts, strict=True):
+            self.problems[id(attempt)] = count
+        self.problem_total += sum(counts)
+        label = _invocation_label(invocation, sum(counts))
+        if len(attempts) == 1:
+            selected = Selected(invocation, attempts[0], len(self.attempts))
+            self._attempt_nodes[id(attempts[0])] = tree.root.add_leaf(label, selected)
+            self.attempts.append(selected)
+            return
+        first = len(self.attempts)
+        self.attempts += [Selected(invocation, a, first + i) for i, a in enumerate(attempts)]
+        node = tree.root.add(label, self.attempts[-1], expand=True)  # shows the last attempt
+        for selected, count in zip(self.attempts[first:], counts, strict=True):
+            leaf = node.add_leaf(_attempt_label(selected.attempt, count), selected)
+            self._attempt_nodes[id(selected.attempt)] = leaf
+
+    def _final_message(self) -> str:
+        if self.failure:
+            return f"stopped: {self.failure}"
+        if not self.invocations:
+            return "no Restate invocation in this input"
+        found = len(self.capture_problems)
+        return "decoded" + (f"; {found} problems outside any invocation" if found else "")
+
+    def _show_progress(self) -> None:
+        if self.finished:
+            return
+        bar = self.query_one(ProgressBar)
+        if self.source_size:
+            bar.update(total=self.source_size, progress=min(self.read, self.source_size))
+
+    def _show_title(self) -> None:
+        attempts = len(self.attempts)
+        problems = self.problem_total
+        text = Text(" restate-inspect ", "bold reverse").append("  ")
+        text.append(safe_text(self.source_name), "bold")
+        text.append(f"  {len(self.invocations)} invocations · {attempts} attempts", "dim")
+        if problems or self.capture_problems:
+            count = problems + len(self.capture_problems)
+            text.append(f" · {count} problems", "bold red")
+        if not self.finished:
+            text.append("  (decoding…)", "italic yellow")
+        if self.dropped:
+            text.append(
+                f"  {self.dropped} more not kept (--max-invocations, or narrow with --service)",
+                "yellow",
+            )
+        if self.active_filter is not EVERYTHING:
+            text.append(f"  filter: {safe_text(self.active_filter.label)}", "bold yellow")
+        self.query_one("#title", Static).update(text)
+
+    def _set_message(self, message: str) -> None:
+        if message != self.message:  # an update lays out the screen again: only on a change
+            self.message = message
+            self.query_one("#message", Static).update(Text(safe_text(message), "dim"))
+
+    # --- the attempt and its rows -----------------------------------------------------
+
+    def rows_of(self, attempt: AttemptJournal) -> list[Row]:
+        key = id(attempt)
+        rows = self._rows_cache.get(key)
+        if rows is None:
+            rows = self._rows_cache[key] = model.timeline_rows(attempt)
+            if len(self._rows_cache) > ROWS_CACHED:
+                self._rows_cache.popitem(last=False)
+        else:
+            self._rows_cache.move_to_end(key)
+        return rows
+
+    @on(Tree.NodeHighlighted, "#invocations")
+    def invocation_highlighted(self, event: Tree.NodeHighlighted[Selected]) -> None:
+        if event.node.data is not None and event.node.data != self.selected:
+            self.select(event.node.data)
+
+    def select(self, selected: Selected, row: Row | None = None) -> None:
+        self.selected = selected
+        self.rows = model.visible(self.rows_of(selected.attempt), self.active_filter)
+        self._fill_timeline()
+        timeline = self.query_one(Timeline)
+        if row is not None and row in self.rows:
+            at = self.rows.index(row)
+        else:  # the first frame, past the section title
+            at = next((i for i, r in enumerate(self.rows) if r.kind != SECTION), 0)
+        if self.rows:
+            timeline.move_cursor(row=at, animate=False)
+        self.show_detail(at)
+
+    def _fill_timeline(self) -> None:
+        assert self.selected is not None
+        attempt = self.selected.attempt
+        started = model.first_time(self.rows)
+        timeline = self.query_one(Timeline)
+        timeline.clear()
+        for position, row in enumerate(self.rows):
+            timeline.add_row(*self._cells(row, attempt, started), key=str(position))
+        timeline.border_title = Text(safe_text(_timeline_title(self.selected)))
+
+    def _cells(self, row: Row, attempt: AttemptJournal, started: float | None) -> list[Text]:
+        if row.kind == SECTION:
+            rule = Text("──", SECTION_STYLE)
+            return [rule, Text(""), Text(""), rule, Text(""), Text(row.title, SECTION_STYLE)]
+        time_cell = Text(model.time_text(row, started, self.absolute_time), "dim")
+        frame = row.frame
+        if frame is None:
+            style = SEVERITY_STYLES[row.worst] if row.worst else ""
+            codes = " ".join(dict.fromkeys(p.code for p in row.problems))
+            what = "problem" if row.kind == PROBLEM else "at the end"
+            words = Text(safe_text(model.row_summary(row, attempt)))
+            return [time_cell, Text("!", style), Text(""), Text(codes, style),
+                    Text(what, style), words]  # fmt: skip
+        direction = frame.direction or Direction.SDK_TO_RUNTIME
+        spec = lookup(frame.type)
+        index = row.entry_index
+        type_style = NAMESPACE_STYLES[spec.namespace] if spec else "bold red"
+        if row.section == "replay":
+            type_style += " dim"
+        state = Text()
+        for badge in model.row_badges(row):
+            style = BADGE_STYLES.get(badge.split(" ")[0], "bold red")
+            state.append(badge + " ", style)
+        summary = Text(safe_text(model.row_summary(row, attempt)))
+        if row.problems and row.worst is not None:
+            summary.stylize(SEVERITY_STYLES[row.worst])
+        return [
+            time_cell,
+            Text(direction.arrow, DIRECTION_STYLES[direction]),
+            Text(f"#{index}" if index is not None else "", "bold"),
+            Text(short_name(frame.name or f"0x{frame.type:04x}"), type_style),
+            state,
+            summary,
+        ]
+
+    @on(DataTable.RowHighlighted, "#timeline")
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        at = event.cursor_row
+        if not (0 <= at < len(self.rows) and self.rows[at] is self._shown):
+            self.show_detail(at)  # not again for the row select() has just shown
+
+    # --- the detail -------------------------------------------------------------------
+
+    def show_detail(self, at: int) -> None:
+        fields = self.query_one(FieldTree)
+        fields.clear()
+        detail = self.query_one(DetailView)
+        self._field_spans = {}
+        self._shown = None
+        if self.selected is None or not 0 <= at < len(self.rows):
+            detail.show(Text("nothing selected", "dim"), None)
+            return
+        row = self._shown = self.rows[at]
+        nodes = model.row_fields(row)
+        frame = row.frame
+        info = self._info(row, self.selected.attempt, nodes)
+        if frame is None:
+            detail.show(info, None)
+            return
+        _add_fields(fields.root, nodes)
+        fields.root.expand_all()
+        self._field_spans = field_spans(frame)
+        detail.show(info, hex_view_text(frame, None, self._hex_per_row()))
+
+    def _info(self, row: Row, attempt: AttemptJournal, nodes: list[FieldNode]) -> Group:
+        parts: list[RenderableType] = []
+        frame = row.frame
+        if frame is None:
+            parts.append(Text(safe_text(row.title or "problem"), "bold"))
+        else:
+            parts.append(_frame_header(frame, row))
+            started = model.first_time(self.rows_of(attempt))
+            found = model.links(row, attempt, started)
+            if row.entry is not None and self.selected is not None:
+                found += model.replayed_in(attempt, self.selected.invocation, row.entry.index)
+            if found:
+                parts.append(Text("\nLinks", "bold"))
+                parts.extend(Text("  ↪ " + safe_text(link), "italic") for link in found)
+        if row.problems:
+            parts.append(Text("\nProblems", "bold"))
+            parts.extend(_problem_text(p) for p in row.problems)
+        for node in nodes:
+            parts.extend(_payload(node))
+        return Group(*parts)
+
+    @on(Tree.NodeHighlighted, "#fields")
+    def field_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
+        frame = self.current_row.frame if self.current_row is not None else None
+        if frame is None:
+            return
+        span = self._field_spans.get(event.node.data or "")
+        self.query_one(DetailView).show_bytes(hex_view_text(frame, span, self._hex_per_row()))
+
+    def _hex_per_row(self) -> int:
+        """16 bytes a line where they fit (offset, hex, text: 76 columns), else 8."""
+        return HEX_ROW if self.query_one(DetailView).scrollable_content_region.width >= 76 else 8
+
+    @property
+    def current_row(self) -> Row | None:
+        at = self.query_one(Timeline).cursor_row
+        return self.rows[at] if 0 <= at < len(self.rows) else None
+
+    # --- keys -------------------------------------------------------------------------
+
+    def _go(self, at: int | None, what: str) -> None:
+        if at is None:
+            self.bell()
+            self._set_message(what)
+            return
+        self.query_one(Timeline).move_cursor(row=at, animate=False)
+        self.show_detail(at)  # now, to be drawn with the cursor
+        self._set_message("")
+
+    def action_entry(self, forward: bool) -> None:
+        at = model.step(self.rows, self._cursor(), forward, model.is_entry_row)
+        self._go(at, f"no {'next' if forward else 'previous'} entry in this attempt")
+
+    def action_problem(self, forward: bool) -> None:
+        at = model.step(self.rows, self._cursor(), forward, model.has_problems)
+        if at is None and forward:
+            self._problem_in_other_attempt()
+            return
+        self._go(at, f"no {'next' if forward else 'previous'} problem in this attempt")
+
+    def _problem_in_other_attempt(self) -> None:
+        """J past the last problem of an attempt goes on to the next attempt with one."""
+        if self.selected is None:
+            return
+        start = self.selected.position
+        for selected in self.attempts[start + 1 :]:
+            if self.problems[id(selected.attempt)]:
+                rows = self.rows_of(selected.attempt)
+                self._open_attempt(selected, next(r for r in rows if r.problems))
+                return
+        self._go(None, "no further problem")
+
+    def action_completion(self) -> None:
+        self._go(model.completion_of(self.rows, self._cursor()), "no CompletionMessage for this")
+
+    def action_ack(self) -> None:
+        self._go(model.ack_of(self.rows, self._cursor()), "no EntryAckMessage for this")
+
+    def action_back_to_entry(self) -> None:
+        self._go(model.entry_of(self.rows, self._cursor()), "this row names no entry")
+
+    def _cursor(self) -> int:
+        return self.query_one(Timeline).cursor_row if self.rows else -1
+
+    def action_toggle_time(self) -> None:
+        self.absolute_time = not self.absolute_time
+        if self.selected is not None:
+            self.select(self.selected, self.current_row)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_search(self) -> None:
+        self.push_screen(SearchScreen(self.last_query), self._search)
+
+    def _search(self, query: str | None) -> None:
+        if not query or self.selected is None:
+            return
+        self.last_query = query
+        attempts = [s.attempt for s in self.attempts]
+        start = self.selected.position
+        row = self.current_row
+        at = self.rows_of(self.selected.attempt).index(row) if row is not None else -1
+        found = model.search(attempts, self.rows_of, query, (start, at))
+        if found is None:
+            self._go(None, f"not found: {query}")
+            return
+        selected = self.attempts[found[0]]
+        self._open_attempt(selected, self.rows_of(selected.attempt)[found[1]])
+        self._set_message(f"found: {query}")
+
+    def _open_attempt(self, selected: Selected, row: Row) -> None:
+        """Show a row of any attempt, clearing a filter that would hide it."""
+        if not self.active_filter.accepts(row):
+            self.active_filter = EVERYTHING
+            self._show_title()
+        if selected != self.selected:
+            self.query_one(InvocationTree).move_cursor(self._attempt_nodes[id(selected.attempt)])
+        self.select(selected, row)
+
+    def action_filter(self) -> None:
+        if self.selected is None:
+            return
+        choices = model.filter_choices(self.rows_of(self.selected.attempt))
+        if self.active_filter not in choices:
+            choices.append(self.active_filter)
+        self.push_screen(FilterScreen(choices, self.active_filter), self._filter)
+
+    def _filter(self, chosen: Filter | None) -> None:
+        if chosen is None or self.selected is None:
+            return
+        row = self.current_row
+        self.active_filter = chosen
+        self._show_title()
+        self.select(self.selected, row)
+
+
+# --- pieces of text -----------------------------------------------------------------------
+
+
+def _invocation_label(invocation: Invocation, problems: int) -> Text:
+    attempt = invocation.attempts[-1]
+    label = Text(safe_text(model.invocation_title(invocation)), "bold")
+    for badge in model.invocation_badges(invocation):
+        label.append(" " + badge, STATUS_STYLES[badge])
+    label.append(f" {model.entry_count(attempt)}e", "dim")
+    if problems:
+        label.append(f" {problems}!", "bold red")
+    return label
+
+
+def _attempt_label(attempt: AttemptJournal, problems: int) -> Text:
+    status = model.attempt_status(attempt)
+    label = Text(f"attempt {attempt.number} ", "bold")
+    label.append(safe_text(attempt.ending_text), STATUS_STYLES[status])
+    label.append(f" {model.entry_count(attempt)}e", "dim")
+    if problems:
+        label.append(f" {problems}!", "bold red")
+    return label
+
+
+def _timeline_title(selected: Selected) -> str:
+    attempt = selected.attempt
+    parts = [model.invocation_title(selected.invocation), f"attempt {attempt.number}"]
+    parts += [str(attempt.stream), attempt.ending_text]
+    return " · ".join(parts)
+
+
+def _frame_header(frame: Frame, row: Row) -> Text:
+    spec = lookup(frame.type)
+    text = Text(safe_text(frame.name or "unknown type"), "bold")
+    text.append(f"  0x{frame.type:04x}", "dim")
+    if spec is not None:
+        text.append(f" · {spec.namespace.value}", NAMESPACE_STYLES[spec.namespace])
+    flags = ", ".join(flag_names(frame.flags)) or "no flags"
+    text.append(f"\n{flags} · {frame.length} bytes at {frame.offset:#x}")
+    if row.entry_index is not None:
+        text.append(f" · entry #{row.entry_index}", "bold")
+    if frame.direction is not None:
+        direction = frame.direction
+        text.append(f"\n{direction.label}", DIRECTION_STYLES[direction])
+    text.append(f" · {safe_text(str(frame.stream))}")
+    if frame.packet is not None:
+        text.append(f" · packet {frame.packet}", "dim")
+    if frame.message is None and spec is not None:
+        text.append("\nbody not decoded: shown field by field or as bytes", "yellow")
+    return text
+
+
+def _problem_text(problem: Problem) -> Text:
+    style = SEVERITY_STYLES[problem.severity]
+    text = Text("  ! ", style).append(f"{problem.code} {problem.severity.value}", style)
+    if problem.offset is not None:
+        text.append(f" @{problem.offset:#x}", "dim")
+    text.append(": " + safe_text(problem.message))
+    rule = problem.rule
+    text.append(f"\n    rule: {rule.title} ({rule.reference})", "dim")
+    return text
+
+
+def _payload(node: FieldNode) -> Iterator[RenderableType]:
+    """Blocks (pretty JSON, long text) of a field and its children, under a heading."""
+    if node.block is not None:
+        yield Text(f"\n{safe_text(node.path or node.label)}", "bold")
+        block = safe_text(node.block, multiline=True)
+        if node.kind == "json":
+            yield Syntax(
+                block, "json", theme="ansi_dark", word_wrap=True, background_color="default"
+            )
+        else:
+            yield Text(block)
+    for child in node.children:
+        yield from _payload(child)
+
+
+def _add_fields(parent: TreeNode[str], nodes: Iterable[FieldNode]) -> None:
+    for node in nodes:
+        label = Text(safe_text(node.label), "bold")
+        if node.value:
+            label.append(": ").append(safe_text(node.value), _KIND_STYLES.get(node.kind, ""))
+        elif node.block is not None:
+            label.append(": ").append(f"({node.kind}, below)", "dim")
+        if node.note:
+            label.append(f"  {safe_text(node.note)}", "italic dim")
+        if node.children:
+            _add_fields(parent.add(label, node.path, expand=True), node.children)
+        else:
+            parent.add_leaf(label, node.path)
+
+
+_KIND_STYLES = {"json": "green", "text": "green", "string": "green", "hex": "dim"}
+
+
+def hex_view_text(frame: Frame, highlight: Span | None, per_row: int = HEX_ROW) -> Text:
+    """The frame's bytes, per_row (8 or 16) a line: the header marked, the highlighted
+    field's bytes (an offset range of the body) shown reversed."""
+    data = frame.to_bytes()
+    shown = data[:HEX_SHOWN]
+    low, high = (HEADER_SIZE + highlight[0], HEADER_SIZE + highlight[1]) if highlight else (0, 0)
+    cuts = sorted({0, HEADER_SIZE, low, high, len(shown)})  # where the style changes
+    text = Text()
+    width = 3 * per_row + per_row // 8  # 3 columns a byte, and one more after each eight
+    for start in range(0, len(shown), per_row):
+        end = min(start + per_row, len(shown))
+        text.append(f"{frame.offset + start:08x}  ", "dim")
+        pieces = _styled_pieces(start, end, cuts, low, high)
+        column = 0
+        for piece_start, piece_end, style in pieces:
+            hex_part = "".join(
+                f"{shown[i]:02x}" + ("  " if i % 8 == 7 else " ")
+                for i in range(piece_start, piece_end)
+            )
+            text.append(hex_part, style)
+            column += len(hex_part)
+        text.append(" " * (width - column + 1))
+        for piece_start, piece_end, style in pieces:
+            printable = "".join(
+                chr(b) if 0x20 <= b < 0x7F else "." for b in shown[piece_start:piece_end]
+            )
+            text.append(printable, style or "dim")
+        text.append("\n")
+    if len(data) > len(shown):
+        text.append(f"… {len(data) - len(shown)} more bytes\n", "dim")
+    text.append("header", HEADER_STYLE).append(" · body")
+    if highlight:
+        text.append(" · ").append("selected field", HIGHLIGHT_STYLE)
+    return text
+
+
+def _styled_pieces(
+    start: int, end: int, cuts: list[int], low: int, high: int
+) -> list[tuple[int, int, str]]:
+    """The runs of one line's bytes that share a style: header, body, highlighted field."""
+    bounds = [start, *(c for c in cuts if start < c < end), end]
+    out = []
+    for piece_start, piece_end in itertools.pairwise(bounds):
+        if low <= piece_start < high:
+            style = HIGHLIGHT_STYLE
+        else:
+            style = HEADER_STYLE if piece_start < HEADER_SIZE else ""
+        out.append((piece_start, piece_end, style))
+    return out
+
+
+def run(load: Load, name: str, size: int | None = None, keep: int = 100_000) -> None:
+    InspectorApp(load, name, size, keep).run()
+
+
+__all__ = ["InspectorApp", "Selected", "hex_view_text", "run"]

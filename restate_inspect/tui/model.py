@@ -1,0 +1,381 @@
+"""What the TUI shows, without the UI: the invocation list, an attempt's timeline rows, and
+how keys move between them (next entry, the completion, the ack, the next problem, search,
+filters). The Textual app only draws this; tests and benchmarks drive it directly too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+
+from restate_inspect.annotations import annotate
+from restate_inspect.entries import badges, summary
+from restate_inspect.framing import Frame
+from restate_inspect.invocations import Invocation
+from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry
+from restate_inspect.location import Direction
+from restate_inspect.render.fields import FieldNode, field_tree
+from restate_inspect.rules import Problem, Severity
+
+SECTION, FRAME, PROBLEM, END = "section", "frame", "problem", "end"
+
+
+@dataclass(slots=True, eq=False)  # compared by identity: a row is its place in a timeline
+class Row:
+    """One line of the timeline: a frame, a reader's problem, the end of the attempt (when
+    the checks found something there), or a section title (replay, processing)."""
+
+    kind: str
+    decoded: DecodedFrame | None = None
+    entry: Entry | None = None  # the entry this frame is (not one it completes or acks)
+    problems: list[Problem] = field(default_factory=list)
+    section: str = ""  # "replay" or "processing"
+    title: str = ""  # a section's or an end's words
+
+    @property
+    def frame(self) -> Frame | None:
+        return self.decoded.frame if self.decoded is not None else None
+
+    @property
+    def entry_index(self) -> int | None:
+        """The entry the row is about: the entry itself, or the one a completion or an
+        ack names."""
+        return self.decoded.entry_index if self.decoded is not None else None
+
+    @property
+    def type_name(self) -> str:
+        frame = self.frame
+        if frame is not None:
+            return frame.name or f"0x{frame.type:04x}"
+        return self.title
+
+    @property
+    def worst(self) -> Severity | None:
+        order = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+        return next((s for s in order for p in self.problems if p.severity is s), None)
+
+
+# --- the invocations pane --------------------------------------------------------------
+
+
+def attempt_status(attempt: AttemptJournal) -> str:
+    """ended, suspended, failed, or open (no terminal message)."""
+    return {"end": "ended", "suspension": "suspended", "error": "failed"}.get(
+        attempt.ending or "", "open"
+    )
+
+
+def invocation_badges(invocation: Invocation) -> list[str]:
+    """Its outcome (the last attempt's), and "retried" when an attempt failed before."""
+    out = [attempt_status(invocation.attempts[-1])]
+    if any(a.ending == "error" for a in invocation.attempts[:-1]):
+        out.append("retried")
+    return out
+
+
+def entry_count(attempt: AttemptJournal) -> int:
+    return len(attempt.entries)
+
+
+def problem_count(attempt: AttemptJournal) -> int:
+    return len(attempt.all_findings())
+
+
+def invocation_title(invocation: Invocation) -> str:
+    """service/handler and the key, or the invocation id when the target is unknown."""
+    title = invocation.target or invocation.invocation_id
+    return title + (f" [{invocation.object_key}]" if invocation.object_key else "")
+
+
+# --- an attempt's timeline -------------------------------------------------------------
+
+
+def _is_replay(decoded: DecodedFrame, attempt: AttemptJournal) -> bool:
+    if decoded.frame is attempt.start_frame:
+        return True
+    entry = _own_entry(decoded, attempt)
+    return entry is not None and entry.replayed
+
+
+def _own_entry(decoded: DecodedFrame, attempt: AttemptJournal) -> Entry | None:
+    index = decoded.entry_index
+    entry = attempt.entries.get(index) if index is not None else None
+    return entry if entry is not None and entry.frame is decoded.frame else None
+
+
+def timeline_rows(attempt: AttemptJournal) -> list[Row]:
+    """The attempt's frames in the order they happened, replay first and then processing,
+    each with the findings of the checks made there."""
+    rows: list[Row] = []
+    section = ""
+    for moment in attempt.timeline:
+        item = moment.item
+        if isinstance(item, DecodedFrame):
+            replay = section in ("", "replay") and _is_replay(item, attempt)
+            wanted = "replay" if replay else "processing"
+            if wanted != section:
+                section = wanted
+                rows.append(Row(SECTION, section=section, title=_section_title(section, attempt)))
+            entry = _own_entry(item, attempt)
+            rows.append(Row(FRAME, item, entry, list(moment.findings), section))
+        elif isinstance(item, Problem):
+            rows.append(Row(PROBLEM, problems=[item, *moment.findings], section=section))
+        elif moment.findings:
+            rows.append(Row(END, problems=list(moment.findings), section=section, title="end"))
+    return rows
+
+
+def _section_title(section: str, attempt: AttemptJournal) -> str:
+    if section == "replay":
+        known = attempt.known_entries
+        return f"replay · StartMessage and {known} stored entr{'y' if known == 1 else 'ies'}"
+    return "processing · what this attempt did"
+
+
+def first_time(rows: Iterable[Row]) -> float | None:
+    return next((r.frame.time for r in rows if r.frame and r.frame.time is not None), None)
+
+
+def time_text(row: Row, started: float | None, absolute: bool) -> str:
+    """+12.3ms from the attempt's first frame, or the wall-clock time; the byte offset when
+    the input has no times (files)."""
+    frame = row.frame
+    if frame is None:
+        return ""
+    if frame.time is None:
+        return f"@{frame.offset:#x}"
+    if absolute:
+        return datetime.fromtimestamp(frame.time, UTC).strftime("%H:%M:%S.%f")
+    return f"{(frame.time - (started or frame.time)) * 1000:+.1f}ms"
+
+
+def row_summary(row: Row, attempt: AttemptJournal) -> str:
+    if row.decoded is None:
+        return "; ".join(p.message for p in row.problems) if row.problems else row.title
+    return summary(row.decoded.frame, row.entry, attempt)
+
+
+def row_badges(row: Row) -> list[str]:
+    out = badges(row.entry) if row.entry is not None else []
+    out = [b for b in out if b != "replayed"]  # the section says so
+    if row.problems:
+        out.append(f"{len(row.problems)} problem{'s' if len(row.problems) > 1 else ''}")
+    return out
+
+
+def row_fields(row: Row) -> list[FieldNode]:
+    if row.decoded is None:
+        return []
+    return field_tree(row.decoded.frame, annotate(row.decoded.frame, row.decoded.context))
+
+
+def row_text(row: Row, attempt: AttemptJournal) -> str:
+    """Everything search looks at: the type name, the summary, every field's value and
+    payload text, the problems."""
+    parts = [row.type_name, row_summary(row, attempt)]
+    parts.extend(p.message for p in row.problems)
+    stack = row_fields(row)
+    while stack:
+        node = stack.pop()
+        parts.extend((node.label, node.value, node.note, node.block or ""))
+        stack.extend(node.children)
+    return "\n".join(parts).casefold()
+
+
+def links(row: Row, attempt: AttemptJournal, started: float | None) -> list[str]:
+    """Where this row leads: its completion and ack, the entry it completes or acks, the
+    attempt that replays it, and awakeables across invocations."""
+    frame = row.frame
+    if frame is None:
+        return []
+    out = []
+    entry = row.entry
+    if entry is not None:
+        if entry.completion is not None:
+            out.append(f"completed by CompletionMessage at {_at(entry.completion, frame)}")
+        elif entry.completed_by == "entry":
+            out.append("came completed (COMPLETED flag): no CompletionMessage to wait for")
+        elif entry.completable:
+            out.append("not completed in this attempt")
+        if entry.ack is not None:
+            out.append(f"acked by EntryAckMessage at {_at(entry.ack, frame)}")
+        elif entry.requires_ack:
+            out.append("REQUIRES_ACK, and no EntryAckMessage came")
+        out.extend(entry.links)
+    elif row.entry_index is not None:
+        target = attempt.entries.get(row.entry_index)
+        if target is not None:
+            verb = "acks" if frame.name == "EntryAckMessage" else "completes"
+            out.append(f"{verb} entry #{target.index} {target.name} at {_at(target.frame, frame)}")
+        else:
+            out.append(f"names entry #{row.entry_index}, which this attempt does not have")
+    return out
+
+
+def replayed_in(attempt: AttemptJournal, invocation: Invocation, index: int) -> list[str]:
+    """The later attempts of the invocation that replay entry `index`."""
+    later = invocation.attempts[(attempt.number or 0) :]
+    return [
+        f"replayed in attempt {a.number}"
+        for a in later
+        if (e := a.entries.get(index)) is not None and e.replayed
+    ]
+
+
+def _at(other: Frame, frame: Frame) -> str:
+    if other.time is not None and frame.time is not None:
+        return f"{(other.time - frame.time) * 1000:+.1f} ms"
+    return f"offset {other.offset:#x}"
+
+
+# --- moving around ----------------------------------------------------------------------
+
+Predicate = Callable[[Row], bool]
+
+
+def step(rows: list[Row], start: int, forward: bool, wanted: Predicate) -> int | None:
+    """The next (or previous) row after `start` that is wanted, without wrapping."""
+    indexes = range(start + 1, len(rows)) if forward else range(start - 1, -1, -1)
+    return next((i for i in indexes if wanted(rows[i])), None)
+
+
+def is_entry_row(row: Row) -> bool:
+    return row.entry is not None
+
+
+def has_problems(row: Row) -> bool:
+    return bool(row.problems)
+
+
+def row_of_frame(rows: list[Row], frame: Frame | None) -> int | None:
+    if frame is None:
+        return None
+    return next((i for i, r in enumerate(rows) if r.frame is frame), None)
+
+
+def completion_of(rows: list[Row], at: int) -> int | None:
+    entry = _entry_of(rows, at)
+    return row_of_frame(rows, entry.completion) if entry is not None else None
+
+
+def ack_of(rows: list[Row], at: int) -> int | None:
+    entry = _entry_of(rows, at)
+    return row_of_frame(rows, entry.ack) if entry is not None else None
+
+
+def entry_of(rows: list[Row], at: int) -> int | None:
+    """The row of the entry that a completion or an ack names (or the entry itself)."""
+    index = rows[at].entry_index
+    if index is None:
+        return None
+    return next(
+        (i for i, r in enumerate(rows) if r.entry is not None and r.entry.index == index), None
+    )
+
+
+def _entry_of(rows: list[Row], at: int) -> Entry | None:
+    found = entry_of(rows, at)
+    return rows[found].entry if found is not None else None
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which rows the timeline shows: everything, problems only, one direction, entries
+    only, or one message type."""
+
+    kind: str = "all"
+    value: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.kind == "direction":
+            return f"{Direction(self.value).label} only"
+        if self.kind == "type":
+            return f"{self.value} only"
+        return {"all": "everything", "problems": "problems only"}.get(
+            self.kind, "journal entries only"
+        )
+
+    def accepts(self, row: Row) -> bool:
+        if self.kind == "all":
+            return True
+        if self.kind == "problems":
+            return bool(row.problems)
+        if row.kind == SECTION:
+            return False
+        if self.kind == "entries":
+            return row.entry is not None
+        if self.kind == "direction":
+            frame = row.frame
+            return (
+                frame is not None
+                and frame.direction is not None
+                and (frame.direction.value == self.value)
+            )
+        return row.type_name == self.value
+
+
+EVERYTHING: Final = Filter()
+
+
+def filter_choices(rows: Iterable[Row]) -> list[Filter]:
+    """The filters that make sense for these rows: the fixed ones, then each type present."""
+    names = sorted({r.type_name for r in rows if r.frame is not None})
+    fixed = [
+        EVERYTHING,
+        Filter("problems"),
+        Filter("entries"),
+        *(Filter("direction", d.value) for d in Direction),
+    ]
+    return fixed + [Filter("type", name) for name in names]
+
+
+def visible(rows: list[Row], active: Filter) -> list[Row]:
+    return rows if active is EVERYTHING else [r for r in rows if active.accepts(r)]
+
+
+# --- search across attempts --------------------------------------------------------------
+
+
+def search(
+    attempts: list[AttemptJournal],
+    rows_of: Callable[[AttemptJournal], list[Row]],
+    query: str,
+    at: tuple[int, int],
+    forward: bool = True,
+) -> tuple[int, int] | None:
+    """The next row (attempt, row) after `at` whose text holds `query` (case-insensitive),
+    going on into the following attempts and wrapping around once."""
+    needle = query.casefold()
+    if not needle or not attempts:
+        return None
+    for attempt_at, row_at in _positions(attempts, rows_of, at, forward):
+        attempt = attempts[attempt_at]
+        if needle in row_text(rows_of(attempt)[row_at], attempt):
+            return attempt_at, row_at
+    return None
+
+
+def _positions(
+    attempts: list[AttemptJournal],
+    rows_of: Callable[[AttemptJournal], list[Row]],
+    at: tuple[int, int],
+    forward: bool,
+) -> Iterator[tuple[int, int]]:
+    count = len(attempts)
+    first, row = at
+    for turn in range(count + 1):
+        attempt_at = (first + turn if forward else first - turn) % count
+        size = len(rows_of(attempts[attempt_at]))
+        if turn == 0:
+            indexes = range(row + 1, size) if forward else range(row - 1, -1, -1)
+        elif turn == count:  # back where it began: the rows before (or after) the start
+            indexes = range(min(row + 1, size)) if forward else range(size - 1, row - 1, -1)
+        else:
+            indexes = range(size) if forward else range(size - 1, -1, -1)
+        for index in indexes:
+            yield attempt_at, index

@@ -1,0 +1,543 @@
+"""The TUI, driven through Textual's pilot on a real shared capture: every key binding, and
+what is selected and shown after it. What the runtime itself stored (sys_invocation.json)
+is the reference for the invocations pane."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Static
+from textual.widgets.tree import TreeNode
+
+from restate_inspect.invocations import Invocation, Journaled, invocations
+from restate_inspect.pipeline import decode_events
+from restate_inspect.readers import read_input
+from restate_inspect.render.fields import field_spans
+from restate_inspect.tui import model
+from restate_inspect.tui.app import (
+    HIGHLIGHT_STYLE,
+    KEYS,
+    DetailView,
+    FieldTree,
+    FilterScreen,
+    HelpScreen,
+    InspectorApp,
+    InvocationTree,
+    SearchScreen,
+    Timeline,
+)
+from tests.helpers import captures_dir
+from tests.hostile import ATTACKS, hostile_stream
+
+SIZE = (160, 45)
+
+
+def loader(path: Path | str) -> Callable[[Callable[[int], None]], Iterator[Journaled]]:
+    def load(progress: Callable[[int], None]) -> Iterator[Journaled]:
+        return invocations(decode_events(read_input(str(path), progress=progress)))
+
+    return load
+
+
+def capture(name: str = "v1-features", kind: str = "pcap") -> Path:
+    return captures_dir() / name / f"{name}.{kind}"
+
+
+async def decoded(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, InspectorApp)
+    for _ in range(400):
+        if app.finished:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+    assert app.finished
+
+
+def drive(
+    scenario: Callable[[InspectorApp, Pilot[None]], Awaitable[None]],
+    path: Path | str | None = None,
+) -> InspectorApp:
+    app = InspectorApp(loader(path or capture()), "v1-features.pcap")
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await decoded(pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+    return app
+
+
+def cursor(app: InspectorApp) -> model.Row:
+    row = app.current_row
+    assert row is not None
+    return row
+
+
+def info_text(app: InspectorApp) -> str:
+    """The detail's text (links, problems, payload) as a terminal would show it."""
+    console = Console(width=200, file=io.StringIO(), color_system=None)
+    console.print(app.query_one(DetailView).info)
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    return output.getvalue()
+
+
+def status_text(app: InspectorApp) -> str:
+    return _plain(app.query_one("#message", Static))
+
+
+def _plain(widget: Static) -> str:
+    content = widget.content
+    if isinstance(content, Text):
+        return content.plain
+    return str(widget.render())
+
+
+async def open_invocation(app: InspectorApp, pilot: Pilot[None], target: str, number: int) -> None:
+    """Select attempt `number` of the first invocation of `target` in the invocations pane."""
+    tree = app.query_one(InvocationTree)
+    for selected in app.attempts:
+        if selected.invocation.target == target and selected.attempt.number == number:
+            tree.move_cursor(app._attempt_nodes[id(selected.attempt)])
+            await pilot.pause()
+            assert app.selected == selected
+            app.query_one(Timeline).focus()
+            await pilot.pause()
+            return
+    raise AssertionError(f"no {target} attempt {number}")
+
+
+def runtime_rows() -> list[dict[str, object]]:
+    path = captures_dir() / "v1-features" / "sys_invocation.json"
+    rows: list[dict[str, object]] = json.loads(path.read_text())["rows"]
+    return rows
+
+
+# --- the invocations pane ------------------------------------------------------------
+
+
+def test_invocations_pane_lists_what_the_runtime_stored() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        stored = {str(r["id"]): r for r in runtime_rows()}
+        shown = {i.invocation_id: i for i in app.invocations}
+        assert set(shown) == set(stored)
+        tree = app.query_one(InvocationTree)
+        labels = {}
+        for node in tree.root.children:
+            assert node.data is not None
+            labels[node.data.invocation.invocation_id] = str(node.label)
+        for invocation_id, row in stored.items():
+            label = labels[invocation_id]
+            # the journal the runtime kept has as many entries as the last attempt saw
+            # (it keeps none for invocations that other invocations started)
+            if row["invoked_by"] == "ingress":
+                assert f" {row['journal_size']}e" in label, (label, row)
+            assert str(row["target_handler_name"]) in label
+            assert " ended" in label  # every one of them completed
+        flaky = next(i for i in app.invocations if i.target == "Demo/flaky")
+        assert "retried" in labels[flaky.invocation_id]
+        assert len(tree.root.children) == len(stored)
+        # the first attempt is selected at once, on its first frame
+        assert app.selected == app.attempts[0]
+        assert cursor(app).type_name == "StartMessage"
+        assert "36 attempts" in _plain(app.query_one("#title", Static))
+
+    drive(check)
+
+
+def test_attempts_of_a_retried_invocation_are_listed_with_their_outcome() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Demo/longSleep", 1)
+        node = app._attempt_nodes[id(app.selected.attempt)] if app.selected else None
+        assert node is not None and "suspended on #2" in str(node.label)
+        assert "attempt 1" in str(app.query_one(Timeline).border_title)
+        await open_invocation(app, pilot, "Demo/longSleep", 2)
+        rows = app.rows
+        # attempt 2 replays what attempt 1 stored, and the section says so
+        assert rows[0].kind == model.SECTION and rows[0].section == "replay"
+        replayed = [r for r in rows if r.entry is not None and r.entry.replayed]
+        assert replayed and all(r.section == "replay" for r in replayed)
+        assert any(r.kind == model.SECTION and r.section == "processing" for r in rows)
+
+    drive(check)
+
+
+# --- moving ---------------------------------------------------------------------------
+
+
+def test_moves_j_k_arrows_pages_first_last() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Counter/all", 1)
+        table = app.query_one(Timeline)
+        last = len(app.rows) - 1
+        start = table.cursor_row
+        await pilot.press("j")
+        assert table.cursor_row == start + 1
+        await pilot.press("down", "down")
+        assert table.cursor_row == start + 3
+        await pilot.press("k", "up")
+        assert table.cursor_row == start + 1
+        await pilot.press("G")
+        assert table.cursor_row == last
+        assert cursor(app).type_name == "EndMessage"
+        assert info_text(app).startswith("EndMessage")
+        await pilot.press("g")
+        assert table.cursor_row == 0
+        await pilot.press("pagedown")
+        assert table.cursor_row > 1
+        await pilot.press("pageup")
+        assert table.cursor_row == 0
+        # the tree moves with the same keys when it has the focus
+        tree = app.query_one(InvocationTree)
+        tree.focus()
+        await pilot.press("g")
+        assert app.selected == app.attempts[0]
+        await pilot.press("j", "j")
+        assert app.selected == app.attempts[2]
+        await pilot.press("k")
+        assert app.selected == app.attempts[1]
+        await pilot.press("G")
+        assert app.selected == app.attempts[-1]
+
+    drive(check)
+
+
+def test_n_and_p_step_through_entries_only() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Demo/sleepy", 1)
+        seen = []
+        for _ in range(6):
+            await pilot.press("n")
+            seen.append(cursor(app).entry_index)
+            assert cursor(app).entry is not None
+        assert seen[:3] == [0, 1, 2]
+        assert seen[3:] == [2, 2, 2]  # no further entry: the cursor stays
+        assert "no next entry" in status_text(app)
+        await pilot.press("p")
+        assert cursor(app).entry_index == 1
+        assert cursor(app).type_name == "SleepEntryMessage"
+
+    drive(check)
+
+
+def test_completion_and_back_to_the_entry() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Demo/sleepy", 1)
+        await pilot.press("n", "n")
+        sleep = cursor(app)
+        assert sleep.type_name == "SleepEntryMessage"
+        assert "completed by CompletionMessage at +" in info_text(app)
+        await pilot.press("c")
+        completion = cursor(app)
+        assert completion.type_name == "CompletionMessage"
+        assert completion.entry_index == sleep.entry_index
+        assert completion.frame is not None and sleep.frame is not None
+        assert completion.frame.direction != sleep.frame.direction
+        assert f"completes entry #{sleep.entry_index} SleepEntryMessage" in info_text(app)
+        await pilot.press("e")
+        assert cursor(app) is sleep
+        await pilot.press("a")  # a Sleep needs no ack
+        assert cursor(app) is sleep
+        assert "no EntryAckMessage" in status_text(app)
+
+    drive(check)
+
+
+def test_ack_and_back_to_the_entry() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Demo/sideEffect", 1)
+        while cursor(app).type_name != "RunEntryMessage":
+            await pilot.press("n")
+        run = cursor(app)
+        assert "acked by EntryAckMessage at +" in info_text(app)
+        await pilot.press("a")
+        ack = cursor(app)
+        assert ack.type_name == "EntryAckMessage"
+        assert ack.entry_index == run.entry_index
+        await pilot.press("e")
+        assert cursor(app) is run
+        await pilot.press("c")  # a Run entry is not completable here
+        assert cursor(app) is run
+        assert "no CompletionMessage" in status_text(app)
+        await pilot.press("g", "e")  # the StartMessage names no entry
+        assert "names no entry" in status_text(app)
+
+    drive(check)
+
+
+def test_problems_next_and_previous_across_attempts() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        visited = []
+        for _ in range(4):
+            await pilot.press("J")
+            row = cursor(app)
+            assert row.problems
+            assert app.selected is not None
+            visited.append((app.attempts.index(app.selected), app.rows.index(row)))
+            for problem in row.problems:
+                assert problem.code in info_text(app)
+                assert "rule: " in info_text(app)
+        assert visited == sorted(visited) and len(set(visited)) == 4
+        await pilot.press("K")
+        assert app.selected is not None
+        here = (app.attempts.index(app.selected), app.rows.index(cursor(app)))
+        if visited[-1][0] == visited[-2][0]:
+            assert here == visited[-2]
+        assert cursor(app).problems
+
+    drive(check)
+
+
+# --- search, filter, time, panes, help ------------------------------------------------------
+
+
+def test_search_finds_payload_text_and_field_values_in_other_attempts() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await pilot.press("slash")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"woke", "enter")
+        assert not isinstance(app.screen, SearchScreen)
+        assert app.selected is not None and app.selected.invocation.target == "Demo/sleepy"
+        assert cursor(app).type_name == "OutputEntryMessage"
+        assert "found: woke" in status_text(app)
+        # a field value: the handler a call or send targets
+        await pilot.press("slash", *"Counter/add", "enter")
+        assert "counter" in model.row_text(cursor(app), app.selected.attempt)
+        first = (app.selected, cursor(app))
+        # again with the same text: the next match, in another invocation
+        await pilot.press("slash", "enter")
+        assert (app.selected, cursor(app)) != first
+        assert "counter" in model.row_text(cursor(app), app.selected.attempt)
+        await pilot.press("slash", *"no such thing anywhere", "enter")
+        assert "not found" in status_text(app)
+        await pilot.press("slash", "escape")
+        assert not isinstance(app.screen, SearchScreen)
+
+    drive(check)
+
+
+def test_filters_problems_direction_type_and_back() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Demo/flaky", 1)
+        everything = len(app.rows)
+        await pilot.press("f")
+        assert isinstance(app.screen, FilterScreen)
+        choices = app.screen.choices
+        await pilot.press("j", "enter")  # problems only
+        assert app.active_filter == choices[1]
+        assert app.rows and all(r.problems for r in app.rows)
+        assert "filter: problems only" in _plain(app.query_one("#title", Static))
+        await pilot.press("f", "j", "j", "enter")  # runtime → SDK only
+        assert app.rows and all(
+            r.frame is not None and r.frame.direction is not None and r.frame.direction.value
+            == "runtime_to_sdk" for r in app.rows
+        )  # fmt: skip
+        await pilot.press("f")
+        assert isinstance(app.screen, FilterScreen)
+        error = next(c for c in app.screen.choices if c.value == "ErrorMessage")
+        await pilot.press("g", *"j" * app.screen.choices.index(error), "enter")
+        assert [r.type_name for r in app.rows] == ["ErrorMessage"]
+        await pilot.press("f", "g", "enter")  # everything again
+        assert len(app.rows) == everything
+        await pilot.press("f", "escape")
+        assert len(app.rows) == everything
+
+    drive(check)
+
+
+def test_r_toggles_relative_and_absolute_time() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Demo/sleepy", 1)
+        table = app.query_one(Timeline)
+        at = table.cursor_row
+        relative = str(table.get_row_at(at)[0])
+        assert relative == "+0.0ms"
+        await pilot.press("r")
+        absolute = str(table.get_row_at(at)[0])
+        frame = cursor(app).frame
+        assert frame is not None and frame.time is not None
+        assert absolute[:8].count(":") == 2 and absolute != relative
+        assert table.cursor_row == at
+        await pilot.press("r")
+        assert str(table.get_row_at(at)[0]) == relative
+
+    drive(check)
+
+
+def test_tab_switches_panes() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        assert isinstance(app.focused, InvocationTree)
+        await pilot.press("tab")
+        assert isinstance(app.focused, Timeline)
+        await pilot.press("tab")
+        assert isinstance(app.focused, FieldTree)
+        await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "about"
+        await pilot.press("tab")
+        assert isinstance(app.focused, InvocationTree)
+        await pilot.press("shift+tab")
+        assert app.focused is not None and app.focused.id == "about"
+
+    drive(check)
+
+
+def test_help_lists_every_key_and_closes() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = _plain(app.screen.query_one("#help", Static))
+        for key, what in KEYS:
+            assert key in text and what in text
+        for binding in app.BINDINGS:
+            assert not isinstance(binding, tuple)
+            key = {"question_mark": "?", "slash": "/"}.get(binding.key, binding.key)
+            assert any(key in k.split() for k, _ in KEYS), binding.key
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark", "question_mark")
+        assert not isinstance(app.screen, HelpScreen)
+
+    drive(check)
+
+
+def test_q_quits() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+    drive(check)
+
+
+# --- the detail -----------------------------------------------------------------------------
+
+
+def test_selected_field_bytes_are_highlighted_in_the_hex_view() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Counter/set", 1)
+        while cursor(app).type_name != "SetStateEntryMessage":
+            await pilot.press("j")
+        frame = cursor(app).frame
+        assert frame is not None
+        await pilot.press("tab")
+        fields = app.query_one(FieldTree)
+        assert isinstance(app.focused, FieldTree)
+        for label in ("key", "value"):
+            node = fields.cursor_node
+            assert node is not None and str(node.label).startswith(label), node
+            start, end = field_spans(frame)[label]
+            hex_text = app.query_one(DetailView).hex
+            assert isinstance(hex_text, Text)
+            dump = hex_text.plain
+            marked = _highlighted_hex(hex_text, app._hex_per_row())
+            assert bytes.fromhex(marked) == frame.body[start:end]
+            # the field's own bytes are in it: the value as sent
+            message = frame.message
+            assert getattr(message, label) in frame.body[start:end]
+            await pilot.press("j")
+        assert "header" in dump
+        assert dump.startswith(f"{frame.offset:08x}  {frame.type >> 8:02x}")
+
+    drive(check)
+
+
+def _highlighted_hex(text: Text, per_row: int) -> str:
+    """The hex digits drawn in the highlight style (the text column is left out)."""
+    plain = text.plain
+    hex_end = 10 + 3 * per_row + per_row // 8  # the offset column, then the hex column
+    out = []
+    for span in text.spans:
+        line_start = plain.rfind("\n", 0, span.start) + 1
+        column = span.start - line_start
+        a_hex_row = re.match(r"[0-9a-f]{8}  ", plain[line_start:])
+        if span.style == HIGHLIGHT_STYLE and a_hex_row and 10 <= column < hex_end:
+            out.append(plain[span.start : span.end])
+    return "".join(out)
+
+
+def test_hostile_payloads_are_shown_inert(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.bin"
+    path.write_bytes(hostile_stream())
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        table = app.query_one(Timeline)
+        shown = []
+        for at in range(len(app.rows)):
+            await pilot.press("g", *"j" * at)
+            shown.append(" ".join(str(c) for c in table.get_row_at(at)))
+            shown.append(info_text(app))
+            shown.extend(str(n.label) for n in _tree_nodes(app.query_one(FieldTree)))
+        everything = "\n".join(shown)
+        for control in ("\x1b", "\x9b", "\x07", "\x00", "\r", "\u202e", "\x7f"):
+            assert control not in everything
+        assert "[bold red]markup[/bold red]" in everything  # shown as it is, not applied
+        assert ATTACKS
+
+    drive(check, path)
+
+
+def _tree_nodes(tree: FieldTree) -> list[TreeNode[str]]:
+    out = []
+    stack = list(tree.root.children)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(node.children)
+    return out
+
+
+def test_a_broken_input_shows_its_problems_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "broken.bin"
+    path.write_bytes(hostile_stream()[:50] + b"\xff" * 40)
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        assert app.invocations
+        await pilot.press("J")
+        assert cursor(app).problems
+        assert "RI1" in info_text(app)
+
+    drive(check, path)
+
+
+def test_an_unreadable_input_is_reported_in_the_app(tmp_path: Path) -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        assert "stopped: cannot open" in status_text(app)
+        assert not app.invocations
+
+    drive(check, tmp_path / "missing.pcap")
+
+
+def test_first_screen_comes_before_the_whole_capture_is_decoded() -> None:
+    """The first invocation is on screen while the decoder is still busy (slowed here)."""
+    shown: list[bool] = []
+
+    def slow(progress: Callable[[int], None]) -> Iterator[Journaled]:
+        for item in loader(capture(kind="pcapng"))(progress):
+            yield item
+            if isinstance(item, Invocation) and item is not None and not shown:
+                time.sleep(0.5)
+
+    async def main() -> None:
+        app = InspectorApp(slow, "slow")
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(40):
+                await pilot.pause(0.02)
+                if app.selected is not None:
+                    break
+            shown.append(app.selected is not None and not app.finished)
+            assert "decoding" in _plain(app.query_one("#title", Static))
+            await decoded(pilot)
+
+    asyncio.run(main())
+    assert shown == [True]
