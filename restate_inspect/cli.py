@@ -740,7 +740,7 @@ def tui(
         _keys_from_terminal()
         source, name, size = "-", "<stdin>", len(data)
     elif source is None and not (request or response):
-        source = name = str(SAMPLE_CAPTURE)
+        source, name = str(SAMPLE_CAPTURE), "the bundled sample (samples/v1-features.pcapng)"
         size = SAMPLE_CAPTURE.stat().st_size
     else:
         name = source or pair_name(str(request or "-"), str(response or "-"))

@@ -258,8 +258,8 @@ def test_tui_without_input_opens_the_bundled_sample(tui_app: list[_Opened]) -> N
     result = run_cli(["tui"])
     assert result.exit_code == 0, result.stderr
     (opened,) = tui_app
-    assert opened.name.endswith("sample.pcapng") and opened.size
-    assert Path(opened.name).read_bytes() == (SAMPLES / "v1-features.pcapng").read_bytes()
+    assert "bundled sample" in opened.name and opened.size == cli.SAMPLE_CAPTURE.stat().st_size
+    assert cli.SAMPLE_CAPTURE.read_bytes() == (SAMPLES / "v1-features.pcapng").read_bytes()
     stored = json.loads((captures_dir() / "v1-features" / "sys_invocation.json").read_text())
     assert {i.invocation_id for i in opened.invocations()} == {r["id"] for r in stored["rows"]}
 
