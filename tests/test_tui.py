@@ -361,16 +361,16 @@ def test_r_toggles_relative_and_absolute_time() -> None:
         await open_invocation(app, pilot, "Demo/sleepy", 1)
         table = app.query_one(Timeline)
         at = table.cursor_row
-        relative = str(table.get_row_at(at)[0])
+        relative = str(table.get_row_at(at)[0]).split()[0]
         assert relative == "+0.0ms"
         await pilot.press("r")
-        absolute = str(table.get_row_at(at)[0])
+        absolute = str(table.get_row_at(at)[0]).split()[0]
         frame = cursor(app).frame
         assert frame is not None and frame.time is not None
         assert absolute[:8].count(":") == 2 and absolute != relative
         assert table.cursor_row == at
         await pilot.press("r")
-        assert str(table.get_row_at(at)[0]) == relative
+        assert str(table.get_row_at(at)[0]).split()[0] == relative
 
     drive(check)
 

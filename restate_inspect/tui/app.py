@@ -27,7 +27,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import (
     DataTable,
-    Footer,
     Input,
     OptionList,
     ProgressBar,
@@ -257,6 +256,7 @@ class InspectorApp(App[None]):
     """restate-inspect tui."""
 
     TITLE = "restate-inspect"
+    ENABLE_COMMAND_PALETTE = False
     CSS = """
     #title { height: 1; background: $panel; }
     #main { height: 1fr; }
@@ -269,6 +269,7 @@ class InspectorApp(App[None]):
     #about { width: 1fr; border: round $primary-darken-2; overflow-y: scroll; overflow-x: hidden; }
     #invocations:focus, #timeline:focus, #fields:focus, #about:focus { border: round $accent; }
     #status { height: 1; }
+    #keys { height: 1; background: $panel; }
     #message { width: 1fr; }
     #progress { width: 40; }
     HelpScreen, SearchScreen, FilterScreen { align: center middle; }
@@ -345,13 +346,11 @@ class InspectorApp(App[None]):
         with Horizontal(id="status"):
             yield Static(id="message")
             yield ProgressBar(total=None, show_eta=False, id="progress")
-        yield Footer()
+        yield Static(_key_bar(), id="keys")
 
     def on_mount(self) -> None:
-        timeline = self.query_one(Timeline)
-        for label, width in (("time", 12), ("", 1), ("#", 4), ("type", 16), ("state", 18)):
-            timeline.add_column(Text(label, "bold"), width=width)
-        timeline.add_column(Text("summary", "bold"))
+        heading = ("time", "", "#", "type", "state", "summary")
+        self.query_one(Timeline).add_column(_line([Text(h, "bold") for h in heading]))
         self._show_title()
         self._set_message("decoding…")
         self.decode()
@@ -508,7 +507,7 @@ class InspectorApp(App[None]):
         timeline = self.query_one(Timeline)
         timeline.clear()
         for position, row in enumerate(self.rows):
-            timeline.add_row(*self._cells(row, attempt, started), key=str(position))
+            timeline.add_row(_line(self._cells(row, attempt, started)), key=str(position))
         timeline.border_title = Text(safe_text(_timeline_title(self.selected)))
 
     def _cells(self, row: Row, attempt: AttemptJournal, started: float | None) -> list[Text]:
@@ -530,10 +529,10 @@ class InspectorApp(App[None]):
         type_style = NAMESPACE_STYLES[spec.namespace] if spec else "bold red"
         if row.section == "replay":
             type_style += " dim"
-        state = Text()
-        for badge in model.row_badges(row):
-            style = BADGE_STYLES.get(badge.split(" ")[0], "bold red")
-            state.append(badge + " ", style)
+        state = Text(" ").join(
+            Text(badge, BADGE_STYLES.get(badge.split(" ")[0], "bold red"))
+            for badge in model.row_badges(row)
+        )
         summary = Text(safe_text(model.row_summary(row, attempt)))
         if row.problems and row.worst is not None:
             summary.stylize(SEVERITY_STYLES[row.worst])
@@ -713,6 +712,35 @@ class InspectorApp(App[None]):
 
 
 # --- pieces of text -----------------------------------------------------------------------
+
+
+FOOTER_KEYS: Final = (
+    ("q", "quit"), ("?", "help"), ("n/p", "entry"), ("c", "completion"), ("a", "ack"),
+    ("e", "entry"), ("J/K", "problem"), ("/", "search"), ("f", "filter"), ("r", "time"),
+    ("tab", "pane"),
+)  # fmt: skip
+
+
+def _key_bar() -> Text:
+    """The main keys, as mitmproxy and termshark show them: one line, not a widget each
+    (fewer widgets make every redraw cheaper)."""
+    text = Text()
+    for key, what in FOOTER_KEYS:
+        text.append(f" {key} ", "bold reverse").append(f" {what}  ")
+    return text
+
+
+# The timeline's columns, as widths: one cell a row, composed here, draws far faster than
+# six cells (a new attempt's rows are all drawn at once).
+COLUMNS: Final = (11, 2, 5, 17, 20)
+
+
+def _line(cells: list[Text]) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis")
+    for cell, width in zip(cells, COLUMNS, strict=False):
+        cell.truncate(width - 1, overflow="ellipsis", pad=True)
+        line.append_text(cell).append(" ")
+    return line.append_text(cells[-1])
 
 
 def _invocation_label(invocation: Invocation, problems: int) -> Text:
