@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Self
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -24,7 +24,10 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import (
     DataTable,
     Input,
@@ -109,6 +112,27 @@ _VIM_KEYS: list[BindingType] = [
 ]
 
 
+class FixedPane(Widget):
+    """A pane whose size the layout fixes (1fr) and whose vertical scrollbar is always
+    shown: when its content changes size, nothing else on the screen moves. Textual lays
+    out and repaints the whole screen on any content size change; for these panes that
+    is wasted work, and it made switching attempts miss 50 ms."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        bar = self.vertical_scrollbar  # kept in step with the content, as a layout would
+        bar.window_virtual_size = size.height
+        bar.refresh()
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+        self.refresh()  # all of the pane: what a layout would have repainted
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        return super().refresh(*regions, repaint=repaint, recompose=recompose)
+
+
 class InvocationTree(Tree[Selected]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *_VIM_KEYS,
@@ -117,7 +141,7 @@ class InvocationTree(Tree[Selected]):
     ]
 
 
-class FieldTree(Tree[str]):
+class FieldTree(Tree[str], FixedPane):
     """The selected frame's fields; the one under the cursor is marked in the hex view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -131,7 +155,7 @@ class FieldTree(Tree[str]):
             self.cursor_line = 0
 
 
-class Timeline(DataTable[Text]):
+class Timeline(DataTable[Text], FixedPane):
     BINDINGS: ClassVar[list[BindingType]] = [
         *_VIM_KEYS,
         Binding("g", "scroll_top", "First", show=False),
@@ -139,7 +163,7 @@ class Timeline(DataTable[Text]):
     ]
 
 
-class DetailView(RichLog):
+class DetailView(RichLog, FixedPane):
     """The selected frame's header, links, problems, payload and bytes. One line-based
     view rather than widgets of their own: a new frame then redraws this pane alone, where
     resizing widgets would lay out the whole screen again on every key."""
@@ -262,7 +286,8 @@ class InspectorApp(App[None]):
     #main { height: 1fr; }
     #invocations { width: 34%; min-width: 24; max-width: 56; border: round $primary-darken-2; }
     #right { width: 1fr; }
-    #timeline { height: 1fr; border: round $primary-darken-2; overflow-y: scroll; }
+    #timeline { height: 1fr; border: round $primary-darken-2;
+        overflow-y: scroll; overflow-x: hidden; }
     #detail { height: 1fr; }
     /* scrollbars that come and go lay out the screen again: these keep theirs */
     #fields { width: 1fr; border: round $primary-darken-2; overflow-y: scroll; overflow-x: hidden; }
