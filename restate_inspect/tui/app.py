@@ -134,11 +134,24 @@ class FixedPane(Widget):
 
 
 class InvocationTree(Tree[Selected]):
+    """The invocations and their attempts. An attempt opens as the cursor reaches it, within
+    the key press: through a NodeHighlighted message it would be drawn a frame later."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         *_VIM_KEYS,
         Binding("g", "scroll_home", "First", show=False),
         Binding("G", "scroll_end", "Last", show=False),
     ]
+
+    def __init__(self, label: Text, *, opened: Callable[[Selected], None], id: str) -> None:
+        super().__init__(label, id=id)
+        self._opened = opened
+
+    def watch_cursor_line(self, previous_line: int, line: int) -> None:
+        super().watch_cursor_line(previous_line, line)
+        node = self.cursor_node
+        if node is not None and node.data is not None:
+            self._opened(node.data)
 
 
 class FieldTree(Tree[str], FixedPane):
@@ -351,7 +364,9 @@ class InspectorApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         with Horizontal(id="main"):
-            tree: InvocationTree = InvocationTree(Text("invocations"), id="invocations")
+            tree: InvocationTree = InvocationTree(
+                Text("invocations"), opened=self._attempt_reached, id="invocations"
+            )
             tree.show_root = False
             tree.guide_depth = 2
             tree.border_title = "Invocations"
@@ -431,8 +446,8 @@ class InspectorApp(App[None]):
         self._show_title()
         if self.selected is None and self.attempts:
             tree.focus()
-            tree.move_cursor(self._attempt_nodes[id(self.attempts[0].attempt)])
             self.select(self.attempts[0])
+            tree.move_cursor(self._attempt_nodes[id(self.attempts[0].attempt)])
 
     def _add_invocation(self, tree: InvocationTree, invocation: Invocation) -> None:
         self.invocations.append(invocation)
@@ -507,10 +522,9 @@ class InspectorApp(App[None]):
             self._rows_cache.move_to_end(key)
         return rows
 
-    @on(Tree.NodeHighlighted, "#invocations")
-    def invocation_highlighted(self, event: Tree.NodeHighlighted[Selected]) -> None:
-        if event.node.data is not None and event.node.data != self.selected:
-            self.select(event.node.data)
+    def _attempt_reached(self, selected: Selected) -> None:
+        if selected is not self.selected:
+            self.select(selected)
 
     def select(self, selected: Selected, row: Row | None = None) -> None:
         self.selected = selected
@@ -573,6 +587,8 @@ class InspectorApp(App[None]):
     @on(DataTable.RowHighlighted, "#timeline")
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         at = event.cursor_row
+        if at != event.data_table.cursor_row:
+            return  # stale: clear() and move_cursor() each announce a row, the last one counts
         if not (0 <= at < len(self.rows) and self.rows[at] is self._shown):
             self.show_detail(at)  # not again for the row select() has just shown
 
@@ -715,9 +731,8 @@ class InspectorApp(App[None]):
         if not self.active_filter.accepts(row):
             self.active_filter = EVERYTHING
             self._show_title()
-        if selected != self.selected:
-            self.query_one(InvocationTree).move_cursor(self._attempt_nodes[id(selected.attempt)])
-        self.select(selected, row)
+        self.select(selected, row)  # first: the tree's cursor then finds it open
+        self.query_one(InvocationTree).move_cursor(self._attempt_nodes[id(selected.attempt)])
 
     def action_filter(self) -> None:
         if self.selected is None:
