@@ -22,7 +22,7 @@ import typer
 
 from restate_inspect import __version__
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
-from restate_inspect.invocations import Invocation, Journaled, invocations
+from restate_inspect.invocations import Invocation, Journaled, invocations, tracked
 from restate_inspect.location import Direction
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError, InputFormat, pair_name, read_input, read_pair
@@ -317,9 +317,10 @@ def _outputs(
 ) -> Iterator[tuple[bytes, Tally]]:
     """Rendered stream groups in their order, from this process or from workers."""
     if jobs > 1 and source.path is not None:
-        from restate_inspect.parallel import sharded  # noqa: PLC0415 - forks only for captures
+        from restate_inspect.parallel import rendering, sharded  # noqa: PLC0415 - forks
 
-        return sharded(source.path, render, max_length=max_length, jobs=jobs, progress=progress)
+        work = rendering(render, max_length=max_length)
+        return sharded(source.path, work, jobs=jobs, progress=progress)
     groups = group_streams(decode_events(source.events(progress), max_length=max_length))
     return (render(group) for _key, group in ordered(groups))
 
@@ -565,6 +566,7 @@ def check(
     stream: StreamOpt = None,
     invocation: InvocationOpt = None,
     service: ServiceOpt = None,
+    jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
     from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
@@ -577,8 +579,7 @@ def check(
     checked = 0
     try:
         with _progress(source) as progress:
-            events = decode_events(where.events(progress), max_length=max_length)
-            for item in invocations(events):
+            for item in _checked_invocations(where, max_length, _jobs(where, jobs), progress):
                 if isinstance(item, Invocation):
                     if not selection.wants_invocation(item):
                         continue
@@ -600,6 +601,18 @@ def check(
         text.check_summary(tally, checked)
     failing = any(tally.problems[s] for s in _AT_LEAST[fail_on])
     raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)
+
+
+def _checked_invocations(
+    source: Source, max_length: int, jobs: int, progress: Callable[[int], None] | None
+) -> Iterator[Journaled]:
+    """The invocations, built in this process or from the attempts of workers."""
+    if jobs > 1 and source.path is not None:
+        from restate_inspect.parallel import attempts, sharded  # noqa: PLC0415 - forks
+
+        built = sharded(source.path, attempts(max_length=max_length), jobs=jobs, progress=progress)
+        return tracked(built)
+    return invocations(decode_events(source.events(progress), max_length=max_length))
 
 
 _AT_LEAST = {

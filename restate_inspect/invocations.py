@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, NamedTuple
 
 from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry, Moment, comparable
+from restate_inspect.framing import Frame
+from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry, Moment
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import lookup
 from restate_inspect.pipeline import Decoded
@@ -103,7 +104,7 @@ class InvocationTracker:
             if entry is None or entry.frame is not item.frame:
                 continue
             earlier = stored.get(entry.index)
-            content = comparable(entry.frame)
+            content = entry.replay_content
             if entry.replayed and earlier is not None:
                 self._compare(attempt, moment, entry.index, earlier, content)
             stored[entry.index] = _Stored(
@@ -197,12 +198,43 @@ def _type_name(type_code: int) -> str:
 Journaled = Invocation | Problem | Discovery
 
 
+class Finished(NamedTuple):
+    """An attempt whose stream is over, with what the capture told about the stream, the
+    packet that ended it (inf: the input ended first) and the packet that began it."""
+
+    attempt: AttemptJournal
+    info: StreamInfo | None
+    ended_by: float
+    began: float
+
+
+Built = Finished | Problem | Discovery
+
+
 def invocations(items: Iterable[Decoded]) -> Iterator[Journaled]:
     """Build an AttemptJournal per Restate stream from the pipeline's events, and hand on
     invocations as they end. Problems that belong to no stream pass straight on."""
+    return tracked(finished_attempts(items))
+
+
+def tracked(built: Iterable[Built]) -> Iterator[Journaled]:
+    """Invocations from finished attempts, handed on as they end."""
     tracker = InvocationTracker()
-    building: dict[StreamKey, tuple[AttemptJournal, StreamInfo | None]] = {}
+    for item in built:
+        if isinstance(item, Finished):
+            yield from tracker.add(item.attempt, item.info)
+        else:
+            yield item
+    yield from tracker.finish()
+
+
+def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
+    """Each Restate stream's attempt, once both its bodies are over, in the order they end;
+    then those that were still open when the input ended, in the order they began. (This
+    order does not depend on how a capture is sharded: see restate_inspect.parallel.)"""
+    building: dict[StreamKey, _Building] = {}
     skipped: set[StreamKey] = set()
+    cut_short: list[_Building] = []
     for item in items:
         if isinstance(item, Discovery):
             yield item
@@ -214,28 +246,110 @@ def invocations(items: Iterable[Decoded]) -> Iterator[Journaled]:
             continue
         if stream in skipped:
             continue
+        if isinstance(item, StreamInfo) and item.kind not in ("invocation", "unknown"):
+            skipped.add(stream)
+            building.pop(stream, None)
+            continue
+        state = building.get(stream)
+        if state is None:
+            state = building[stream] = _Building(AttemptJournal(stream), None, _packet(item))
+        if state.take(item):
+            del building[stream]
+            assert isinstance(item, StreamEnd)
+            if item.packet is None:  # the capture's end ended it
+                cut_short.append(state)
+            else:
+                yield Finished(state.attempt, state.info, float(item.packet), state.began)
+    for state in building.values():  # files, and streams the capture cut short
+        state.attempt.finish()
+    cut_short += building.values()
+    for state in sorted(cut_short, key=lambda state: state.began):
+        yield Finished(state.attempt, state.info, _NEVER, state.began)
+
+
+@dataclass
+class _Building:
+    attempt: AttemptJournal
+    info: StreamInfo | None
+    began: float  # the packet of the stream's first event
+
+    def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd) -> bool:
+        """Add an item of the stream; True when it finished the attempt."""
+        attempt = self.attempt
         if isinstance(item, StreamInfo):
-            if item.kind not in ("invocation", "unknown"):
-                skipped.add(stream)
-                building.pop(stream, None)
-                continue
-            attempt = building[stream][0] if stream in building else AttemptJournal(stream)
+            self.info = item
             attempt.protocol_version = item.protocol_version
             types = (item.header("content-type"), item.header("content-type", response=True))
             attempt.describe(item.http_version, item.status, types)
-            building[stream] = (attempt, item)
-            continue
-        attempt, info = building.get(stream) or (AttemptJournal(stream), None)
-        building[stream] = (attempt, info)
-        if isinstance(item, StreamEnd):
+        elif isinstance(item, StreamEnd):
             attempt.end_of(item.direction, item.how)
-            if info is not None and len(attempt.ends) == len(Direction):
-                del building[stream]
+            if self.info is not None and len(attempt.ends) == len(Direction):
                 attempt.finish()
-                yield from tracker.add(attempt, info)
+                return True
         else:
             attempt.add(item)
-    for attempt, info in building.values():  # files, and streams the capture cut short
-        attempt.finish()
-        yield from tracker.add(attempt, info)
-    yield from tracker.finish()
+        return False
+
+
+def _packet(item: Decoded) -> float:
+    packet = item.frame.packet if isinstance(item, DecodedFrame) else getattr(item, "packet", None)
+    return _NEVER if packet is None else float(packet)
+
+
+_NEVER: Final = float("inf")
+
+
+def shipped(finished: Finished) -> Finished:
+    """A copy of a finished attempt to send to another process: what InvocationTracker and
+    the findings read, without the payloads. Frames lose their bodies and their messages,
+    but for the awakeable entries the tracker links; the StartMessage loses its state."""
+    attempt = finished.attempt
+    slim: dict[int, Frame] = {}
+
+    def frame(original: Frame) -> Frame:
+        copy = slim.get(id(original))
+        if copy is None:
+            keep = isinstance(original.message, _LINKED)
+            copy = slim[id(original)] = original._replace(
+                body=b"", message=original.message if keep else None
+            )
+        return copy
+
+    def maybe(original: Frame | None) -> Frame | None:
+        return None if original is None else frame(original)
+
+    start = None
+    if attempt.start is not None:
+        start = pb.StartMessage()
+        start.CopyFrom(attempt.start)
+        start.ClearField("state_map")
+    timeline = [
+        Moment(
+            DecodedFrame(frame(m.item.frame), m.item.context)
+            if isinstance(m.item, DecodedFrame)
+            else m.item,
+            m.findings,
+        )
+        for m in attempt.timeline
+    ]
+    entries = {
+        index: replace(
+            entry,
+            frame=frame(entry.frame),
+            completion=maybe(entry.completion),
+            ack=maybe(entry.ack),
+        )
+        for index, entry in attempt.entries.items()
+    }
+    copy = replace(
+        attempt,
+        start=start,
+        start_frame=maybe(attempt.start_frame),
+        end_frame=maybe(attempt.end_frame),
+        entries=entries,
+        timeline=timeline,
+    )
+    return finished._replace(attempt=copy)
+
+
+_LINKED: Final = (pb.AwakeableEntryMessage, pb.CompleteAwakeableEntryMessage)

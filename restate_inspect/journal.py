@@ -96,6 +96,7 @@ class Entry:
     completion: Frame | None = None
     ack: Frame | None = None
     links: list[str] = field(default_factory=list)  # to entries of other invocations
+    replay_content: bytes | None = None  # what a replay of it must carry: comparable()
 
     @property
     def completable(self) -> bool:
@@ -253,9 +254,7 @@ class AttemptJournal:
         if known is not None and index >= known:
             text = f"the runtime sends entry {index} after replaying the {known} it announced"
             findings.append(self._finding("RI203", text, decoded))
-        self._record(
-            Entry(index, decoded.frame, True, decoded.frame.message_type), decoded, findings
-        )
+        self._record(_entry(index, decoded.frame, replayed=True), decoded, findings)
 
     def _completion(
         self, decoded: DecodedFrame, message: pb.CompletionMessage, findings: list[Problem]
@@ -339,7 +338,7 @@ class AttemptJournal:
             text = f"the invocation ends with a terminal failure: {_failure(message.failure)}"
             findings.append(self._finding("RI233", text, decoded))
         if decoded.entry_index is not None:
-            entry = Entry(decoded.entry_index, decoded.frame, False, decoded.frame.message_type)
+            entry = _entry(decoded.entry_index, decoded.frame, replayed=False)
             self._record(entry, decoded, findings)
 
     def _record(self, entry: Entry, decoded: DecodedFrame, findings: list[Problem]) -> None:
@@ -483,6 +482,10 @@ class AttemptJournal:
     def all_findings(self) -> list[Problem]:
         """Every finding of the attempt, in timeline order."""
         return [finding for moment in self.timeline for finding in moment.findings]
+
+
+def _entry(index: int, frame: Frame, *, replayed: bool) -> Entry:
+    return Entry(index, frame, replayed, frame.message_type, replay_content=comparable(frame))
 
 
 def _protocol_order(decoded: DecodedFrame) -> int:

@@ -1,13 +1,17 @@
 """A large capture on several cores.
 
 Each worker process reads the whole capture but decodes only every n-th TCP connection
-(CaptureDecoder's share), groups and renders its streams; the main process merges what the
-workers send by the streams' order keys, so the output is the same whatever the number of
-workers. Decoding is what costs, and TCP connections are independent of each other.
+(CaptureDecoder's share) and turns it into ordered results: rendered stream groups for
+`decode` and `streams`, finished attempts for `check`. The main process merges what the
+workers send by the results' order keys, so that the output is the same whatever the number
+of workers. Decoding is what costs, and TCP connections are independent of each other; the
+invocations, whose attempts may be on different connections, are put together in the main
+process.
 """
 
 from __future__ import annotations
 
+import copyreg
 import heapq
 import multiprocessing
 import os
@@ -17,13 +21,18 @@ from multiprocessing.connection import Connection
 from operator import itemgetter
 from typing import Any, Final
 
+from google.protobuf.message import Message
+
+from restate_inspect.invocations import Built, Finished, finished_attempts, shipped
+from restate_inspect.messages import BY_CODE, MessageType
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError, read_input
+from restate_inspect.readers.events import InputEvent
 from restate_inspect.streams import OrderKey, StreamGroup, group_streams, ordered
 
+Work = Callable[[Iterator[InputEvent]], Iterator[tuple[Any, Any]]]  # events -> (key, result)
 Render = Callable[[StreamGroup], tuple[bytes, Any]]  # a group's output, and what to tally
-Rendered = tuple[OrderKey, bytes, Any]
-_BATCH: Final = 256 * 1024  # bytes of output a worker gathers before it sends them
+_BATCH: Final = 64  # results a worker gathers before it sends them
 _PROGRESS_STEP: Final = 1 << 20
 
 
@@ -38,30 +47,44 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def rendered(
-    path: str,
-    render: Render,
-    *,
-    max_length: int,
-    share: tuple[int, int] = (0, 1),
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[Rendered]:
-    """One process's part: decode, group, order and render its share of the capture."""
-    events = read_input(path, share=share, progress=progress)
-    for key, group in ordered(group_streams(decode_events(events, max_length=max_length))):
-        output, tally = render(group)
-        yield key, output, tally
+def rendering(render: Render, *, max_length: int) -> Work:
+    """decode and streams: each stream group rendered, in the order of `ordered`."""
+
+    def work(events: Iterator[InputEvent]) -> Iterator[tuple[OrderKey, tuple[bytes, Any]]]:
+        for key, group in ordered(group_streams(decode_events(events, max_length=max_length))):
+            yield key, render(group)
+
+    return work
+
+
+def attempts(*, max_length: int) -> Work:
+    """check: each finished attempt, without its payloads (see invocations.shipped), and
+    the problems of the capture as a whole, in the order of `finished_attempts`: the merged
+    attempts then make the same invocations as one process would."""
+
+    def work(events: Iterator[InputEvent]) -> Iterator[tuple[tuple[float, float, int], Built]]:
+        ended_by, began = 0.0, 0.0
+        for sequence, item in enumerate(
+            finished_attempts(decode_events(events, max_length=max_length))
+        ):
+            if isinstance(item, Finished):
+                ended_by, began = item.ended_by, item.began
+                yield (ended_by, began, sequence), shipped(item)
+            else:  # after what this worker handed on last
+                yield (ended_by, began, sequence), item
+
+    return work
 
 
 def sharded(
     path: str,
-    render: Render,
+    work: Work,
     *,
-    max_length: int,
     jobs: int,
     progress: Callable[[int], None] | None = None,
-) -> Iterator[tuple[bytes, Any]]:
-    """The output of `jobs` worker processes, merged in order."""
+) -> Iterator[Any]:
+    """The results of `jobs` worker processes, each doing `work` on its share of the
+    capture, merged in order."""
     context = multiprocessing.get_context("fork")
     receivers: list[Connection] = []
     workers = []
@@ -69,14 +92,7 @@ def sharded(
         receiver, sender = context.Pipe(duplex=False)
         worker = context.Process(
             target=_work,
-            args=(
-                sender,
-                path,
-                render,
-                max_length,
-                (shard, jobs),
-                shard == 0 and progress is not None,
-            ),
+            args=(sender, path, work, (shard, jobs), shard == 0 and progress is not None),
             daemon=True,
         )
         worker.start()
@@ -85,8 +101,8 @@ def sharded(
         workers.append(worker)
     try:
         streams = [_receive(receiver, progress) for receiver in receivers]
-        for _key, output, tally in heapq.merge(*streams, key=itemgetter(0)):
-            yield output, tally
+        for _key, result in heapq.merge(*streams, key=itemgetter(0)):
+            yield result
     finally:
         for worker in workers:
             worker.terminate()
@@ -94,15 +110,9 @@ def sharded(
 
 
 def _work(
-    sender: Connection,
-    path: str,
-    render: Render,
-    max_length: int,
-    share: tuple[int, int],
-    reports_progress: bool,
+    sender: Connection, path: str, work: Work, share: tuple[int, int], reports_progress: bool
 ) -> None:
-    batch: list[Rendered] = []
-    size = 0
+    batch: list[tuple[Any, Any]] = []
     last = [0]
 
     def progress(done: int) -> None:
@@ -111,18 +121,12 @@ def _work(
             sender.send(("progress", done))
 
     try:
-        for item in rendered(
-            path,
-            render,
-            max_length=max_length,
-            share=share,
-            progress=progress if reports_progress else None,
-        ):
+        events = read_input(path, share=share, progress=progress if reports_progress else None)
+        for item in work(events):
             batch.append(item)
-            size += len(item[1])
-            if size >= _BATCH:
+            if len(batch) >= _BATCH:
                 sender.send(("items", batch))
-                batch, size = [], 0
+                batch = []
         sender.send(("items", batch))
         sender.send(("done", None))
     except InputError as exc:
@@ -133,7 +137,9 @@ def _work(
         sender.close()
 
 
-def _receive(receiver: Connection, progress: Callable[[int], None] | None) -> Iterator[Rendered]:
+def _receive(
+    receiver: Connection, progress: Callable[[int], None] | None
+) -> Iterator[tuple[Any, Any]]:
     while True:
         try:
             kind, value = receiver.recv()
@@ -150,3 +156,30 @@ def _receive(receiver: Connection, progress: Callable[[int], None] | None) -> It
             raise InputError(value)
         else:
             raise RuntimeError(f"a decoding worker failed:\n{value}")
+
+
+# Results travel pickled. The generated protobuf classes name a module ("protocol_pb2") that
+# cannot be imported by that name, so their messages travel as their bytes, and message
+# types as their codes.
+def _message(code: int, body: bytes) -> Message:
+    spec = BY_CODE[code]
+    assert spec.cls is not None
+    return spec.cls.FromString(body)
+
+
+def _reduce_message(message: Message) -> tuple[Callable[[int, bytes], Message], tuple[int, bytes]]:
+    return _message, (_CODES[type(message)], message.SerializeToString())
+
+
+def _message_type(code: int) -> MessageType:
+    return BY_CODE[code]
+
+
+def _reduce_message_type(spec: MessageType) -> tuple[Callable[[int], MessageType], tuple[int]]:
+    return _message_type, (spec.code,)
+
+
+_CODES: Final = {spec.cls: code for code, spec in BY_CODE.items() if spec.cls is not None}
+for _cls in _CODES:
+    copyreg.pickle(_cls, _reduce_message)
+copyreg.pickle(MessageType, _reduce_message_type)

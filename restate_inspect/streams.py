@@ -190,6 +190,7 @@ def discovery_manifest(item: Discovery) -> object:
 
 OrderKey = tuple[float, str, int]
 _LAST: Final = float("inf")
+_AFTER_EVERY_NAME: Final = "\U0010ffff"  # so that problems of the capture as a whole come last
 
 
 def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGroup]]:
@@ -204,7 +205,7 @@ def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGro
             if group.stream is not None:  # a file's stream
                 yield (-1.0, "", sequence), group
             else:
-                capture_wide.append(((_LAST, "", sequence), group))
+                capture_wide.append(((_LAST, _AFTER_EVERY_NAME, sequence), group))
             continue
         packet = _end_packet(group)
         if tied and tied[0][0][0] != packet:

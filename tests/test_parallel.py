@@ -1,0 +1,85 @@
+"""A capture decoded by several worker processes gives the same output as by one.
+
+The capture is built so that sharding has something to get wrong: an invocation whose two
+attempts are on different TCP connections (so in different workers) and whose replay does
+not match, an attempt that the capture cuts short, streams of several connections
+interleaved, and a problem of the file as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.framing import encode_frame
+from tests import capturewriter as cw
+from tests.helpers import run_cli
+
+INVOCATION = b"\x01" * 16
+OTHER = b"\x02" * 16
+
+
+def _start(raw: bytes, known: int) -> bytes:
+    start = pb.StartMessage(id=raw, debug_id="inv_test", known_entries=known)
+    start.state_map.add(key=b"k", value=b"eager state that stays in the worker")
+    return encode_frame(0x0000, start)
+
+
+INPUT = encode_frame(0x0400, pb.InputEntryMessage(value=b'"hi"'))
+
+
+def _connection(
+    port: int, start: float, request: bytes, response: bytes, *, cut: bool = False
+) -> list[cw.Packet]:
+    talk = cw.Conversation(("10.0.0.1", port), ("10.0.0.2", 9080), start=start)
+    talk.handshake()
+    exchange = cw.h2_exchange(request, response)
+    if cut:  # the capture ends before the SDK's END_STREAM
+        exchange = exchange[:-1]
+    for side, data in exchange:
+        talk.segment(side, data)
+    if not cut:
+        talk.segment(0, flags=cw.FIN | cw.ACK)
+        talk.segment(1, flags=cw.FIN | cw.ACK)
+    return talk.packets
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    stored = encode_frame(0x0800, pb.SetStateEntryMessage(key=b"k", value=b"1"))
+    failed = encode_frame(0x0003, pb.ErrorMessage(code=500, message="boom"))
+    first = _connection(40000, 0.0, _start(INVOCATION, 1) + INPUT, stored + failed)
+    replayed = encode_frame(0x0800, pb.SetStateEntryMessage(key=b"other", value=b"1"))
+    ended = encode_frame(0x0401, pb.OutputEntryMessage(value=b'"ok"')) + encode_frame(0x0005)
+    second = _connection(40001, 0.0135, _start(INVOCATION, 2) + INPUT + replayed, ended)
+    cut = _connection(40002, 0.0025, _start(OTHER, 1) + INPUT, stored, cut=True)
+    packets = sorted(first + second + cut, key=lambda packet: packet.time)
+    data = cw.pcap([cw.Packet(1_700_000_000 + p.time, p.data) for p in packets])
+    data += struct.pack("<IIII", 1_700_000_001, 0, 100, 100) + b"cut"  # the file ends early
+    path = tmp_path_factory.mktemp("parallel") / "sharded.pcap"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["check", "--json"], ["decode", "--json"], ["decode"], ["streams", "--json"]],
+)
+def test_two_workers_give_what_one_does(capture: Path, command: list[str]) -> None:
+    one = run_cli([*command, "--jobs", "1", str(capture)])
+    two = run_cli([*command, "--jobs", "2", str(capture)])
+    assert (two.exit_code, two.stdout) == (one.exit_code, one.stdout)
+
+
+def test_the_capture_has_what_sharding_could_get_wrong(capture: Path) -> None:
+    result = run_cli(["check", "--json", "--fail-on", "info", "--jobs", "2", str(capture)])
+    findings = [json.loads(line) for line in result.stdout.splitlines()]
+    where = {(f["code"], f.get("attempt"), f.get("stream")) for f in findings}
+    assert ("RI240", 2, "tcp2/s1") in where  # the replay of attempt 1, sent on tcp0
+    assert ("RI207", 1, "tcp1/s1") in where  # cut short by the capture's end
+    assert "RI301" in {f["code"] for f in findings}  # the file as a whole
+    assert result.exit_code == 1
