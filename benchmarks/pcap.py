@@ -11,7 +11,10 @@ In one run, alternating (so that drift of a shared machine hits both alike), it 
 on ../shared/captures/big-v2/big-v2.pcap, and then restate-inspect alone on a capture ten
 times larger, made from the same packets repeated with shifted client ports and times, to
 show that memory stays flat. Peak RSS is the largest total of the process and its children
-(restate-inspect may fork workers), sampled every 50 ms from /proc. Figures are medians.
+(restate-inspect may fork workers), sampled every 50 ms from /proc. That total counts the
+pages the forked workers share with their parent (the interpreter and the libraries) once
+per process; peak PSS, beside it, counts each shared page once, split among its sharers.
+Figures are medians.
 """
 
 from __future__ import annotations
@@ -40,34 +43,37 @@ TSHARK_ARGS = [
 ]
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB."""
-    total, todo = 0, [pid]
+def _tree_memory_kb(pid: int) -> tuple[int, int]:
+    """Resident memory (RSS, PSS) of a process and all its descendants, in KiB."""
+    rss, pss, todo = 0, 0, [pid]
     while todo:
         current = todo.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(
-                next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
-            )
+            rss += _kb(Path(f"/proc/{current}/status").read_text(), "VmRSS:")
+            pss += _kb(Path(f"/proc/{current}/smaps_rollup").read_text(), "Pss:")
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, StopIteration, ValueError):
             continue
-    return total
+    return rss, pss
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB of the process tree)."""
+def _kb(text: str, field: str) -> int:
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith(field)))
+
+
+def measure(command: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB, peak PSS MiB of the process tree)."""
     with open(os.devnull, "wb") as devnull:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=devnull, stderr=subprocess.DEVNULL)
-        peak = 0
+        peak_rss = peak_pss = 0
         while process.poll() is None:
-            peak = max(peak, _tree_rss_kb(process.pid))
+            rss, pss = _tree_memory_kb(process.pid)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
-    return elapsed, peak / 1024
+    return elapsed, peak_rss / 1024, peak_pss / 1024
 
 
 def restate_inspect(*args: str) -> list[str]:
@@ -130,17 +136,22 @@ def main() -> int:
         commands["tshark"] = [tshark, "-r", str(capture), *TSHARK_ARGS]
     else:
         print("tshark not found: apt-get install tshark")
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for _ in range(args.rounds):
         for name, command in commands.items():
             runs[name].append(measure(command))
     size = capture.stat().st_size / 1e6
     print(f"{capture.name}: {size:.1f} MB; median of {args.rounds} alternated rounds")
     medians = {
-        name: (statistics.median(t for t, _ in r), max(m for _, m in r)) for name, r in runs.items()
+        name: (
+            statistics.median(t for t, _, _ in r),
+            max(m for _, m, _ in r),
+            max(p for _, _, p in r),
+        )
+        for name, r in runs.items()
     }
-    for name, (seconds, rss) in medians.items():
-        print(f"  {name:14} {seconds:6.2f} s  peak RSS {rss:6.1f} MiB")
+    for name, (seconds, rss, pss) in medians.items():
+        print(f"  {name:14} {seconds:6.2f} s  peak RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB")
     if "tshark" in medians:
         for name in commands:
             if name != "tshark":
@@ -151,10 +162,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             large = Path(folder) / "big-v2-x10.pcap"
             repeat_capture(capture, large, 10)
-            seconds, rss = measure(restate_inspect("decode", "--json", str(large)))
+            seconds, rss, pss = measure(restate_inspect("decode", "--json", str(large)))
+            one = medians["decode --json"]
             print(f"{large.name}: {large.stat().st_size / 1e6:.0f} MB")
-            print(f"  decode --json  {seconds:6.2f} s  peak RSS {rss:6.1f} MiB"
-                  f"  (1x: {medians['decode --json'][1]:.1f} MiB)")  # fmt: skip
+            print(f"  decode --json  {seconds:6.2f} s  peak RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB"
+                  f"  (1x: {one[1]:.1f} / {one[2]:.1f} MiB)")  # fmt: skip
     return 0
 
 

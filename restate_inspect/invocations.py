@@ -44,7 +44,7 @@ class _Stored:
     """What the invocation's attempts sent or were replayed, for the next replay."""
 
     type: int
-    content: bytes | None
+    key: bytes  # Entry.replay_key
     attempt: int
     stream: StreamKey | None
 
@@ -104,24 +104,17 @@ class InvocationTracker:
             if entry is None or entry.frame is not item.frame:
                 continue
             earlier = stored.get(entry.index)
-            content = entry.replay_content
             if entry.replayed and earlier is not None:
-                self._compare(attempt, moment, entry.index, earlier, content)
+                self._compare(attempt, moment, entry, earlier)
             stored[entry.index] = _Stored(
-                entry.frame.type, content, attempt.number or 0, attempt.stream
+                entry.frame.type, entry.replay_key, attempt.number or 0, attempt.stream
             )
 
     def _compare(
-        self,
-        attempt: AttemptJournal,
-        moment: Moment,
-        index: int,
-        earlier: _Stored,
-        content: bytes | None,
+        self, attempt: AttemptJournal, moment: Moment, entry: Entry, earlier: _Stored
     ) -> None:
-        assert isinstance(moment.item, DecodedFrame)
-        frame = moment.item.frame
-        if earlier.type == frame.type and earlier.content == content:
+        frame, index = entry.frame, entry.index
+        if earlier.type == frame.type and earlier.key == entry.replay_key:
             return
         what = (
             f"type {frame.name or hex(frame.type)} where attempt {earlier.attempt} had "
@@ -299,10 +292,11 @@ def _packet(item: Decoded) -> float:
 _NEVER: Final = float("inf")
 
 
-def shipped(finished: Finished) -> Finished:
-    """A copy of a finished attempt to send to another process: what InvocationTracker and
-    the findings read, without the payloads. Frames lose their bodies and their messages,
-    but for the awakeable entries the tracker links; the StartMessage loses its state."""
+def for_checking(finished: Finished) -> Finished:
+    """A finished attempt cut down to what InvocationTracker and the findings read, to be
+    sent to another process for `check`: the timeline keeps its findings, its problems and
+    its entries (replays are checked against them), without payloads; the frames keep only
+    the awakeable messages that the tracker links."""
     attempt = finished.attempt
     slim: dict[int, Frame] = {}
 
@@ -315,41 +309,35 @@ def shipped(finished: Finished) -> Finished:
             )
         return copy
 
-    def maybe(original: Frame | None) -> Frame | None:
-        return None if original is None else frame(original)
-
+    entries = {
+        index: Entry(entry.index, frame(entry.frame), entry.replayed, entry.spec,
+                     replay_key=entry.replay_key)
+        for index, entry in attempt.entries.items()
+    }  # fmt: skip
+    entry_frames = {id(entry.frame) for entry in attempt.entries.values()}
+    timeline = []
+    for moment in attempt.timeline:
+        item = moment.item
+        if isinstance(item, DecodedFrame):
+            if id(item.frame) not in entry_frames and not moment.findings:
+                continue  # neither an entry nor a finding: check does not look at it
+            item = DecodedFrame(frame(item.frame), item.context)
+        timeline.append(Moment(item, moment.findings))
     start = None
     if attempt.start is not None:
-        start = pb.StartMessage()
-        start.CopyFrom(attempt.start)
-        start.ClearField("state_map")
-    timeline = [
-        Moment(
-            DecodedFrame(frame(m.item.frame), m.item.context)
-            if isinstance(m.item, DecodedFrame)
-            else m.item,
-            m.findings,
-        )
-        for m in attempt.timeline
-    ]
-    entries = {
-        index: replace(
-            entry,
-            frame=frame(entry.frame),
-            completion=maybe(entry.completion),
-            ack=maybe(entry.ack),
-        )
-        for index, entry in attempt.entries.items()
-    }
+        start = pb.StartMessage(id=attempt.start.id, key=attempt.start.key)
     copy = replace(
         attempt,
         start=start,
-        start_frame=maybe(attempt.start_frame),
-        end_frame=maybe(attempt.end_frame),
+        start_frame=None,
+        end_frame=None,
         entries=entries,
         timeline=timeline,
     )
-    return finished._replace(attempt=copy)
+    info = finished.info
+    if info is not None:
+        info = replace(info, request_headers=None, response_headers=None)
+    return finished._replace(attempt=copy, info=info)
 
 
 _LINKED: Final = (pb.AwakeableEntryMessage, pb.CompleteAwakeableEntryMessage)

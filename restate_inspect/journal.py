@@ -9,6 +9,7 @@ protocol's rules as it goes (rules.py, RI2xx).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Final, NamedTuple
 
@@ -96,7 +97,7 @@ class Entry:
     completion: Frame | None = None
     ack: Frame | None = None
     links: list[str] = field(default_factory=list)  # to entries of other invocations
-    replay_content: bytes | None = None  # what a replay of it must carry: comparable()
+    replay_key: bytes = b""  # a digest of what a replay of it must carry: comparable()
 
     @property
     def completable(self) -> bool:
@@ -485,7 +486,8 @@ class AttemptJournal:
 
 
 def _entry(index: int, frame: Frame, *, replayed: bool) -> Entry:
-    return Entry(index, frame, replayed, frame.message_type, replay_content=comparable(frame))
+    replay_key = hashlib.blake2b(comparable(frame), digest_size=16).digest()
+    return Entry(index, frame, replayed, frame.message_type, replay_key=replay_key)
 
 
 def _protocol_order(decoded: DecodedFrame) -> int:
@@ -515,7 +517,7 @@ def _failure(failure: pb.Failure) -> str:
 # --- replays: what an earlier attempt sent, as the next one must replay it ------------------
 
 
-def comparable(frame: Frame) -> bytes | None:
+def comparable(frame: Frame) -> bytes:
     """An entry as the SDKs compare it on replay: without its result (a replay carries the
     result filled in), a Sleep by its name only, a OneWayCall without invoke_time."""
     message = frame.message

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from google.protobuf.message import Message
 
-from restate_inspect.invocations import Built, Finished, finished_attempts, shipped
+from restate_inspect.invocations import Built, Finished, finished_attempts, for_checking
 from restate_inspect.messages import BY_CODE, MessageType
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError, read_input
@@ -58,7 +58,7 @@ def rendering(render: Render, *, max_length: int) -> Work:
 
 
 def attempts(*, max_length: int) -> Work:
-    """check: each finished attempt, without its payloads (see invocations.shipped), and
+    """check: each finished attempt, without its payloads (see invocations.for_checking), and
     the problems of the capture as a whole, in the order of `finished_attempts`: the merged
     attempts then make the same invocations as one process would."""
 
@@ -69,7 +69,7 @@ def attempts(*, max_length: int) -> Work:
         ):
             if isinstance(item, Finished):
                 ended_by, began = item.ended_by, item.began
-                yield (ended_by, began, sequence), shipped(item)
+                yield (ended_by, began, sequence), for_checking(item)
             else:  # after what this worker handed on last
                 yield (ended_by, began, sequence), item
 

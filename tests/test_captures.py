@@ -381,6 +381,36 @@ def test_http2_concurrent_streams_on_one_connection() -> None:
         assert shape(frames_of(items, SDK, stream)) == expected(RESPONSE)
 
 
+def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound() -> None:
+    """A late DATA frame for a stream that ended is not a new stream; the ended streams a
+    connection remembers are bounded, so that its state does not grow with its streams."""
+    from hpack import Encoder
+    from hyperframe.frame import DataFrame, HeadersFrame
+
+    from restate_inspect.readers.http2 import _ENDED_KEPT, Http2Connection
+    from restate_inspect.readers.httpevents import HttpHead
+
+    connection = Http2Connection(0)
+    encoder = Encoder()
+    heads = 0
+
+    def feed(*frames: Any) -> None:
+        nonlocal heads
+        events = connection.feed(0, cw.h2_frames(*frames), None, 1)
+        heads += sum(isinstance(e, HttpHead) for e in events)
+
+    connection.feed(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, 1)
+    block = encoder.encode([(":method", "POST"), (":path", "/invoke/A/b")])
+    count = _ENDED_KEPT + 10
+    for stream in range(1, 2 * count, 2):
+        feed(HeadersFrame(stream, block, flags=["END_HEADERS", "END_STREAM"]))
+    assert heads == count
+    feed(DataFrame(2 * count - 1, b"late"))  # the last stream: remembered as ended
+    assert heads == count
+    feed(DataFrame(1, b"late"))  # the first: forgotten, taken for a stream begun earlier
+    assert heads == count + 1
+
+
 def test_other_http_and_other_tcp_are_listed_or_reported_not_decoded() -> None:
     other = cw.http1_exchange(b"hello", b"world", path="/health")
     items = decode(cw.pcap(cw.conversation_packets(other)))

@@ -12,6 +12,7 @@ stream of that direction is told that an unknown amount may be missing.
 from __future__ import annotations
 
 import struct
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -34,6 +35,7 @@ from restate_inspect.rules import Problem
 
 PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _HEADER: Final = struct.Struct("!HBBBL")  # 24-bit length as 16 + 8 bits, type, flags, stream
+_ENDED_KEPT: Final = 1024  # stream directions remembered after their end, per connection
 _PLAUSIBLE_LENGTH: Final = 1 << 20  # resynchronising: frames larger than this are not believed
 # per type: (flags that may be set, stream id must be 0 / nonzero / either, fixed length)
 _SHAPES: Final = {
@@ -106,7 +108,10 @@ class Http2Connection:
             side.synced = preface  # without a preface, the first frame boundary is a guess
             side.hpack_ok = preface  # ... and the HPACK tables' earlier entries are unknown
         self._open: set[tuple[int, Direction]] = set()  # stream directions not yet ended
-        self._seen: set[tuple[int, Direction]] = set()  # stream directions with a head
+        # stream directions that ended lately: a frame that comes after the end (trailers,
+        # a late DATA) must not start them again. Bounded, as a connection may carry any
+        # number of streams; one that ended longer ago would be taken for a new stream.
+        self._ended: OrderedDict[tuple[int, Direction], None] = OrderedDict()
         self._events: list[HttpEvent | Problem] = []
         self._time: float | None = None
         self._packet = 0
@@ -318,8 +323,7 @@ class Http2Connection:
         if stream < 0:
             return  # a pushed request: decoded only to keep the HPACK table right
         key = (stream, state.direction)
-        if key not in self._seen:
-            self._seen.add(key)
+        if key not in self._open and key not in self._ended:
             self._open.add(key)
             self._events.append(
                 HttpHead(
@@ -355,8 +359,7 @@ class Http2Connection:
 
     def _head_if_missing(self, state: _Side, stream: int) -> None:
         key = (stream, state.direction)
-        if key not in self._seen:  # its HEADERS came before the capture did
-            self._seen.add(key)
+        if key not in self._open and key not in self._ended:  # HEADERS came before the capture
             self._open.add(key)
             self._events.append(
                 HttpHead(f"s{stream}", state.direction, None, "", self._time, self._packet)
@@ -365,6 +368,9 @@ class Http2Connection:
     def _end(self, stream: int, direction: Direction, how: str) -> None:
         if (stream, direction) in self._open:
             self._open.discard((stream, direction))
+            self._ended[stream, direction] = None
+            if len(self._ended) > _ENDED_KEPT:
+                self._ended.popitem(last=False)
             self._events.append(HttpEnd(f"s{stream}", direction, how, self._time, self._packet))
 
     def _problem(self, text: str) -> Problem:
