@@ -27,6 +27,7 @@ _BYTE_ORDER_MAGIC: Final = 0x1A2B3C4D
 _SHB, _IDB, _PB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
 _IF_TSRESOL, _IF_TSOFFSET = 9, 14
 _MAX_BLOCK: Final = 256 * 1024 * 1024  # a larger block length is corruption, not a packet
+_BLOCK: Final = 1 << 20  # bytes read from the handle at a time
 
 
 class Packet(NamedTuple):
@@ -56,17 +57,37 @@ def is_capture(prefix: bytes) -> str | None:
 
 
 class _Reader:
-    """Exact reads from a binary handle, counting the offset for problem reports."""
+    """Exact reads from a binary handle, counting the offset for problem reports. It reads
+    the handle a block at a time: a capture has two small reads per packet."""
 
     def __init__(self, handle: Readable, label: str) -> None:
         self.handle = handle
         self.label = label
         self.offset = 0
+        self._buffer = b""
+        self._pos = 0
 
     def read(self, size: int) -> bytes:
-        data = self.handle.read(size)
+        end = self._pos + size
+        if end > len(self._buffer):
+            self._fill(size)
+            end = min(size, len(self._buffer))
+        data = self._buffer[self._pos : end]
+        self._pos = end
         self.offset += len(data)
         return data
+
+    def _fill(self, size: int) -> None:
+        """Have at least `size` bytes from _pos on, unless the handle ends first."""
+        pieces = [self._buffer[self._pos :]]
+        have = len(pieces[0])
+        while have < size:
+            piece = self.handle.read(max(_BLOCK, size - have))
+            if not piece:
+                break
+            pieces.append(piece)
+            have += len(piece)
+        self._buffer, self._pos = b"".join(pieces), 0
 
     def cut_short(self, what: str, wanted: int, got: int, start: int) -> Problem:
         return Problem(
