@@ -151,6 +151,20 @@ def test_truncated_pcapng_and_corrupt_block_length() -> None:
     assert problems(decode(broken))[0].code == "RI303"
 
 
+@pytest.mark.parametrize(("block", "fields"), [(6, 20), (2, 20), (3, 4)])
+def test_pcapng_packet_block_too_short_for_its_fields(block: int, fields: int) -> None:
+    """A packet block whose length is well formed but leaves no room for its fields is
+    reported, and the blocks after it are read (a fuzz test found it crashing the reader)."""
+    capture = cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], h2_packets())])
+    short = struct.pack("<II", block, 12 + fields - 4) + b"\x00" * (fields - 4)
+    short += struct.pack("<I", 12 + fields - 4)
+    first_packet = capture.index(struct.pack("<I", 6), 28 + 20)  # after the SHB and the IDB
+    items = decode(capture[:first_packet] + short + capture[first_packet:])
+    (problem,) = problems(items)
+    assert problem.code == "RI303" and problem.offset == first_packet
+    assert_whole_exchange([i for i in items if not isinstance(i, Problem)])
+
+
 def test_not_a_capture() -> None:
     assert [p.code for p in problems(decode(b"\x00\x01\x02\x03 not a capture"))] == ["RI302"]
 

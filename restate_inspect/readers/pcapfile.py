@@ -26,6 +26,7 @@ PCAPNG_MAGIC: Final = b"\x0a\x0d\x0d\x0a"
 _BYTE_ORDER_MAGIC: Final = 0x1A2B3C4D
 _SHB, _IDB, _PB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
 _IF_TSRESOL, _IF_TSOFFSET = 9, 14
+_PACKET_FIELDS: Final = {_EPB: 20, _PB: 20, _SPB: 4}  # bytes before a packet block's data
 _MAX_BLOCK: Final = 256 * 1024 * 1024  # a larger block length is corruption, not a packet
 _BLOCK: Final = 1 << 20  # bytes read from the handle at a time
 
@@ -182,7 +183,7 @@ def _pcapng(reader: _Reader, magic: bytes) -> Iterator[Packet | Problem]:
                 f"a pcapng block (type {block_type:#x})", length, 12 + len(rest), start
             )
             return
-        body = head[8:] + rest[:-4]  # without type, length and the trailing length
+        body = (head[8:] + rest)[:-4]  # without type, length and the trailing length
         if block_type == _IDB:
             interfaces.append(_interface(body, order))
         elif block_type in (_EPB, _SPB, _PB):
@@ -216,6 +217,14 @@ def _options(data: bytes, order: str) -> Iterator[tuple[int, bytes]]:
 def _packet(
     block_type: int, body: bytes, order: str, interfaces: list[_Interface], number: int, start: int
 ) -> Packet | Problem:
+    if len(body) < _PACKET_FIELDS[block_type]:
+        return Problem(
+            "RI303",
+            f"pcapng block at file offset {start:#x} (type {block_type}) is {len(body) + 12} "
+            "bytes long, too short for a packet's fields; skipped",
+            start,
+            len(body) + 12,
+        )
     if block_type == _SPB:  # no interface id, no timestamp: interface 0
         original = struct.unpack_from(order + "I", body)[0]
         interface_id, time, data = 0, None, body[4 : 4 + original]
