@@ -24,6 +24,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.screen import ModalScreen
@@ -169,11 +170,23 @@ class FieldTree(Tree[str], FixedPane):
 
 
 class Timeline(DataTable[Text], FixedPane):
+    """The attempt's rows. The row under the cursor is shown within the key press that
+    moved it there: through a RowHighlighted message it would be drawn a frame later."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         *_VIM_KEYS,
         Binding("g", "scroll_top", "First", show=False),
         Binding("G", "scroll_bottom", "Last", show=False),
     ]
+
+    def __init__(self, *, moved: Callable[[int], None], id: str) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._moved = moved
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if old != new:
+            self._moved(new.row)
 
 
 class DetailView(RichLog, FixedPane):
@@ -356,6 +369,7 @@ class InspectorApp(App[None]):
         self.problem_total = 0
         self._field_spans: dict[str, Span] = {}
         self._shown: Row | None = None  # the row in the detail panes
+        self._filling = False  # the timeline is being filled: its cursor moves mean nothing
         self.message = ""  # in the status line
         self._cancel = threading.Event()
 
@@ -372,7 +386,7 @@ class InspectorApp(App[None]):
             tree.border_title = "Invocations"
             yield tree
             with Vertical(id="right"):
-                timeline = Timeline(id="timeline", cursor_type="row", zebra_stripes=False)
+                timeline = Timeline(moved=self._row_reached, id="timeline")
                 timeline.border_title = "Timeline"
                 yield timeline
                 with Horizontal(id="detail"):
@@ -529,7 +543,11 @@ class InspectorApp(App[None]):
     def select(self, selected: Selected, row: Row | None = None) -> None:
         self.selected = selected
         self.rows = model.visible(self.rows_of(selected.attempt), self.active_filter)
-        self._fill_timeline()
+        self._filling = True  # clear() puts the cursor on row 0: not a row to show
+        try:
+            self._fill_timeline()
+        finally:
+            self._filling = False
         timeline = self.query_one(Timeline)
         if row is not None and row in self.rows:
             at = self.rows.index(row)
@@ -537,7 +555,7 @@ class InspectorApp(App[None]):
             at = next((i for i, r in enumerate(self.rows) if r.kind != SECTION), 0)
         if self.rows:
             timeline.move_cursor(row=at, animate=False)
-        self.show_detail(at)
+        self._row_reached(at)  # if the cursor did not move
 
     def _fill_timeline(self) -> None:
         assert self.selected is not None
@@ -584,13 +602,10 @@ class InspectorApp(App[None]):
             summary,
         ]
 
-    @on(DataTable.RowHighlighted, "#timeline")
-    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        at = event.cursor_row
-        if at != event.data_table.cursor_row:
-            return  # stale: clear() and move_cursor() each announce a row, the last one counts
-        if not (0 <= at < len(self.rows) and self.rows[at] is self._shown):
-            self.show_detail(at)  # not again for the row select() has just shown
+    def _row_reached(self, at: int) -> None:
+        """The timeline's cursor is on row `at`: show it, unless it is shown already."""
+        if not self._filling and not (0 <= at < len(self.rows) and self.rows[at] is self._shown):
+            self.show_detail(at)
 
     # --- the detail -------------------------------------------------------------------
 
@@ -661,7 +676,7 @@ class InspectorApp(App[None]):
             self._set_message(what)
             return
         self.query_one(Timeline).move_cursor(row=at, animate=False)
-        self.show_detail(at)  # now, to be drawn with the cursor
+        self._row_reached(at)  # if the cursor was there already
         self._set_message("")
 
     def action_entry(self, forward: bool) -> None:
