@@ -35,7 +35,7 @@ from restate_inspect.rules import Problem
 
 PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _HEADER: Final = struct.Struct("!HBBBL")  # 24-bit length as 16 + 8 bits, type, flags, stream
-_ENDED_KEPT: Final = 1024  # stream directions remembered after their end, per connection
+_ENDED_KEPT: Final = 256  # stream directions remembered after their end, per connection
 _PLAUSIBLE_LENGTH: Final = 1 << 20  # resynchronising: frames larger than this are not believed
 # per type: (flags that may be set, stream id must be 0 / nonzero / either, fixed length)
 _SHAPES: Final = {
