@@ -253,11 +253,18 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
                 cut_short.append(state)
             else:
                 yield Finished(state.attempt, state.info, float(item.packet), state.began)
-    for state in building.values():  # files, and streams the capture cut short
-        state.attempt.finish()
-    cut_short += building.values()
-    for state in sorted(cut_short, key=lambda state: state.began):
+    for state in _still_open(building.values(), cut_short):
         yield Finished(state.attempt, state.info, _NEVER, state.began)
+
+
+def _still_open(building: Iterable[_Building], ended: list[_Building]) -> list[_Building]:
+    """Files, and streams the capture cut short, finished, in the order they began; with
+    those the capture's end ended. An empty file is no attempt at all."""
+    for state in building:
+        if state.info is not None or state.took:
+            state.attempt.finish()
+            ended.append(state)
+    return sorted(ended, key=lambda state: state.began)
 
 
 @dataclass
@@ -265,6 +272,7 @@ class _Building:
     attempt: AttemptJournal
     info: StreamInfo | None
     began: float  # the packet of the stream's first event
+    took: bool = False  # a frame or a problem
 
     def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd) -> bool:
         """Add an item of the stream; True when it finished the attempt."""
@@ -280,6 +288,7 @@ class _Building:
                 attempt.finish()
                 return True
         else:
+            self.took = True
             attempt.add(item)
         return False
 

@@ -139,6 +139,15 @@ def test_usage_errors_and_unreadable_input_exit_2(args: list[str], message: str)
     assert message in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("command", ["decode", "journal", "check"])
+def test_empty_input_is_no_attempt_and_no_finding(command: str) -> None:
+    """Nothing piped in is nothing to report, not an attempt that never ended."""
+    result = run_cli([command, "--json", "-"], stdin=b"")
+    assert (result.exit_code, result.stdout) == (0, "")
+    text = run_cli([command, "-"], stdin=b"")
+    assert text.exit_code == 0 and "RI2" not in text.stdout
+
+
 def test_request_or_response_alone_fixes_the_direction() -> None:
     result = run_cli(["decode", "--json", "--response", REQ])
     first = json.loads(result.stdout.splitlines()[0])
