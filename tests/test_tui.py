@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
@@ -506,6 +507,30 @@ def test_a_broken_input_shows_its_problems_and_no_traceback(tmp_path: Path) -> N
         await pilot.press("J")
         assert cursor(app).problems
         assert "RI1" in info_text(app)
+
+    drive(check, path)
+
+
+EVERY_KEY = ["j", "k", "down", "up", "pagedown", "pageup", "g", "G", "n", "p", "c", "a", "e",
+             "J", "K", "r", "tab", "f", "escape", "slash", "x", "enter", "question_mark",
+             "escape"]  # fmt: skip
+
+
+@pytest.mark.parametrize("focus", [InvocationTree, Timeline])
+def test_every_key_on_an_empty_input_is_answered_without_a_traceback(
+    tmp_path: Path, focus: type[InvocationTree | Timeline]
+) -> None:
+    """Nothing to show is a state of its own: no invocation, no attempt, no row."""
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        assert not app.invocations and app.current_row is None
+        app.query_one(focus).focus()
+        for key in EVERY_KEY:
+            await pilot.press(key)
+            await pilot.pause()
+        assert app.is_running and app.selected is None
 
     drive(check, path)
 

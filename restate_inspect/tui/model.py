@@ -266,6 +266,8 @@ def ack_of(rows: list[Row], at: int) -> int | None:
 
 def entry_of(rows: list[Row], at: int) -> int | None:
     """The row of the entry that a completion or an ack names (or the entry itself)."""
+    if not 0 <= at < len(rows):
+        return None  # no row selected: an attempt with no rows, or nothing open
     index = rows[at].entry_index
     if index is None:
         return None
