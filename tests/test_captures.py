@@ -425,6 +425,41 @@ def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound(
     assert heads == count + 1
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "content_type", "kind"),
+    [
+        ("POST", "/invoke/Svc/h", "application/vnd.restate.invocation.v2", "invocation"),
+        ("POST", "/x/invoke/Svc/h", "Application/Vnd.Restate.Invocation.V1; a=b", "invocation"),
+        ("GET", "/invoke/Svc/h", "application/vnd.restate.invocation.v2", "other"),
+        ("POST", "/invoke/Svc/h", "application/json", "other"),
+        ("GET", "/discover", None, "discovery"),
+        ("POST", "/discovery/", None, "discovery"),
+        ("GET", "/health", None, "other"),
+    ],
+)
+def test_restate_exchanges_are_told_by_method_path_and_media_type(
+    method: str, path: str, content_type: str | None, kind: str
+) -> None:
+    from restate_inspect.readers.capture import classify
+
+    assert classify(method, path, content_type) == kind
+
+
+def test_protocol_version_comes_from_the_media_type_without_its_parameters() -> None:
+    from restate_inspect.location import StreamKey
+
+    def version(content_type: str) -> int | None:
+        headers = (("content-type", content_type),)
+        info = StreamInfo(StreamKey("tcp0", "s1"), "invocation", "a -> b", "HTTP/2", None, 1,
+                          request_headers=headers)  # fmt: skip
+        return info.protocol_version
+
+    assert version("application/vnd.restate.invocation.v2") == 2
+    assert version("application/vnd.restate.invocation.v1; charset=utf-8") == 1
+    assert version("application/vnd.restate.invocation.v²") is None
+    assert version("application/json") is None
+
+
 def test_other_http_and_other_tcp_are_listed_or_reported_not_decoded() -> None:
     other = cw.http1_exchange(b"hello", b"world", path="/health")
     items = decode(cw.pcap(cw.conversation_packets(other)))
@@ -432,6 +467,10 @@ def test_other_http_and_other_tcp_are_listed_or_reported_not_decoded() -> None:
     assert info.kind == "other" and not [i for i in items if isinstance(i, DecodedFrame)]
     noise = cw.conversation_packets([(0, b"SSH-2.0-OpenSSH_9.2\r\n"), (1, b"SSH-2.0-x\r\n")])
     assert [p.code for p in problems(decode(cw.pcap(noise)))] == ["RI314"]
+    hello = bytes.fromhex("1603010080") + bytes.fromhex("0100007c0303") + bytes(122)
+    tls = cw.conversation_packets([(0, hello), (1, bytes.fromhex("1603030005") + bytes(5))])
+    (found,) = problems(decode(cw.pcap(tls)))
+    assert found.code == "RI314" and "is TLS: encrypted" in found.message
 
 
 def test_cli_decode_and_streams_on_a_synthetic_capture(tmp_path: Path) -> None:

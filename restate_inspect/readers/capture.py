@@ -49,14 +49,11 @@ _CLOSE_HOW: Final = {"fin": "closed", "rst": "reset", "end": "capture"}
 
 def classify(method: str | None, path: str | None, content_type: str | None) -> str:
     path = (path or "").split("?")[0]
-    if (
-        method == "POST"
-        and "/invoke/" in path
-        and (content_type or "").startswith(INVOCATION_CONTENT_TYPE)
-    ):
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if method == "POST" and "/invoke/" in path and media_type.startswith(INVOCATION_CONTENT_TYPE):
         return "invocation"
-    if method == "GET" and path.rstrip("/").endswith(("/discover", "/discovery")):
-        return "discovery"
+    if method in ("GET", "POST") and path.rstrip("/").endswith(("/discover", "/discovery")):
+        return "discovery"  # runtimes ask with GET; some older ones POSTed
     return "other"
 
 
@@ -69,6 +66,12 @@ def _restate_header(data: bytes, direction: Direction) -> bool:
         return type_code == 0 and flags == 0 and 0 < length < 1 << 20
     spec = lookup(type_code)
     return spec is not None and not flags & ~spec.allowed_flags and length < 1 << 26
+
+
+def _tls_record(data: bytes) -> bool:
+    """Does the data begin with a TLS record header (handshake, alert, data; TLS 1.0-1.3)?
+    As an HTTP/2 frame header these bytes would announce a frame of over a megabyte."""
+    return len(data) >= 3 and 0x14 <= data[0] <= 0x17 and data[1] == 3 and data[2] <= 4
 
 
 def _text_line(data: bytes) -> bool:
@@ -196,6 +199,15 @@ class CaptureDecoder:
             if looks_like_request(first) or first.startswith(b"HTTP/1."):
                 link.http_version = "HTTP/1.1"
                 return Http1Connection(side if looks_like_request(first) else 1 - side, label=label)
+        if any(_tls_record(first) for first in firsts):
+            return Problem(
+                "RI314",
+                f"{label} ({link.connection.label()}) is TLS: encrypted, so its HTTP cannot be "
+                "read; capture where the traffic is plain (h2c or HTTP/1.1), or decrypt it "
+                "first (Wireshark with an SSLKEYLOGFILE can export the plain streams)",
+                None,
+                None,
+            )
         client: int | None = 0 if link.connection.syn_seen else None
         speaking = [side for side in (0, 1) if firsts[side]] if client is None else [0]
         for side in speaking:

@@ -79,9 +79,10 @@ class StreamInfo:
         """N from `content-type: application/vnd.restate.invocation.vN`."""
         for response in (False, True):
             content_type = self.header("content-type", response=response) or ""
+            media_type = content_type.split(";")[0].strip().lower()  # parameters aside
             prefix = "application/vnd.restate.invocation.v"
-            number = content_type[len(prefix) :]
-            if content_type.startswith(prefix) and number.isascii() and number.isdigit():
+            number = media_type[len(prefix) :]
+            if media_type.startswith(prefix) and number.isascii() and number.isdigit():
                 return int(number)  # isdigit() alone takes "²", which int() refuses
         return None
 
