@@ -20,6 +20,7 @@ from restate_inspect.annotations import FrameContext
 from restate_inspect.framing import Frame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import COMPLETED, REQUIRES_ACK, MessageType, Namespace, lookup
+from restate_inspect.readers.events import media_type
 from restate_inspect.rules import Problem
 from restate_inspect.values import RESTATE_CODE_MEANINGS, code_name, invocation_id_text
 
@@ -449,7 +450,8 @@ class AttemptJournal:
 
     def _http_findings(self) -> list[Problem]:
         request_type, response_type = self.content_types
-        if self.status is None or (self.status == "200" and response_type == request_type):
+        same_type = media_type(response_type) == media_type(request_type)
+        if self.status is None or (self.status == "200" and same_type):
             return []
         text = f"the SDK answers {self.status} with content type {response_type!r}"
         if self.status == "200":

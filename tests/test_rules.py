@@ -150,6 +150,11 @@ CASES: list[tuple[str, Callable[[], list[Attempt]], Callable[[], list[Attempt]]]
     ("RI207", lambda: [_with(*CLEAN[:3], ends=("end", "capture"))], lambda: [_with(*CLEAN)]),
     ("RI208", lambda: [_with(*CLEAN, status="500")], lambda: [_with(*CLEAN)]),
     ("RI208", lambda: [_with(*CLEAN, response_type=V2)], lambda: [_with(*CLEAN)]),
+    (
+        "RI208",
+        lambda: [_with(*CLEAN, response_type=V2 + "; charset=utf-8")],
+        lambda: [_with(*CLEAN, response_type=V1.upper() + "; charset=utf-8")],
+    ),
     ("RI209", lambda: [_with(*CLEAN[:3], (S, completion(0)), (S, END))], lambda: [_with(*CLEAN)]),
     ("RI210", lambda: [_with(*CLEAN[:2], (R, completion(7)), *CLEAN[2:])], lambda: [_with(*CLEAN)]),
     (

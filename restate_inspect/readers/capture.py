@@ -23,6 +23,7 @@ from restate_inspect.readers.events import (
     StreamEnd,
     StreamInfo,
     find_header,
+    media_type,
 )
 from restate_inspect.readers.http1 import Http1Connection, looks_like_request
 from restate_inspect.readers.http2 import PREFACE, Http2Connection, looks_like_http2
@@ -49,8 +50,8 @@ _CLOSE_HOW: Final = {"fin": "closed", "rst": "reset", "end": "capture"}
 
 def classify(method: str | None, path: str | None, content_type: str | None) -> str:
     path = (path or "").split("?")[0]
-    media_type = (content_type or "").split(";")[0].strip().lower()
-    if method == "POST" and "/invoke/" in path and media_type.startswith(INVOCATION_CONTENT_TYPE):
+    kind = media_type(content_type)
+    if method == "POST" and "/invoke/" in path and kind.startswith(INVOCATION_CONTENT_TYPE):
         return "invocation"
     if method in ("GET", "POST") and path.rstrip("/").endswith(("/discover", "/discovery")):
         return "discovery"  # runtimes ask with GET; some older ones POSTed

@@ -12,6 +12,11 @@ from restate_inspect.rules import Problem
 Headers = tuple[tuple[str, str], ...]
 
 
+def media_type(content_type: str | None) -> str:
+    """A content type as compared: without its parameters, in lowercase."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def find_header(headers: Headers | None, name: str) -> str | None:
     """The value of the first header called name (given in lowercase), in any case."""
     for key, value in headers or ():
@@ -78,11 +83,10 @@ class StreamInfo:
     def protocol_version(self) -> int | None:
         """N from `content-type: application/vnd.restate.invocation.vN`."""
         for response in (False, True):
-            content_type = self.header("content-type", response=response) or ""
-            media_type = content_type.split(";")[0].strip().lower()  # parameters aside
+            kind = media_type(self.header("content-type", response=response))
             prefix = "application/vnd.restate.invocation.v"
-            number = media_type[len(prefix) :]
-            if media_type.startswith(prefix) and number.isascii() and number.isdigit():
+            number = kind[len(prefix) :]
+            if kind.startswith(prefix) and number.isascii() and number.isdigit():
                 return int(number)  # isdigit() alone takes "²", which int() refuses
         return None
 
