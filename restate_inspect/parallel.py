@@ -1,12 +1,12 @@
 """A large capture on several cores.
 
-Each worker process reads the whole capture but decodes only every n-th TCP connection
-(CaptureDecoder's share) and turns it into ordered results: rendered stream groups for
-`decode` and `streams`, finished attempts for `check`. The main process merges what the
-workers send by the results' order keys, so that the output is the same whatever the number
-of workers. Decoding is what costs, and TCP connections are independent of each other; the
-invocations, whose attempts may be on different connections, are put together in the main
-process.
+The capture is read in n shares: each decodes only every n-th TCP connection (CaptureDecoder's
+share) and turns it into ordered results: rendered stream groups for `decode` and `streams`,
+finished attempts for `check`. This process takes the first share and merges its results
+with those the worker processes send, by the results' order keys, so that the output is the
+same whatever the number of shares. Decoding is what costs, and TCP connections are
+independent of each other; the invocations, whose attempts may be on different connections,
+are put together here.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import copyreg
 import heapq
 import multiprocessing
 import os
+import queue
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
@@ -28,12 +30,13 @@ from restate_inspect.messages import BY_CODE, MessageType
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError, read_input
 from restate_inspect.readers.events import InputEvent
+from restate_inspect.rules import Problem
 from restate_inspect.streams import OrderKey, StreamGroup, group_streams, ordered
 
 Work = Callable[[Iterator[InputEvent]], Iterator[tuple[Any, Any]]]  # events -> (key, result)
 Render = Callable[[StreamGroup], tuple[bytes, Any]]  # a group's output, and what to tally
 _BATCH: Final = 64  # results a worker gathers before it sends them
-_PROGRESS_STEP: Final = 1 << 20
+_AHEAD: Final = 16  # batches of a worker's results held while this process merges
 
 
 def usable_cores() -> int:
@@ -60,20 +63,23 @@ def rendering(render: Render, *, max_length: int) -> Work:
 def attempts(*, max_length: int) -> Work:
     """check: each finished attempt, without its payloads (see invocations.for_checking), and
     the problems of the capture as a whole, in the order of `finished_attempts`: the merged
-    attempts then make the same invocations as one process would."""
+    attempts then make the same invocations as one process would. A problem is placed by
+    the packet it was found in; one found at the capture's end, before the attempts that
+    the end cut short."""
 
     def work(events: Iterator[InputEvent]) -> Iterator[tuple[tuple[float, float, int], Built]]:
-        ended_by, began = 0.0, 0.0
-        for sequence, item in enumerate(
-            finished_attempts(decode_events(events, max_length=max_length))
-        ):
+        built = finished_attempts(decode_events(events, max_length=max_length))
+        for sequence, item in enumerate(built):
             if isinstance(item, Finished):
-                ended_by, began = item.ended_by, item.began
-                yield (ended_by, began, sequence), for_checking(item)
-            else:  # after what this worker handed on last
-                yield (ended_by, began, sequence), item
+                yield (item.ended_by, item.began, sequence), for_checking(item)
+            elif isinstance(item, Problem):
+                at = _AT_THE_END if item.packet is None else float(item.packet)
+                yield (at, 0.0, sequence), item
 
     return work
+
+
+_AT_THE_END: Final = float("inf")
 
 
 def sharded(
@@ -83,25 +89,24 @@ def sharded(
     jobs: int,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[Any]:
-    """The results of `jobs` worker processes, each doing `work` on its share of the
-    capture, merged in order."""
+    """The results of `work` on `jobs` shares of the capture, merged in order: this
+    process takes the first share, and a worker process each other one."""
     context = multiprocessing.get_context("fork")
     receivers: list[Connection] = []
     workers = []
-    for shard in range(jobs):
+    for shard in range(1, jobs):
         receiver, sender = context.Pipe(duplex=False)
         worker = context.Process(
-            target=_work,
-            args=(sender, path, work, (shard, jobs), shard == 0 and progress is not None),
-            daemon=True,
+            target=_work, args=(sender, path, work, (shard, jobs)), daemon=True
         )
         worker.start()
         sender.close()
         receivers.append(receiver)
         workers.append(worker)
-    try:
-        streams = [_receive(receiver, progress) for receiver in receivers]
-        for _key, result in heapq.merge(*streams, key=itemgetter(0)):
+    try:  # threads only now: forking a process that has threads is unsafe
+        streams = [_receive(_drained(receiver)) for receiver in receivers]
+        local = work(read_input(path, share=(0, jobs), progress=progress))
+        for _key, result in heapq.merge(local, *streams, key=itemgetter(0)):
             yield result
     finally:
         for worker in workers:
@@ -109,20 +114,10 @@ def sharded(
             worker.join()
 
 
-def _work(
-    sender: Connection, path: str, work: Work, share: tuple[int, int], reports_progress: bool
-) -> None:
+def _work(sender: Connection, path: str, work: Work, share: tuple[int, int]) -> None:
     batch: list[tuple[Any, Any]] = []
-    last = [0]
-
-    def progress(done: int) -> None:
-        if done - last[0] >= _PROGRESS_STEP:
-            last[0] = done
-            sender.send(("progress", done))
-
     try:
-        events = read_input(path, share=share, progress=progress if reports_progress else None)
-        for item in work(events):
+        for item in work(read_input(path, share=share)):
             batch.append(item)
             if len(batch) >= _BATCH:
                 sender.send(("items", batch))
@@ -137,23 +132,39 @@ def _work(
         sender.close()
 
 
-def _receive(
-    receiver: Connection, progress: Callable[[int], None] | None
-) -> Iterator[tuple[Any, Any]]:
+Note = tuple[str, Any]  # what a worker sends: ("items", [...]), ("done", None)...
+
+
+def _drained(receiver: Connection) -> Callable[[], Note]:
+    """A worker's messages, read by a thread as they come, so that the worker does not
+    wait on this process while it merges; up to _AHEAD batches are held."""
+    messages: queue.Queue[Note] = queue.Queue(maxsize=_AHEAD)
+
+    def drain() -> None:
+        while True:
+            try:
+                message: Note = receiver.recv()
+            except EOFError:
+                message = ("ended", None)
+            messages.put(message)
+            if message[0] != "items":
+                return
+
+    threading.Thread(target=drain, daemon=True).start()
+    return messages.get
+
+
+def _receive(next_message: Callable[[], Note]) -> Iterator[tuple[Any, Any]]:
     while True:
-        try:
-            kind, value = receiver.recv()
-        except EOFError:
-            raise RuntimeError("a decoding worker ended without finishing") from None
+        kind, value = next_message()
         if kind == "items":
             yield from value
-        elif kind == "progress":
-            if progress is not None:
-                progress(value)
         elif kind == "done":
             return
         elif kind == "input-error":
             raise InputError(value)
+        elif kind == "ended":
+            raise RuntimeError("a decoding worker ended without finishing")
         else:
             raise RuntimeError(f"a decoding worker failed:\n{value}")
 

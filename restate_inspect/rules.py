@@ -134,6 +134,7 @@ class Problem:
     column: int | None = None
     invocation_id: str | None = None  # journal findings: which invocation
     attempt: int | None = None  # ... and which of its attempts (1-based)
+    packet: int | None = None  # in a capture: the packet being read when it was found
 
     @property
     def rule(self) -> Rule:

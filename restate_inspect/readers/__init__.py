@@ -248,11 +248,18 @@ def capture_events(handle: Readable, label: str, share: Share = (0, 1)) -> Itera
     """Every event of a pcap or pcapng capture, packet by packet (of a share of its
     connections: see CaptureDecoder)."""
     decoder = CaptureDecoder(share)
+    number = 0  # of the last packet read
     for item in read_packets(handle, label):
-        if not isinstance(item, Problem):
-            yield from decoder.packet(item)
-        elif decoder.reports_capture:
-            yield item
+        if isinstance(item, Problem):
+            if decoder.reports_capture:  # the reader's: about the packet after the last one
+                yield replace(item, packet=number + 1)
+            continue
+        number = item.number
+        for event in decoder.packet(item):
+            if isinstance(event, Problem) and event.packet is None:
+                yield replace(event, packet=number)  # found while reading this packet
+            else:
+                yield event
     yield from decoder.end_of_capture()
 
 

@@ -298,6 +298,8 @@ def problem_record(problem: Problem) -> dict[str, Any]:
     if problem.line is not None:
         record["line"] = problem.line
         record["column"] = problem.column
+    if problem.packet is not None:
+        record["packet"] = problem.packet
     return record
 
 
