@@ -129,13 +129,14 @@ WHERE: dict[str, Where] = {
 }
 
 
-def _places(app: InspectorApp, where: Where, count: int) -> list[tuple[Selected, model.Row]]:
-    """Up to `count` rows, spread over the capture's attempts, where a key can go."""
+def _places(app: InspectorApp, where: Where, count: int) -> list[tuple[Selected, int]]:
+    """Up to `count` rows (attempt, row index), spread over the capture's attempts, where a
+    key can go. Indexes, not rows: the app rebuilds the rows of attempts it no longer caches."""
     places = []
     step = max(1, len(app.attempts) // (4 * count))
     for selected in app.attempts[::step]:
         rows = app.rows_of(selected.attempt)
-        places += [(selected, rows[at]) for at in range(len(rows)) if where(rows, at)][:1]
+        places += [(selected, at) for at in range(len(rows)) if where(rows, at)][:1]
         if len(places) == count:
             break
     return places
@@ -145,9 +146,11 @@ async def _presses(
     pilot: Pilot[None], app: InspectorApp, key: str, presses: int
 ) -> list[tuple[float, float]]:
     out = []
-    for selected, row in _places(app, WHERE[key], presses):
+    for selected, at in _places(app, WHERE[key], presses):
+        row = app.rows_of(selected.attempt)[at]
         app._open_attempt(selected, row)
         await pilot.pause()
+        assert app.current_row is row, "the benchmark could not place the cursor"
         out.append(await _press(pilot, key))
     return out
 
