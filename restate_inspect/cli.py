@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import os
 import sys
 import traceback
@@ -23,7 +24,7 @@ import typer
 from restate_inspect import __version__
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.invocations import Invocation, Journaled, invocations, tracked
-from restate_inspect.location import Direction
+from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError, InputFormat, pair_name, read_input, read_pair
 from restate_inspect.readers.events import InputEvent
@@ -36,7 +37,15 @@ from restate_inspect.render.jsonl import (
     stream_summary_record,
 )
 from restate_inspect.rules import Problem, Severity
-from restate_inspect.streams import StreamGroup, Tally, group_streams, ordered, summarize
+from restate_inspect.streams import (
+    StreamGroup,
+    StreamSummary,
+    Summary,
+    Tally,
+    group_streams,
+    ordered,
+    summarize,
+)
 from restate_inspect.values import safe_text
 
 if TYPE_CHECKING:  # rich and multiprocessing are imported when a command needs them
@@ -214,8 +223,12 @@ class Selection:
             return True
         if group.stream is None:
             return False  # capture-wide problems: shown when nothing is selected
-        row = summarize(group)
-        name = str(group.stream)
+        return self.wants_row(summarize(group))
+
+    def wants_row(self, row: StreamSummary) -> bool:
+        if not self:
+            return True
+        name = row.stream
         if self.streams and not any(name == s or name.startswith(s + "/") for s in self.streams):
             return False
         if self.invocations and not any(
@@ -654,7 +667,10 @@ Examples:
 @app.command(help=STREAMS_HELP, no_args_is_help=False)
 def streams(
     source: InputArg = None,
+    request: RequestOpt = None,
+    response: ResponseOpt = None,
     input_format: FormatOpt = InputFormat.AUTO,
+    direction: DirectionOpt = None,
     json_output: JsonOpt = False,
     max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
     stream: StreamOpt = None,
@@ -663,7 +679,7 @@ def streams(
     jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
-    where = Source(source, None, None, input_format, None)
+    where = Source(source, request, response, input_format, direction)
     selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
     from restate_inspect.render.text import StreamTable  # noqa: PLC0415
 
@@ -672,21 +688,39 @@ def streams(
     buffer = io.StringIO()
     recorder = _mirror(console, buffer)
 
-    def render(group: StreamGroup) -> tuple[bytes, Tally]:
-        tally = Tally()
-        for item in group.items:
-            tally.add(item)
-        if group.stream is None or not selection.wants(group):
-            return b"", tally
-        row = summarize(group)
-        tally.streams += 1
+    files: dict[StreamKey, Summary] = {}  # a file's stream comes item by item: one row
+
+    def emit(row: StreamSummary) -> bytes:
         if json_output:
-            return encode(stream_summary_record(row)), tally
+            return encode(stream_summary_record(row))
         recorder.print(table.row_text(row))
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        return text.encode("utf-8", "replace"), tally
+        return text.encode("utf-8", "replace")
+
+    def render(group: StreamGroup) -> tuple[bytes, Tally]:
+        tally = Tally()
+        for item in group.items:
+            tally.add(item)
+        if group.stream is None:
+            return b"", tally
+        if group.info is None:
+            summary = files.setdefault(group.stream, Summary(group.stream, None))
+            for item in group.items:
+                summary.add(item)
+            return b"", tally
+        row = summarize(group)
+        if not selection.wants_row(row):
+            return b"", tally
+        tally.streams += 1
+        return emit(row), tally
+
+    def file_rows() -> Iterator[tuple[bytes, Tally]]:
+        for summary in files.values():
+            row = summary.row()
+            if selection.wants_row(row):
+                yield emit(row), Tally(streams=1)
 
     if not json_output:
         console.print(table.header_text())
@@ -695,7 +729,7 @@ def streams(
             outputs = _outputs(
                 where, render, max_length=max_length, jobs=_jobs(where, jobs), progress=progress
             )
-            tally = _write_all(outputs)
+            tally = _write_all(itertools.chain(outputs, file_rows()))
     except InputError as exc:
         _fail(str(exc))
     if not json_output:

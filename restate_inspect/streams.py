@@ -107,57 +107,81 @@ class StreamSummary:
 
 
 def summarize(group: StreamGroup) -> StreamSummary:
-    info = group.info
-    frames = dict.fromkeys((d.value for d in Direction), 0)
-    sizes = dict.fromkeys((d.value for d in Direction), 0)
-    terminal: str | None = None
-    invocation_id = info.header("x-restate-invocation-id") if info else None
-    times: list[float] = [info.time] if info and info.time is not None else []
-    resets: list[str] = []
-    problems = 0
+    summary = Summary(group.stream, group.info)
     for item in group.items:
+        summary.add(item)
+    return summary.row()
+
+
+class Summary:
+    """A stream's row, from its items as they come (a file's stream comes item by item)."""
+
+    def __init__(self, stream: StreamKey | None, info: StreamInfo | None) -> None:
+        self.stream, self.info = stream, info
+        self.frames = dict.fromkeys((d.value for d in Direction), 0)
+        self.sizes = dict.fromkeys((d.value for d in Direction), 0)
+        self.terminal: str | None = None
+        self.invocation_id = info.header("x-restate-invocation-id") if info else None
+        self.start: float | None = None
+        self.end: float | None = None
+        if info is not None and info.time is not None:
+            self._saw(info.time)
+        self.resets: list[str] = []
+        self.problems = 0
+
+    def add(self, item: Decoded) -> None:
+        info = self.info
         if isinstance(item, DecodedFrame):
             frame = item.frame
             direction = frame.direction.value if frame.direction else ""
-            frames[direction] = frames.get(direction, 0) + 1
-            sizes[direction] = sizes.get(direction, 0) + 8 + frame.length
-            terminal = _terminal(frame.message) or terminal
+            self.frames[direction] = self.frames.get(direction, 0) + 1
+            self.sizes[direction] = self.sizes.get(direction, 0) + 8 + frame.length
+            self.terminal = _terminal(frame.message) or self.terminal
             if isinstance(frame.message, pb.StartMessage):
-                invocation_id = (
-                    invocation_id or frame.message.debug_id or invocation_id_text(frame.message.id)
+                self.invocation_id = (
+                    self.invocation_id
+                    or frame.message.debug_id
+                    or invocation_id_text(frame.message.id)
                 )
             if frame.time is not None:
-                times.append(frame.time)
+                self._saw(frame.time)
         elif isinstance(item, StreamEnd):
             if item.how != "end":
-                resets.append(f"{item.direction.body} {item.how}")
+                self.resets.append(f"{item.direction.body} {item.how}")
             if item.time is not None:
-                times.append(item.time)
+                self._saw(item.time)
             if item.body_bytes is not None and info is not None and info.kind != "invocation":
-                sizes[item.direction.value] = item.body_bytes
+                self.sizes[item.direction.value] = item.body_bytes
         elif isinstance(item, Problem) and item.severity is not Severity.INFO:
-            problems += 1
-    target = info.target if info else None
-    return StreamSummary(
-        stream=str(group.stream),
-        kind=info.kind if info else "file",
-        connection=info.connection if info else "",
-        http_version=info.http_version if info else "",
-        start=min(times) if times else None,
-        end=max(times) if times else None,
-        method=info.method if info else None,
-        path=info.path if info else None,
-        service=target[0] if target else None,
-        handler=target[1] if target else None,
-        protocol_version=info.protocol_version if info else None,
-        status=info.status if info else None,
-        invocation_id=invocation_id,
-        sdk=info.header("x-restate-server", response=True) if info else None,
-        frames=frames,
-        bytes=sizes,
-        ending=_ending(info, terminal, resets),
-        problems=problems,
-    )
+            self.problems += 1
+
+    def _saw(self, time: float) -> None:
+        self.start = time if self.start is None else min(self.start, time)
+        self.end = time if self.end is None else max(self.end, time)
+
+    def row(self) -> StreamSummary:
+        info = self.info
+        target = info.target if info else None
+        return StreamSummary(
+            stream=str(self.stream),
+            kind=info.kind if info else "file",
+            connection=info.connection if info else "",
+            http_version=info.http_version if info else "",
+            start=self.start,
+            end=self.end,
+            method=info.method if info else None,
+            path=info.path if info else None,
+            service=target[0] if target else None,
+            handler=target[1] if target else None,
+            protocol_version=info.protocol_version if info else None,
+            status=info.status if info else None,
+            invocation_id=self.invocation_id,
+            sdk=info.header("x-restate-server", response=True) if info else None,
+            frames=self.frames,
+            bytes=self.sizes,
+            ending=_ending(info, self.terminal, self.resets),
+            problems=self.problems,
+        )
 
 
 def _terminal(message: object) -> str | None:

@@ -148,6 +148,19 @@ def test_empty_input_is_no_attempt_and_no_finding(command: str) -> None:
     assert text.exit_code == 0 and "RI2" not in text.stdout
 
 
+def test_streams_of_a_file_or_a_pair_is_one_row() -> None:
+    """A raw stream is one stream, however many frames it holds."""
+    (one,) = [json.loads(line) for line in run_cli(["streams", "--json", REQ]).stdout.splitlines()]
+    assert one["stream_kind"] == "file"
+    assert one["frames"] == {"runtime_to_sdk": 4, "sdk_to_runtime": 0}
+    pair = run_cli(["streams", "--json", "--request", REQ, "--response", RESP])
+    (both,) = [json.loads(line) for line in pair.stdout.splitlines()]
+    assert both["frames"] == {"runtime_to_sdk": 4, "sdk_to_runtime": 4}
+    assert both["ending"] == "end" and both["invocation_id"].startswith("inv_")
+    text = run_cli(["streams", REQ]).stdout
+    assert "1 stream, 4 frames" in text and "a file: no HTTP" in text
+
+
 def test_request_or_response_alone_fixes_the_direction() -> None:
     result = run_cli(["decode", "--json", "--response", REQ])
     first = json.loads(result.stdout.splitlines()[0])

@@ -244,7 +244,10 @@ class StreamTable:
         return header
 
     def row_text(self, row: StreamSummary) -> Text:
-        request = f"{row.method or '?'} {row.path or '?'}" if row.method else "(headers unknown)"
+        if row.method:
+            request = f"{row.method} {row.path or '?'}"
+        else:  # a file has no HTTP; a capture joined mid-connection lacks the head
+            request = "(a file: no HTTP)" if row.kind == "file" else "(headers unknown)"
         cells = (
             _clock(row.start),
             f"{row.duration * 1000:.1f}" if row.duration is not None else "",
@@ -269,7 +272,8 @@ class StreamTable:
 
     def footer_text(self, tally: Tally) -> Text:
         counts = _counts(tally)
-        text = f"{tally.streams} streams, {tally.frames} frames; " + (counts or "no problems")
+        streams = "1 stream" if tally.streams == 1 else f"{tally.streams} streams"
+        text = f"{streams}, {tally.frames} frames; " + (counts or "no problems")
         return Text(text, "bold red" if tally.failing else "dim")
 
 
