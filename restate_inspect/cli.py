@@ -218,6 +218,14 @@ class Selection:
     def __bool__(self) -> bool:
         return bool(self.streams or self.invocations or self.services)
 
+    def tell_if_nothing(self, found: int) -> None:
+        """On stderr: a selection that matched nothing is more likely a typo than news."""
+        if self and not found:
+            options = [f"--stream {s}" for s in self.streams]
+            options += [f"--invocation {i}" for i in self.invocations]
+            options += [f"--service {s}" for s in self.services]
+            sys.stderr.write(f"restate-inspect: nothing in the input matches {' '.join(options)}\n")
+
     def wants(self, group: StreamGroup) -> bool:
         if not self:
             return True
@@ -464,6 +472,7 @@ def decode(
         from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
         TextRenderer(console).summary(tally)
+    selection.tell_if_nothing(tally.frames)
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
 
 
@@ -504,6 +513,7 @@ def journal(
     console = _console(color)
     text, problems = JournalRenderer(console), TextRenderer(console)
     tally = Tally()
+    shown = 0
     try:
         with _progress(source) as progress:
             events = decode_events(where.events(progress), max_length=max_length)
@@ -511,6 +521,7 @@ def journal(
                 if isinstance(item, Invocation):
                     if not selection.wants_invocation(item):
                         continue
+                    shown += 1
                     _tally_invocation(tally, item)
                     if json_output:
                         _write_records(invocation_records(item))
@@ -526,6 +537,7 @@ def journal(
         _fail(str(exc))
     if not json_output:
         problems.summary(tally)
+    selection.tell_if_nothing(shown)
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
 
 
@@ -612,6 +624,7 @@ def check(
         _fail(str(exc))
     if not json_output:
         text.check_summary(tally, checked)
+    selection.tell_if_nothing(checked)
     failing = any(tally.problems[s] for s in _AT_LEAST[fail_on])
     raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)
 
@@ -734,6 +747,7 @@ def streams(
         _fail(str(exc))
     if not json_output:
         console.print(table.footer_text(tally))
+    selection.tell_if_nothing(tally.streams)
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
 
 

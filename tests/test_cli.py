@@ -148,6 +148,17 @@ def test_empty_input_is_no_attempt_and_no_finding(command: str) -> None:
     assert text.exit_code == 0 and "RI2" not in text.stdout
 
 
+@pytest.mark.parametrize("command", ["decode", "journal", "check", "streams"])
+def test_a_selection_that_matches_nothing_is_said_on_stderr(command: str) -> None:
+    capture = str(SAMPLES / "v1-features.pcapng")
+    missed = run_cli([command, "--json", "--service", "Nope", capture])
+    assert (missed.exit_code, missed.stdout) == (0, "")
+    assert "nothing in the input matches --service Nope" in missed.stderr
+    found = run_cli([command, "--service", "Demo/greet", capture])
+    assert "Demo/greet" in found.stdout or command == "check"  # check: a clean invocation
+    assert "nothing in the input" not in found.stderr
+
+
 def test_streams_of_a_file_or_a_pair_is_one_row() -> None:
     """A raw stream is one stream, however many frames it holds."""
     (one,) = [json.loads(line) for line in run_cli(["streams", "--json", REQ]).stdout.splitlines()]
