@@ -156,7 +156,8 @@ class InvocationTree(Tree[Selected]):
 
 
 class FieldTree(Tree[str], FixedPane):
-    """The selected frame's fields; the one under the cursor is marked in the hex view."""
+    """The selected frame's fields; the one under the cursor is marked in the hex view,
+    within the key press that moved the cursor (as in the timeline)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *_VIM_KEYS,
@@ -164,9 +165,19 @@ class FieldTree(Tree[str], FixedPane):
         Binding("G", "scroll_end", "Last", show=False),
     ]
 
+    def __init__(self, label: Text, *, moved: Callable[[str], None], id: str) -> None:
+        super().__init__(label, id=id)
+        self._moved = moved
+
     def on_focus(self) -> None:
         if self.cursor_line < 0 and self.root.children:
             self.cursor_line = 0
+
+    def watch_cursor_line(self, previous_line: int, line: int) -> None:
+        super().watch_cursor_line(previous_line, line)
+        node = self.cursor_node
+        if node is not None and previous_line != line:
+            self._moved(node.data or "")
 
 
 class Timeline(DataTable[Text], FixedPane):
@@ -390,7 +401,9 @@ class InspectorApp(App[None]):
                 timeline.border_title = "Timeline"
                 yield timeline
                 with Horizontal(id="detail"):
-                    fields: FieldTree = FieldTree(Text("frame"), id="fields")
+                    fields: FieldTree = FieldTree(
+                        Text("frame"), moved=self._field_reached, id="fields"
+                    )
                     fields.show_root = False
                     fields.border_title = "Fields"
                     yield fields
@@ -651,12 +664,11 @@ class InspectorApp(App[None]):
             parts.extend(_payload(node))
         return Group(*parts)
 
-    @on(Tree.NodeHighlighted, "#fields")
-    def field_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
-        frame = self.current_row.frame if self.current_row is not None else None
+    def _field_reached(self, path: str) -> None:
+        frame = self._shown.frame if self._shown is not None else None  # the one shown
         if frame is None:
             return
-        span = self._field_spans.get(event.node.data or "")
+        span = self._field_spans.get(path)
         self.query_one(DetailView).show_bytes(hex_view_text(frame, span, self._hex_per_row()))
 
     def _hex_per_row(self) -> int:
