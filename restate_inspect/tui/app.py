@@ -60,6 +60,7 @@ Load = Callable[[Progress], Iterator[Journaled]]  # decodes the input, telling b
 BATCH_SECONDS: Final = 0.1  # how often the decoding thread hands invocations to the UI
 ROWS_CACHED: Final = 64  # attempts whose timeline rows are kept
 HEX_SHOWN: Final = 2048  # bytes of a frame in the hex view
+COLLECTOR_THRESHOLDS: Final = (20_000, 10, 10)  # gc.set_threshold while the app runs
 HEX_ROW: Final = 16
 STATUS_STYLES = {
     "ended": "green",
@@ -381,6 +382,7 @@ class InspectorApp(App[None]):
         self._field_spans: dict[str, Span] = {}
         self._shown: Row | None = None  # the row in the detail panes
         self._filling = False  # the timeline is being filled: its cursor moves mean nothing
+        self._thresholds = gc.get_threshold()  # the collector's, restored when the app ends
         self.message = ""  # in the status line
         self._cancel = threading.Event()
 
@@ -422,6 +424,11 @@ class InspectorApp(App[None]):
         self._set_message("decoding…")
         self.decode()
         self._progress_timer = self.set_interval(0.25, self._show_progress)
+        # Drawing a screen allocates tens of thousands of objects; with the default threshold
+        # the collector ran hundreds of times per second of keys, and its passes (up to
+        # ~70 ms) landed on keystrokes. Rarer passes: a quarter of the time collecting.
+        self._thresholds = gc.get_threshold()
+        gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
     # --- decoding in a thread ---------------------------------------------------------
 
@@ -454,6 +461,7 @@ class InspectorApp(App[None]):
 
     def on_unmount(self) -> None:
         self._cancel.set()
+        gc.set_threshold(*self._thresholds)
 
     def _take(self, batch: list[Journaled], last: bool = False) -> None:
         # What was decoded stays for the whole session: out of the collector's sight, so
