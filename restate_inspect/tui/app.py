@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Final, Self
+from typing import ClassVar, Final, Self, TypeVar
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -135,9 +135,12 @@ class FixedPane(Widget):
         return super().refresh(*regions, repaint=repaint, recompose=recompose)
 
 
-class InvocationTree(Tree[Selected]):
-    """The invocations and their attempts. An attempt opens as the cursor reaches it, within
-    the key press: through a NodeHighlighted message it would be drawn a frame later."""
+NodeData = TypeVar("NodeData")
+
+
+class CursorTree(Tree[NodeData]):
+    """A tree that tells the app what its cursor reached within the key press that moved
+    it: through a NodeHighlighted message it would be drawn a frame later."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *_VIM_KEYS,
@@ -145,40 +148,27 @@ class InvocationTree(Tree[Selected]):
         Binding("G", "scroll_end", "Last", show=False),
     ]
 
-    def __init__(self, label: Text, *, opened: Callable[[Selected], None], id: str) -> None:
+    def __init__(self, label: Text, *, moved: Callable[[NodeData], None], id: str) -> None:
         super().__init__(label, id=id)
-        self._opened = opened
+        self._moved = moved
 
     def watch_cursor_line(self, previous_line: int, line: int) -> None:
         super().watch_cursor_line(previous_line, line)
         node = self.cursor_node
-        if node is not None and node.data is not None:
-            self._opened(node.data)
+        if node is not None and node.data is not None and previous_line != line:
+            self._moved(node.data)
 
 
-class FieldTree(Tree[str], FixedPane):
-    """The selected frame's fields; the one under the cursor is marked in the hex view,
-    within the key press that moved the cursor (as in the timeline)."""
+class InvocationTree(CursorTree[Selected]):
+    """The invocations and their attempts; an attempt opens as the cursor reaches it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *_VIM_KEYS,
-        Binding("g", "scroll_home", "First", show=False),
-        Binding("G", "scroll_end", "Last", show=False),
-    ]
 
-    def __init__(self, label: Text, *, moved: Callable[[str], None], id: str) -> None:
-        super().__init__(label, id=id)
-        self._moved = moved
+class FieldTree(CursorTree[str], FixedPane):
+    """The selected frame's fields; the one under the cursor is marked in the hex view."""
 
     def on_focus(self) -> None:
         if self.cursor_line < 0 and self.root.children:
             self.cursor_line = 0
-
-    def watch_cursor_line(self, previous_line: int, line: int) -> None:
-        super().watch_cursor_line(previous_line, line)
-        node = self.cursor_node
-        if node is not None and previous_line != line:
-            self._moved(node.data or "")
 
 
 class Timeline(DataTable[Text], FixedPane):
@@ -392,7 +382,7 @@ class InspectorApp(App[None]):
         yield Static(id="title")
         with Horizontal(id="main"):
             tree: InvocationTree = InvocationTree(
-                Text("invocations"), opened=self._attempt_reached, id="invocations"
+                Text("invocations"), moved=self._attempt_reached, id="invocations"
             )
             tree.show_root = False
             tree.guide_depth = 2
