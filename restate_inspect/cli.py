@@ -215,6 +215,13 @@ class Selection:
     invocations: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
 
+    @classmethod
+    def of(
+        cls, streams: list[str] | None, invocations: list[str] | None, services: list[str] | None
+    ) -> Selection:
+        """From the options as typer gives them (None when not given)."""
+        return cls(tuple(streams or ()), tuple(invocations or ()), tuple(services or ()))
+
     def __bool__(self) -> bool:
         return bool(self.streams or self.invocations or self.services)
 
@@ -454,7 +461,7 @@ def decode(
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
     where = Source(source, request, response, input_format, direction)
-    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    selection = Selection.of(stream, invocation, service)
     console = _console(color)
     if json_output:
         render = _json_render(show_bytes, selection)
@@ -509,7 +516,7 @@ def journal(
     from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
     where = Source(source, request, response, input_format, direction)
-    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    selection = Selection.of(stream, invocation, service)
     console = _console(color)
     text, problems = JournalRenderer(console), TextRenderer(console)
     tally = Tally()
@@ -597,7 +604,7 @@ def check(
     from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
     where = Source(source, request, response, input_format, direction)
-    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    selection = Selection.of(stream, invocation, service)
     console = _console(color)
     text = TextRenderer(console)
     tally = Tally()
@@ -693,7 +700,7 @@ def streams(
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
     where = Source(source, request, response, input_format, direction)
-    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    selection = Selection.of(stream, invocation, service)
     from restate_inspect.render.text import StreamTable  # noqa: PLC0415
 
     console = _console(color)
@@ -811,7 +818,7 @@ def tui(
         size = os.path.getsize(source) if source and os.path.isfile(source) else None
     where = Source(source, request, response, input_format, direction, data)
     where.events()  # usage errors now, before the screen changes (events are read lazily)
-    selection = Selection(tuple(stream or ()), tuple(invocation or ()), tuple(service or ()))
+    selection = Selection.of(stream, invocation, service)
 
     def load(progress: Callable[[int], None]) -> Iterator[Journaled]:
         events = decode_events(where.events(progress), max_length=max_length)
