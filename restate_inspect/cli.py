@@ -539,7 +539,7 @@ def journal(
                     if json_output:
                         _write_records([problem_record(item)])
                     else:
-                        problems.problem(item)
+                        problems.render(item)
     except InputError as exc:
         _fail(str(exc))
     if not json_output:
@@ -701,19 +701,20 @@ def streams(
 ) -> None:
     where = Source(source, request, response, input_format, direction)
     selection = Selection.of(stream, invocation, service)
-    from restate_inspect.render.text import StreamTable  # noqa: PLC0415
+    from restate_inspect.render.text import LinePrinter, StreamTable  # noqa: PLC0415
 
     console = _console(color)
     table = StreamTable(console)
     buffer = io.StringIO()
-    recorder = _mirror(console, buffer)
+    recorder = LinePrinter(_mirror(console, buffer))
 
     files: dict[StreamKey, Summary] = {}  # a file's stream comes item by item: one row
 
     def emit(row: StreamSummary) -> bytes:
         if json_output:
             return encode(stream_summary_record(row))
-        recorder.print(table.row_text(row))
+        recorder(table.row_text(row))
+        recorder.flush()
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

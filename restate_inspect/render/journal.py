@@ -11,7 +11,12 @@ from restate_inspect.invocations import Invocation
 from restate_inspect.journal import AttemptJournal, DecodedFrame
 from restate_inspect.location import Direction
 from restate_inspect.messages import lookup
-from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVERITY_STYLES
+from restate_inspect.render.text import (
+    DIRECTION_STYLES,
+    NAMESPACE_STYLES,
+    SEVERITY_STYLES,
+    LinePrinter,
+)
 from restate_inspect.rules import Problem
 from restate_inspect.values import human_duration, safe_text
 
@@ -27,7 +32,7 @@ _ENDING_STYLES = {"end": "green", "suspended": "yellow", "error": "bold red", "n
 
 class JournalRenderer:
     def __init__(self, console: Console) -> None:
-        self.console = console
+        self.print = LinePrinter(console)
 
     def invocation(self, invocation: Invocation) -> None:
         line = Text("━━ ", "bold").append(safe_text(invocation.invocation_id), "bold")
@@ -40,16 +45,17 @@ class JournalRenderer:
         line.append(f"  {count} attempt{'s' if count > 1 else ''} · ", "dim")
         ending = invocation.ending
         line.append(safe_text(ending), _ENDING_STYLES.get(ending.split(" ")[0], ""))
-        self.console.print(line)
+        self.print(line)
         for attempt in invocation.attempts:
-            self.attempt(attempt, invocation)
+            self._attempt(attempt, invocation)
+        self.print.flush()
 
-    def attempt(self, attempt: AttemptJournal, invocation: Invocation) -> None:
-        self.console.print(self._attempt_line(attempt, invocation))
+    def _attempt(self, attempt: AttemptJournal, invocation: Invocation) -> None:
+        self.print(self._attempt_line(attempt, invocation))
         started = _first_time(attempt)
         for moment in attempt.timeline:
             if isinstance(moment.item, DecodedFrame):
-                self.console.print(self._frame_line(moment.item, attempt, started))
+                self.print(self._frame_line(moment.item, attempt, started))
             elif isinstance(moment.item, Problem):
                 self._problem(moment.item)
             for finding in moment.findings:
@@ -113,7 +119,7 @@ class JournalRenderer:
         if problem.offset is not None:
             line.append(f" @{problem.offset:#x}", "dim")
         line.append(": " + safe_text(problem.message))
-        self.console.print(line)
+        self.print(line)
 
 
 def _first_time(attempt: AttemptJournal) -> float | None:

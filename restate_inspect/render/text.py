@@ -35,9 +35,37 @@ LABEL_WIDTH = 24
 HEX_ROW = 16
 
 
-class TextRenderer:
-    def __init__(self, console: Console, *, show_bytes: bool = False, max_payload: int = 0) -> None:
+class LinePrinter:
+    """Prints lines of rich Text in batches. A rich print costs several times what building
+    its line does, so the lines wait for flush() and go out in one print; and on a console
+    that shows no styles (a pipe, a file) a line's plain text is what rich would write, so
+    it is written as it is. (Tabs are left to rich: it expands them by cell width.)"""
+
+    def __init__(self, console: Console) -> None:
         self.console = console
+        self._lines: list[Text] = []
+
+    def __call__(self, line: Text) -> None:
+        self._lines.append(line)
+
+    def flush(self) -> None:
+        lines, self._lines = self._lines, []
+        if not lines:
+            return
+        plain = "\n".join(line.plain for line in lines)
+        if self.console.color_system is None and "\t" not in plain:
+            self.console.file.write(plain + "\n")
+            self.console.file.flush()
+        else:
+            self.console.print(Text("\n").join(lines))
+
+
+class TextRenderer:
+    """decode's frames, problems and stream headers; check's findings; the summaries. Each
+    public method's lines go out when it returns."""
+
+    def __init__(self, console: Console, *, show_bytes: bool = False, max_payload: int = 0) -> None:
+        self.print = LinePrinter(console)
         self.show_bytes = show_bytes
         self.max_payload = max_payload
         self._section: tuple[StreamKey | None, Direction | None] | None = None
@@ -46,17 +74,18 @@ class TextRenderer:
 
     def render(self, item: Decoded) -> None:
         if isinstance(item, Problem):
-            self.problem(item)
+            self._problem(item)
         elif isinstance(item, DecodedFrame):
-            self.frame(item)
+            self._frame(item)
         elif isinstance(item, StreamInfo):
-            self.stream_info(item)
+            self._stream_info(item)
         elif isinstance(item, Discovery):
-            self.discovery(item)
+            self._discovery(item)
         else:
-            self.stream_end(item)
+            self._stream_end(item)
+        self.print.flush()
 
-    def stream_info(self, info: StreamInfo) -> None:
+    def _stream_info(self, info: StreamInfo) -> None:
         """A capture stream's header line; its response line once the response head is in."""
         if self._described != info.stream:
             self._described = info.stream
@@ -73,26 +102,26 @@ class TextRenderer:
             if invocation:
                 extra.append(invocation)
             line.append("  " + safe_text(" · ".join(e for e in extra if e)), "dim")
-            self.console.print(line)
+            self.print(line)
         elif info.status is not None:
             sdk = info.header("x-restate-server", response=True)
             content_type = info.header("content-type", response=True)
             text = " · ".join(x for x in (f"status {info.status}", content_type, sdk) if x)
-            self.console.print(Text("   ← " + safe_text(text), "dim"))
+            self.print(Text("   ← " + safe_text(text), "dim"))
 
-    def discovery(self, item: Discovery) -> None:
+    def _discovery(self, item: Discovery) -> None:
         manifest = discovery_manifest(item)
-        self.console.print(Text("    discovery manifest", "bold"))
+        self.print(Text("    discovery manifest", "bold"))
         text = pretty_json(manifest, width=0) if not isinstance(manifest, str) else manifest
         if self.max_payload and len(text) > self.max_payload:
             text = text[: self.max_payload] + f"\n… {len(text) - self.max_payload} more characters"
         for line in text.split("\n"):
-            self.console.print(Text(INDENT * 2 + safe_text(line, multiline=True), "green"))
+            self.print(Text(INDENT * 2 + safe_text(line, multiline=True), "green"))
 
-    def stream_end(self, item: StreamEnd) -> None:
+    def _stream_end(self, item: StreamEnd) -> None:
         if item.how != "end":
             text = f"   ✕ {item.direction.body} body {item.how}"
-            self.console.print(Text(text, "dim"))
+            self.print(Text(text, "dim"))
 
     def _enter(self, stream: StreamKey | None, direction: Direction | None) -> None:
         if self._described is not None and stream == self._described:
@@ -105,12 +134,12 @@ class TextRenderer:
             line.append(f"{direction.value} ({direction.body} body)", DIRECTION_STYLES[direction])
         if stream is not None:
             line.append(" · ", "dim").append(safe_text(str(stream)), "bold")
-        self.console.print(line)
+        self.print(line)
 
-    def frame(self, decoded: DecodedFrame) -> None:
+    def _frame(self, decoded: DecodedFrame) -> None:
         frame = decoded.frame
         self._enter(frame.stream, frame.direction)
-        self.console.print(self._frame_line(decoded))
+        self.print(self._frame_line(decoded))
         self._nodes(field_tree(frame, annotate(frame, decoded.context), self.max_payload), 1)
         if self.show_bytes:
             self._hexdump(frame)
@@ -153,21 +182,21 @@ class TextRenderer:
             line.append("  ").append(safe_text(node.value), KIND_STYLES.get(node.kind, ""))
         if node.note:
             line.append(f"  ({safe_text(node.note)})", "dim")
-        self.console.print(line)
+        self.print(line)
         if node.block is not None:
             style = KIND_STYLES.get(node.kind, "")
             for block_line in node.block.rstrip("\n").split("\n"):  # only \n: \r stays visible
                 text = safe_text(block_line, multiline=True).expandtabs(4)
-                self.console.print(Text(INDENT * (depth + 1) + text, style))
+                self.print(Text(INDENT * (depth + 1) + text, style))
         self._nodes(node.children, depth + 1)
 
     def _hexdump(self, frame: Frame) -> None:
         header = frame.to_bytes()[:HEADER_SIZE]
-        self.console.print(self._hex_row("header", frame.offset, header, "bold yellow"))
+        self.print(self._hex_row("header", frame.offset, header, "bold yellow"))
         body_start = frame.offset + HEADER_SIZE
         for start in range(0, len(frame.body), HEX_ROW):
             row = frame.body[start : start + HEX_ROW]
-            self.console.print(self._hex_row("body", body_start + start, row, ""))
+            self.print(self._hex_row("body", body_start + start, row, ""))
 
     @staticmethod
     def _hex_row(label: str, offset: int, row: bytes, style: str) -> Text:
@@ -178,7 +207,7 @@ class TextRenderer:
         line.append(ascii_column, "dim")
         return line
 
-    def problem(self, problem: Problem) -> None:
+    def _problem(self, problem: Problem) -> None:
         self._enter(problem.stream, problem.direction)
         style = SEVERITY_STYLES[problem.severity]
         line = Text("  ! ", style).append(f"{problem.code} {problem.severity.value}", style)
@@ -190,7 +219,7 @@ class TextRenderer:
         if problem.entry_index is not None:
             line.append(f" #{problem.entry_index}", "bold")
         line.append(": ").append(safe_text(problem.message))
-        self.console.print(line)
+        self.print(line)
 
     def finding(self, problem: Problem) -> None:
         """A check finding on one line: code, severity, where (invocation, attempt, stream,
@@ -210,19 +239,22 @@ class TextRenderer:
         if problem.entry_index is not None:
             where.append(f"#{problem.entry_index}")
         line.append(safe_text(" ".join(where)), "dim").append("  " + safe_text(problem.message))
-        self.console.print(line)
+        self.print(line)
+        self.print.flush()
 
     def check_summary(self, tally: Tally, invocations: int) -> None:
         counts = _counts(tally)
         noun = "invocation" if invocations == 1 else "invocations"
         text = f"{invocations} {noun} checked; " + (counts or "no findings")
         style = "bold red" if tally.problems[Severity.ERROR] else "dim"
-        self.console.print(Text(text, style))
+        self.print(Text(text, style))
+        self.print.flush()
 
     def summary(self, tally: Tally) -> None:
         counts = _counts(tally)
         text = f"{tally.frames} frames, {tally.bytes} bytes; " + (counts or "no problems")
-        self.console.print(Text(text, "bold red" if tally.failing else "dim"))
+        self.print(Text(text, "bold red" if tally.failing else "dim"))
+        self.print.flush()
 
 
 class StreamTable:
