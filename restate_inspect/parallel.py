@@ -61,17 +61,17 @@ def rendering(render: Render, *, max_length: int) -> Work:
 
 
 def attempts(*, max_length: int) -> Work:
-    """check: each finished attempt, without its payloads (see invocations.for_checking), and
-    the problems of the capture as a whole, in the order of `finished_attempts`: the merged
-    attempts then make the same invocations as one process would. A problem is placed by
-    the packet it was found in; one found at the capture's end, before the attempts that
-    the end cut short."""
+    """check: each finished attempt (a worker's travel without their payloads: see
+    _reduce_finished), and the problems of the capture as a whole, in the order of
+    `finished_attempts`: the merged attempts then make the same invocations as one process
+    would. A problem is placed by the packet it was found in; one found at the capture's
+    end, before the attempts that the end cut short."""
 
     def work(events: Iterator[InputEvent]) -> Iterator[tuple[tuple[float, float, int], Built]]:
         built = finished_attempts(decode_events(events, max_length=max_length))
         for sequence, item in enumerate(built):
             if isinstance(item, Finished):
-                yield (item.ended_by, item.began, sequence), for_checking(item)
+                yield (item.ended_by, item.began, sequence), item
             elif isinstance(item, Problem):
                 at = _AT_THE_END if item.packet is None else float(item.packet)
                 yield (at, 0.0, sequence), item
@@ -190,7 +190,14 @@ def _reduce_message_type(spec: MessageType) -> tuple[Callable[[int], MessageType
     return _message_type, (spec.code,)
 
 
+def _reduce_finished(finished: Finished) -> tuple[type[Finished], tuple[Any, ...]]:
+    """A finished attempt travels cut down to what `check` reads: this process, which takes
+    a share itself, keeps its own attempts whole rather than copy them for nothing."""
+    return Finished, tuple(for_checking(finished))
+
+
 _CODES: Final = {spec.cls: code for code, spec in BY_CODE.items() if spec.cls is not None}
 for _cls in _CODES:
     copyreg.pickle(_cls, _reduce_message)
 copyreg.pickle(MessageType, _reduce_message_type)
+copyreg.pickle(Finished, _reduce_finished)
