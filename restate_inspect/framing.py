@@ -14,10 +14,12 @@ from typing import Final, NamedTuple
 
 from google.protobuf.message import Message
 
+from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import (
     COMPLETED,
     CUSTOM_ENTRY_MIN,
+    LAST_INTERPRETED_VERSION,
     MESSAGE_TYPES,
     RESERVED_ENTRY_FIELDS,
     MessageType,
@@ -27,6 +29,7 @@ from restate_inspect.messages import (
 from restate_inspect.rules import Problem
 
 HEADER: Final = struct.Struct(">HHI")
+START_MESSAGE_TYPE: Final = 0x0000
 HEADER_SIZE: Final = HEADER.size
 DEFAULT_MAX_LENGTH: Final = 64 * 1024 * 1024
 DEFAULT_STREAM: Final = StreamKey("-")
@@ -49,6 +52,9 @@ class Frame(NamedTuple):
     message: Message | None  # None: unknown, custom or V3 type, or a body that does not parse
     time: float | None  # capture time of the packet that completed the frame
     packet: int | None  # number of that packet (1-based, as in Wireshark)
+    # The stream's protocol version when it is one restate-inspect does not interpret (V4
+    # and later): of its types only the StartMessage's is known here, and decoded.
+    foreign_version: int | None = None
 
     @property
     def end(self) -> int:
@@ -56,11 +62,22 @@ class Frame(NamedTuple):
 
     @property
     def message_type(self) -> MessageType | None:
+        if self.foreign_version is not None and self.type != START_MESSAGE_TYPE:
+            return None
         return lookup(self.type)
 
     @property
+    def type_label(self) -> str:
+        """The type's name, or what is known of a type without one."""
+        if self.message_type is not None:
+            return self.message_type.name
+        if self.foreign_version is not None:
+            return f"V{self.foreign_version} message"
+        return "unknown type"
+
+    @property
     def name(self) -> str | None:
-        spec = lookup(self.type)
+        spec = self.message_type
         return None if spec is None else spec.name
 
     def to_bytes(self) -> bytes:
@@ -82,6 +99,8 @@ _FAST_PATH: Final = {
     for spec in MESSAGE_TYPES
     if spec.cls is not None
 }
+# a stream of a version not interpreted here: its StartMessage is the one message it shares
+_FOREIGN_FAST_PATH: Final = {START_MESSAGE_TYPE: (pb.StartMessage.FromString, 0)}
 _new_frame: Final = tuple.__new__
 
 
@@ -99,10 +118,16 @@ class FrameDecoder:
         stream: StreamKey = DEFAULT_STREAM,
         direction: Direction | None = None,
         max_length: int = DEFAULT_MAX_LENGTH,
+        protocol: int | None = None,
     ) -> None:
+        """protocol: the stream's version, when its content type tells it."""
         self.stream = stream
         self.direction = direction
         self.max_length = max_length
+        self.protocol = protocol
+        foreign = protocol is not None and protocol > LAST_INTERPRETED_VERSION
+        self._foreign_version = protocol if foreign else None
+        self._fast_path = _FOREIGN_FAST_PATH if foreign else _FAST_PATH
         self._pending: list[bytes] = []  # bytes not yet framed, from self._base on
         self._pending_size = 0
         self._needed = HEADER_SIZE  # pending bytes it takes to make progress
@@ -224,13 +249,14 @@ class FrameDecoder:
     ) -> int:
         """Append every complete frame in buffer to events; return the bytes consumed."""
         unpack = HEADER.unpack_from
-        fast_path = _FAST_PATH
+        fast_path = self._fast_path
         append = events.append
-        base, stream, direction, max_length = (
+        base, stream, direction, max_length, foreign_version = (
             self._base,
             self.stream,
             self.direction,
             self.max_length,
+            self._foreign_version,
         )
         pos, size = 0, len(buffer)
         while size - pos >= HEADER_SIZE:
@@ -262,6 +288,7 @@ class FrameDecoder:
                     message,
                     time,
                     packet,
+                    foreign_version,
                 ),
             )
             if fast is None or message is None:
@@ -275,6 +302,8 @@ class FrameDecoder:
 
     def _checked_frame(self, frame: Frame) -> tuple[Frame, list[Problem]]:
         """The slow path: a frame that may have something to report."""
+        if frame.foreign_version is not None:
+            return frame, []  # a protocol not interpreted here: nothing to check it against
         spec = lookup(frame.type)
         problems: list[Problem] = []
         span = (frame.offset, HEADER_SIZE + frame.length)
@@ -283,7 +312,7 @@ class FrameDecoder:
                 self._problem("RI105", f"unknown message type {frame.type:#06x}", *span)
             )
             return frame, problems
-        if spec.min_version > 2:
+        if spec.min_version > (self.protocol or 2):
             problems.append(
                 self._problem(
                     "RI106",

@@ -19,7 +19,14 @@ from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.annotations import FrameContext
 from restate_inspect.framing import Frame
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import COMPLETED, REQUIRES_ACK, MessageType, Namespace, lookup
+from restate_inspect.messages import (
+    COMPLETED,
+    LAST_INTERPRETED_VERSION,
+    REQUIRES_ACK,
+    MessageType,
+    Namespace,
+    lookup,
+)
 from restate_inspect.readers.events import media_type
 from restate_inspect.rules import Problem
 from restate_inspect.values import RESTATE_CODE_MEANINGS, code_name, invocation_id_text
@@ -69,6 +76,8 @@ class EntryNumbering:
             self._known_entries = message.known_entries
             self._invocation_raw = message.id
             return None
+        if frame.foreign_version is not None:
+            return None  # a version not interpreted here: which frames are entries is unknown
         if isinstance(message, pb.CompletionMessage | pb.EntryAckMessage):
             return message.entry_index
         if not is_entry(frame.type):
@@ -171,12 +180,27 @@ class AttemptJournal:
     def _take(self, item: DecodedFrame | Problem) -> None:
         findings: list[Problem] = []
         self.timeline.append(Moment(item, findings))
-        if isinstance(item, DecodedFrame) and item.frame.direction is not None:
+        if isinstance(item, DecodedFrame) and item.frame.foreign_version is not None:
+            self._foreign(item)
+        elif isinstance(item, DecodedFrame) and item.frame.direction is not None:
             self.seen.add(item.frame.direction)
             if item.frame.direction is RUNTIME:
                 self._from_runtime(item, findings)
             else:
                 self._from_sdk(item, findings)
+
+    @property
+    def interpreted(self) -> bool:
+        """Is the attempt's protocol version one that the rules know (or is it unknown)?"""
+        return self.protocol_version is None or self.protocol_version <= LAST_INTERPRETED_VERSION
+
+    def _foreign(self, decoded: DecodedFrame) -> None:
+        """A frame of a version not interpreted here: only its StartMessage is read, for
+        the invocation it belongs to; nothing is checked."""
+        message = decoded.frame.message
+        if isinstance(message, pb.StartMessage) and self.start is None:
+            self.start, self.start_frame = message, decoded.frame
+            self.invocation_id = message.debug_id or invocation_id_text(message.id)
 
     def describe(
         self, http_version: str | None, status: str | None, types: tuple[str | None, str | None]
@@ -196,6 +220,8 @@ class AttemptJournal:
             return "suspended on " + ", ".join(f"#{i}" for i in self.suspended_on)
         if self.ending == "error" and self.error is not None:
             return f"error {self.error.code}"
+        if not self.interpreted:
+            return f"not interpreted (protocol V{self.protocol_version})"
         return self.ending or "no terminal message"
 
     @property
@@ -426,6 +452,8 @@ class AttemptJournal:
             self._take(item)
         self._untimed = []
         findings: list[Problem] = []
+        if not self.interpreted:
+            return self._closed(self._http_findings())
         known = self.known_entries
         complete_request = self.ends.get(RUNTIME) in ("end", None) and RUNTIME in self.seen
         if known is not None and self.replayed < known and complete_request:
@@ -443,6 +471,9 @@ class AttemptJournal:
                 )
                 findings.append(self._finding("RI205", text, None))
         findings += self._http_findings()
+        return self._closed(findings)
+
+    def _closed(self, findings: list[Problem]) -> list[Problem]:
         if findings:
             self.timeline.append(Moment(None, findings))
         self.finished = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
@@ -116,6 +116,11 @@ V3_TYPES: tuple[MessageType, ...] = (
 CUSTOM_ENTRY = MessageType(
     CUSTOM_ENTRY_MIN, "CustomEntryMessage", None, Namespace.CUSTOM, False, False, Sender.BOTH
 )
+
+# V3 adds the V3_TYPES entries to V2 and changes nothing else. V4 replaced journal entries,
+# completions and acks with commands and notifications: the same frame header around other
+# messages, of which only the StartMessage kept its shape.
+LAST_INTERPRETED_VERSION: Final = 3
 
 BY_CODE: dict[int, MessageType] = {t.code: t for t in (*MESSAGE_TYPES, *V3_TYPES)}
 BY_NAME: dict[str, MessageType] = {t.name: t for t in (*MESSAGE_TYPES, *V3_TYPES)}

@@ -12,6 +12,7 @@ from dataclasses import replace
 from restate_inspect.framing import DEFAULT_MAX_LENGTH, Frame, FrameDecoder
 from restate_inspect.journal import DecodedFrame, EntryNumbering
 from restate_inspect.location import Direction, StreamKey
+from restate_inspect.messages import LAST_INTERPRETED_VERSION
 from restate_inspect.readers.events import Chunk, Discovery, Gap, InputEvent, StreamEnd, StreamInfo
 from restate_inspect.rules import Problem
 
@@ -27,9 +28,12 @@ class Decoding:
         self._decoders: dict[Direction, dict[StreamKey, FrameDecoder]] = {d: {} for d in Direction}
         self._numbering: dict[StreamKey, EntryNumbering] = {}
         self._ended: dict[StreamKey, int] = {}
+        self._versions: dict[StreamKey, int] = {}  # from the content type, once known
 
     def process(self, event: InputEvent) -> list[Decoded]:
-        if isinstance(event, Problem | StreamInfo | Discovery):
+        if isinstance(event, StreamInfo):
+            return self._stream_info(event)
+        if isinstance(event, Problem | Discovery):
             return [event]
         decoder = self._decoder(event.stream, event.direction)
         if isinstance(event, Chunk):
@@ -42,7 +46,24 @@ class Decoding:
         if self._ended[event.stream] == len(Direction):  # both bodies are over: forget it
             del self._ended[event.stream]
             self._numbering.pop(event.stream, None)
+            self._versions.pop(event.stream, None)
         return out
+
+    def _stream_info(self, info: StreamInfo) -> list[Decoded]:
+        """A stream's frames are read by the protocol version its content type names; one
+        that is not interpreted here is said so once."""
+        version = info.protocol_version
+        if version is None or info.stream in self._versions:
+            return [info]
+        self._versions[info.stream] = version
+        if version <= LAST_INTERPRETED_VERSION:
+            return [info]
+        text = (
+            f"protocol V{version}: restate-inspect interprets V1 to "
+            f"V{LAST_INTERPRETED_VERSION}, and V{version} carries other messages; "
+            "this stream's frames are shown by their headers and raw fields, and not checked"
+        )
+        return [info, Problem("RI114", text, None, None, stream=info.stream)]
 
     def finish(self) -> list[Decoded]:
         """End every stream that is still open (an input cut short)."""
@@ -56,7 +77,12 @@ class Decoding:
         decoders = self._decoders[direction]
         decoder = decoders.get(stream)
         if decoder is None:
-            decoder = FrameDecoder(stream=stream, direction=direction, max_length=self.max_length)
+            decoder = FrameDecoder(
+                stream=stream,
+                direction=direction,
+                max_length=self.max_length,
+                protocol=self._versions.get(stream),
+            )
             decoders[stream] = decoder
         return decoder
 

@@ -63,6 +63,8 @@ _CATALOGUE = (
     Rule("RI111", _E, "bytes missing from the capture", "capture"),
     Rule("RI112", _W, "bytes skipped to resynchronise on a frame after missing bytes", "capture"),
     Rule("RI113", _E, "frame cut short by bytes missing from the capture", "capture"),
+    Rule("RI114", _I, "protocol version not interpreted: frames shown by header, not checked",
+         _TRANSPORT),
     # Captures: containers, packets, TCP, HTTP.
     Rule("RI301", _E, "capture file ends in the middle of a block or packet", "capture"),
     Rule("RI302", _E, "file is neither pcap nor pcapng", "capture"),

@@ -472,3 +472,52 @@ def test_resynchronisation_waits_for_a_candidate_whose_body_is_still_coming() ->
         ("RI112", 3, 1),
     ]
     assert_tiles(events, 4 + len(CALL) + len(END))
+
+
+# --- protocol versions ---------------------------------------------------------------------
+
+
+def _decode(wire: bytes, protocol: int | None) -> list[Event]:
+    decoder = FrameDecoder(protocol=protocol)
+    return decoder.feed(wire) + decoder.end_of_stream()
+
+
+def test_a_v3_stream_knows_the_v3_entry_types() -> None:
+    cancel = encode_frame(0x0C06, b"")
+    assert [p.code for p in problems(_decode(cancel, 2))] == ["RI106"]
+    assert problems(_decode(cancel, 3)) == []
+
+
+def test_a_stream_of_a_later_version_is_framed_but_not_interpreted() -> None:
+    """V4 and later: frames keep their headers and bytes; only the StartMessage, the one
+    message every version shares, is decoded; nothing that V2 would reject is reported."""
+    start = pb.StartMessage(id=bytes(24), debug_id="inv_x", known_entries=2)
+    wire = (
+        encode_frame(0x0000, start)
+        + encode_frame(0x0003, b"")  # V2's ErrorMessage: another message in V5
+        + encode_frame(0x0C01, b"\xff\xff", 0x8001)  # no Call entry, flags V2 would refuse
+        + encode_frame(0x7777, b"\x01")  # no type V2 knows
+    )
+    events = _decode(wire, 5)
+    assert problems(events) == []
+    first, *others = frames(events)
+    assert first.message == start and first.name == "StartMessage"
+    assert first.type_label == "StartMessage" and first.foreign_version == 5
+    assert [(f.type, f.message, f.name, f.type_label) for f in others] == [
+        (0x0003, None, None, "V5 message"),
+        (0x0C01, None, None, "V5 message"),
+        (0x7777, None, None, "V5 message"),
+    ]
+    assert [f.to_bytes() for f in [first, *others]] == [
+        wire[f.offset : f.end] for f in [first, *others]
+    ]
+
+
+def test_a_later_versions_start_message_that_does_not_parse_is_not_reported() -> None:
+    (frame,) = _decode(encode_frame(0x0000, b"\xff"), 4)
+    assert isinstance(frame, Frame) and frame.message is None and frame.foreign_version == 4
+
+
+def test_type_labels() -> None:
+    known, unknown = frames(decode_all(encode_frame(0x0005) + encode_frame(0x7777)))
+    assert (known.type_label, unknown.type_label) == ("EndMessage", "unknown type")

@@ -12,6 +12,7 @@ import pytest
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import encode_frame
 from restate_inspect.invocations import Invocation, invocations
+from restate_inspect.journal import DecodedFrame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd, StreamInfo
@@ -341,3 +342,53 @@ def test_rules_say_what_they_saw() -> None:
         S,
     )
     assert finding.severity.value == "error"
+
+
+# --- protocol versions ---------------------------------------------------------------------
+
+V3 = "application/vnd.restate.invocation.v3"
+V5 = "application/vnd.restate.invocation.v5"
+# V2 frames that break RI210 and RI203, and carry a V3-only entry type (RI106 in V2)
+BREACHES = [*CLEAN[:2], (R, completion(7)), (R, SET), (S, encode_frame(0x0C06)), *CLEAN[2:]]
+
+
+def reported(*attempts: Attempt) -> list[str]:
+    """The codes of everything said about the attempts: the readers' and the decoder's
+    problems in their timelines, and the rules' findings."""
+    codes = []
+    for item in invocations(decode_events(events(*attempts))):
+        assert isinstance(item, Invocation)
+        for attempt in item.attempts:
+            for moment in attempt.timeline:
+                if isinstance(moment.item, Problem):
+                    codes.append(moment.item.code)
+                codes += [finding.code for finding in moment.findings]
+    return codes
+
+
+def test_a_version_that_is_not_interpreted_is_said_once_and_nothing_is_checked() -> None:
+    interpreted = reported(_with(*BREACHES, request_type=V2, response_type=V2))
+    assert sorted(interpreted) == ["RI106", "RI203", "RI210"]
+    assert reported(_with(*BREACHES, (R, start(1)), request_type=V5, response_type=V5)) == ["RI114"]
+    assert reported(_with(*CLEAN, request_type=V5, response_type=V5)) == ["RI114"]
+
+
+def test_a_version_that_is_not_interpreted_keeps_its_start_and_says_how_it_ended() -> None:
+    twice = _with(*CLEAN, (R, start(5)), request_type=V5, response_type=V5, status="500")
+    (invocation,) = invocations(decode_events(events(twice)))
+    assert isinstance(invocation, Invocation)
+    (attempt,) = invocation.attempts
+    assert invocation.invocation_id == "inv_test" and not attempt.interpreted
+    assert attempt.known_entries == 1  # the first StartMessage
+    assert attempt.ending_text == "not interpreted (protocol V5)"
+    assert [m.item.entry_index for m in attempt.timeline if isinstance(m.item, DecodedFrame)] == [
+        None
+    ] * 5
+    # what HTTP says still holds: the SDK answered 500
+    assert [f.code for f in attempt.all_findings()] == ["RI208"]
+
+
+def test_v3_entry_types_are_at_home_in_a_v3_stream() -> None:
+    cancel = [*CLEAN[:2], (S, encode_frame(0x0C06)), *CLEAN[2:]]
+    assert reported(_with(*cancel, request_type=V2, response_type=V2)) == ["RI106"]
+    assert reported(_with(*cancel, request_type=V3, response_type=V3)) == []

@@ -10,12 +10,11 @@ from restate_inspect.entries import badges, short_name, summary
 from restate_inspect.invocations import Invocation
 from restate_inspect.journal import AttemptJournal, DecodedFrame
 from restate_inspect.location import Direction
-from restate_inspect.messages import lookup
 from restate_inspect.render.text import (
     DIRECTION_STYLES,
-    NAMESPACE_STYLES,
     SEVERITY_STYLES,
     LinePrinter,
+    type_style,
 )
 from restate_inspect.rules import Problem
 from restate_inspect.values import human_duration, safe_text
@@ -102,8 +101,7 @@ class JournalRenderer:
         if entry is not None and entry.frame is not frame:
             entry = None  # a completion or an ack names the entry; it is not the entry
         line.append(f"{'#' + str(index) if index is not None else '':<5}", "bold")
-        spec = lookup(frame.type)
-        style = NAMESPACE_STYLES[spec.namespace] if spec else "bold red"
+        style = type_style(frame)
         line.append(f"{short_name(frame.name or f'0x{frame.type:04x}'):<18}", style)
         line.append(safe_text(summary(frame, entry, attempt)))
         if entry is not None:

@@ -12,7 +12,7 @@ from restate_inspect.annotations import annotate
 from restate_inspect.framing import HEADER_SIZE, Frame
 from restate_inspect.journal import DecodedFrame
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import Namespace, flag_names, lookup
+from restate_inspect.messages import Namespace, flag_names
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
 from restate_inspect.render.fields import FieldNode, field_tree
@@ -33,6 +33,15 @@ DIRECTION_STYLES = {Direction.RUNTIME_TO_SDK: "cyan", Direction.SDK_TO_RUNTIME: 
 INDENT = "    "
 LABEL_WIDTH = 24
 HEX_ROW = 16
+
+
+def type_style(frame: Frame) -> str:
+    """A type's name by its namespace; dim for a type of a protocol version that is not
+    interpreted here, which is no error; bold red for an unknown type."""
+    spec = frame.message_type
+    if spec is not None:
+        return NAMESPACE_STYLES[spec.namespace]
+    return "dim" if frame.foreign_version is not None else "bold red"
 
 
 class LinePrinter:
@@ -146,7 +155,6 @@ class TextRenderer:
 
     def _frame_line(self, decoded: DecodedFrame) -> Text:
         frame = decoded.frame
-        spec = lookup(frame.type)
         line = Text()
         if frame.direction is not None:
             line.append(frame.direction.arrow + " ", DIRECTION_STYLES[frame.direction])
@@ -154,10 +162,7 @@ class TextRenderer:
         index = decoded.entry_index
         line.append(f"{'' if index is None else f'#{index}':<5}", "bold")
         line.append(f"0x{frame.type:04x} ", "dim")
-        if spec is None:
-            line.append("unknown type", "bold red")
-        else:
-            line.append(spec.name, NAMESPACE_STYLES[spec.namespace])
+        line.append(frame.type_label, type_style(frame))
         names = flag_names(frame.flags)
         if names:
             line.append(f"  [{' '.join(names)}]", "yellow")

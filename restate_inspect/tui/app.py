@@ -46,9 +46,14 @@ from restate_inspect.framing import HEADER_SIZE, Frame
 from restate_inspect.invocations import Invocation, Journaled
 from restate_inspect.journal import AttemptJournal
 from restate_inspect.location import Direction
-from restate_inspect.messages import flag_names, lookup
+from restate_inspect.messages import flag_names
 from restate_inspect.render.fields import FieldNode, Span, field_spans
-from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVERITY_STYLES
+from restate_inspect.render.text import (
+    DIRECTION_STYLES,
+    NAMESPACE_STYLES,
+    SEVERITY_STYLES,
+    type_style,
+)
 from restate_inspect.rules import Problem
 from restate_inspect.tui import model
 from restate_inspect.tui.model import EVERYTHING, PROBLEM, SECTION, Filter, Row
@@ -592,11 +597,10 @@ class InspectorApp(App[None]):
             return [time_cell, Text("!", style), Text(""), Text(codes, style),
                     Text(what, style), words]  # fmt: skip
         direction = frame.direction or Direction.SDK_TO_RUNTIME
-        spec = lookup(frame.type)
         index = row.entry_index
-        type_style = NAMESPACE_STYLES[spec.namespace] if spec else "bold red"
+        name_style = type_style(frame)
         if row.section == "replay":
-            type_style += " dim"
+            name_style += " dim"
         state = Text(" ").join(
             Text(badge, BADGE_STYLES.get(badge.split(" ")[0], "bold red"))
             for badge in model.row_badges(row)
@@ -608,7 +612,7 @@ class InspectorApp(App[None]):
             time_cell,
             Text(direction.arrow, DIRECTION_STYLES[direction]),
             Text(f"#{index}" if index is not None else "", "bold"),
-            Text(short_name(frame.name or f"0x{frame.type:04x}"), type_style),
+            Text(short_name(frame.name or f"0x{frame.type:04x}"), name_style),
             state,
             summary,
         ]
@@ -837,8 +841,8 @@ def _timeline_title(selected: Selected) -> str:
 
 
 def _frame_header(frame: Frame, row: Row) -> Text:
-    spec = lookup(frame.type)
-    text = Text(safe_text(frame.name or "unknown type"), "bold")
+    spec = frame.message_type
+    text = Text(safe_text(frame.type_label), "bold")
     text.append(f"  0x{frame.type:04x}", "dim")
     if spec is not None:
         text.append(f" · {spec.namespace.value}", NAMESPACE_STYLES[spec.namespace])
