@@ -740,7 +740,7 @@ def streams(
     def file_rows() -> Iterator[tuple[bytes, Tally]]:
         for summary in files.values():
             row = summary.row()
-            if selection.wants_row(row):
+            if summary.took and selection.wants_row(row):
                 yield emit(row), Tally(streams=1)
 
     if not json_output:

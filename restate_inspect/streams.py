@@ -129,9 +129,11 @@ class Summary:
             self._saw(info.time)
         self.resets: list[str] = []
         self.problems = 0
+        self.took = False  # a frame or a problem: an empty file is no stream
 
     def add(self, item: Decoded) -> None:
         info = self.info
+        self.took = self.took or isinstance(item, DecodedFrame | Problem)
         if isinstance(item, DecodedFrame):
             frame = item.frame
             direction = frame.direction.value if frame.direction else ""

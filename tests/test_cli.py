@@ -139,13 +139,16 @@ def test_usage_errors_and_unreadable_input_exit_2(args: list[str], message: str)
     assert message in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("command", ["decode", "journal", "check"])
+@pytest.mark.parametrize("command", ["decode", "journal", "check", "streams"])
 def test_empty_input_is_no_attempt_and_no_finding(command: str) -> None:
     """Nothing piped in is nothing to report, not an attempt that never ended."""
     result = run_cli([command, "--json", "-"], stdin=b"")
     assert (result.exit_code, result.stdout) == (0, "")
     text = run_cli([command, "-"], stdin=b"")
     assert text.exit_code == 0 and "RI2" not in text.stdout
+    assert "<stdin>" not in text.stdout  # no stream, no row
+    garbage = run_cli([command, "--json", "-"], stdin=b"\x00\x00\x00")
+    assert garbage.stdout  # three bytes are something: reported
 
 
 @pytest.mark.parametrize("command", ["decode", "journal", "check", "streams"])
