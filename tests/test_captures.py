@@ -395,6 +395,56 @@ def test_http2_concurrent_streams_on_one_connection() -> None:
         assert shape(frames_of(items, SDK, stream)) == expected(RESPONSE)
 
 
+def _h2c_upgrade(answer: bytes) -> list[tuple[int, bytes]]:
+    """An HTTP/1.1 request that asks for h2c, the server's answer (switching or not) and,
+    after a 101, one more exchange in HTTP/2, on stream 3."""
+    from hpack import Encoder
+    from hyperframe.frame import DataFrame, HeadersFrame, SettingsFrame
+
+    v2 = "application/vnd.restate.invocation.v2"
+    head = (
+        "POST /invoke/Demo/callOther HTTP/1.1\r\nHost: sdk\r\n"
+        "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n"
+        f"Content-Type: {v2}\r\nContent-Length: {len(REQUEST)}\r\n\r\n"
+    )
+    if not answer.startswith(b"HTTP/1.1 101"):
+        return [(0, head.encode() + REQUEST), (1, answer)]
+    server = Encoder()
+    response = [(":status", "200"), ("content-type", v2)]
+    stream_1 = cw.h2_frames(
+        SettingsFrame(0),
+        HeadersFrame(1, server.encode(response), flags=["END_HEADERS"]),
+        DataFrame(1, RESPONSE, flags=["END_STREAM"]),
+    )
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + cw.h2_frames(SettingsFrame(0))
+    stream_3 = cw.h2_exchange(REQUEST, RESPONSE, stream_id=3, preface=False,
+                              encoders=(Encoder(), server))  # fmt: skip
+    return [(0, head.encode() + REQUEST), (1, answer + stream_1), (0, preface), *stream_3]
+
+
+def test_http11_upgraded_to_h2c_goes_on_as_http2() -> None:
+    """RFC 7540, 3.2: the upgrading request is answered on HTTP/2 stream 1, and keeps its
+    HTTP/1.1 exchange's name; later exchanges are HTTP/2 streams."""
+    switching = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+    items = decode(cw.pcap(cw.conversation_packets(_h2c_upgrade(switching), segment=60)))
+    assert problems(items) == []
+    for stream in ("tcp0/m1", "tcp0/s3"):
+        assert shape(frames_of(items, RUNTIME, stream)) == expected(REQUEST)
+        assert shape(frames_of(items, SDK, stream)) == expected(RESPONSE)
+    infos = {str(i.stream): i for i in items if isinstance(i, StreamInfo)}
+    assert (infos["tcp0/m1"].status, infos["tcp0/m1"].target) == ("200", ("Demo", "callOther"))
+    assert infos["tcp0/s3"].http_version == "HTTP/2" and infos["tcp0/s3"].kind == "invocation"
+
+
+def test_http11_upgrade_declined_stays_http11() -> None:
+    v2 = "application/vnd.restate.invocation.v2"
+    declined = f"HTTP/1.1 200 OK\r\nContent-Type: {v2}\r\nContent-Length: {len(RESPONSE)}\r\n\r\n"
+    items = decode(cw.pcap(cw.conversation_packets(_h2c_upgrade(declined.encode() + RESPONSE))))
+    assert problems(items) == []
+    assert shape(frames_of(items, RUNTIME, "tcp0/m1")) == expected(REQUEST)
+    assert shape(frames_of(items, SDK, "tcp0/m1")) == expected(RESPONSE)
+
+
 def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound() -> None:
     """A late DATA frame for a stream that ended is not a new stream; the ended streams a
     connection remembers are bounded, so that its state does not grow with its streams."""

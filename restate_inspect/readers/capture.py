@@ -161,7 +161,10 @@ class CaptureDecoder:
         if isinstance(event, TcpData):
             if link.protocol is None:
                 return self._detect(link, event)
-            return link.protocol.feed(event.side, event.data, event.time, event.packet)
+            events = link.protocol.feed(event.side, event.data, event.time, event.packet)
+            if isinstance(link.protocol, Http1Connection) and link.protocol.upgraded:
+                events += self._upgrade(link, link.protocol, event)
+            return events
         if link.protocol is None:
             return []
         if isinstance(event, TcpGap):
@@ -188,6 +191,23 @@ class CaptureDecoder:
             if link.undecided[side]:
                 events += decided.feed(side, bytes(link.undecided[side]), event.time, event.packet)
         link.undecided = [bytearray(), bytearray()]
+        return events
+
+    def _upgrade(
+        self, link: _Link, http1: Http1Connection, event: TcpData
+    ) -> list[HttpEvent | Problem]:
+        """The server switched to HTTP/2 (h2c upgrade): what each side sent after HTTP/1.1
+        goes to an HTTP/2 reader, the client's preface first."""
+        assert http1.upgraded is not None
+        exchange, *rests = http1.upgraded
+        http2 = Http2Connection(
+            http1.client_side, label=f"tcp{link.connection.index}", upgraded=exchange
+        )
+        link.protocol, link.http_version = http2, "HTTP/2"
+        events: list[HttpEvent | Problem] = []
+        for side in (http2.client_side, 1 - http2.client_side):
+            if rests[side]:
+                events += http2.feed(side, rests[side], event.time, event.packet)
         return events
 
     def _decide_protocol(self, link: _Link) -> Http1Connection | Http2Connection | Problem | None:

@@ -1,5 +1,6 @@
 """Passive HTTP/1.1 for one TCP connection (sans-IO): request and status lines, headers,
-Content-Length and chunked bodies, several exchanges on one connection (keep-alive).
+Content-Length and chunked bodies, several exchanges on one connection (keep-alive), and
+the switch to HTTP/2 that `Upgrade: h2c` and a 101 response make (RFC 7540, 3.2).
 
 Tolerant, as a debugger must be: an empty reason phrase, capitalised header names and a
 connection that ends with RST are all normal here. Exchanges are numbered m1, m2, ... and
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from restate_inspect.location import Direction
-from restate_inspect.readers.events import Headers
+from restate_inspect.readers.events import Headers, find_header
 from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
 from restate_inspect.rules import Problem
 
@@ -46,6 +47,9 @@ class Http1Connection:
             _Side(Direction.SDK_TO_RUNTIME if client_side == 0 else Direction.RUNTIME_TO_SDK),
         )
         self._methods: list[str] = []  # of requests not yet answered, for HEAD
+        self._h2c_asked: str | None = None  # the exchange whose request asked for h2c
+        # after a 101 to that request: the exchange, and what each side sent after HTTP/1.1
+        self.upgraded: tuple[str, bytes, bytes] | None = None
         self._events: list[HttpEvent | Problem] = []
         self._time: float | None = None
         self._packet = 0
@@ -56,7 +60,7 @@ class Http1Connection:
         self._time, self._packet = time, packet
         state = self._sides[side]
         state.buffer += data
-        while state.buffer and self._step(state):
+        while state.buffer and self.upgraded is None and self._step(state):
             pass
         events, self._events = self._events, []
         return events
@@ -184,8 +188,14 @@ class Http1Connection:
             state.exchange = f"m{state.exchanges}"
             self._methods.append(start_line.split(" ", 1)[0])
             shown = " ".join(start_line.split(" ")[:2])
+            upgrade = find_header(headers, "upgrade") or ""
+            if "h2c" in (token.strip().lower() for token in upgrade.split(",")):
+                self._h2c_asked = state.exchange
         else:
             status = start_line.split(" ")[1] if " " in start_line else ""
+            if status == "101" and self._h2c_asked is not None:
+                self._switch(self._h2c_asked)
+                return False
             if status.startswith("1") and status != "101":
                 return True  # 100 Continue and friends: the real response follows
             state.exchanges += 1
@@ -213,6 +223,15 @@ class Http1Connection:
             self._end(state, "end")  # a request without a length has no body
         else:
             state.state = "close"
+
+    def _switch(self, exchange: str) -> None:
+        """The server accepted h2c: HTTP/2 from here on, both ways. The request that asked
+        is answered on HTTP/2 stream 1; the bytes each side sent after HTTP/1.1 are kept
+        for the HTTP/2 reader."""
+        rests = [bytes(side.buffer) for side in self._sides]
+        for side in self._sides:
+            side.buffer.clear()
+        self.upgraded = (exchange, rests[0], rests[1])
 
     def _end(self, state: _Side, how: str) -> None:
         self._events.append(HttpEnd(state.exchange, state.direction, how, self._time, self._packet))

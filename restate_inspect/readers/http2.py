@@ -96,7 +96,11 @@ class _Side:
 
 
 class Http2Connection:
-    def __init__(self, client_side: int, *, preface: bool = True, label: str = "") -> None:
+    def __init__(
+        self, client_side: int, *, preface: bool = True, label: str = "", upgraded: str = ""
+    ) -> None:
+        """upgraded: the HTTP/1.1 exchange that asked for h2c, when the connection was
+        switched: HTTP/2 stream 1 is its response, and keeps its name."""
         self.label = label
         self.client_side = client_side
         self._sides = (
@@ -112,6 +116,10 @@ class Http2Connection:
         # a late DATA) must not start them again. Bounded, as a connection may carry any
         # number of streams; one that ended longer ago would be taken for a new stream.
         self._ended: OrderedDict[tuple[int, Direction], None] = OrderedDict()
+        self._names: dict[int, str] = {}
+        if upgraded:
+            self._names[1] = upgraded
+            self._ended[1, self._sides[client_side].direction] = None  # sent in HTTP/1.1
         self._events: list[HttpEvent | Problem] = []
         self._time: float | None = None
         self._packet = 0
@@ -145,7 +153,9 @@ class Http2Connection:
         inside = state.inside_data
         if inside is not None and not state.buffer and length <= inside[1]:
             stream, left, end_stream = inside
-            self._events.append(HttpGap(f"s{stream}", state.direction, length, time, packet))
+            self._events.append(
+                HttpGap(self._exchange(stream), state.direction, length, time, packet)
+            )
             state.inside_data = (stream, left - length, end_stream)
             self._finish_data(state)
         else:
@@ -234,7 +244,7 @@ class Http2Connection:
         if take:
             data = state.buffer[pos : pos + take]
             self._events.append(
-                HttpBody(f"s{stream}", state.direction, data, self._time, self._packet)
+                HttpBody(self._exchange(stream), state.direction, data, self._time, self._packet)
             )
         state.inside_data = (stream, left - take, end_stream)
         self._finish_data(state)
@@ -276,7 +286,9 @@ class Http2Connection:
         state.block = None
         for stream, direction in sorted(self._open):
             if direction is state.direction:  # which stream lost bytes is unknown: tell each
-                self._events.append(HttpGap(f"s{stream}", direction, 0, self._time, self._packet))
+                self._events.append(
+                    HttpGap(self._exchange(stream), direction, 0, self._time, self._packet)
+                )
 
     # --- frames ----------------------------------------------------------------------
 
@@ -303,7 +315,11 @@ class Http2Connection:
             if frame.data:
                 self._events.append(
                     HttpBody(
-                        f"s{frame.stream_id}", state.direction, frame.data, self._time, self._packet
+                        self._exchange(frame.stream_id),
+                        state.direction,
+                        frame.data,
+                        self._time,
+                        self._packet,
                     )
                 )
             if "END_STREAM" in frame.flags:
@@ -327,7 +343,7 @@ class Http2Connection:
             self._open.add(key)
             self._events.append(
                 HttpHead(
-                    f"s{stream}",
+                    self._exchange(stream),
                     state.direction,
                     headers,
                     _start_line(headers),
@@ -362,7 +378,9 @@ class Http2Connection:
         if key not in self._open and key not in self._ended:  # HEADERS came before the capture
             self._open.add(key)
             self._events.append(
-                HttpHead(f"s{stream}", state.direction, None, "", self._time, self._packet)
+                HttpHead(
+                    self._exchange(stream), state.direction, None, "", self._time, self._packet
+                )
             )
 
     def _end(self, stream: int, direction: Direction, how: str) -> None:
@@ -371,7 +389,12 @@ class Http2Connection:
             self._ended[stream, direction] = None
             if len(self._ended) > _ENDED_KEPT:
                 self._ended.popitem(last=False)
-            self._events.append(HttpEnd(f"s{stream}", direction, how, self._time, self._packet))
+            self._events.append(
+                HttpEnd(self._exchange(stream), direction, how, self._time, self._packet)
+            )
+
+    def _exchange(self, stream: int) -> str:
+        return self._names.get(stream) or f"s{stream}"
 
     def _problem(self, text: str) -> Problem:
         return Problem("RI311", f"{self.label}: {text}", None, None)
