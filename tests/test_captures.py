@@ -445,6 +445,23 @@ def test_http11_upgrade_declined_stays_http11() -> None:
     assert shape(frames_of(items, SDK, "tcp0/m1")) == expected(RESPONSE)
 
 
+def test_http2_goaway_ends_the_streams_the_server_refuses() -> None:
+    """GOAWAY with last_stream_id 1: stream 3, already sent, will never be processed."""
+    from hpack import Encoder
+    from hyperframe.frame import GoAwayFrame
+
+    encoders = (Encoder(), Encoder())
+    one = cw.h2_exchange(REQUEST, RESPONSE, stream_id=1, encoders=encoders)
+    three = cw.h2_exchange(REQUEST, RESPONSE, stream_id=3, encoders=encoders, preface=False)
+    refused = three[:2]  # stream 3's request: its HEADERS and DATA, not yet its END_STREAM
+    goaway = (1, cw.h2_frames(GoAwayFrame(0, last_stream_id=1)))
+    items = decode(cw.pcap(cw.conversation_packets(one[:3] + refused + [goaway] + one[3:])))
+    assert shape(frames_of(items, SDK, "tcp0/s1")) == expected(RESPONSE)
+    ends = {(str(i.stream), i.direction, i.how) for i in items if isinstance(i, StreamEnd)}
+    assert ("tcp0/s3", RUNTIME, "reset") in ends
+    assert ("tcp0/s1", SDK, "end") in ends and ("tcp0/s1", RUNTIME, "end") in ends
+
+
 def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound() -> None:
     """A late DATA frame for a stream that ended is not a new stream; the ended streams a
     connection remembers are bounded, so that its state does not grow with its streams."""

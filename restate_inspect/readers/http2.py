@@ -1,8 +1,9 @@
 """Passive HTTP/2 for one TCP connection (sans-IO), with hyperframe for the frames and hpack
 for the headers: one HPACK decoder per direction, its table size taken from the peer's
 SETTINGS. Many concurrent streams; HEADERS + CONTINUATION, padding, DATA, END_STREAM,
-RST_STREAM. A capture that starts mid-connection finds the frame boundaries by plausibility,
-routes DATA by stream id, and reports the headers it cannot decode as unknown.
+RST_STREAM, GOAWAY (the streams it refuses end). A capture that starts mid-connection finds
+the frame boundaries by plausibility, routes DATA by stream id, and reports the headers it
+cannot decode as unknown.
 
 A TCP gap inside a DATA frame's payload is attributed to that stream exactly and framing
 goes on; a gap anywhere else loses framing until the next plausible frame, and every open
@@ -23,6 +24,7 @@ from hyperframe.frame import (
     ContinuationFrame,
     DataFrame,
     Frame,
+    GoAwayFrame,
     HeadersFrame,
     PushPromiseFrame,
     RstStreamFrame,
@@ -324,9 +326,19 @@ class Http2Connection:
                 )
             if "END_STREAM" in frame.flags:
                 self._end(frame.stream_id, state.direction, "end")
-        elif isinstance(frame, RstStreamFrame):
+        else:
+            self._control(state, frame)
+
+    def _control(self, state: _Side, frame: Frame) -> None:
+        """RST_STREAM, GOAWAY and SETTINGS: what ends streams or changes the connection."""
+        if isinstance(frame, RstStreamFrame):
             for direction in Direction:
                 self._end(frame.stream_id, direction, "reset")
+        elif isinstance(frame, GoAwayFrame) and state.direction is Direction.SDK_TO_RUNTIME:
+            # the server will not process the client's streams above last_stream_id
+            for stream, direction in sorted(self._open):
+                if stream > frame.last_stream_id and stream % 2:
+                    self._end(stream, direction, "reset")
         elif isinstance(frame, SettingsFrame) and SettingsFrame.HEADER_TABLE_SIZE in frame.settings:
             peer = self._sides[1] if state is self._sides[0] else self._sides[0]
             peer.decoder.max_allowed_table_size = frame.settings[SettingsFrame.HEADER_TABLE_SIZE]
