@@ -15,7 +15,7 @@ from typing import Any, Final, NamedTuple
 
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import Frame
-from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry, Moment
+from restate_inspect.journal import AFTER_LOSS, AttemptJournal, DecodedFrame, Entry, Moment
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import lookup
 from restate_inspect.pipeline import Decoded
@@ -47,6 +47,7 @@ class _Stored:
     key: bytes  # Entry.replay_key
     attempt: int
     stream: StreamKey | None
+    lossy: bool  # the attempt lost bytes: its entries may be numbered wrong
 
 
 @dataclass
@@ -107,8 +108,9 @@ class InvocationTracker:
             if entry.replayed and earlier is not None:
                 self._compare(attempt, moment, entry, earlier)
             stored[entry.index] = _Stored(
-                entry.frame.type, entry.replay_key, attempt.number or 0, attempt.stream
-            )
+                entry.frame.type, entry.replay_key, attempt.number or 0, attempt.stream,
+                attempt.lossy,
+            )  # fmt: skip
 
     def _compare(
         self, attempt: AttemptJournal, moment: Moment, entry: Entry, earlier: _Stored
@@ -123,10 +125,11 @@ class InvocationTracker:
             else "other fields than attempt " + str(earlier.attempt) + " sent"
         )
         text = f"replayed entry {index} has {what} (in {earlier.stream}): a likely journal mismatch"
+        after_loss = attempt.lossy or earlier.lossy
         moment.findings.append(
             Problem(
                 "RI240",
-                text,
+                text + AFTER_LOSS if after_loss else text,
                 frame.offset,
                 8 + frame.length,
                 stream=attempt.stream,
@@ -134,6 +137,7 @@ class InvocationTracker:
                 entry_index=index,
                 invocation_id=attempt.invocation_id,
                 attempt=attempt.number,
+                after_loss=after_loss,
             )
         )
 

@@ -35,6 +35,12 @@ FIRST_ENTRY_TYPE = 0x0400  # every type from the I/O namespace up is a journal e
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 BEFORE_FIRST_ENTRY: Final = 0xFFFFFFFF  # ErrorMessage.related_entry_index: no entry yet
 RESULT_FIELDS: Final = ("empty", "value", "failure")  # a completable entry's result oneof
+# Bytes of a stream that no frame holds: missing from the capture, skipped, cut off, or
+# unframable. Entries numbered after them may be numbered wrong, and a frame may be gone.
+LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"})
+# What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
+_SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
+AFTER_LOSS: Final = "; bytes of this attempt are missing before it, which may explain it"
 
 
 class DecodedFrame(NamedTuple):
@@ -165,6 +171,12 @@ class AttemptJournal:
     finished: bool = False
     _began: bool = False  # the first frame from the runtime has been seen
     _untimed: list[DecodedFrame] = field(default_factory=list)
+    _lost: dict[Direction, int] = field(default_factory=dict)  # offset of the first loss
+
+    @property
+    def lossy(self) -> bool:
+        """Did the attempt lose bytes (see LOSSES)?"""
+        return bool(self._lost)
 
     # --- feeding ----------------------------------------------------------------------
 
@@ -180,6 +192,9 @@ class AttemptJournal:
     def _take(self, item: DecodedFrame | Problem) -> None:
         findings: list[Problem] = []
         self.timeline.append(Moment(item, findings))
+        if isinstance(item, Problem) and item.code in LOSSES:
+            where = item.direction or RUNTIME  # a file without a direction: one body
+            self._lost[where] = min(self._lost.get(where, item.offset or 0), item.offset or 0)
         if isinstance(item, DecodedFrame) and item.frame.foreign_version is not None:
             self._foreign(item)
         elif isinstance(item, DecodedFrame) and item.frame.direction is not None:
@@ -481,7 +496,9 @@ class AttemptJournal:
 
     def _http_findings(self) -> list[Problem]:
         request_type, response_type = self.content_types
-        same_type = media_type(response_type) == media_type(request_type)
+        # a request whose type the capture does not show (its head was lost) has no type to
+        # compare the response's with
+        same_type = request_type is None or media_type(response_type) == media_type(request_type)
         if self.status is None or (self.status == "200" and same_type):
             return []
         text = f"the SDK answers {self.status} with content type {response_type!r}"
@@ -493,9 +510,10 @@ class AttemptJournal:
         self, code: str, text: str, decoded: DecodedFrame | None, index: int | None = None
     ) -> Problem:
         frame = decoded.frame if decoded is not None else None
+        after_loss = code not in _SURE and self._lost_before(frame)
         return Problem(
             code,
-            text,
+            text + AFTER_LOSS if after_loss else text,
             frame.offset if frame else None,
             (8 + frame.length) if frame else None,
             stream=self.stream,
@@ -503,6 +521,18 @@ class AttemptJournal:
             entry_index=index if index is not None else (decoded.entry_index if decoded else None),
             invocation_id=self.invocation_id,
             attempt=self.number,
+            after_loss=after_loss,
+        )
+
+    def _lost_before(self, frame: Frame | None) -> bool:
+        """Were bytes lost before this frame, or (None) anywhere? Before it in its own
+        direction, by offset; in the other, by the time the loss was seen (a pair of files
+        has no times: any loss there counts)."""
+        if frame is None or frame.direction is None:
+            return self.lossy
+        return any(
+            direction is not frame.direction or offset < frame.offset
+            for direction, offset in self._lost.items()
         )
 
     def stamp(self, invocation_id: str, number: int) -> None:

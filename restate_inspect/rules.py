@@ -137,6 +137,8 @@ class Problem:
     invocation_id: str | None = None  # journal findings: which invocation
     attempt: int | None = None  # ... and which of its attempts (1-based)
     packet: int | None = None  # in a capture: the packet being read when it was found
+    # a journal finding that bytes lost before it may explain: it counts as info
+    after_loss: bool = False
 
     @property
     def rule(self) -> Rule:
@@ -144,4 +146,4 @@ class Problem:
 
     @property
     def severity(self) -> Severity:
-        return RULES[self.code].severity
+        return Severity.INFO if self.after_loss else RULES[self.code].severity

@@ -3,7 +3,7 @@ rule and gets exactly its finding; and its clean twin, which gets none."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,14 +15,14 @@ from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.journal import DecodedFrame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
-from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd, StreamInfo
+from restate_inspect.readers.events import Chunk, Gap, InputEvent, StreamEnd, StreamInfo
 from restate_inspect.rules import RULES, Problem
 
 R, S = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 ID = bytes(range(24))
 V1 = "application/vnd.restate.invocation.v1"
 V2 = "application/vnd.restate.invocation.v2"
-Step = tuple[Direction, bytes]
+Step = tuple[Direction, bytes | int]  # a frame's bytes, or so many bytes missing
 
 
 def start(known: int = 1, **fields: Any) -> bytes:
@@ -61,11 +61,11 @@ def error(code: int, **fields: Any) -> bytes:
 
 @dataclass
 class Attempt:
-    steps: list[Step]
+    steps: Sequence[Step]
     http: str | None = "HTTP/2"  # None: a pair of files, no HTTP facts
     status: str = "200"
     response_type: str = V1
-    request_type: str = V1
+    request_type: str | None = V1  # None: the request head is not in the capture
     ends: tuple[str, str] = ("end", "end")
     stream: str = "s1"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -77,7 +77,9 @@ def events(*attempts: Attempt) -> list[InputEvent]:
     for attempt in attempts:
         key = StreamKey("tcp0", attempt.stream)
         if attempt.http is not None:
-            headers = (("content-type", attempt.request_type),)
+            headers = (
+                None if attempt.request_type is None else (("content-type", attempt.request_type),)
+            )
             response = (("content-type", attempt.response_type),)
             path = "/invoke/Svc/handler"
             out.append(
@@ -101,7 +103,11 @@ def events(*attempts: Attempt) -> list[InputEvent]:
         for direction, frame in attempt.steps:
             packet += 1
             time = 1.0 + packet / 1000 if attempt.http else None
-            out.append(Chunk(key, direction, frame, time, packet if attempt.http else None))
+            number = packet if attempt.http else None
+            if isinstance(frame, int):
+                out.append(Gap(key, direction, frame, time, number))
+            else:
+                out.append(Chunk(key, direction, frame, time, number))
         for direction, how in zip((R, S), attempt.ends, strict=True):
             out.append(StreamEnd(key, direction, how, None, packet))
     return out
@@ -117,7 +123,7 @@ def findings(*attempts: Attempt) -> list[str]:
     return codes
 
 
-CLEAN = [(R, start(1)), (R, INPUT), (S, OUTPUT), (S, END)]
+CLEAN: list[Step] = [(R, start(1)), (R, INPUT), (S, OUTPUT), (S, END)]
 
 
 def test_a_clean_attempt_has_no_findings() -> None:
@@ -155,6 +161,11 @@ CASES: list[tuple[str, Callable[[], list[Attempt]], Callable[[], list[Attempt]]]
         "RI208",
         lambda: [_with(*CLEAN, response_type=V2 + "; charset=utf-8")],
         lambda: [_with(*CLEAN, response_type=V1.upper() + "; charset=utf-8")],
+    ),
+    (
+        "RI208",
+        lambda: [_with(*CLEAN, request_type=None, status="500")],
+        lambda: [_with(*CLEAN, request_type=None)],  # the request's head was not captured
     ),
     ("RI209", lambda: [_with(*CLEAN[:3], (S, completion(0)), (S, END))], lambda: [_with(*CLEAN)]),
     ("RI210", lambda: [_with(*CLEAN[:2], (R, completion(7)), *CLEAN[2:])], lambda: [_with(*CLEAN)]),
@@ -392,3 +403,57 @@ def test_v3_entry_types_are_at_home_in_a_v3_stream() -> None:
     cancel = [*CLEAN[:2], (S, encode_frame(0x0C06)), *CLEAN[2:]]
     assert reported(_with(*cancel, request_type=V2, response_type=V2)) == ["RI106"]
     assert reported(_with(*cancel, request_type=V3, response_type=V3)) == []
+
+
+# --- bytes the capture lost -----------------------------------------------------------------
+
+
+def said(*attempts: Attempt) -> list[tuple[str, str, bool]]:
+    """(code, severity, after_loss) of everything said about the attempts, in order."""
+    out = []
+    for item in invocations(decode_events(events(*attempts))):
+        assert isinstance(item, Invocation)
+        for attempt in item.attempts:
+            for moment in attempt.timeline:
+                things = [moment.item] if isinstance(moment.item, Problem) else []
+                for thing in things + moment.findings:
+                    out.append((thing.code, thing.severity.value, thing.after_loss))
+    return out
+
+
+def test_findings_that_lost_bytes_may_explain_count_as_info() -> None:
+    """The SDK's Sleep (entry 1) is lost: its completion names an entry never seen."""
+    lost_entry = [*CLEAN[:2], (S, 30), (R, completion(1)), *CLEAN[2:]]
+    assert said(_with(*lost_entry)) == [
+        ("RI111", "error", False),  # the loss itself stays an error
+        ("RI210", "info", True),
+    ]
+    (invocation,) = invocations(decode_events(events(_with(*lost_entry))))
+    assert isinstance(invocation, Invocation)
+    (finding,) = invocation.attempts[0].all_findings()
+    assert finding.message.endswith("which may explain it")
+
+
+def test_what_came_before_the_loss_keeps_its_severity() -> None:
+    before = [*CLEAN[:2], (R, completion(7)), (S, 30), *CLEAN[2:]]
+    assert said(_with(*before)) == [("RI210", "error", False), ("RI111", "error", False)]
+
+
+def test_an_attempt_that_lost_bytes_and_has_no_end_may_have_lost_it() -> None:
+    assert said(_with(*CLEAN[:3], (S, 10))) == [
+        ("RI111", "error", False),
+        ("RI205", "info", True),
+    ]
+
+
+def test_what_the_sdk_itself_reports_holds_whatever_was_lost() -> None:
+    mismatch = [*CLEAN[:2], (S, 10), (S, error(570, related_entry_index=0))]
+    assert said(_with(*mismatch)) == [("RI111", "error", False), ("RI230", "error", False)]
+
+
+def test_a_replay_mismatch_after_a_loss_counts_as_info() -> None:
+    first = _with(*CLEAN[:2], (S, SLEEP), (S, suspension(1)))
+    second = _with((R, start(2)), (R, INPUT), (R, SET), *CLEAN[2:], (S, 5), stream="s3")
+    assert ("RI240", "info", True) in said(first, second)
+    clean_second = _with((R, start(2)), (R, INPUT), (R, SET), *CLEAN[2:], stream="s3")
+    assert ("RI240", "error", False) in said(first, clean_second)

@@ -300,6 +300,8 @@ def problem_record(problem: Problem) -> dict[str, Any]:
         record["column"] = problem.column
     if problem.packet is not None:
         record["packet"] = problem.packet
+    if problem.after_loss:
+        record["after_loss"] = True
     return record
 
 
