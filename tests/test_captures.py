@@ -313,6 +313,25 @@ def test_a_missing_segment_is_a_gap_and_the_restate_decoder_resynchronises() -> 
     assert shape(frames_of(items, SDK)) == expected(RESPONSE)
 
 
+def test_a_stream_whose_headers_were_lost_is_told_its_start_may_be_missing() -> None:
+    """The segment with the SDK's HEADERS is lost: its DATA is still routed by stream id,
+    and the response direction says that an unknown number of bytes may be missing."""
+    exchange = cw.h2_exchange(REQUEST, RESPONSE)
+    response_head = next(i for i, (side, _) in enumerate(exchange) if side == 1 and i > 1)
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    for index, (side, data) in enumerate(exchange):
+        talk.segment(side, data)
+        if index == response_head:
+            del talk.packets[-1]
+    items = decode(cw.pcap(talk.packets))
+    assert shape(frames_of(items, SDK)) == expected(RESPONSE)
+    (start_missing,) = [
+        p for p in problems(items) if p.code == "RI111" and p.direction is SDK and p.offset == 0
+    ]
+    assert start_missing.length == 0 and "an unknown number" in start_missing.message
+
+
 def test_capture_that_starts_mid_connection() -> None:
     talk = _talk(segment=40)
     # drop the handshake and everything up to the client's first DATA frame

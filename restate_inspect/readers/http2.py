@@ -386,14 +386,15 @@ class Http2Connection:
         return tuple((k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in decoded)
 
     def _head_if_missing(self, state: _Side, stream: int) -> None:
+        """DATA of a stream whose HEADERS were not seen: they came before the capture did,
+        or were lost with the bytes around them. Either way the stream's start may be
+        missing too, and an unknown number of its bytes."""
         key = (stream, state.direction)
-        if key not in self._open and key not in self._ended:  # HEADERS came before the capture
+        if key not in self._open and key not in self._ended:
             self._open.add(key)
-            self._events.append(
-                HttpHead(
-                    self._exchange(stream), state.direction, None, "", self._time, self._packet
-                )
-            )
+            name = self._exchange(stream)
+            self._events.append(HttpHead(name, state.direction, None, "", self._time, self._packet))
+            self._events.append(HttpGap(name, state.direction, 0, self._time, self._packet))
 
     def _end(self, stream: int, direction: Direction, how: str) -> None:
         if (stream, direction) in self._open:
