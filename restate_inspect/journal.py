@@ -491,6 +491,9 @@ class AttemptJournal:
     def _closed(self, findings: list[Problem]) -> list[Problem]:
         if findings:
             self.timeline.append(Moment(None, findings))
+        if self._lost:
+            for moment in self.timeline:
+                moment.findings[:] = [self._after_loss(f) for f in moment.findings]
         self.finished = True
         return findings
 
@@ -510,10 +513,9 @@ class AttemptJournal:
         self, code: str, text: str, decoded: DecodedFrame | None, index: int | None = None
     ) -> Problem:
         frame = decoded.frame if decoded is not None else None
-        after_loss = code not in _SURE and self._lost_before(frame)
         return Problem(
             code,
-            text + AFTER_LOSS if after_loss else text,
+            text,
             frame.offset if frame else None,
             (8 + frame.length) if frame else None,
             stream=self.stream,
@@ -521,19 +523,22 @@ class AttemptJournal:
             entry_index=index if index is not None else (decoded.entry_index if decoded else None),
             invocation_id=self.invocation_id,
             attempt=self.number,
-            after_loss=after_loss,
         )
 
-    def _lost_before(self, frame: Frame | None) -> bool:
-        """Were bytes lost before this frame, or (None) anywhere? Before it in its own
-        direction, by offset; in the other, by the time the loss was seen (a pair of files
-        has no times: any loss there counts)."""
-        if frame is None or frame.direction is None:
-            return self.lossy
-        return any(
-            direction is not frame.direction or offset < frame.offset
-            for direction, offset in self._lost.items()
-        )
+    def _after_loss(self, finding: Problem) -> Problem:
+        """A finding that the attempt's lost bytes may explain: one about a frame after
+        the loss in the same direction, about any frame of the other direction (the bytes
+        were sent before the capture could tell they were lost), or about the attempt."""
+        if finding.code in _SURE or finding.after_loss:
+            return finding
+        where, offset = finding.direction, finding.offset
+        if (
+            where is not None
+            and offset is not None
+            and not any(d is not where or lost < offset for d, lost in self._lost.items())
+        ):
+            return finding
+        return replace(finding, message=finding.message + AFTER_LOSS, after_loss=True)
 
     def stamp(self, invocation_id: str, number: int) -> None:
         """Once the attempt's invocation and place in it are known, its findings say so."""

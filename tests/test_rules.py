@@ -434,9 +434,16 @@ def test_findings_that_lost_bytes_may_explain_count_as_info() -> None:
     assert finding.message.endswith("which may explain it")
 
 
-def test_what_came_before_the_loss_keeps_its_severity() -> None:
-    before = [*CLEAN[:2], (R, completion(7)), (S, 30), *CLEAN[2:]]
-    assert said(_with(*before)) == [("RI210", "error", False), ("RI111", "error", False)]
+def test_what_came_before_the_loss_in_its_own_direction_keeps_its_severity() -> None:
+    before = [*CLEAN[:3], (S, completion(0)), (S, 30), (S, END)]
+    assert said(_with(*before)) == [("RI209", "error", False), ("RI111", "error", False)]
+
+
+def test_a_loss_in_the_other_direction_may_explain_what_came_before_it() -> None:
+    """The runtime completes entry 1: the SDK sent it, in bytes the capture lost, but
+    the capture can tell that only later."""
+    late = [*CLEAN[:2], (R, completion(1)), (S, 30), *CLEAN[2:]]
+    assert said(_with(*late)) == [("RI210", "info", True), ("RI111", "error", False)]
 
 
 def test_an_attempt_that_lost_bytes_and_has_no_end_may_have_lost_it() -> None:
