@@ -17,6 +17,7 @@ from restate_inspect.location import Direction
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import capture_events
 from restate_inspect.readers.events import StreamEnd, StreamInfo
+from restate_inspect.readers.netpacket import Segment
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES
@@ -601,3 +602,44 @@ def test_cli_on_a_capture_of_a_protocol_version_not_interpreted(tmp_path: Path) 
     assert all(f["message"] is None and "body_base64" in f["annotations"] for f in frames[1:])
     journal = run_cli(["journal", str(path)])
     assert journal.exit_code == 0 and "1 attempt · not interpreted (protocol V5)" in journal.stdout
+
+
+def test_a_lost_fin_is_no_lost_byte() -> None:
+    """The SDK's FIN is lost and the runtime acknowledges it: one sequence number past the
+    data, with nothing after it, is the FIN, not a byte the capture missed."""
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    for side, data in cw.http1_exchange(REQUEST, RESPONSE):
+        talk.segment(side, data)
+    talk.segment(1, flags=cw.FIN | cw.ACK)
+    del talk.packets[-1]
+    talk.segment(0, flags=cw.ACK)  # acknowledges the FIN
+    talk.segment(0, flags=cw.FIN | cw.ACK)
+    items = decode(cw.pcap(talk.packets))
+    assert problems(items) == []
+    assert shape(frames_of(items, SDK)) == expected(RESPONSE)
+
+
+def test_a_single_lost_byte_with_more_after_it_is_a_gap() -> None:
+    from restate_inspect.readers.netpacket import ACK
+    from restate_inspect.readers.tcp import TcpData, TcpEvent, TcpGap, TcpReassembler
+
+    client, server = ("10.0.0.1", 40000), ("10.0.0.2", 9080)
+    reassembler, events = TcpReassembler(), list[TcpEvent]()
+
+    def send(source: tuple[str, int], seq: int, ack: int, payload: bytes = b"") -> None:
+        destination = server if source == client else client
+        segment = Segment(source, destination, seq, ack, ACK, payload, 0, None, 1)
+        events.extend(reassembler.feed(segment))
+
+    send(client, 1, 100, b"hi")
+    send(server, 100, 3, b"ab")  # then byte 102 is lost, and 103-104 arrive
+    send(server, 103, 3, b"yz")
+    send(client, 3, 105)  # the client has it all
+    assert all(isinstance(e, TcpData | TcpGap) for e in events)
+    from_server = [e for e in events if isinstance(e, TcpData | TcpGap) and e.side == 1]
+    assert [(type(e).__name__, getattr(e, "length", None)) for e in from_server] == [
+        ("TcpData", None),
+        ("TcpGap", 1),
+        ("TcpData", None),
+    ]

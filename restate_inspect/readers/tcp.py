@@ -6,7 +6,8 @@ out-of-order segments wait in a bounded buffer; retransmitted and overlapping by
 trimmed, and overlapping bytes that disagree are reported. Bytes the capture lacks become
 explicit TcpGap events, never zeros: a hole is given up once the peer acknowledges past it
 (the receiver has bytes the capture missed), when the buffer is full, or when the
-direction ends.
+direction ends. An acknowledgement of one more byte than a side sent, with nothing after
+it, is taken for its lost FIN.
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ class _Conversation:
         flow = self.flows[side]
         if flow.acked <= flow.delivered:
             return
+        if flow.acked == flow.delivered + 1 and not flow.buffer:
+            return  # one past all that was sent: a FIN the capture lost, not a lost byte
         next_held = min(flow.buffer) if flow.buffer else flow.acked
         self._skip_to(side, min(next_held, flow.acked), segment.time, segment.packet)
         self._drain(side)
