@@ -386,6 +386,32 @@ def test_http1_chunked_and_content_length_with_keep_alive(chunked: bool) -> None
     assert (info.http_version, info.status, info.protocol_version) == ("HTTP/1.1", "200", 2)
 
 
+@pytest.mark.parametrize("lost", [3, 6, 9])
+def test_http1_chunked_body_goes_on_after_lost_bytes(lost: int) -> None:
+    """A lost segment takes chunk-size lines with it: the body goes on from the next
+    chunk whose size line says where it ends, and the frames after the loss decode."""
+    body = RESPONSE * 4
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    (request, response) = cw.http1_exchange(REQUEST, body, chunk=23)
+    talk.segment(*request)
+    for start in range(0, len(response[1]), 50):
+        talk.segment(1, response[1][start : start + 50])
+    del talk.packets[-lost]  # a segment of the body, neither its first nor its last
+    talk.segment(0, flags=cw.ACK)  # the client has it all: the bytes were sent
+    talk.segment(0, flags=cw.FIN | cw.ACK)
+    talk.segment(1, flags=cw.FIN | cw.ACK)
+    items = decode(cw.pcap(talk.packets))
+    codes = [p.code for p in problems(items)]
+    assert "RI111" in codes and "RI313" not in codes  # the loss, and no lost HTTP framing
+    got, want = shape(frames_of(items, SDK, "tcp0/m1")), expected(body)
+    assert got[0] == want[0]  # before the loss
+    # after it, offsets count only the bytes seen: how many were lost is not known
+    assert got[-1][1:] == want[-1][1:]
+    assert len(got) >= len(want) - 3  # what the loss took, and no more
+    assert [e.how for e in items if isinstance(e, StreamEnd) and e.direction is SDK] == ["end"]
+
+
 def test_http1_continue_response_is_skipped() -> None:
     request, response = cw.http1_exchange(REQUEST, RESPONSE)
     exchange = [request, (1, b"HTTP/1.1 100 Continue\r\n\r\n"), response]

@@ -21,6 +21,9 @@ from restate_inspect.rules import Problem
 _REQUEST_LINE: Final = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]\r?\n")
 _MAX_HEAD: Final = 256 * 1024  # a head longer than this is not HTTP
 _CHUNK_SIZE: Final = re.compile(rb"([0-9A-Fa-f]+)[^\r\n]*\r?\n")
+# after bytes lost inside a chunked body: the end of a chunk and the next chunk's size line
+_NEXT_CHUNK: Final = re.compile(rb"\r\n([0-9A-Fa-f]{1,8})(?:;[^\r\n]{0,64})?\r\n")
+_CHUNKED: Final = ("chunk-size", "chunk-data", "chunk-end", "chunk-resync")
 
 
 def looks_like_request(data: bytes) -> bool:
@@ -32,7 +35,8 @@ def looks_like_request(data: bytes) -> bool:
 class _Side:
     direction: Direction
     buffer: bytearray = field(default_factory=bytearray)
-    state: str = "head"  # head, length, chunk-size, chunk-data, chunk-end, trailers, close, lost
+    # head, length, chunk-size, chunk-data, chunk-end, chunk-resync, trailers, close, lost
+    state: str = "head"
     left: int = 0  # body (or chunk) bytes still to come
     exchanges: int = 0  # heads seen
     exchange: str = ""
@@ -78,6 +82,12 @@ class Http1Connection:
                 self._end(state, "end")
             elif state.state == "chunk-data" and state.left == 0:
                 state.state = "chunk-end"
+        elif state.state in _CHUNKED:
+            # the chunk framing went with the lost bytes: the body goes on, an unknown
+            # number of its bytes missing, from the next plausible chunk
+            self._events.append(HttpGap(state.exchange, state.direction, 0, time, packet))
+            state.buffer.clear()
+            state.state = "chunk-resync"
         else:
             self._lose(
                 state, f"{length} bytes missing in the {state.state} part of an HTTP/1.1 message"
@@ -88,6 +98,9 @@ class Http1Connection:
     def close(self, side: int, how: str) -> list[HttpEvent | Problem]:
         """The connection's side is over; how: "closed", "reset" or "capture" (its end)."""
         state = self._sides[side]
+        if state.state == "chunk-resync":  # what waited for a chunk that never came
+            self._body_piece(state, bytes(state.buffer))
+            state.buffer.clear()
         if state.state == "close":
             self._end(state, "end")  # a body that runs until the connection closes
         elif state.state not in ("head", "lost") or state.buffer.strip():
@@ -114,6 +127,7 @@ class Http1Connection:
             "chunk-data": self._body_bytes,
             "chunk-size": self._chunk_size,
             "chunk-end": self._chunk_end,
+            "chunk-resync": self._chunk_resync,
             "trailers": self._trailer,
         }.get(state.state, self._resync)  # lost: wait for the start of a message
         return step(state)
@@ -155,6 +169,33 @@ class Http1Connection:
         del buffer[: 2 if buffer.startswith(b"\r\n") else 1]
         state.state = "chunk-size"
         return True
+
+    def _chunk_resync(self, state: _Side) -> bool:
+        """Find the next chunk after lost bytes: a chunk-size line whose chunk ends where
+        it says. What comes before it is the rest of the chunk the loss cut."""
+        buffer = state.buffer
+        search = 0
+        while (match := _NEXT_CHUNK.search(buffer, search)) is not None:
+            size, data_end = int(match.group(1), 16), match.end() + int(match.group(1), 16)
+            if data_end + 2 > len(buffer):
+                break  # cannot tell yet whether the chunk ends where it says
+            if buffer[data_end : data_end + 2] == b"\r\n":
+                self._body_piece(state, bytes(buffer[: match.start()]))
+                del buffer[: match.end()]
+                state.left = size
+                state.state = "chunk-data" if size else "trailers"
+                return True
+            search = match.start() + 1
+        keep = match.start() if match is not None else max(0, len(buffer) - 80)
+        self._body_piece(state, bytes(buffer[:keep]))
+        del buffer[:keep]
+        return False
+
+    def _body_piece(self, state: _Side, data: bytes) -> None:
+        if data:
+            self._events.append(
+                HttpBody(state.exchange, state.direction, data, self._time, self._packet)
+            )
 
     def _trailer(self, state: _Side) -> bool:
         end = state.buffer.find(b"\n")
