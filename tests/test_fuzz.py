@@ -16,13 +16,15 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from restate_inspect.framing import FrameDecoder
+from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputFormat, capture_events, decoded_bytes, stream_events
 from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.readers.events import InputEvent, StreamEnd
 from restate_inspect.readers.hextext import HexTextDecoder
-from restate_inspect.render.jsonl import encode, record
+from restate_inspect.render.journal import JournalRenderer
+from restate_inspect.render.jsonl import encode, invocation_records, record
 from restate_inspect.render.text import TextRenderer
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES
@@ -120,10 +122,26 @@ def _captures() -> list[bytes]:
     response = (SAMPLES / "v1-call-other.resp.bin").read_bytes()
     h2 = cw.conversation_packets(cw.h2_exchange(request, response), segment=90)
     h1 = cw.conversation_packets(cw.http1_exchange(request, response), segment=90)
+    v5 = cw.conversation_packets(cw.h2_exchange(request, response, version=5), segment=90)
+    head = (
+        "POST /invoke/Demo/callOther HTTP/1.1\r\nUpgrade: h2c\r\n"
+        "Content-Type: application/vnd.restate.invocation.v1\r\n"
+        f"Content-Length: {len(request)}\r\n\r\n"
+    )
+    upgraded = cw.conversation_packets(
+        [
+            (0, head.encode() + request),
+            (1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"),
+            *cw.h2_exchange(request, response, stream_id=3),
+        ],
+        segment=90,
+    )
     return [
         cw.pcap(h2),
         cw.pcap(h1, big_endian=True),
         cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], h2)]),
+        cw.pcap(v5),
+        cw.pcap(upgraded),
     ]
 
 
@@ -134,6 +152,16 @@ CAPTURES = _captures()
 @given(raw=mutated(CAPTURES))
 def test_capture_path_survives_broken_captures(raw: bytes) -> None:
     _render(capture_events(io.BytesIO(raw), "fuzz"))
+    _journal(capture_events(io.BytesIO(raw), "fuzz"))
+
+
+def _journal(events: Iterable[InputEvent]) -> None:
+    """The journal's view: invocations, their rules, the timeline and its records."""
+    text = JournalRenderer(Console(file=io.StringIO(), force_terminal=True, width=100))
+    for item in invocations(decode_events(events)):
+        if isinstance(item, Invocation):
+            text.invocation(item)
+            assert all(encode(line).isascii() for line in invocation_records(item))
 
 
 def test_direction_of_fuzz_input_is_always_decided() -> None:
