@@ -412,6 +412,25 @@ def test_http1_chunked_body_goes_on_after_lost_bytes(lost: int) -> None:
     assert [e.how for e in items if isinstance(e, StreamEnd) and e.direction is SDK] == ["end"]
 
 
+def test_http1_response_whose_request_was_lost_does_not_shift_the_pairs() -> None:
+    """Keep-alive: the first request is lost whole. Its response is an exchange of its own,
+    and the second request still pairs with its own response."""
+    first = cw.http1_exchange(REQUEST, RESPONSE, chunked=False)
+    second = cw.http1_exchange(REQUEST, RESPONSE, chunked=True)
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    for side, data in first + second:
+        talk.segment(side, data)
+    del talk.packets[3]  # the first request
+    talk.segment(1, flags=cw.ACK)  # the server had it: the bytes were sent
+    items = decode(cw.pcap(talk.packets))
+    heads = [(str(i.stream), i.method, i.status) for i in items if isinstance(i, StreamInfo)]
+    assert heads[0] == ("tcp0/m1", None, "200")  # the answer to the lost request
+    assert ("tcp0/m2", "POST", "200") in heads
+    assert shape(frames_of(items, RUNTIME, "tcp0/m2")) == expected(REQUEST)
+    assert shape(frames_of(items, SDK, "tcp0/m2")) == expected(RESPONSE)
+
+
 def test_http1_continue_response_is_skipped() -> None:
     request, response = cw.http1_exchange(REQUEST, RESPONSE)
     exchange = [request, (1, b"HTTP/1.1 100 Continue\r\n\r\n"), response]

@@ -4,7 +4,8 @@ the switch to HTTP/2 that `Upgrade: h2c` and a 101 response make (RFC 7540, 3.2)
 
 Tolerant, as a debugger must be: an empty reason phrase, capitalised header names and a
 connection that ends with RST are all normal here. Exchanges are numbered m1, m2, ... and
-responses pair with requests in order.
+responses pair with the requests they answer, in order; a response whose request the
+capture lacks is an exchange of its own, so that the ones after it still pair right.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ class _Side:
     # head, length, chunk-size, chunk-data, chunk-end, chunk-resync, trailers, close, lost
     state: str = "head"
     left: int = 0  # body (or chunk) bytes still to come
-    exchanges: int = 0  # heads seen
     exchange: str = ""
 
 
@@ -50,7 +50,8 @@ class Http1Connection:
             _Side(Direction.RUNTIME_TO_SDK if client_side == 0 else Direction.SDK_TO_RUNTIME),
             _Side(Direction.SDK_TO_RUNTIME if client_side == 0 else Direction.RUNTIME_TO_SDK),
         )
-        self._methods: list[str] = []  # of requests not yet answered, for HEAD
+        self._exchanges = 0  # numbered so far
+        self._unanswered: list[tuple[str, str]] = []  # requests' exchanges and methods
         self._h2c_asked: str | None = None  # the exchange whose request asked for h2c
         # after a 101 to that request: the exchange, and what each side sent after HTTP/1.1
         self.upgraded: tuple[str, bytes, bytes] | None = None
@@ -224,10 +225,10 @@ class Http1Connection:
         del buffer[:size]
         start_line, headers = lines[0], tuple(_header(line) for line in lines[1:] if ":" in line)
         request = state.direction is Direction.RUNTIME_TO_SDK
+        method = ""
         if request:
-            state.exchanges += 1
-            state.exchange = f"m{state.exchanges}"
-            self._methods.append(start_line.split(" ", 1)[0])
+            state.exchange = self._new_exchange()
+            self._unanswered.append((state.exchange, start_line.split(" ", 1)[0]))
             shown = " ".join(start_line.split(" ")[:2])
             upgrade = find_header(headers, "upgrade") or ""
             if "h2c" in (token.strip().lower() for token in upgrade.split(",")):
@@ -239,18 +240,23 @@ class Http1Connection:
                 return False
             if status.startswith("1") and status != "101":
                 return True  # 100 Continue and friends: the real response follows
-            state.exchanges += 1
-            state.exchange = f"m{state.exchanges}"
+            if self._unanswered:
+                state.exchange, method = self._unanswered.pop(0)
+            else:  # its request is not in the capture
+                state.exchange = self._new_exchange()
             shown = status
         self._events.append(
             HttpHead(state.exchange, state.direction, headers, shown, self._time, self._packet)
         )
-        self._body(state, headers, request, shown)
+        self._body(state, headers, request, shown, method)
         return True
 
-    def _body(self, state: _Side, headers: Headers, request: bool, shown: str) -> None:
+    def _new_exchange(self) -> str:
+        self._exchanges += 1
+        return f"m{self._exchanges}"
+
+    def _body(self, state: _Side, headers: Headers, request: bool, shown: str, method: str) -> None:
         fields = {name.lower(): value for name, value in headers}
-        method = self._methods.pop(0) if not request and self._methods else ""
         if not request and (method == "HEAD" or shown in ("204", "304")):
             self._end(state, "end")
         elif "chunked" in fields.get("transfer-encoding", "").lower():
