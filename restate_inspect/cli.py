@@ -6,6 +6,7 @@ Exit codes: 0 the input is clean, 1 problems were found in it (errors or warning
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import itertools
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec
 
 import typer
 
@@ -419,6 +420,30 @@ def _mirror(console: Console, file: io.StringIO) -> Console:
     )
 
 
+P = ParamSpec("P")
+
+
+def _quiet_on_a_closed_pipe(command: Callable[P, None]) -> Callable[P, None]:
+    """The reader went away (| head): the command stops quietly with exit 0, before the
+    command-line library would make that exit 1 ("problems found")."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(EXIT_CLEAN) from None
+
+    return run
+
+
+def _silence_stdout() -> None:
+    """Whatever is still buffered for the closed pipe goes nowhere, without complaint."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 # --- commands -------------------------------------------------------------------------
 
 DECODE_HELP = """Decode every frame of a stream or a capture: header, fields, payloads, annotations.
@@ -437,6 +462,7 @@ Examples:
 
 
 @app.command(help=DECODE_HELP, no_args_is_help=False)
+@_quiet_on_a_closed_pipe
 def decode(
     source: InputArg = None,
     request: RequestOpt = None,
@@ -499,6 +525,7 @@ Examples:
 
 
 @app.command(help=JOURNAL_HELP, no_args_is_help=False)
+@_quiet_on_a_closed_pipe
 def journal(
     source: InputArg = None,
     request: RequestOpt = None,
@@ -584,6 +611,7 @@ Examples:
 
 
 @app.command(help=CHECK_HELP, no_args_is_help=False)
+@_quiet_on_a_closed_pipe
 def check(
     source: InputArg = None,
     request: RequestOpt = None,
@@ -685,6 +713,7 @@ Examples:
 
 
 @app.command(help=STREAMS_HELP, no_args_is_help=False)
+@_quiet_on_a_closed_pipe
 def streams(
     source: InputArg = None,
     request: RequestOpt = None,
@@ -854,9 +883,7 @@ def main() -> None:
     try:
         app()
     except BrokenPipeError:
-        # the reader went away (| head): stop quietly, and keep Python from complaining
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         sys.exit(EXIT_CLEAN)
     except KeyboardInterrupt:
         sys.exit(130)

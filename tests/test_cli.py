@@ -208,13 +208,17 @@ def test_hostile_payloads_stay_inert_in_json(tmp_path: Path) -> None:
     assert start["message"]["key"].startswith("\x1b[2J")  # the data itself is intact
 
 
-def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["decode", "decode --json", "journal", "check", "streams"])
+def test_a_closed_pipe_ends_quietly_and_clean(tmp_path: Path, command: str) -> None:
+    """| head: no traceback, no complaint, and exit 0, not 1 ("problems found")."""
     path = tmp_path / "many.bin"
     path.write_bytes((SAMPLES / "v1-call-other.resp.bin").read_bytes() * 3000)
-    script = f"{sys.executable} -m restate_inspect decode --response {path} | head -n 2"
-    result = subprocess.run(script, shell=True, capture_output=True, text=True, check=False)
-    assert len(result.stdout.splitlines()) == 2
-    assert "Traceback" not in result.stderr and "Error" not in result.stderr
+    run = f"{sys.executable} -m restate_inspect {command} --response {path}"
+    script = f"set -o pipefail; {run} | head -n 1"  # check: 3,000 findings, exit 1 in full
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+    assert len(result.stdout.splitlines()) == 1
+    assert result.stderr == ""
+    assert result.returncode == 0
 
 
 def test_an_internal_error_is_one_line_and_exit_3(
