@@ -688,3 +688,33 @@ def test_a_single_lost_byte_with_more_after_it_is_a_gap() -> None:
         ("TcpGap", 1),
         ("TcpData", None),
     ]
+
+
+def test_http1_declined_h2c_does_not_switch_on_a_later_101() -> None:
+    from restate_inspect.readers.http1 import Http1Connection
+
+    http1 = Http1Connection(0)
+    asks = b"GET /a HTTP/1.1\r\nUpgrade: h2c\r\n\r\n"
+    websocket = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"
+    http1.feed(0, asks, None, 1)
+    http1.feed(1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", None, 2)  # declined
+    http1.feed(0, websocket, None, 3)
+    http1.feed(1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", None, 4)
+    assert http1.upgraded is None
+
+
+def test_http1_chunk_resync_does_not_wait_on_an_implausible_size() -> None:
+    """After a loss, a size line found by chance that announces megabytes is passed over:
+    the next real chunk is found without holding the bytes in between."""
+    from restate_inspect.readers.http1 import Http1Connection
+    from restate_inspect.readers.httpevents import HttpBody, HttpEnd
+
+    http1 = Http1Connection(0)
+    http1.feed(0, b"POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", None, 1)
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab"
+    http1.feed(1, head, None, 2)
+    http1.gap(1, 10, None, 3)
+    events = http1.feed(1, b"zz\r\nfffffff\r\nyy\r\n5\r\nhello\r\n0\r\n\r\n", None, 4)
+    body = b"".join(e.data for e in events if isinstance(e, HttpBody))
+    assert body == b"zz\r\nfffffff\r\nyy" + b"hello"
+    assert [e.how for e in events if isinstance(e, HttpEnd)] == ["end"]

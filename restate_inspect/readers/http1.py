@@ -25,6 +25,7 @@ _CHUNK_SIZE: Final = re.compile(rb"([0-9A-Fa-f]+)[^\r\n]*\r?\n")
 # after bytes lost inside a chunked body: the end of a chunk and the next chunk's size line
 _NEXT_CHUNK: Final = re.compile(rb"\r\n([0-9A-Fa-f]{1,8})(?:;[^\r\n]{0,64})?\r\n")
 _CHUNKED: Final = ("chunk-size", "chunk-data", "chunk-end", "chunk-resync")
+_MAX_RESYNC_CHUNK: Final = 1 << 20  # a larger size line found by chance is not believed
 
 
 def looks_like_request(data: bytes) -> bool:
@@ -178,6 +179,9 @@ class Http1Connection:
         search = 0
         while (match := _NEXT_CHUNK.search(buffer, search)) is not None:
             size, data_end = int(match.group(1), 16), match.end() + int(match.group(1), 16)
+            if size > _MAX_RESYNC_CHUNK:  # waiting for it could hold any amount of bytes
+                search = match.start() + 1
+                continue
             if data_end + 2 > len(buffer):
                 break  # cannot tell yet whether the chunk ends where it says
             if buffer[data_end : data_end + 2] == b"\r\n":
@@ -244,6 +248,8 @@ class Http1Connection:
                 state.exchange, method = self._unanswered.pop(0)
             else:  # its request is not in the capture
                 state.exchange = self._new_exchange()
+            if state.exchange == self._h2c_asked:
+                self._h2c_asked = None  # the server answers in HTTP/1.1: no switch
             shown = status
         self._events.append(
             HttpHead(state.exchange, state.direction, headers, shown, self._time, self._packet)
