@@ -53,7 +53,8 @@ class Decoding:
         """A stream's frames are read by the protocol version its content type names; one
         that is not interpreted here is said so once."""
         version = info.protocol_version
-        if version is None or info.stream in self._versions:
+        restate = info.kind in ("invocation", "unknown")  # other HTTP: no frames, no body ends
+        if version is None or not restate or info.stream in self._versions:
             return [info]
         self._versions[info.stream] = version
         if version <= LAST_INTERPRETED_VERSION:

@@ -464,3 +464,15 @@ def test_a_replay_mismatch_after_a_loss_counts_as_info() -> None:
     assert ("RI240", "info", True) in said(first, second)
     clean_second = _with((R, start(2)), (R, INPUT), (R, SET), *CLEAN[2:], stream="s3")
     assert ("RI240", "error", False) in said(first, clean_second)
+
+
+def test_other_http_with_a_restate_media_type_is_not_read_as_a_stream() -> None:
+    """A GET that carries the V5 media type is no invocation: nothing to say about it."""
+    from restate_inspect.pipeline import Decoding
+
+    key = StreamKey("tcp0", "s1")
+    headers = (("content-type", V5),)
+    info = StreamInfo(key, "other", "a -> b", "HTTP/2", 1.0, 1, "GET", "/x", headers)
+    assert Decoding().process(info) == [info]
+    invocation = StreamInfo(key, "invocation", "a -> b", "HTTP/2", 1.0, 1, "POST", "/x", headers)
+    assert [type(i).__name__ for i in Decoding().process(invocation)] == ["StreamInfo", "Problem"]
