@@ -19,11 +19,11 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import (
     COMPLETED,
     CUSTOM_ENTRY_MIN,
-    LAST_INTERPRETED_VERSION,
     MESSAGE_TYPES,
     RESERVED_ENTRY_FIELDS,
     MessageType,
     decode_schemaless,
+    interpreted,
     lookup,
 )
 from restate_inspect.rules import Problem
@@ -125,7 +125,7 @@ class FrameDecoder:
         self.direction = direction
         self.max_length = max_length
         self.protocol = protocol
-        foreign = protocol is not None and protocol > LAST_INTERPRETED_VERSION
+        foreign = not interpreted(protocol)
         self._foreign_version = protocol if foreign else None
         self._fast_path = _FOREIGN_FAST_PATH if foreign else _FAST_PATH
         self._pending: list[bytes] = []  # bytes not yet framed, from self._base on

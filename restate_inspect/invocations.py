@@ -243,7 +243,7 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
             continue
         if stream in skipped:
             continue
-        if isinstance(item, StreamInfo) and item.kind not in ("invocation", "unknown"):
+        if isinstance(item, StreamInfo) and not item.restate:
             skipped.add(stream)
             building.pop(stream, None)
             continue

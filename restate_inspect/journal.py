@@ -21,11 +21,12 @@ from restate_inspect.framing import Frame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import (
     COMPLETED,
-    LAST_INTERPRETED_VERSION,
     REQUIRES_ACK,
     MessageType,
     Namespace,
+    interpreted,
     lookup,
+    not_interpreted,
 )
 from restate_inspect.readers.events import media_type
 from restate_inspect.rules import Problem
@@ -207,7 +208,7 @@ class AttemptJournal:
     @property
     def interpreted(self) -> bool:
         """Is the attempt's protocol version one that the rules know (or is it unknown)?"""
-        return self.protocol_version is None or self.protocol_version <= LAST_INTERPRETED_VERSION
+        return interpreted(self.protocol_version)
 
     def _foreign(self, decoded: DecodedFrame) -> None:
         """A frame of a version not interpreted here: only its StartMessage is read, for
@@ -235,8 +236,8 @@ class AttemptJournal:
             return "suspended on " + ", ".join(f"#{i}" for i in self.suspended_on)
         if self.ending == "error" and self.error is not None:
             return f"error {self.error.code}"
-        if not self.interpreted:
-            return f"not interpreted (protocol V{self.protocol_version})"
+        if self.protocol_version is not None and not self.interpreted:
+            return not_interpreted(self.protocol_version)
         return self.ending or "no terminal message"
 
     @property

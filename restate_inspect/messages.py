@@ -122,6 +122,17 @@ CUSTOM_ENTRY = MessageType(
 # messages, of which only the StartMessage kept its shape.
 LAST_INTERPRETED_VERSION: Final = 3
 
+
+def interpreted(version: int | None) -> bool:
+    """Are a stream's frames read by this schema (V1 to V3, or a version not known)?"""
+    return version is None or version <= LAST_INTERPRETED_VERSION
+
+
+def not_interpreted(version: int) -> str:
+    """How a stream of a version that is not interpreted ends, in a few words."""
+    return f"not interpreted (protocol V{version})"
+
+
 BY_CODE: dict[int, MessageType] = {t.code: t for t in (*MESSAGE_TYPES, *V3_TYPES)}
 BY_NAME: dict[str, MessageType] = {t.name: t for t in (*MESSAGE_TYPES, *V3_TYPES)}
 

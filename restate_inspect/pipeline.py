@@ -12,7 +12,7 @@ from dataclasses import replace
 from restate_inspect.framing import DEFAULT_MAX_LENGTH, Frame, FrameDecoder
 from restate_inspect.journal import DecodedFrame, EntryNumbering
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import LAST_INTERPRETED_VERSION
+from restate_inspect.messages import LAST_INTERPRETED_VERSION, interpreted
 from restate_inspect.readers.events import Chunk, Discovery, Gap, InputEvent, StreamEnd, StreamInfo
 from restate_inspect.rules import Problem
 
@@ -51,13 +51,13 @@ class Decoding:
 
     def _stream_info(self, info: StreamInfo) -> list[Decoded]:
         """A stream's frames are read by the protocol version its content type names; one
-        that is not interpreted here is said so once."""
+        that is not interpreted here is said so once. (Other HTTP has no frames to read,
+        and no body of it ends here to forget its version.)"""
         version = info.protocol_version
-        restate = info.kind in ("invocation", "unknown")  # other HTTP: no frames, no body ends
-        if version is None or not restate or info.stream in self._versions:
+        if version is None or not info.restate or info.stream in self._versions:
             return [info]
         self._versions[info.stream] = version
-        if version <= LAST_INTERPRETED_VERSION:
+        if interpreted(version):
             return [info]
         text = (
             f"protocol V{version}: restate-inspect interprets V1 to "

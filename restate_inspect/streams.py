@@ -17,7 +17,7 @@ from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import HEADER_SIZE
 from restate_inspect.journal import DecodedFrame
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import LAST_INTERPRETED_VERSION
+from restate_inspect.messages import interpreted, not_interpreted
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
 from restate_inspect.rules import Problem, Severity
@@ -198,11 +198,11 @@ def _terminal(message: object) -> str | None:
 
 
 def _ending(info: StreamInfo | None, terminal: str | None, resets: list[str]) -> str:
-    if info is not None and info.kind not in ("invocation", "unknown"):
+    if info is not None and not info.restate:
         return info.kind
     version = info.protocol_version if info is not None else None
-    if version is not None and version > LAST_INTERPRETED_VERSION:
-        return f"not interpreted (protocol V{version})"
+    if version is not None and not interpreted(version):
+        return not_interpreted(version)
     if terminal is not None:
         return terminal
     if resets:

@@ -80,6 +80,12 @@ class StreamInfo:
         return find_header(self.response_headers if response else self.request_headers, name)
 
     @property
+    def restate(self) -> bool:
+        """Is it a Restate stream, whose frames are read: an invocation, or a stream whose
+        kind its headers do not tell?"""
+        return self.kind in ("invocation", "unknown")
+
+    @property
     def protocol_version(self) -> int | None:
         """N from `content-type: application/vnd.restate.invocation.vN`."""
         for response in (False, True):
