@@ -396,12 +396,17 @@ def _text_render(console: Console, selection: Selection, **options: Any) -> Rend
         for item in group.items:
             tally.add(item)
             renderer.render(item)
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text.encode("utf-8", "replace"), tally
+        return _taken(buffer), tally
 
     return render
+
+
+def _taken(buffer: io.StringIO) -> bytes:
+    """What a mirror console wrote, as output bytes; the buffer is emptied for the next."""
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode("utf-8", "replace")
 
 
 def _mirror(console: Console, file: io.StringIO) -> Console:
@@ -744,10 +749,7 @@ def streams(
             return encode(stream_summary_record(row))
         recorder(table.row_text(row))
         recorder.flush()
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text.encode("utf-8", "replace")
+        return _taken(buffer)
 
     def render(group: StreamGroup) -> tuple[bytes, Tally]:
         tally = Tally()

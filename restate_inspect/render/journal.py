@@ -12,6 +12,7 @@ from restate_inspect.journal import AttemptJournal, DecodedFrame
 from restate_inspect.location import Direction
 from restate_inspect.render.text import (
     DIRECTION_STYLES,
+    ENDING_STYLES,
     SEVERITY_STYLES,
     LinePrinter,
     type_style,
@@ -26,7 +27,6 @@ _BADGE_STYLES = {
     "acked": "green",
     "replayed": "dim",
 }
-_ENDING_STYLES = {"end": "green", "suspended": "yellow", "error": "bold red", "no": "red"}
 
 
 class JournalRenderer:
@@ -43,7 +43,7 @@ class JournalRenderer:
         count = len(invocation.attempts)
         line.append(f"  {count} attempt{'s' if count > 1 else ''} · ", "dim")
         ending = invocation.ending
-        line.append(safe_text(ending), _ENDING_STYLES.get(ending.split(" ")[0], ""))
+        line.append(safe_text(ending), ENDING_STYLES.get(ending.split(" ")[0], ""))
         self.print(line)
         for attempt in invocation.attempts:
             self._attempt(attempt, invocation)
@@ -84,7 +84,7 @@ class JournalRenderer:
         line = Text(f"  ── attempt {number} · ", "bold")
         line.append(safe_text(" · ".join(parts)), "dim")
         ending = attempt.ending_text
-        line.append(" · ").append(safe_text(ending), _ENDING_STYLES.get(ending.split(" ")[0], ""))
+        line.append(" · ").append(safe_text(ending), ENDING_STYLES.get(ending.split(" ")[0], ""))
         return line
 
     def _frame_line(

@@ -29,6 +29,8 @@ NAMESPACE_STYLES = {
 }
 SEVERITY_STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 KIND_STYLES = {"json": "green", "text": "green", "string": "green", "hex": "dim", "note": "italic"}
+# by an ending's first word: "end", "suspended on #1", "error 500", "no terminal message"
+ENDING_STYLES = {"end": "green", "suspended": "yellow", "error": "bold red", "no": "red"}
 DIRECTION_STYLES = {Direction.RUNTIME_TO_SDK: "cyan", Direction.SDK_TO_RUNTIME: "magenta"}
 INDENT = "    "
 LABEL_WIDTH = 24
@@ -303,7 +305,7 @@ class StreamTable:
             text = safe_text(cell)
             if width and len(text) > width:
                 text = text[: width - 1] + "…"
-            style = _ENDING_STYLES.get(cell.split(" ")[0], "") if name == "ending" else ""
+            style = ENDING_STYLES.get(cell.split(" ")[0], "") if name == "ending" else ""
             line.append(f"{text:<{width}} " if width else text, style)
         return line
 
@@ -333,6 +335,3 @@ def _clock(epoch: float | None) -> str:
         return ""
     moment = datetime.fromtimestamp(epoch, UTC)
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-
-
-_ENDING_STYLES = {"end": "green", "suspended": "yellow", "error": "bold red", "no": "red"}
