@@ -69,8 +69,9 @@ class Frame(NamedTuple):
     @property
     def type_label(self) -> str:
         """The type's name, or what is known of a type without one."""
-        if self.message_type is not None:
-            return self.message_type.name
+        spec = self.message_type
+        if spec is not None:
+            return spec.name
         if self.foreign_version is not None:
             return f"V{self.foreign_version} message"
         return "unknown type"

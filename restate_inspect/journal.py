@@ -194,8 +194,8 @@ class AttemptJournal:
         findings: list[Problem] = []
         self.timeline.append(Moment(item, findings))
         if isinstance(item, Problem) and item.code in LOSSES:
-            where = item.direction or RUNTIME  # a file without a direction: one body
-            self._lost[where] = min(self._lost.get(where, item.offset or 0), item.offset or 0)
+            where, offset = item.direction or RUNTIME, item.offset or 0  # a file: one body
+            self._lost[where] = min(self._lost.get(where, offset), offset)
         if isinstance(item, DecodedFrame) and item.frame.foreign_version is not None:
             self._foreign(item)
         elif isinstance(item, DecodedFrame) and item.frame.direction is not None:
@@ -215,8 +215,12 @@ class AttemptJournal:
         the invocation it belongs to; nothing is checked."""
         message = decoded.frame.message
         if isinstance(message, pb.StartMessage) and self.start is None:
-            self.start, self.start_frame = message, decoded.frame
-            self.invocation_id = message.debug_id or invocation_id_text(message.id)
+            self._started(message, decoded.frame)
+
+    def _started(self, message: pb.StartMessage, frame: Frame) -> None:
+        """The attempt's StartMessage: which invocation it is."""
+        self.start, self.start_frame = message, frame
+        self.invocation_id = message.debug_id or invocation_id_text(message.id)
 
     def describe(
         self, http_version: str | None, status: str | None, types: tuple[str | None, str | None]
@@ -276,8 +280,7 @@ class AttemptJournal:
         if self.start is not None:
             findings.append(self._finding("RI202", "a second StartMessage", decoded))
             return
-        self.start, self.start_frame = message, decoded.frame
-        self.invocation_id = message.debug_id or invocation_id_text(message.id)
+        self._started(message, decoded.frame)
         retry = (
             message.retry_count_since_last_stored_entry or message.duration_since_last_stored_entry
         )

@@ -137,12 +137,8 @@ class Http1Connection:
     def _body_bytes(self, state: _Side) -> bool:
         buffer = state.buffer
         take = len(buffer) if state.state == "close" else min(state.left, len(buffer))
-        if take:
-            data = bytes(buffer[:take])
-            self._events.append(
-                HttpBody(state.exchange, state.direction, data, self._time, self._packet)
-            )
-            del buffer[:take]
+        self._body_piece(state, bytes(buffer[:take]))
+        del buffer[:take]
         if state.state == "close":
             return False
         state.left -= take
@@ -178,7 +174,8 @@ class Http1Connection:
         buffer = state.buffer
         search = 0
         while (match := _NEXT_CHUNK.search(buffer, search)) is not None:
-            size, data_end = int(match.group(1), 16), match.end() + int(match.group(1), 16)
+            size = int(match.group(1), 16)
+            data_end = match.end() + size
             if size > _MAX_RESYNC_CHUNK:  # waiting for it could hold any amount of bytes
                 search = match.start() + 1
                 continue

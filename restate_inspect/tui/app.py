@@ -422,7 +422,6 @@ class InspectorApp(App[None]):
         # Drawing a screen allocates tens of thousands of objects; with the default threshold
         # the collector ran hundreds of times per second of keys, and its passes (up to
         # ~70 ms) landed on keystrokes. Rarer passes: a quarter of the time collecting.
-        self._thresholds = gc.get_threshold()
         gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
     # --- decoding in a thread ---------------------------------------------------------
