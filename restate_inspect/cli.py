@@ -27,9 +27,15 @@ from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.invocations import Invocation, Journaled, invocations, tracked
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import InputError, InputFormat, pair_name, read_input, read_pair
+from restate_inspect.readers import (
+    InputError,
+    InputFormat,
+    capture_kind,
+    pair_name,
+    read_input,
+    read_pair,
+)
 from restate_inspect.readers.events import InputEvent
-from restate_inspect.readers.pcapfile import is_capture
 from restate_inspect.render.jsonl import (
     encode,
     invocation_records,
@@ -115,8 +121,8 @@ InputArg = Annotated[
     str | None,
     typer.Argument(
         metavar="INPUT",
-        help="A capture (pcap, pcapng), or a file of raw, hex or base64 bytes, or - for stdin. "
-        "Without it, a pipe on stdin.",
+        help="A capture (pcap, pcapng), or a file of raw, hex or base64 bytes, or - for stdin; "
+        "gzip, bzip2 and xz are decompressed. Without it, a pipe on stdin.",
         show_default=False,
     ),
 ]
@@ -325,9 +331,8 @@ def _jobs(source: Source, jobs: int) -> int:
     path = source.path
     if jobs == 1 or path in (None, "-") or not hasattr(os, "fork") or not os.path.isfile(str(path)):
         return 1
-    with open(str(path), "rb") as handle:
-        if not is_capture(handle.read(4)):
-            return 1
+    if not capture_kind(str(path)):
+        return 1
     if jobs:
         return jobs
     if os.path.getsize(str(path)) < PARALLEL_FROM:
@@ -713,6 +718,7 @@ terminal message, reset.
 \b
 Examples:
   restate-inspect streams capture.pcapng
+  restate-inspect streams capture.pcap.gz
   restate-inspect streams --json capture.pcap | jq -r 'select(.ending != "end") | .stream'
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -355,3 +356,14 @@ def test_tui_without_a_terminal_for_keys_says_so(
     assert result.exit_code == 2
     assert "no terminal to take keys from" in result.stderr
     assert not tui_app
+
+
+def test_a_compressed_capture_gives_the_same_output_on_one_or_two_jobs(tmp_path: Path) -> None:
+    capture = SAMPLES / "v1-features.pcapng"
+    packed = tmp_path / "v1-features.pcapng.gz"
+    packed.write_bytes(gzip.compress(capture.read_bytes()))
+    plain = run_cli(["check", "--json", str(capture)])
+    assert plain.exit_code == 0 and plain.stdout
+    for jobs in ("1", "2"):
+        result = run_cli(["check", "--json", "--jobs", jobs, str(packed)])
+        assert (result.exit_code, result.stdout) == (0, plain.stdout)

@@ -6,8 +6,11 @@ Nothing may raise, and byte accounting must hold. CI runs FUZZ_EXAMPLES examples
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import itertools
+import lzma
 import os
 from collections.abc import Iterable
 
@@ -19,7 +22,14 @@ from restate_inspect.framing import FrameDecoder
 from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import InputFormat, capture_events, decoded_bytes, stream_events
+from restate_inspect.readers import (
+    InputError,
+    InputFormat,
+    capture_events,
+    decoded_bytes,
+    read_input,
+    stream_events,
+)
 from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.readers.events import InputEvent, StreamEnd
 from restate_inspect.readers.hextext import HexTextDecoder
@@ -168,3 +178,22 @@ def test_direction_of_fuzz_input_is_always_decided() -> None:
     events = list(stream_events([b"\x00"], StreamKey("x"), None))
     assert isinstance(events[-1], StreamEnd)
     assert events[-1].direction is Direction.SDK_TO_RUNTIME
+
+
+COMPRESSED = [
+    compress(data)
+    for compress in (gzip.compress, bz2.compress, lzma.compress)
+    for data in (CAPTURES[0], REAL_STREAMS[0])
+]
+
+
+@fuzz
+@given(raw=mutated(COMPRESSED))
+def test_broken_compressed_inputs_end_in_a_report(raw: bytes) -> None:
+    """Decompressed as far as it goes, then RI007; an input error (exit 2) when nothing is."""
+    message = ""
+    try:
+        _render(read_input("-", piped=raw))
+    except InputError as exc:
+        message = str(exc)
+    assert not message or "cut short or corrupt" in message or "decompress it first" in message
