@@ -365,8 +365,8 @@ def _write_all(outputs: Iterable[tuple[bytes, Tally]]) -> Tally:
     total = Tally()
     for output, tally in outputs:
         out.write(output)
+        out.flush()  # each stream as it ends: a live capture piped in shows as it goes
         total.merge(tally)
-    out.flush()
     return total
 
 

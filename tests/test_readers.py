@@ -8,7 +8,9 @@ import gzip
 import io
 import json
 import lzma
+import os
 import random
+import threading
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -322,3 +324,35 @@ def test_decompressing_holds_a_bounded_amount_however_much_data_expands() -> Non
         tracemalloc.stop()
     assert total == 64 * 1024 * 1024
     assert peak < 8 * CHUNK_SIZE
+
+
+def test_a_live_capture_on_a_pipe_is_decoded_as_it_comes() -> None:
+    """tcpdump -U -w - | restate-inspect ...: the events of what has arrived come out while
+    the writer still waits, instead of a block of bytes later."""
+    capture = (SAMPLES / "py-v2-http11.pcap").read_bytes()
+    cut = 24  # after the file header, then 60 packets (little-endian pcap)
+    for _ in range(60):
+        cut += 16 + int.from_bytes(capture[cut + 8 : cut + 12], "little")
+    read_end, write_end = os.pipe()
+    first_stream_seen = threading.Event()
+    rest_written = threading.Event()
+
+    def write() -> None:
+        with open(write_end, "wb") as pipe:
+            pipe.write(capture[:cut])
+            pipe.flush()
+            first_stream_seen.wait(timeout=10)
+            pipe.write(capture[cut:])
+            rest_written.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for event in read_input(f"/dev/fd/{read_end}"):
+            if isinstance(event, StreamEnd) and not first_stream_seen.is_set():
+                assert not rest_written.is_set()
+                first_stream_seen.set()
+    finally:
+        first_stream_seen.set()
+        writer.join()
+    assert rest_written.is_set()

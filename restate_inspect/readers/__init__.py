@@ -241,6 +241,17 @@ class _Rewound:
                 data += self._handle.read(size - len(data))
         else:
             data = self._handle.read(size)
+        return self._counted(data)
+
+    def read1(self, size: int = -1, /) -> bytes:
+        """Up to size bytes, as many as there are now (at least one, unless at the end)."""
+        if self._first:
+            data, self._first = self._first[:size], self._first[size:]
+        else:
+            data = getattr(self._handle, "read1", self._handle.read)(size)
+        return self._counted(data)
+
+    def _counted(self, data: bytes) -> bytes:
         self._count += len(data)
         if self._progress is not None:
             self._progress(self._count)

@@ -62,7 +62,9 @@ class _Reader:
     the handle a block at a time: a capture has two small reads per packet."""
 
     def __init__(self, handle: Readable, label: str) -> None:
-        self.handle = handle
+        # read1 takes what a pipe holds now: a live capture (tcpdump -U -w - | ...) is
+        # decoded as it comes, not a block later
+        self._read_some = getattr(handle, "read1", handle.read)
         self.label = label
         self.offset = 0
         self._buffer = b""
@@ -83,7 +85,7 @@ class _Reader:
         pieces = [self._buffer[self._pos :]]
         have = len(pieces[0])
         while have < size:
-            piece = self.handle.read(max(_BLOCK, size - have))
+            piece = self._read_some(max(_BLOCK, size - have))
             if not piece:
                 break
             pieces.append(piece)
