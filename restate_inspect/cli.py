@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec
 import typer
 
 from restate_inspect import __version__
+from restate_inspect.export import INDEX, BodyExport
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.invocations import Invocation, Journaled, invocations, tracked
 from restate_inspect.location import Direction, StreamKey
@@ -348,14 +349,19 @@ def _outputs(
     max_length: int,
     jobs: int,
     progress: Callable[[int], None] | None,
+    through: Callable[[Iterator[InputEvent]], Iterator[InputEvent]] | None = None,
 ) -> Iterator[tuple[bytes, Tally]]:
-    """Rendered stream groups in their order, from this process or from workers."""
-    if jobs > 1 and source.path is not None:
+    """Rendered stream groups in their order, from this process or from workers. through:
+    what the input events pass through first, in this process (one job)."""
+    if jobs > 1 and source.path is not None and through is None:
         from restate_inspect.parallel import rendering, sharded  # noqa: PLC0415 - forks
 
         work = rendering(render, max_length=max_length)
         return sharded(source.path, work, jobs=jobs, progress=progress)
-    groups = group_streams(decode_events(source.events(progress), max_length=max_length))
+    events = source.events(progress)
+    if through is not None:
+        events = through(events)
+    groups = group_streams(decode_events(events, max_length=max_length))
     return (render(group) for _key, group in ordered(groups))
 
 
@@ -719,6 +725,7 @@ terminal message, reset.
 Examples:
   restate-inspect streams capture.pcapng
   restate-inspect streams capture.pcap.gz
+  restate-inspect streams capture.pcap --service Greeter --export bodies/
   restate-inspect streams --json capture.pcap | jq -r 'select(.ending != "end") | .stream'
 """
 
@@ -738,10 +745,22 @@ def streams(
     service: ServiceOpt = None,
     jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            metavar="DIR",
+            file_okay=False,
+            help="Also write the request and response body of each listed Restate stream "
+            "to DIR (NNN_tcpT_sS.req.bin, .resp.bin), with an index.ndjson.",
+        ),
+    ] = None,
 ) -> None:
     where = Source(source, request, response, input_format, direction)
     selection = Selection.of(stream, invocation, service)
     from restate_inspect.render.text import LinePrinter, StreamTable  # noqa: PLC0415
+
+    bodies = _body_export(export)
 
     console = _console(color)
     table = StreamTable(console)
@@ -769,7 +788,10 @@ def streams(
                 summary.add(item)
             return b"", tally
         row = summarize(group)
-        if not selection.wants_row(row):
+        wanted = selection.wants_row(row)
+        if bodies is not None:
+            (bodies.keep if wanted else bodies.drop)(row)
+        if not wanted:
             return b"", tally
         tally.streams += 1
         return emit(row), tally
@@ -785,15 +807,38 @@ def streams(
     try:
         with _progress(source) as progress:
             outputs = _outputs(
-                where, render, max_length=max_length, jobs=_jobs(where, jobs), progress=progress
+                where,
+                render,
+                max_length=max_length,
+                jobs=_jobs(where, jobs),
+                progress=progress,
+                through=None if bodies is None else bodies.tee,
             )
             tally = _write_all(itertools.chain(outputs, file_rows()))
     except InputError as exc:
         _fail(str(exc))
+    finally:
+        if bodies is not None:
+            bodies.close()
     if not json_output:
         console.print(table.footer_text(tally))
     selection.tell_if_nothing(tally.streams)
+    if bodies is not None:
+        what = "Restate stream" if bodies.kept == 1 else "Restate streams"
+        sys.stderr.write(
+            f"restate-inspect: {bodies.kept} {what} exported to {bodies.directory}"
+            + (f" (see {INDEX})\n" if bodies.kept else ": only a capture's are\n")
+        )
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+
+
+def _body_export(directory: Path | None) -> BodyExport | None:
+    if directory is None:
+        return None
+    try:
+        return BodyExport(directory)
+    except OSError as exc:
+        _fail(f"cannot export to {directory}: {exc.strerror or exc}")
 
 
 TUI_HELP = """Step through invocations, entries, completions and acks in the terminal.
