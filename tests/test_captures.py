@@ -5,6 +5,7 @@ checks the exact frames, gaps and problems that come out."""
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 from typing import Any
@@ -718,3 +719,63 @@ def test_http1_chunk_resync_does_not_wait_on_an_implausible_size() -> None:
     body = b"".join(e.data for e in events if isinstance(e, HttpBody))
     assert body == b"zz\r\nfffffff\r\nyy" + b"hello"
     assert [e.how for e in events if isinstance(e, HttpEnd)] == ["end"]
+
+
+def _closes(packets: list[cw.Packet]) -> list[tuple[int, int, str]]:
+    """(connection, side, how) of every TcpClosed, from the reassembler itself."""
+    from restate_inspect.readers.netpacket import PacketDecoder
+    from restate_inspect.readers.pcapfile import read_packets
+    from restate_inspect.readers.tcp import TcpClosed, TcpReassembler
+
+    decoder, reassembler = PacketDecoder(), TcpReassembler()
+    out = []
+    for packet in read_packets(io.BytesIO(cw.pcap(packets)), "x"):
+        segment = decoder.decode(packet)  # type: ignore[arg-type]
+        assert isinstance(segment, Segment)
+        events = reassembler.feed(segment)
+        out += [(e.connection.index, e.side, e.how) for e in events if isinstance(e, TcpClosed)]
+    return out
+
+
+def test_a_rst_after_a_fin_ends_the_other_side_too() -> None:
+    """hypercorn's way: the client sends FIN, the server's last bytes come after it, and the
+    client answers them with RST. Both sides are over, so the connection is let go."""
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    for side, data in cw.http1_exchange(REQUEST, RESPONSE):
+        talk.segment(side, data)
+    talk.segment(0, flags=cw.FIN | cw.ACK)
+    talk.segment(1, b"0\r\n\r\n")
+    talk.segment(0, flags=cw.RST)
+    assert _closes(talk.packets) == [(0, 0, "fin"), (0, 1, "rst")]
+
+
+def test_connections_that_are_over_are_remembered_only_so_far(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory stays flat over a capture of many short connections: of those that are over,
+    only the last OVER_KEPT are remembered (their late packets are dropped, not taken for
+    new connections)."""
+    from restate_inspect.readers import tcp
+
+    monkeypatch.setattr(tcp, "OVER_KEPT", 3)
+    packets: list[cw.Packet] = []
+    for port in range(40000, 40010):
+        talk = cw.Conversation(("10.0.0.1", port), ("10.0.0.2", 9080))
+        talk.handshake()
+        talk.segment(0, b"x")
+        late = talk.segment(0, b"y")
+        talk.segment(0, flags=cw.RST)
+        packets += [*talk.packets, late]  # a retransmission after the RST
+    reassembler = tcp.TcpReassembler()
+    from restate_inspect.readers.netpacket import PacketDecoder
+    from restate_inspect.readers.pcapfile import read_packets
+
+    decoder, sizes = PacketDecoder(), []
+    for packet in read_packets(io.BytesIO(cw.pcap(packets)), "x"):
+        segment = decoder.decode(packet)  # type: ignore[arg-type]
+        assert isinstance(segment, Segment)
+        reassembler.feed(segment)
+        sizes.append(len(reassembler._conversations))
+    assert max(sizes) == 4  # three over, one open
+    assert _closes(packets) == [(n, side, "rst") for n in range(10) for side in (0, 1)]

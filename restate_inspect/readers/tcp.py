@@ -12,6 +12,7 @@ it, is taken for its lost FIN.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
@@ -109,8 +110,10 @@ class _Conversation:
     def segment(self, segment: Segment) -> None:
         side = 0 if segment.source == self.connection.first else 1
         flow, peer = self.flows[side], self.flows[1 - side]
-        if flow.closed:
-            return  # a retransmission after the close
+        if flow.closed:  # a retransmission after the close, or a RST that ends the other side
+            if segment.flags & RST:
+                self.finish(1 - side, "rst", segment)
+            return
         syn = 1 if segment.flags & SYN else 0
         if syn or flow.base is None:
             flow.base = (segment.seq + syn) % _WRAP
@@ -236,12 +239,26 @@ class _Elsewhere:
             self.closed = all(self.fin)
 
 
+class _Over:
+    """What is kept of a connection that is over: the fact, to tell its late packets (they
+    are dropped) from a new connection on the same ports (a SYN)."""
+
+    closed = True
+
+
+_OVER: Final = _Over()
+OVER_KEPT: Final = 1 << 14  # connections remembered as over: memory stays flat however many
+
+
 class TcpReassembler:
     """select: which connections (by index) to reassemble; the others are only counted.
     Shards of one capture, each selecting its own connections, can then run in parallel."""
 
     def __init__(self, select: Callable[[int], bool] | None = None) -> None:
-        self._conversations: dict[tuple[Endpoint, Endpoint], _Conversation | _Elsewhere] = {}
+        self._conversations: dict[
+            tuple[Endpoint, Endpoint], _Conversation | _Elsewhere | _Over
+        ] = {}
+        self._over: deque[tuple[Endpoint, Endpoint]] = deque()  # oldest first
         self._count = 0
         self._select = select
 
@@ -251,20 +268,30 @@ class TcpReassembler:
         opening = bool(segment.flags & SYN) and not segment.flags & ACK
         if conversation is None or (conversation.closed and opening):
             conversation = self._open(key, segment, opening)
+        if isinstance(conversation, _Over):
+            return []
         if isinstance(conversation, _Elsewhere):
             conversation.segment(segment, 0 if segment.source <= segment.destination else 1)
-            return []
-        conversation.segment(segment)
-        events, conversation.events = conversation.events, []
-        if conversation.closed:  # keep only the fact, to tell late packets from new ones
-            for flow in conversation.flows:
-                flow.recent.clear()
+            events: list[TcpEvent] = []
+        else:
+            conversation.segment(segment)
+            events, conversation.events = conversation.events, []
+        if conversation.closed:
+            self._forget(key)
         return events
+
+    def _forget(self, key: tuple[Endpoint, Endpoint]) -> None:
+        self._conversations[key] = _OVER
+        self._over.append(key)
+        if len(self._over) > OVER_KEPT:
+            oldest = self._over.popleft()
+            if self._conversations.get(oldest) is _OVER:  # not opened again since
+                del self._conversations[oldest]
 
     def end_of_capture(self) -> list[TcpEvent]:
         events: list[TcpEvent] = []
         for conversation in self._conversations.values():
-            if isinstance(conversation, _Elsewhere):
+            if not isinstance(conversation, _Conversation):
                 continue
             conversation.finish(0, "end", None)
             conversation.finish(1, "end", None)
