@@ -13,6 +13,7 @@ import itertools
 import lzma
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -47,6 +48,11 @@ fuzz = (
 
 REAL_STREAMS = [path.read_bytes() for path in sorted(SAMPLES.glob("*.bin"))]
 REAL_HEX = [path.read_text() for path in sorted(SAMPLES.glob("*.hex"))]
+HEX_DIALECTS = [  # every dialect's real output, from tests/data/hex
+    path.read_text()
+    for path in sorted((Path(__file__).parent / "data" / "hex").glob("call.*"))
+    if path.suffix != ".bin"
+]
 
 
 @st.composite
@@ -89,7 +95,9 @@ def test_frame_decoder_survives_anything(data: bytes, cuts: list[int]) -> None:
 @given(
     text=st.one_of(
         st.text(max_size=500),
-        mutated([t.encode() for t in REAL_HEX]).map(lambda b: b.decode("utf-8", "replace")),
+        mutated([t.encode() for t in REAL_HEX + HEX_DIALECTS]).map(
+            lambda b: b.decode("utf-8", "replace")
+        ),
     ),
     cut=st.integers(0, 600),
 )

@@ -1,5 +1,6 @@
 """Hex text in every dialect, as the real tools write it (tests/data/hex was made with xxd,
-hexdump, od and base64), and every reportable mistake with its line and column."""
+hexdump, od and base64 on a little-endian machine), and every reportable mistake with its
+line and column."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ DIALECTS = {
     "hexdump-C": Dialect.HEXDUMP_C,
     "od": Dialect.OFFSET_DUMP,
     "od-z": Dialect.OFFSET_DUMP,
+    "hexdump": Dialect.WORD_DUMP,
+    "hexdump-x": Dialect.WORD_DUMP,
+    "od-x": Dialect.WORD_DUMP,
+    "od-Ax-tx2": Dialect.WORD_DUMP,
     "wireshark": Dialect.OFFSET_DUMP,
     "xxd-i": Dialect.C_ARRAY,
     "xxd-p": Dialect.PLAIN,
@@ -177,3 +182,40 @@ def test_any_text_gives_bytes_and_problems_never_an_exception(text: str) -> None
 
 def test_blank_lines_and_comment_free_whitespace_are_skipped() -> None:
     assert decode("\n0c01\n\n   \n00\n")[:2] == (b"\x0c\x01\x00", [])
+
+
+@pytest.mark.parametrize("kind", ["hexdump", "od-x"])
+def test_a_word_dump_of_an_odd_length_drops_the_padding_byte(kind: str) -> None:
+    text = (DATA / f"odd.{kind}").read_text()
+    expected = (DATA / "odd.bin").read_bytes()
+    assert len(expected) % 2 == 1
+    for pieces in (1, 5, len(text)):  # the length line may come in a later piece
+        data, problems, _ = decode(text, pieces)
+        assert (data, problems) == (expected, [])
+
+
+def test_a_word_dump_with_a_length_that_disagrees_and_a_stray_line() -> None:
+    text = "0000000 6261 6463\nnot hex at all\n0000010\n"
+    data, problems, decoder = decode(text)
+    assert decoder.dialect is Dialect.WORD_DUMP
+    assert data.startswith(b"abcd")
+    codes = [(p.code, p.line) for p in problems]
+    assert ("RI001", 2) in codes  # the stray line's characters
+    assert codes[-1] == ("RI003", 3)  # 0x10 bytes said, fewer read
+
+
+def test_word_dump_offsets_are_told_hex_or_octal_by_the_second_line() -> None:
+    words = " 0100 0302 0504 0706 0908 0b0a 0d0c 0f0e\n"
+    for second, last in (("0000010", "0000040"), ("0000020", "0000100")):  # hexdump, od
+        data, problems, _ = decode(f"0000000{words}{second}{words}*\n{last}\n")
+        assert (data, problems) == (bytes(range(16)) * 4, [])
+    data, problems, _ = decode(f"0000000{words}*\n0000040\n")  # hex 64 and octal 32 fit:
+    assert (len(data), problems) == (64, [])  # hexdump's, the more common, is taken
+
+
+def test_an_od_offset_with_a_digit_od_never_writes_is_reported() -> None:
+    words = " 0100 0302 0504 0706 0908 0b0a 0d0c 0f0e\n"
+    text = f"0000000{words}0000020{words}0000089{words}"  # octal, then 8 and 9
+    data, problems, _ = decode(text)
+    assert data == bytes(range(16)) * 3
+    assert [(p.code, p.line) for p in problems] == [("RI003", 3)]

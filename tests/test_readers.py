@@ -52,6 +52,8 @@ def _bytes(events: list[InputEvent]) -> bytes:
         ("call.bin", InputFormat.RAW),
         ("call.xxd", InputFormat.HEX),
         ("call.hexdump-C", InputFormat.HEX),
+        ("call.hexdump", InputFormat.HEX),
+        ("call.od-x", InputFormat.HEX),
         ("call.xxd-i", InputFormat.HEX),
         ("call.stream", InputFormat.HEX),
         ("call.0x", InputFormat.HEX),

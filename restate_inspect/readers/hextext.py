@@ -5,6 +5,10 @@ Dialects, chosen from the first line that holds anything:
 - hexdump -C: `00000000  00 00 00 00 00 00 00 48  0a 18 54 8a e3 cb a5 40  |.......H..T....@|`
               (with `*` for repeated lines and a last line holding only the length)
 - offset dump (Wireshark "Copy as Hex Dump", `od -Ax -tx1`): `0000   00 00 00 48 0a 18   ...H..`
+- word dump (`hexdump` and `od -x` without options): `0000000 0000 0000 4800 180a`, 16-bit
+  words in the byte order of the machine that wrote them, taken to be little-endian (as x86
+  and ARM are); offsets in hex (hexdump) or octal (od), told apart by the second line; the
+  last line, the length, drops the zero byte that pads an odd length to a whole word
 - C array (xxd -i): `unsigned char s[] = { 0x00, 0x01, ... };` (text outside the braces is ignored)
 - plain: `xxd -p`, Wireshark's "copy as hex stream", bytes separated by spaces, colons,
   commas or dashes, `0x`- or `\\x`-prefixed bytes. A long run of digits may wrap anywhere.
@@ -26,6 +30,7 @@ class Dialect(StrEnum):
     XXD = "xxd"
     HEXDUMP_C = "hexdump -C"
     OFFSET_DUMP = "offset dump"
+    WORD_DUMP = "word dump"
     C_ARRAY = "C array"
     PLAIN = "plain"
 
@@ -33,6 +38,8 @@ class Dialect(StrEnum):
 _XXD: Final = re.compile(r"\s*([0-9A-Fa-f]+):(\s.*|)$")
 _HEXDUMP_C: Final = re.compile(r"([0-9A-Fa-f]{4,})(?:(\s\s[^|]*)\|.*)?\s*$")
 _OFFSET_DUMP: Final = re.compile(r"\s*([0-9A-Fa-f]{4,})(\s+.*|\s*)$")
+_WORD_DUMP: Final = re.compile(r"\s*([0-9A-Fa-f]{6,7})((?:\s+[0-9A-Fa-f]{4})*)\s*$")
+_OCTAL: Final = frozenset("01234567")
 _TOKEN: Final = re.compile(
     r"(?P<hex>(?:0[xX]|\\[xX])?[0-9A-Fa-f]+)|(?P<separator>[\s,:;\-]+)|(?P<other>.)", re.DOTALL
 )
@@ -46,6 +53,9 @@ _LONG_RUN: Final = 16  # digits: a stream of hex, not a list of bytes; may wrap 
 def detect_dialect(line: str) -> Dialect:
     if _XXD.match(line):
         return Dialect.XXD
+    match = _WORD_DUMP.match(line)
+    if match and match.group(2):
+        return Dialect.WORD_DUMP
     if "|" in line and _HEXDUMP_C.match(line):
         return Dialect.HEXDUMP_C
     words = line.split()
@@ -70,6 +80,7 @@ class HexTextDecoder:
         self._repeat_pending = False
         self._offset_skew = 0  # offset column minus bytes read, once they disagree
         self._in_braces = False  # C array: inside `{ … }`
+        self._base: int | None = None  # of a word dump's offsets, once a line tells
         self._out = bytearray()
         self._problems: list[Problem] = []
 
@@ -85,11 +96,14 @@ class HexTextDecoder:
             self._line(self._partial)
             self._partial = ""
         self._break_run()
-        return self._take()
+        return self._take(final=True)
 
-    def _take(self) -> tuple[bytes, list[Problem]]:
-        out, problems = bytes(self._out), self._problems
-        self._out = bytearray()
+    def _take(self, *, final: bool = False) -> tuple[bytes, list[Problem]]:
+        # a word dump's last byte may be the padding of an odd length, which only the
+        # length line after it tells: it waits for that line
+        keep = 1 if self.dialect is Dialect.WORD_DUMP and not final and self._out else 0
+        out, problems = bytes(self._out[: len(self._out) - keep]), self._problems
+        del self._out[: len(self._out) - keep]
         self._problems = []
         return out, problems
 
@@ -125,6 +139,8 @@ class HexTextDecoder:
             self._hexdump_line(line)
         elif self.dialect is Dialect.OFFSET_DUMP:
             self._offset_dump_line(line)
+        elif self.dialect is Dialect.WORD_DUMP:
+            self._word_dump_line(line)
         elif self.dialect is Dialect.C_ARRAY:
             self._c_array_line(line)
         else:
@@ -165,10 +181,47 @@ class HexTextDecoder:
             end = word.end()
         self._offset_line(line, match.start(1), match.group(1), start, end)
 
+    def _word_dump_line(self, line: str) -> None:
+        match = _WORD_DUMP.match(line)
+        if match is None:
+            self._tokens(line, 0, len(line))
+            return
+        offset = self._word_offset(match.group(1))
+        self._fill_repeats(offset)
+        if not match.group(2):  # the last line: the length
+            if offset == self._count - 1 and self._out and self._out[-1] == 0:
+                del self._out[-1]  # the padding of an odd length
+                self._count -= 1
+            self._check_offset(offset, match.start(1) + 1)
+            return
+        self._check_offset(offset, match.start(1) + 1)
+        data = b"".join(bytes.fromhex(word)[::-1] for word in match.group(2).split())
+        self._emit(data)
+        self._previous_line = data
+
+    def _word_offset(self, digits: str) -> int:
+        """A word dump's offset: hex (hexdump) or octal (od), known by the first offset
+        that one of them puts where the bytes read are (or, after `*`, a whole number of
+        lines further); hex while nothing tells."""
+        if self._base is None and self._count:
+            expected = self._count + self._offset_skew
+            octal = int(digits, 8) if _OCTAL.issuperset(digits) else None
+            width = len(self._previous_line) or 1
+            for base, value in ((16, int(digits, 16)), (8, octal)):
+                if value is None or value < expected:
+                    continue
+                if value in (expected, expected - 1) or (
+                    self._repeat_pending and (value - expected) % width == 0
+                ):
+                    self._base = base
+                    break
+        octal = self._base == 8 and _OCTAL.issuperset(digits)
+        return int(digits, 8 if octal else 16)  # a digit od never writes: the line is wrong
+
     def _offset_line(self, line: str, column: int, offset: str, start: int, end: int) -> None:
         """A line of a dump with an offset column: check it, fill `*` repeats, read bytes."""
         self._fill_repeats(int(offset, 16))
-        self._check_offset(offset, column + 1)
+        self._check_offset(int(offset, 16), column + 1)
         before = self._count
         self._tokens(line, start, end)
         if self._count > before:
@@ -196,9 +249,8 @@ class HexTextDecoder:
             self._in_braces, end = False, close
         self._tokens(line, start, end)
 
-    def _check_offset(self, digits: str, column: int) -> None:
+    def _check_offset(self, offset: int, column: int) -> None:
         """Report where the offset column and the bytes read part, once per parting."""
-        offset = int(digits, 16)
         if offset - self._count == self._offset_skew:
             return
         self._offset_skew = offset - self._count
