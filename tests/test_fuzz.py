@@ -128,7 +128,9 @@ def _render_everything(raw: bytes) -> None:
 @fuzz
 @given(
     raw=st.one_of(
-        mutated(REAL_STREAMS), mutated([t.encode() for t in REAL_HEX]), st.binary(max_size=600)
+        mutated(REAL_STREAMS),
+        mutated([t.encode() for t in REAL_HEX + HEX_DIALECTS]),
+        st.binary(max_size=600),
     )
 )
 def test_whole_pipeline_and_both_renderers_survive_anything(raw: bytes) -> None:

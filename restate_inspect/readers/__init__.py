@@ -27,6 +27,12 @@ from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.readers.capture import CaptureDecoder, Share
 from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.readers.hextext import HexTextDecoder
+from restate_inspect.readers.literals import (
+    LOOKS_LIKE_NUMBERS,
+    LOOKS_LIKE_PYTHON,
+    number_list_bytes,
+    python_bytes,
+)
 from restate_inspect.readers.pcapfile import Readable, is_capture, read_packets
 from restate_inspect.rules import Problem
 
@@ -43,6 +49,8 @@ class InputFormat(StrEnum):
     RAW = "raw"
     HEX = "hex"
     BASE64 = "base64"
+    NUMBERS = "numbers"
+    PYTHON_BYTES = "python-bytes"
     PCAP = "pcap"
     PCAPNG = "pcapng"
 
@@ -95,6 +103,10 @@ def sniff(prefix: bytes, whole: bool) -> tuple[InputFormat, bool]:
     lines = _complete_lines(text, whole)
     if text.lstrip().startswith("{") and '"body"' in text:
         return InputFormat.BASE64, True
+    if LOOKS_LIKE_PYTHON.match(text):
+        return InputFormat.PYTHON_BYTES, False
+    if LOOKS_LIKE_NUMBERS.match(text):
+        return InputFormat.NUMBERS, False
     decoded, problems, typos = _hex_problems(lines)
     few_typos = typos <= max(1, decoded // HEX_TYPO_RATE) and _mostly_hex_digits(lines)
     if decoded and (not problems or few_typos):
@@ -142,13 +154,23 @@ def _converted(
         yield data
 
 
+def _whole_text(chunks: Iterable[bytes], label: str, what: str) -> str:
+    """An input that is read whole (a JSON envelope, bytes printed by code): bounded."""
+    raw = bytearray()
+    for chunk in chunks:
+        raw += chunk
+        if len(raw) > MAX_ENVELOPE:
+            raise InputError(f"{label}: {what} larger than {MAX_ENVELOPE} bytes")
+    return raw.decode("utf-8", "replace")
+
+
+_PRINTED: Final = {InputFormat.NUMBERS: number_list_bytes, InputFormat.PYTHON_BYTES: python_bytes}
+
+
 def _envelope_body(chunks: Iterable[bytes], label: str) -> Iterator[bytes | Problem]:
     """A JSON object whose "body" holds the stream, as AWS Lambda events and responses do."""
-    raw = b"".join(chunks)
-    if len(raw) > MAX_ENVELOPE:
-        raise InputError(f"{label}: JSON envelope larger than {MAX_ENVELOPE} bytes")
     try:
-        envelope = json.loads(raw)
+        envelope = json.loads(_whole_text(chunks, label, "JSON envelope"))
     except ValueError as exc:
         raise InputError(f"{label}: looks like a JSON envelope but is not JSON: {exc}") from None
     body = envelope.get("body") if isinstance(envelope, dict) else None
@@ -180,6 +202,10 @@ def decoded_bytes(
     chunks = _read_chunks(handle, first)
     if envelope:
         yield from _envelope_body(chunks, label)
+    elif input_format in _PRINTED:
+        data, problems = _PRINTED[input_format](_whole_text(chunks, label, "printed bytes"))
+        yield from problems
+        yield data
     elif input_format is InputFormat.HEX:
         yield from _converted(chunks, HexTextDecoder())
     elif input_format is InputFormat.BASE64:
