@@ -24,7 +24,6 @@ from restate_inspect.readers import (
     CHUNK_SIZE,
     InputError,
     InputFormat,
-    _decompressed,
     capture_kind,
     decoded_bytes,
     pair_name,
@@ -33,6 +32,7 @@ from restate_inspect.readers import (
     sniff,
     stream_events,
 )
+from restate_inspect.readers.compressed import Decompressing, decompressing
 from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.rules import Problem
 from tests.helpers import SAMPLES
@@ -313,8 +313,8 @@ def test_raw_format_takes_compressed_bytes_as_they_are(tmp_path: Path) -> None:
 
 def test_decompressing_holds_a_bounded_amount_however_much_data_expands() -> None:
     bomb = gzip.compress(bytes(64 * 1024 * 1024))  # 64 MiB of zeros in ~64 KiB
-    reader = _decompressed(bomb[:10], io.BytesIO(bomb), "bomb")
-    assert reader is not None
+    reader = decompressing(bomb[:10], io.BytesIO(bomb))
+    assert isinstance(reader, Decompressing)
     tracemalloc.start()
     try:
         total = 0

@@ -6,25 +6,23 @@ uses (hex text, base64) are sans-IO.
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import io
 import itertools
 import json
-import lzma
 import os
 import re
 import string
 import sys
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from enum import StrEnum
-from typing import BinaryIO, Final, Protocol
+from typing import BinaryIO, Final
 
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.readers.capture import CaptureDecoder, Share
+from restate_inspect.readers.compressed import MAGIC_SIZE, decompressing
 from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.readers.hextext import HexTextDecoder
 from restate_inspect.readers.literals import (
@@ -284,111 +282,6 @@ class _Rewound:
         return data
 
 
-_MAGIC_SIZE: Final = 10  # enough for every magic number below
-_STEP: Final = 1024  # compressed bytes decompressed at a time
-
-
-class _Decompressor(Protocol):
-    @property
-    def eof(self) -> bool: ...
-
-    def decompress(self, data: bytes, max_length: int = -1, /) -> bytes: ...
-
-
-# What Wireshark opens compressed, where Python can decompress it. Each has its own way of
-# holding back input when max_length stops it: zlib hands it back, bz2 and lzma keep it.
-_COMPRESSED: Final[tuple[tuple[re.Pattern[bytes], str, Callable[[], _Decompressor]], ...]] = (
-    (re.compile(rb"\x1f\x8b\x08"), "gzip", lambda: zlib.decompressobj(wbits=31)),
-    (re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)", re.DOTALL), "bzip2", bz2.BZ2Decompressor),
-    (re.compile(rb"\xfd7zXZ\x00"), "xz", lzma.LZMADecompressor),
-)
-_CANNOT_DECOMPRESS: Final = {b"\x28\xb5\x2f\xfd": "zstd", b"\x04\x22\x4d\x18": "lz4"}
-
-
-def _decompressed(first: bytes, handle: Readable, label: str) -> _Decompressing | None:
-    """A reader of the decompressed bytes when the input is gzip, bzip2 or xz."""
-    for magic, name, new in _COMPRESSED:
-        if magic.match(first):
-            return _Decompressing(handle, new, name)
-    tool = _CANNOT_DECOMPRESS.get(first[:4])
-    if tool is not None:
-        name = "FILE" if label == "<stdin>" else label
-        raise InputError(
-            f"{label} is {tool}-compressed; decompress it first, for example: "
-            f"{tool} -dc {name} | restate-inspect decode -"
-        )
-    return None
-
-
-class _Decompressing:
-    """The decompressed bytes of a compressed input, as far as they go. Data cut short or
-    corrupt ends them there, and is reported (problems()) after them: what could be
-    decompressed before it is still decoded (all of it when the data is cut short). Each
-    read holds at most CHUNK_SIZE more than asked, however much the data expands."""
-
-    def __init__(self, source: Readable, new: Callable[[], _Decompressor], name: str) -> None:
-        self._source = source
-        self._new = new
-        self._name = name
-        self._decompressor = new()
-        self._input = b""  # read from the source, not yet taken by the decompressor
-        self._output = bytearray()
-        self._count = 0  # decompressed bytes handed out
-        self._over = False
-        self._failed_at = 0
-        self.error: str | None = None  # what ended the data early, if anything did
-
-    def read(self, size: int = -1, /) -> bytes:
-        wanted = CHUNK_SIZE if size < 0 else size
-        while len(self._output) < wanted and not self._over:
-            self._step()
-        data = bytes(self._output[:wanted])
-        del self._output[:wanted]
-        self._count += len(data)
-        return data
-
-    def _step(self) -> None:
-        decompressor = self._decompressor
-        if decompressor.eof:  # one member is over: another may follow (gzip, bz2 and xz do)
-            self._input = getattr(decompressor, "unused_data", b"") + self._input
-            if not self._input:
-                self._input = self._source.read(CHUNK_SIZE)
-                if not self._input:
-                    self._over = True
-                    return
-            decompressor = self._decompressor = self._new()
-        if not getattr(decompressor, "needs_input", True):
-            step = b""  # bz2 and lzma still hold input back from the last call
-        else:
-            if not self._input:
-                self._input = self._source.read(CHUNK_SIZE)
-                if not self._input:
-                    self._fail("the data ends before its end-of-stream marker")
-                    return
-            # a little at a time: when the data turns out corrupt, what came before is out
-            step, self._input = self._input[:_STEP], self._input[_STEP:]
-        try:
-            self._output += decompressor.decompress(step, CHUNK_SIZE)
-        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
-            self._fail(str(exc) or type(exc).__name__)
-            return
-        self._input = getattr(decompressor, "unconsumed_tail", b"") + self._input  # zlib's
-
-    def _fail(self, why: str) -> None:
-        self._over = True
-        self._failed_at = self._count + len(self._output)
-        self.error = (
-            f"{self._name} data cut short or corrupt after {self._failed_at} decompressed "
-            f"bytes ({why})"
-        )
-
-    def problems(self) -> list[Problem]:
-        if self.error is None:
-            return []
-        text = f"{self.error}; what came before is decoded"
-        return [Problem("RI007", text, self._failed_at, 0)]
-
-
 def _and_then(
     pieces: Iterable[bytes | Problem], problems: Callable[[], list[Problem]]
 ) -> Iterator[bytes | Problem]:
@@ -400,10 +293,9 @@ def _and_then(
 def capture_kind(path: str) -> str | None:
     """ "pcap", "pcapng" or None for a file, compressed or not."""
     with _open(path) as handle:
-        first = handle.read(_MAGIC_SIZE)
-        try:
-            unpacked = _decompressed(first, _Rewound(first, handle, None), path)
-        except InputError:
+        first = handle.read(MAGIC_SIZE)
+        unpacked = decompressing(first, _Rewound(first, handle, None))
+        if isinstance(unpacked, str):
             return None
         return is_capture(first if unpacked is None else unpacked.read(4))
 
@@ -443,12 +335,18 @@ def read_input(
     label = "<stdin>" if path == "-" else path
     handle = io.BytesIO(piped) if piped is not None and path == "-" else _open(path)
     try:
-        first = handle.read(_MAGIC_SIZE)
+        first = handle.read(MAGIC_SIZE)
         reader: Readable = _Rewound(first, handle, progress)
-        unpacked = None if input_format is InputFormat.RAW else _decompressed(first, reader, label)
+        unpacked = None if input_format is InputFormat.RAW else decompressing(first, reader)
+        if isinstance(unpacked, str):
+            name = "FILE" if label == "<stdin>" else label
+            raise InputError(
+                f"{label} is {unpacked}-compressed; decompress it first, for example: "
+                f"{unpacked} -dc {name} | restate-inspect decode -"
+            )
         late: Callable[[], list[Problem]] = list  # what is found once the bytes are read
         if unpacked is not None:
-            first = unpacked.read(_MAGIC_SIZE)
+            first = unpacked.read(MAGIC_SIZE)
             if not first and unpacked.error is not None:
                 raise InputError(f"cannot read {label}: {unpacked.error}")
             reader = _Rewound(first, unpacked, None)  # progress counts the file's bytes
