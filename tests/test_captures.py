@@ -779,3 +779,25 @@ def test_connections_that_are_over_are_remembered_only_so_far(
         sizes.append(len(reassembler._conversations))
     assert max(sizes) == 4  # three over, one open
     assert _closes(packets) == [(n, side, "rst") for n in range(10) for side in (0, 1)]
+
+
+def test_a_header_block_seen_before_decodes_by_the_table_it_meets() -> None:
+    """The same bytes of a header block mean other headers once the HPACK table has
+    changed: an indexed field names whatever entry is at its index now."""
+    from hpack import Encoder
+    from hyperframe.frame import HeadersFrame
+
+    from restate_inspect.readers.http2 import Http2Connection
+    from restate_inspect.readers.httpevents import HttpHead
+
+    encoder = Encoder()
+    first = encoder.encode([("x-a", "1")])  # inserts x-a: 1 at index 62
+    again = encoder.encode([("x-a", "1")])  # one byte: index 62
+    inserting = b"\x40\x03x-b\x012"  # a literal that inserts x-b: 2 at index 62
+    connection = Http2Connection(0)
+    heads = connection.feed(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, 1)
+    for number, block in enumerate([first, again, again, inserting, again]):
+        frame = HeadersFrame(2 * number + 1, block, flags=["END_HEADERS"])
+        heads += connection.feed(0, frame.serialize(), None, number)
+    found = [dict(h.headers or ()) for h in heads if isinstance(h, HttpHead)]
+    assert found == [{"x-a": "1"}] * 3 + [{"x-b": "2"}] * 2

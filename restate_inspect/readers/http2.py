@@ -32,6 +32,7 @@ from hyperframe.frame import (
 )
 
 from restate_inspect.location import Direction
+from restate_inspect.readers.events import Headers
 from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
 from restate_inspect.rules import Problem
 
@@ -95,6 +96,10 @@ class _Side:
     preface_pending: bool = False
     block: tuple[int, list[bytes], bool] | None = None  # stream, fragments, END_STREAM
     inside_data: tuple[int, int, bool] | None = None  # stream, payload left, END_STREAM
+    # header blocks that left the HPACK table as it was, with what they decoded to and the
+    # table they did it on: a response's head (`:status 200`, its content type, indexed)
+    # is the same few bytes in every stream
+    known_blocks: dict[bytes, tuple[Headers, _TableState]] = field(default_factory=dict)
 
 
 class Http2Connection:
@@ -366,9 +371,13 @@ class Http2Connection:
         if end_stream:
             self._end(stream, state.direction, "end")
 
-    def _decode_headers(self, state: _Side, block: bytes) -> tuple[tuple[str, str], ...] | None:
+    def _decode_headers(self, state: _Side, block: bytes) -> Headers | None:
         if not state.hpack_ok:
             return None
+        table = _table_state(state.decoder)
+        known = state.known_blocks.get(block)
+        if known is not None and _same_table(known[1], table):
+            return known[0]
         try:
             decoded = state.decoder.decode(block, raw=True)  # raw: a header may not be UTF-8
         except (HPACKError, ValueError, IndexError) as exc:
@@ -383,7 +392,12 @@ class Http2Connection:
                 )
             )
             return None
-        return tuple((k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in decoded)
+        headers = tuple((k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in decoded)
+        if _same_table(table, _table_state(state.decoder)):
+            if len(state.known_blocks) >= _KNOWN_BLOCKS:
+                state.known_blocks.clear()
+            state.known_blocks[block] = (headers, table)
+        return headers
 
     def _head_if_missing(self, state: _Side, stream: int) -> None:
         """DATA of a stream whose HEADERS were not seen: they came before the capture did,
@@ -411,6 +425,24 @@ class Http2Connection:
 
     def _problem(self, text: str) -> Problem:
         return Problem("RI311", f"{self.label}: {text}", None, None)
+
+
+_KNOWN_BLOCKS: Final = 64
+_TableState = tuple[object, int, int, int]  # first entry, entries, size limit, allowed limit
+
+
+def _table_state(decoder: Decoder) -> _TableState:
+    """What tells an HPACK table from the one it was: every insertion puts a new entry
+    first (held here, so that no other object can take its id), and only an insertion or
+    a new size limit evicts."""
+    table = decoder.header_table
+    entries = table.dynamic_entries
+    first = entries[0] if entries else None
+    return (first, len(entries), table.maxsize, decoder.max_allowed_table_size)
+
+
+def _same_table(one: _TableState, other: _TableState) -> bool:
+    return one[0] is other[0] and one[1:] == other[1:]
 
 
 def _start_line(headers: tuple[tuple[str, str], ...] | None) -> str:
