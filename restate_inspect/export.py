@@ -69,8 +69,8 @@ class BodyExport:
             elif isinstance(event, Gap):
                 gap = {"direction": event.direction.value, "offset": self._sizes[key]}
                 self._gaps[event.stream].append({**gap, "length": event.length or None})
-            elif key in self._open:
-                self._open.pop(key).close()
+            else:
+                self._close(*key)
 
     def keep(self, row: StreamSummary) -> None:
         """The stream is wanted: its record goes into the index."""
@@ -97,7 +97,6 @@ class BodyExport:
         if stream is None:
             return
         for direction in Direction:
-            self._close(stream, direction)
             self._path(stream, direction).unlink(missing_ok=True)
             self._sizes.pop((stream, direction), None)
         del self._names[stream]
