@@ -32,6 +32,7 @@ from restate_inspect.readers import (
     InputError,
     InputFormat,
     capture_kind,
+    input_size,
     pair_name,
     read_input,
     read_pair,
@@ -336,7 +337,7 @@ def _jobs(source: Source, jobs: int) -> int:
         return 1
     if jobs:
         return jobs
-    if os.path.getsize(str(path)) < PARALLEL_FROM:
+    if input_size(str(path)) < PARALLEL_FROM:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return min(cores or 1, MAX_JOBS)

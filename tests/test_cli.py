@@ -18,6 +18,7 @@ import pytest
 from restate_inspect import __version__, cli
 from restate_inspect.invocations import Invocation
 from restate_inspect.journal import DecodedFrame
+from restate_inspect.readers import InputFormat, input_size
 from tests.helpers import SAMPLES, captures_dir, expected_streams, run_cli
 from tests.hostile import hostile_stream
 
@@ -367,3 +368,18 @@ def test_a_compressed_capture_gives_the_same_output_on_one_or_two_jobs(tmp_path:
     for jobs in ("1", "2"):
         result = run_cli(["check", "--json", "--jobs", jobs, str(packed)])
         assert (result.exit_code, result.stdout) == (0, plain.stdout)
+
+
+def test_a_large_capture_counts_its_decompressed_size_for_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = (SAMPLES / "v1-features.pcapng").read_bytes()
+    packed = tmp_path / "big.pcapng.gz"
+    packed.write_bytes(gzip.compress(capture * 2))  # a second section: still a capture
+    assert input_size(str(packed)) == 2 * len(capture)
+    source = cli.Source(str(packed), None, None, InputFormat.AUTO, None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(cli, "PARALLEL_FROM", packed.stat().st_size + 1)
+    assert cli._jobs(source, 0) == 2  # more than the file, less than what it holds
+    monkeypatch.setattr(cli, "PARALLEL_FROM", 2 * len(capture) + 1)
+    assert cli._jobs(source, 0) == 1

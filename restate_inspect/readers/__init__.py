@@ -290,6 +290,20 @@ def _and_then(
     yield from problems()
 
 
+def input_size(path: str) -> int:
+    """The bytes a file holds, decompressed where its format tells that cheaply (gzip's
+    trailer, modulo 4 GiB); its size on disk otherwise."""
+    size = os.path.getsize(path)
+    with _open(path) as handle:
+        if size >= _GZIP_SMALLEST and handle.read(3) == b"\x1f\x8b\x08":
+            handle.seek(-4, os.SEEK_END)
+            return max(size, int.from_bytes(handle.read(4), "little"))
+    return size
+
+
+_GZIP_SMALLEST: Final = 18  # header and trailer
+
+
 def capture_kind(path: str) -> str | None:
     """ "pcap", "pcapng" or None for a file, compressed or not."""
     with _open(path) as handle:
