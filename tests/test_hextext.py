@@ -24,6 +24,7 @@ DIALECTS = {
     "hexdump-x": Dialect.WORD_DUMP,
     "od-x": Dialect.WORD_DUMP,
     "od-Ax-tx2": Dialect.WORD_DUMP,
+    "node-buffer": Dialect.NODE_BUFFER,
     "wireshark": Dialect.OFFSET_DUMP,
     "xxd-i": Dialect.C_ARRAY,
     "xxd-p": Dialect.PLAIN,
@@ -219,3 +220,13 @@ def test_an_od_offset_with_a_digit_od_never_writes_is_reported() -> None:
     data, problems, _ = decode(text)
     assert data == bytes(range(16)) * 3
     assert [(p.code, p.line) for p in problems] == [("RI003", 3)]
+
+
+def test_a_node_buffer_print_that_leaves_bytes_out_says_so() -> None:
+    text = (DATA / "call.node-buffer-cut").read_text()
+    data, problems, decoder = decode(text)
+    assert decoder.dialect is Dialect.NODE_BUFFER
+    assert data == (DATA / "call.bin").read_bytes()[:50]  # what node shows of a Buffer
+    (problem,) = problems
+    assert problem.code == "RI008" and "leaves 58 bytes out" in problem.message
+    assert (problem.line, problem.offset) == (1, 50)

@@ -54,6 +54,8 @@ def _bytes(events: list[InputEvent]) -> bytes:
         ("call.hexdump-C", InputFormat.HEX),
         ("call.hexdump", InputFormat.HEX),
         ("call.od-x", InputFormat.HEX),
+        ("call.node-buffer", InputFormat.HEX),
+        ("call.node-buffer-cut", InputFormat.HEX),
         ("call.xxd-i", InputFormat.HEX),
         ("call.stream", InputFormat.HEX),
         ("call.0x", InputFormat.HEX),

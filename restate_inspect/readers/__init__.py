@@ -24,7 +24,7 @@ from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.readers.capture import CaptureDecoder, Share
 from restate_inspect.readers.compressed import MAGIC_SIZE, decompressing
 from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
-from restate_inspect.readers.hextext import HexTextDecoder
+from restate_inspect.readers.hextext import NODE_BUFFER, HexTextDecoder
 from restate_inspect.readers.literals import (
     LOOKS_LIKE_NUMBERS,
     LOOKS_LIKE_PYTHON,
@@ -105,6 +105,8 @@ def sniff(prefix: bytes, whole: bool) -> tuple[InputFormat, bool]:
         return InputFormat.PYTHON_BYTES, False
     if LOOKS_LIKE_NUMBERS.match(text):
         return InputFormat.NUMBERS, False
+    if text.lstrip().startswith(NODE_BUFFER):  # hex, however much of it the print left out
+        return InputFormat.HEX, False
     decoded, problems, typos = _hex_problems(lines)
     few_typos = typos <= max(1, decoded // HEX_TYPO_RATE) and _mostly_hex_digits(lines)
     if decoded and (not problems or few_typos):

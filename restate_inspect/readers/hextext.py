@@ -10,6 +10,8 @@ Dialects, chosen from the first line that holds anything:
   and ARM are); offsets in hex (hexdump) or octal (od), told apart by the second line; the
   last line, the length, drops the zero byte that pads an odd length to a whole word
 - C array (xxd -i): `unsigned char s[] = { 0x00, 0x01, ... };` (text outside the braces is ignored)
+- Node's Buffer, as console.log prints it: `<Buffer 0c 01 00 ... 58 more bytes>` (what it
+  leaves out is reported)
 - plain: `xxd -p`, Wireshark's "copy as hex stream", bytes separated by spaces, colons,
   commas or dashes, `0x`- or `\\x`-prefixed bytes. A long run of digits may wrap anywhere.
 
@@ -32,6 +34,7 @@ class Dialect(StrEnum):
     OFFSET_DUMP = "offset dump"
     WORD_DUMP = "word dump"
     C_ARRAY = "C array"
+    NODE_BUFFER = "Node Buffer"
     PLAIN = "plain"
 
 
@@ -48,6 +51,8 @@ _ASCII_COLUMN: Final = re.compile(r"\s{2,}")
 _WIDE_GAP: Final = re.compile(r"\s{3,}")
 _WORD: Final = re.compile(r"\S+")
 _LONG_RUN: Final = 16  # digits: a stream of hex, not a list of bytes; may wrap at any column
+NODE_BUFFER: Final = "<Buffer"
+_LEFT_OUT: Final = re.compile(r"\.\.\.\s*(\d+)\s+more\s+bytes?")
 
 
 def detect_dialect(line: str) -> Dialect:
@@ -63,6 +68,8 @@ def detect_dialect(line: str) -> Dialect:
         return Dialect.OFFSET_DUMP
     if "{" in line:
         return Dialect.C_ARRAY
+    if line.lstrip().startswith(NODE_BUFFER):
+        return Dialect.NODE_BUFFER
     return Dialect.PLAIN
 
 
@@ -143,6 +150,8 @@ class HexTextDecoder:
             self._word_dump_line(line)
         elif self.dialect is Dialect.C_ARRAY:
             self._c_array_line(line)
+        elif self.dialect is Dialect.NODE_BUFFER:
+            self._node_buffer_line(line)
         else:
             self._tokens(line, 0, len(line))
 
@@ -248,6 +257,22 @@ class HexTextDecoder:
         if close >= 0:
             self._in_braces, end = False, close
         self._tokens(line, start, end)
+
+    def _node_buffer_line(self, line: str) -> None:
+        opening = line.find(NODE_BUFFER)
+        start = opening + len(NODE_BUFFER) if opening >= 0 else 0
+        closing = line.rfind(">")
+        end = closing if closing >= start else len(line)
+        left_out = _LEFT_OUT.search(line, start, end)
+        if left_out is not None:
+            end = left_out.start()
+        self._tokens(line, start, end)
+        if left_out is not None:
+            text = (
+                f"the print leaves {left_out.group(1)} bytes out; print them all (in Node: "
+                "require('buffer').INSPECT_MAX_BYTES = Infinity, or buffer.toString('hex'))"
+            )
+            self._report("RI008", text, self._line_number, left_out.start() + 1)
 
     def _check_offset(self, offset: int, column: int) -> None:
         """Report where the offset column and the bytes read part, once per parting."""
