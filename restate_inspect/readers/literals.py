@@ -3,7 +3,8 @@
 - a list of numbers: Java's Arrays.toString (`[0, 0, 70, -64]`, signed), Rust's and
   Python's `[0, 0, 70, 192]`, Go's `[0 0 70 192]`, JavaScript's `Uint8Array(4) [ 0, 0, 70,
   192 ]`; what comes before the `[` and after the `]` is not read;
-- a Python bytes literal: `b'\\x00\\x00\\x00F\\n\\x18'`, as repr() prints it.
+- a Python bytes literal: `b'\\x00\\x00\\x00F\\n\\x18'`, as repr() prints it (of a bytearray
+  too: `bytearray(b'…')`).
 
 Such prints are small: they are read whole. What is not a byte is reported with its line
 and column, and skipped.
@@ -22,7 +23,7 @@ _NUMBER_TOKEN: Final = re.compile(
     r"(?P<cut>\.\.\.\s*\d+\s+more\s+\w+)|(?P<number>-?\d+)|(?P<separator>[\s,]+)|(?P<other>.)"
 )
 LOOKS_LIKE_NUMBERS: Final = re.compile(r"\s*(?:[A-Za-z_][\w.]*(?:\(\d+\))?\s*)?\[\s*-?\d")
-LOOKS_LIKE_PYTHON: Final = re.compile(r"\s*b['\"]")
+LOOKS_LIKE_PYTHON: Final = re.compile(r"\s*(?:bytearray\()?b['\"]")
 
 
 def _problem(text: str, at: int, line: int, column: int) -> Problem:
@@ -64,10 +65,13 @@ def number_list_bytes(text: str) -> tuple[bytes, list[Problem]]:
 
 def python_bytes(text: str) -> tuple[bytes, list[Problem]]:
     """The bytes of a Python bytes literal (several side by side are one, as in Python)."""
+    text = text.strip()
+    if text.startswith("bytearray(") and text.endswith(")"):
+        text = text[len("bytearray(") : -1]
     try:
         with warnings.catch_warnings():  # an escape Python does not know warns on stderr
             warnings.simplefilter("ignore")
-            value = ast.literal_eval(text.strip())
+            value = ast.literal_eval(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         line = getattr(exc, "lineno", None) or 1
         column = getattr(exc, "offset", None) or 1
