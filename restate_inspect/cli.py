@@ -295,9 +295,10 @@ def _console(color: ColorMode, *, stderr: bool = False) -> Console:
 
 @contextmanager
 def _progress(path: str | None) -> Iterator[Callable[[int], None] | None]:
-    """A bar on stderr for a large file, when stderr is a terminal."""
+    """A bar on stderr for a large file (large once decompressed), when stderr is a terminal.
+    It counts the bytes read from the file."""
     size = os.path.getsize(path) if path and path != "-" and os.path.isfile(path) else 0
-    if size < PROGRESS_FROM or not sys.stderr.isatty():
+    if not size or not sys.stderr.isatty() or input_size(str(path)) < PROGRESS_FROM:
         yield None
         return
     # imported here: only large inputs need it, and it is slow to import
@@ -305,11 +306,12 @@ def _progress(path: str | None) -> Iterator[Callable[[int], None] | None]:
         BarColumn,
         DownloadColumn,
         Progress,
+        TextColumn,
         TimeRemainingColumn,
     )
 
     with Progress(
-        "[progress.description]{task.description}",
+        TextColumn("{task.description}", style="progress.description"),  # no markup here
         BarColumn(),
         DownloadColumn(),
         TimeRemainingColumn(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
@@ -383,3 +384,23 @@ def test_a_large_capture_counts_its_decompressed_size_for_workers(
     assert cli._jobs(source, 0) == 2  # more than the file, less than what it holds
     monkeypatch.setattr(cli, "PARALLEL_FROM", 2 * len(capture) + 1)
     assert cli._jobs(source, 0) == 1
+
+
+def test_a_progress_bar_for_a_large_input_even_compressed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = (SAMPLES / "v1-features.pcapng").read_bytes()
+    packed = tmp_path / "big.pcapng.gz"
+    packed.write_bytes(gzip.compress(capture * 2))
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(cli, "PROGRESS_FROM", packed.stat().st_size + 1)
+    with cli._progress(str(packed)) as progress:
+        assert progress is not None  # what the file holds is large, not the file
+        progress(packed.stat().st_size)
+    assert "reading" in terminal.getvalue()
+    assert "[progress" not in terminal.getvalue()  # a style, not markup shown as text
+    monkeypatch.setattr(cli, "PROGRESS_FROM", 2 * len(capture) + 1)
+    with cli._progress(str(packed)) as progress:
+        assert progress is None
