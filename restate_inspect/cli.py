@@ -123,8 +123,9 @@ InputArg = Annotated[
     str | None,
     typer.Argument(
         metavar="INPUT",
-        help="A capture (pcap, pcapng), or a file of raw, hex or base64 bytes, or - for stdin; "
-        "gzip, bzip2 and xz are decompressed. Without it, a pipe on stdin.",
+        help="A capture (pcap, pcapng), or a file of raw, hex or base64 bytes or of bytes "
+        "printed by code, or - for stdin (a live capture too); gzip, bzip2 and xz are "
+        "decompressed. Without it, a pipe on stdin.",
         show_default=False,
     ),
 ]
@@ -540,6 +541,7 @@ Examples:
   restate-inspect journal samples/v1-features.pcapng --service Demo/awakeSuspend
   restate-inspect journal --request attempt.req.bin --response attempt.resp.bin
   restate-inspect journal --json capture.pcap | jq 'select(.kind == "entry" and .completed|not)'
+  sudo tcpdump -i lo -U -w - port 9080 | restate-inspect journal -
 """
 
 
