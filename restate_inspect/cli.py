@@ -763,7 +763,7 @@ def streams(
 ) -> None:
     where = Source(source, request, response, input_format, direction)
     selection = Selection.of(stream, invocation, service)
-    from restate_inspect.render.text import LinePrinter, StreamTable  # noqa: PLC0415
+    from restate_inspect.render.text import LinePrinter, StreamTable, counted  # noqa: PLC0415
 
     bodies = _body_export(export)
 
@@ -829,9 +829,9 @@ def streams(
         console.print(table.footer_text(tally))
     selection.tell_if_nothing(tally.streams)
     if bodies is not None:
-        what = "Restate stream" if bodies.kept == 1 else "Restate streams"
         sys.stderr.write(
-            f"restate-inspect: {bodies.kept} {what} exported to {bodies.directory}"
+            f"restate-inspect: {counted(bodies.kept, 'Restate stream')} exported to "
+            f"{bodies.directory}"
             + (f" (see {INDEX})\n" if bodies.kept else ": only a capture's are\n")
         )
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)

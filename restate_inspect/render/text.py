@@ -253,8 +253,7 @@ class TextRenderer:
 
     def check_summary(self, tally: Tally, invocations: int) -> None:
         counts = _counts(tally)
-        noun = "invocation" if invocations == 1 else "invocations"
-        text = f"{invocations} {noun} checked; " + (counts or "no findings")
+        text = f"{counted(invocations, 'invocation')} checked; " + (counts or "no findings")
         style = "bold red" if tally.problems[Severity.ERROR] else "dim"
         self.print(Text(text, style))
         self.print.flush()
@@ -313,9 +312,15 @@ class StreamTable:
 
     def footer_text(self, tally: Tally) -> Text:
         counts = _counts(tally)
-        streams = "1 stream" if tally.streams == 1 else f"{tally.streams} streams"
-        text = f"{streams}, {tally.frames} frames; " + (counts or "no problems")
+        text = f"{counted(tally.streams, 'stream')}, {counted(tally.frames, 'frame')}; " + (
+            counts or "no problems"
+        )
         return Text(text, "bold red" if tally.failing else "dim")
+
+
+def counted(number: int, noun: str, plural: str = "") -> str:
+    """ "1 stream", "2 streams"; plural for a noun that does not just take an s."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def _counts(tally: Tally) -> str:
@@ -325,9 +330,7 @@ def _counts(tally: Tally) -> str:
     for severity, word in words.items():
         count = tally.problems[severity]
         if count:
-            parts.append(
-                f"{count} {word}" + ("s" if count > 1 and severity is not Severity.INFO else "")
-            )
+            parts.append(counted(count, word, "info" if severity is Severity.INFO else ""))
     return ", ".join(parts)
 
 

@@ -52,6 +52,7 @@ from restate_inspect.render.text import (
     DIRECTION_STYLES,
     NAMESPACE_STYLES,
     SEVERITY_STYLES,
+    counted,
     type_style,
 )
 from restate_inspect.rules import Problem
@@ -518,10 +519,11 @@ class InspectorApp(App[None]):
         problems = self.problem_total
         text = Text(" restate-inspect ", "bold reverse").append("  ")
         text.append(safe_text(self.source_name), "bold")
-        text.append(f"  {len(self.invocations)} invocations · {attempts} attempts", "dim")
+        invocations = counted(len(self.invocations), "invocation")
+        text.append(f"  {invocations} · {counted(attempts, 'attempt')}", "dim")
         if problems or self.capture_problems:
             count = problems + len(self.capture_problems)
-            text.append(f" · {count} problems", "bold red")
+            text.append(f" · {counted(count, 'problem')}", "bold red")
         if not self.finished:
             text.append("  (decoding…)", "italic yellow")
         if self.dropped:
