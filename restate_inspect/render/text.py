@@ -260,7 +260,9 @@ class TextRenderer:
 
     def summary(self, tally: Tally) -> None:
         counts = _counts(tally)
-        text = f"{tally.frames} frames, {tally.bytes} bytes; " + (counts or "no problems")
+        text = f"{counted(tally.frames, 'frame')}, {counted(tally.bytes, 'byte')}; " + (
+            counts or "no problems"
+        )
         self.print(Text(text, "bold red" if tally.failing else "dim"))
         self.print.flush()
 
