@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from rich.console import Console
 from rich.text import Text
@@ -268,43 +269,76 @@ class TextRenderer:
 
 
 class StreamTable:
-    """`restate-inspect streams`: fixed columns, so that rows print as streams end."""
+    """`restate-inspect streams`: fixed columns, so that rows print as streams end. On a
+    terminal too narrow for them all, the request and invocation columns give way first
+    (an invocation's start still selects it), then the columns least asked for go."""
 
     COLUMNS = (
         ("start (UTC)", 12), ("dur ms", 8), ("stream", 11), ("request", 34), ("proto", 5),
         ("http", 8), ("status", 6), ("invocation", 38), ("frames →/←", 11), ("bytes →/←", 15),
         ("ending", 0),
     )  # fmt: skip
+    NARROWEST: ClassVar[dict[str, int]] = {"request": 16, "invocation": 14}
+    DROPPED_FIRST: ClassVar[tuple[str, ...]] = (
+        "http", "proto", "dur ms", "frames →/←", "bytes →/←",
+    )  # fmt: skip
+    ENDING_ROOM: ClassVar[int] = 14  # "suspended on 3"
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self.columns = list(self.COLUMNS)
+        if console.is_terminal:
+            self._fit(console.width)
+
+    def _fit(self, width: int) -> None:
+        def over() -> int:
+            return sum(w + 1 for _, w in self.columns) + self.ENDING_ROOM - width
+
+        for name, narrowest in self.NARROWEST.items():
+            at = next(i for i, (n, _) in enumerate(self.columns) if n == name)
+            current = self.columns[at][1]
+            self.columns[at] = (name, max(narrowest, current - max(over(), 0)))
+        for name in self.DROPPED_FIRST:
+            if over() > 0:
+                self.columns = [(n, w) for n, w in self.columns if n != name]
+        for name in ("invocation", "request"):  # what dropping left over goes back to them
+            at = next(i for i, (n, _) in enumerate(self.columns) if n == name)
+            current = self.columns[at][1]
+            natural = dict(self.COLUMNS)[name]
+            self.columns[at] = (name, min(natural, current + max(-over(), 0)))
+
+    def _narrowed(self, name: str) -> bool:
+        return dict(self.columns).get(name) != dict(self.COLUMNS)[name]
 
     def header_text(self) -> Text:
         header = Text()
-        for name, width in self.COLUMNS:
+        for name, width in self.columns:
             header.append(f"{name:<{width}} " if width else name, "bold")
         return header
 
     def row_text(self, row: StreamSummary) -> Text:
-        if row.method:
+        if row.method and row.service and self._narrowed("request"):
+            request = f"{row.service}/{row.handler}"  # what `POST …/invoke/` leads to
+        elif row.method:
             request = f"{row.method} {row.path or '?'}"
         else:  # a file has no HTTP; a capture joined mid-connection lacks the head
             request = "(a file: no HTTP)" if row.kind == "file" else "(headers unknown)"
-        cells = (
-            _clock(row.start),
-            f"{row.duration * 1000:.1f}" if row.duration is not None else "",
-            row.stream,
-            request,
-            f"V{row.protocol_version}" if row.protocol_version else "",
-            row.http_version,
-            row.status or "",
-            row.invocation_id or "",
-            "/".join(str(v) for v in row.frames.values()),
-            "/".join(str(v) for v in row.bytes.values()),
-            row.ending,
-        )
+        cells = {
+            "start (UTC)": _clock(row.start),
+            "dur ms": f"{row.duration * 1000:.1f}" if row.duration is not None else "",
+            "stream": row.stream,
+            "request": request,
+            "proto": f"V{row.protocol_version}" if row.protocol_version else "",
+            "http": row.http_version,
+            "status": row.status or "",
+            "invocation": row.invocation_id or "",
+            "frames →/←": "/".join(str(v) for v in row.frames.values()),
+            "bytes →/←": "/".join(str(v) for v in row.bytes.values()),
+            "ending": row.ending,
+        }
         line = Text()
-        for (name, width), cell in zip(self.COLUMNS, cells, strict=True):
+        for name, width in self.columns:
+            cell = cells[name]
             text = safe_text(cell)
             if width and len(text) > width:
                 text = text[: width - 1] + "…"
