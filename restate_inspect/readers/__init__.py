@@ -22,7 +22,7 @@ from typing import BinaryIO, Final
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.readers.capture import CaptureDecoder, Share
-from restate_inspect.readers.compressed import MAGIC_SIZE, decompressing
+from restate_inspect.readers.compressed import GZIP_MAGIC, MAGIC_SIZE, decompressing
 from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.readers.hextext import NODE_BUFFER, HexTextDecoder
 from restate_inspect.readers.literals import (
@@ -297,7 +297,7 @@ def input_size(path: str) -> int:
     trailer, modulo 4 GiB); its size on disk otherwise."""
     size = os.path.getsize(path)
     with _open(path) as handle:
-        if size >= _GZIP_SMALLEST and handle.read(3) == b"\x1f\x8b\x08":
+        if size >= _GZIP_SMALLEST and handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
             handle.seek(-4, os.SEEK_END)
             return max(size, int.from_bytes(handle.read(4), "little"))
     return size

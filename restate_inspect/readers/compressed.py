@@ -30,8 +30,9 @@ class _Decompressor(Protocol):
 
 # What Wireshark opens compressed, where Python can decompress it. Each has its own way of
 # holding back input when max_length stops it: zlib hands it back, bz2 and lzma keep it.
+GZIP_MAGIC: Final = b"\x1f\x8b\x08"  # deflate, the one method gzip has
 _COMPRESSED: Final[tuple[tuple[re.Pattern[bytes], str, Callable[[], _Decompressor]], ...]] = (
-    (re.compile(rb"\x1f\x8b\x08"), "gzip", lambda: zlib.decompressobj(wbits=31)),
+    (re.compile(re.escape(GZIP_MAGIC)), "gzip", lambda: zlib.decompressobj(wbits=31)),
     (re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)", re.DOTALL), "bzip2", bz2.BZ2Decompressor),
     (re.compile(rb"\xfd7zXZ\x00"), "xz", lzma.LZMADecompressor),
 )

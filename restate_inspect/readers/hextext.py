@@ -195,18 +195,16 @@ class HexTextDecoder:
         if match is None:
             self._tokens(line, 0, len(line))
             return
-        offset = self._word_offset(match.group(1))
+        offset, words = self._word_offset(match.group(1)), match.group(2)
         self._fill_repeats(offset)
-        if not match.group(2):  # the last line: the length
-            if offset == self._count - 1 and self._out and self._out[-1] == 0:
-                del self._out[-1]  # the padding of an odd length
-                self._count -= 1
-            self._check_offset(offset, match.start(1) + 1)
-            return
+        if not words and offset == self._count - 1 and self._out and self._out[-1] == 0:
+            del self._out[-1]  # the last line, the length, says this byte pads an odd length
+            self._count -= 1
         self._check_offset(offset, match.start(1) + 1)
-        data = b"".join(bytes.fromhex(word)[::-1] for word in match.group(2).split())
-        self._emit(data)
-        self._previous_line = data
+        if words:
+            data = b"".join(bytes.fromhex(word)[::-1] for word in words.split())
+            self._emit(data)
+            self._previous_line = data
 
     def _word_offset(self, digits: str) -> int:
         """A word dump's offset: hex (hexdump) or octal (od), known by the first offset
