@@ -95,8 +95,9 @@ def test_the_streams_table_fits_a_narrow_terminal(width: int) -> None:
     table = StreamTable(console)
     lines = [table.header_text()] + [table.row_text(row) for row in _rows()]
     assert max(line.cell_len for line in lines) <= width
-    names = [name for name, _ in table.columns]
-    assert {"start (UTC)", "stream", "request", "status", "invocation", "ending"} <= set(names)
+    assert {"start (UTC)", "stream", "request", "status", "invocation", "ending"} <= set(
+        table.columns
+    )
     rows = [line.plain for line in lines[1:]]
     assert any("Demo/callOther" in row for row in rows)  # the target, without /invoke/
     assert all(" inv_" in row or "/discover" in row for row in rows)
@@ -104,6 +105,6 @@ def test_the_streams_table_fits_a_narrow_terminal(width: int) -> None:
 
 def test_the_streams_table_in_a_pipe_keeps_every_column_whole() -> None:
     table = StreamTable(Console(file=io.StringIO(), force_terminal=False, width=80))
-    assert table.columns == list(StreamTable.COLUMNS)
+    assert table.columns == dict(StreamTable.COLUMNS)
     row = next(row for row in _rows() if row.invocation_id)
     assert f" {row.invocation_id} " in table.row_text(row).plain

@@ -286,38 +286,33 @@ class StreamTable:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.columns = list(self.COLUMNS)
+        self.columns = dict(self.COLUMNS)  # name: width, in order; 0: the rest of the line
         if console.is_terminal:
             self._fit(console.width)
+        self._short_request = self.columns.get("request") != dict(self.COLUMNS)["request"]
 
     def _fit(self, width: int) -> None:
+        columns, natural = self.columns, dict(self.COLUMNS)
+
         def over() -> int:
-            return sum(w + 1 for _, w in self.columns) + self.ENDING_ROOM - width
+            return sum(w + 1 for w in columns.values()) + self.ENDING_ROOM - width
 
         for name, narrowest in self.NARROWEST.items():
-            at = next(i for i, (n, _) in enumerate(self.columns) if n == name)
-            current = self.columns[at][1]
-            self.columns[at] = (name, max(narrowest, current - max(over(), 0)))
+            columns[name] = max(narrowest, columns[name] - max(over(), 0))
         for name in self.DROPPED_FIRST:
             if over() > 0:
-                self.columns = [(n, w) for n, w in self.columns if n != name]
+                del columns[name]
         for name in ("invocation", "request"):  # what dropping left over goes back to them
-            at = next(i for i, (n, _) in enumerate(self.columns) if n == name)
-            current = self.columns[at][1]
-            natural = dict(self.COLUMNS)[name]
-            self.columns[at] = (name, min(natural, current + max(-over(), 0)))
-
-    def _narrowed(self, name: str) -> bool:
-        return dict(self.columns).get(name) != dict(self.COLUMNS)[name]
+            columns[name] = min(natural[name], columns[name] + max(-over(), 0))
 
     def header_text(self) -> Text:
         header = Text()
-        for name, width in self.columns:
+        for name, width in self.columns.items():
             header.append(f"{name:<{width}} " if width else name, "bold")
         return header
 
     def row_text(self, row: StreamSummary) -> Text:
-        if row.method and row.service and self._narrowed("request"):
+        if row.method and row.service and self._short_request:
             request = f"{row.service}/{row.handler}"  # what `POST …/invoke/` leads to
         elif row.method:
             request = f"{row.method} {row.path or '?'}"
@@ -337,7 +332,7 @@ class StreamTable:
             "ending": row.ending,
         }
         line = Text()
-        for name, width in self.columns:
+        for name, width in self.columns.items():
             cell = cells[name]
             text = safe_text(cell)
             if width and len(text) > width:
