@@ -528,6 +528,84 @@ def test_http2_goaway_ends_the_streams_the_server_refuses() -> None:
     assert ("tcp0/s1", SDK, "end") in ends and ("tcp0/s1", RUNTIME, "end") in ends
 
 
+def _without_sdk_end_stream(exchange: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """h2_exchange ends each direction with an empty DATA frame carrying END_STREAM."""
+    return [item for item in exchange if item != (1, exchange[-1][1])]
+
+
+def _after_first_response_data(exchange: list[tuple[int, bytes]]) -> int:
+    """Where the SDK's response goes on after its HEADERS and first DATA frame."""
+    return next(i for i, (side, _) in enumerate(exchange) if side == 1 and i > 1) + 2
+
+
+def test_http2_frames_under_way_when_the_runtime_resets_belong_to_the_stream() -> None:
+    """The runtime resets streams 1 and 3 while the SDK is writing both: the SDK's DATA of
+    either, sent before the resets reached it, still comes and is what it sent; its next
+    other frame ends both, at the time of their last DATA."""
+    from hpack import Encoder
+    from hyperframe.frame import PingFrame, RstStreamFrame
+
+    encoders = (Encoder(), Encoder())
+    one = _without_sdk_end_stream(
+        cw.h2_exchange(REQUEST, RESPONSE, stream_id=1, chunk=30, encoders=encoders)
+    )
+    three = _without_sdk_end_stream(
+        cw.h2_exchange(REQUEST, RESPONSE, stream_id=3, chunk=30, encoders=encoders, preface=False)
+    )
+    cut_one, cut_three = (_after_first_response_data(one), _after_first_response_data(three))
+    resets = (0, cw.h2_frames(RstStreamFrame(1, error_code=8), RstStreamFrame(3, error_code=8)))
+    sdk_rest = [m for pair in zip(one[cut_one:], three[cut_three:], strict=True) for m in pair]
+    ping = (1, cw.h2_frames(PingFrame(0)))
+    exchange = [*one[:cut_one], *three[:cut_three], resets, *sdk_rest, ping]
+    packets = cw.conversation_packets(exchange, close=False)
+    items = decode(cw.pcap(packets))
+    assert problems(items) == []
+    for stream in ("tcp0/s1", "tcp0/s3"):
+        assert shape(frames_of(items, SDK, stream)) == expected(RESPONSE)
+        (end,) = [i for i in items if isinstance(i, StreamEnd) and str(i.stream) == stream
+                  and i.direction is SDK]  # fmt: skip
+        assert end.how == "reset"
+        last_data = packets[frames_of(items, SDK, stream)[-1].packet - 1]  # type: ignore[operator]
+        assert end.time == pytest.approx(last_data.time)
+        assert end.packet == len(packets)  # told at the PING: the stream is over by then
+
+
+def test_http2_a_response_not_begun_when_reset_ends_at_the_sdks_next_frame() -> None:
+    """A stream the runtime resets before the SDK answers it is over once the SDK sends
+    another frame, not held open until the capture ends."""
+    from hpack import Encoder
+    from hyperframe.frame import RstStreamFrame
+
+    client = Encoder()
+    one = cw.h2_exchange(REQUEST, RESPONSE, stream_id=1, encoders=(client, Encoder()))
+    three = cw.h2_exchange(  # the SDK's encoder has not encoded stream 1's response
+        REQUEST, RESPONSE, stream_id=3, encoders=(client, Encoder()), preface=False
+    )
+    request_only = [item for item in one if item[0] == 0 or item is one[1]]
+    reset = (0, cw.h2_frames(RstStreamFrame(1, error_code=8)))
+    items = decode(cw.pcap(cw.conversation_packets([*request_only, reset, *three])))
+    assert problems(items) == []
+    ended = [i for i, item in enumerate(items) if isinstance(item, StreamEnd)
+             and str(item.stream) == "tcp0/s1" and item.direction is SDK]  # fmt: skip
+    assert len(ended) == 1 and items[ended[0]].how == "reset"
+    first_answer = next(i for i, item in enumerate(items) if isinstance(item, DecodedFrame)
+                        and item.frame.direction is SDK)  # fmt: skip
+    assert ended[0] < first_answer
+    assert shape(frames_of(items, SDK, "tcp0/s3")) == expected(RESPONSE)
+
+
+def test_http2_data_after_end_stream_is_reported_not_added_to_the_body() -> None:
+    from hyperframe.frame import DataFrame
+
+    late = (1, cw.h2_frames(DataFrame(1, b"\x00\x05\x00\x00\x00\x00\x00\x00")))
+    items = decode(cw.pcap(cw.conversation_packets([*cw.h2_exchange(REQUEST, RESPONSE), late])))
+    assert shape(frames_of(items, SDK)) == expected(RESPONSE)
+    (late_data,) = problems(items)
+    assert late_data.code == "RI311" and late_data.message.startswith(
+        "tcp0/s1: a DATA frame of 8 bytes from the SDK comes after its END_STREAM"
+    )
+
+
 def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound() -> None:
     """A late DATA frame for a stream that ended is not a new stream; the ended streams a
     connection remembers are bounded, so that its state does not grow with its streams."""

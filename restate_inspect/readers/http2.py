@@ -95,7 +95,11 @@ class _Side:
     synced: bool = True
     preface_pending: bool = False
     block: tuple[int, list[bytes], bool] | None = None  # stream, fragments, END_STREAM
-    inside_data: tuple[int, int, bool] | None = None  # stream, payload left, END_STREAM
+    # the DATA frame being read: stream, payload left, END_STREAM, whether the body takes it
+    inside_data: tuple[int, int, bool, bool] | None = None
+    # streams of this direction that the other side reset, with when (the reset, or this
+    # side's last DATA after it): frames already under way may still come, see _settle
+    resetting: dict[int, tuple[float | None, int]] = field(default_factory=dict)
     # header blocks that left the HPACK table as it was, with what they decoded to and the
     # table they did it on: a response's head (`:status 200`, its content type, indexed)
     # is the same few bytes in every stream
@@ -122,11 +126,11 @@ class Http2Connection:
         # stream directions that ended lately: a frame that comes after the end (trailers,
         # a late DATA) must not start them again. Bounded, as a connection may carry any
         # number of streams; one that ended longer ago would be taken for a new stream.
-        self._ended: OrderedDict[tuple[int, Direction], None] = OrderedDict()
+        self._ended: OrderedDict[tuple[int, Direction], str] = OrderedDict()  # -> how
         self._names: dict[int, str] = {}
         if upgraded:
             self._names[1] = upgraded
-            self._ended[1, self._sides[client_side].direction] = None  # sent in HTTP/1.1
+            self._ended[1, self._sides[client_side].direction] = "end"  # sent in HTTP/1.1
         self._events: list[HttpEvent | Problem] = []
         self._time: float | None = None
         self._packet = 0
@@ -159,11 +163,12 @@ class Http2Connection:
         self._process(state)
         inside = state.inside_data
         if inside is not None and not state.buffer and length <= inside[1]:
-            stream, left, end_stream = inside
-            self._events.append(
-                HttpGap(self._exchange(stream), state.direction, length, time, packet)
-            )
-            state.inside_data = (stream, left - length, end_stream)
+            stream, left, end_stream, kept = inside
+            if kept:
+                self._events.append(
+                    HttpGap(self._exchange(stream), state.direction, length, time, packet)
+                )
+            state.inside_data = (stream, left - length, end_stream, kept)
             self._finish_data(state)
         else:
             self._lose_framing(state, length)
@@ -180,6 +185,8 @@ class Http2Connection:
                 )
             )
         state.buffer = b""
+        for stream in list(state.resetting):
+            self._reset_over(state, stream)
         for stream, direction in sorted(self._open):
             if direction is state.direction:
                 self._end(stream, direction, how)
@@ -233,10 +240,13 @@ class Http2Connection:
             return None
         high, low, kind, flags, stream = _HEADER.unpack_from(buffer, pos)
         length: int = (high << 8) | low
+        stream &= 0x7FFFFFFF
+        if state.resetting:  # DATA, HEADERS, CONTINUATION: frames of one stream
+            self._settle(state, stream if kind in (0, 1, 9) else None)
         if kind == 0 and not flags & _PADDED and stream:
             # DATA is streamed as it comes, so that a gap inside it can be placed exactly
-            state.inside_data = (stream & 0x7FFFFFFF, length, bool(flags & _END_STREAM))
-            self._head_if_missing(state, stream & 0x7FFFFFFF)
+            kept = self._data_kept(state, stream, length)
+            state.inside_data = (stream, length, bool(flags & _END_STREAM), kept)
             return pos + 9
         if len(buffer) - pos < 9 + length:
             return None
@@ -246,20 +256,20 @@ class Http2Connection:
 
     def _continue_data(self, state: _Side, pos: int) -> int:
         assert state.inside_data is not None
-        stream, left, end_stream = state.inside_data
+        stream, left, end_stream, kept = state.inside_data
         take = min(left, len(state.buffer) - pos)
-        if take:
+        if take and kept:
             data = state.buffer[pos : pos + take]
             self._events.append(
                 HttpBody(self._exchange(stream), state.direction, data, self._time, self._packet)
             )
-        state.inside_data = (stream, left - take, end_stream)
+        state.inside_data = (stream, left - take, end_stream, kept)
         self._finish_data(state)
         return pos + take
 
     def _finish_data(self, state: _Side) -> None:
         assert state.inside_data is not None
-        stream, left, end_stream = state.inside_data
+        stream, left, end_stream, _kept = state.inside_data
         if left == 0:
             state.inside_data = None
             if end_stream:
@@ -318,7 +328,8 @@ class Http2Connection:
             if "END_HEADERS" in frame.flags:
                 self._header_block(state)
         elif isinstance(frame, DataFrame):  # a padded one: the unpadded are streamed above
-            self._head_if_missing(state, frame.stream_id)
+            if not self._data_kept(state, frame.stream_id, len(frame.data)):
+                return
             if frame.data:
                 self._events.append(
                     HttpBody(
@@ -337,8 +348,7 @@ class Http2Connection:
     def _control(self, state: _Side, frame: Frame) -> None:
         """RST_STREAM, GOAWAY and SETTINGS: what ends streams or changes the connection."""
         if isinstance(frame, RstStreamFrame):
-            for direction in Direction:
-                self._end(frame.stream_id, direction, "reset")
+            self._reset(state, frame.stream_id)
         elif isinstance(frame, GoAwayFrame) and state.direction is Direction.SDK_TO_RUNTIME:
             # the server will not process the client's streams above last_stream_id
             for stream, direction in sorted(self._open):
@@ -413,12 +423,65 @@ class Http2Connection:
     def _end(self, stream: int, direction: Direction, how: str) -> None:
         if (stream, direction) in self._open:
             self._open.discard((stream, direction))
-            self._ended[stream, direction] = None
+            self._ended[stream, direction] = how
             if len(self._ended) > _ENDED_KEPT:
                 self._ended.popitem(last=False)
+            side = self._sides[0] if self._sides[0].direction is direction else self._sides[1]
+            time, packet = side.resetting.pop(stream, (self._time, self._packet))
+            self._events.append(HttpEnd(self._exchange(stream), direction, how, time, packet))
+
+    def _reset(self, state: _Side, stream: int) -> None:
+        """RST_STREAM from state's side: its direction of the stream is over; the other
+        side's is once its frames under way have come (_settle). A direction that had not
+        begun is over too (a request refused before its response), so that the stream is."""
+        peer = self._sides[1] if state is self._sides[0] else self._sides[0]
+        keys = [(stream, state.direction), (stream, peer.direction)]
+        if not any(key in self._open or key in self._ended for key in keys):
+            return  # a stream this capture does not know
+        if keys[0] not in self._ended:
+            self._open.add(keys[0])
+            self._end(stream, state.direction, "reset")
+        if keys[1] not in self._ended:
+            peer.resetting[stream] = (self._time, self._packet)
+
+    def _settle(self, state: _Side, own_stream: int | None) -> None:
+        """A frame from a side that the other side reset streams of. The frames this side
+        had sent before a reset reached it still come, and belong to their stream (the
+        receiver ignores them, but they are what this side sent); any frame of another
+        kind or stream shows that they have come, and ends the reset streams, at the time
+        of their last frame."""
+        if own_stream in state.resetting:
+            state.resetting[own_stream] = (self._time, self._packet)
+            return
+        for stream in list(state.resetting):
+            self._reset_over(state, stream)
+
+    def _reset_over(self, state: _Side, stream: int) -> None:
+        self._open.add((stream, state.direction))  # it may not have begun
+        self._end(stream, state.direction, "reset")
+
+    def _data_kept(self, state: _Side, stream: int, length: int) -> bool:
+        """Whether a DATA frame's payload is part of its stream's body: not when the
+        stream's direction is over (an END_STREAM before, or a reset settled), which its
+        receiver ignores and this reports."""
+        how = self._ended.get((stream, state.direction))
+        if how is None:
+            self._head_if_missing(state, stream)
+            return True
+        if length:
+            sender = "runtime" if state.direction is Direction.RUNTIME_TO_SDK else "SDK"
+            after = "its END_STREAM" if how == "end" else "the stream was reset"
             self._events.append(
-                HttpEnd(self._exchange(stream), direction, how, self._time, self._packet)
+                Problem(
+                    "RI311",
+                    f"{self.label}/{self._exchange(stream)}: a DATA frame of {length} bytes "
+                    f"from the {sender} comes after {after}; it is not part of the body (the "
+                    "receiver ignores it)",
+                    None,
+                    None,
+                )
             )
+        return False
 
     def _exchange(self, stream: int) -> str:
         return self._names.get(stream) or f"s{stream}"
