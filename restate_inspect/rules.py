@@ -76,6 +76,7 @@ _CATALOGUE = (
     Rule("RI306", _W, "IP datagram whose fragments never all arrived", "capture"),
     Rule("RI307", _W, "malformed or cut-short packet header; packet skipped", "capture"),
     Rule("RI309", _W, "TCP bytes sent again differ from the first copy", "capture"),
+    Rule("RI310", _W, "TCP bytes sent after their side of the connection was over", "capture"),
     Rule("RI311", _E, "HTTP/2 framing problem", "RFC 9113"),
     Rule("RI312", _W, "HTTP/2 headers unknown: HPACK context missing or broken", "RFC 7541"),
     Rule("RI313", _E, "HTTP/1.1 message cannot be parsed", "RFC 9112"),

@@ -828,6 +828,25 @@ def test_a_rst_after_a_fin_ends_the_other_side_too() -> None:
     assert _closes(talk.packets) == [(0, 0, "fin"), (0, 1, "rst")]
 
 
+@pytest.mark.parametrize("closing", ["fin", "rst"])
+def test_bytes_after_a_side_is_over_are_reported_and_a_retransmission_is_not(
+    closing: str,
+) -> None:
+    """The SDK closes its side (FIN: the runtime's side stays open; RST: the connection is
+    over), sends one segment again (nothing new) and then 7 bytes no receiver takes."""
+    talk = _talk()
+    talk.segment(0, flags=cw.FIN | cw.ACK)
+    last = talk.packets[-2]
+    talk.segment(1, flags=(cw.FIN if closing == "fin" else cw.RST) | cw.ACK)
+    talk.packets.append(last)  # sent again: bytes from before the close
+    talk.segment(1, b"garbage", seq=talk.seq[1] + 1)
+    items = decode(cw.pcap(talk.packets))
+    assert_whole_exchange([i for i in items if not isinstance(i, Problem)])
+    (late,) = problems(items)
+    assert late.code == "RI310" and late.packet == len(talk.packets)
+    assert late.message.startswith(f"tcp0: packet {len(talk.packets)} carries 7 bytes from ")
+
+
 def test_connections_that_are_over_are_remembered_only_so_far(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -7,7 +7,8 @@ trimmed, and overlapping bytes that disagree are reported. Bytes the capture lac
 explicit TcpGap events, never zeros: a hole is given up once the peer acknowledges past it
 (the receiver has bytes the capture missed), when the buffer is full, or when the
 direction ends. An acknowledgement of one more byte than a side sent, with nothing after
-it, is taken for its lost FIN.
+it, is taken for its lost FIN. Bytes beyond the end of a side that is over (after its FIN,
+or a RST) are reported, as no receiver takes them.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class _Conversation:
         if flow.closed:  # a retransmission after the close, or a RST that ends the other side
             if segment.flags & RST:
                 self.finish(1 - side, "rst", segment)
+            self.events += _late_bytes(self.connection, side, self.end_seq(side), segment)
             return
         syn = 1 if segment.flags & SYN else 0
         if syn or flow.base is None:
@@ -131,6 +133,11 @@ class _Conversation:
             self.finish(1, "rst", segment)
         elif flow.fin_at is not None and flow.delivered >= flow.fin_at:
             self.finish(side, "fin", segment)
+
+    def end_seq(self, side: int) -> int | None:
+        """The sequence number after the last byte of a side, once it is over."""
+        flow = self.flows[side]
+        return None if flow.base is None else (flow.base + flow.delivered) % _WRAP
 
     def _insert(self, side: int, start: int, piece: _Piece) -> None:
         flow = self.flows[side]
@@ -240,13 +247,46 @@ class _Elsewhere:
 
 
 class _Over:
-    """What is kept of a connection that is over: the fact, to tell its late packets (they
-    are dropped) from a new connection on the same ports (a SYN)."""
+    """What is kept of a connection that is over: the fact, to tell its late packets from a
+    new connection on the same ports (a SYN), and where each side's bytes ended, to tell
+    a late copy of them from bytes sent after the end."""
 
+    __slots__ = ("connection", "ends")
     closed = True
 
+    def __init__(self, conversation: _Conversation | _Elsewhere) -> None:
+        self.connection: Connection | None = None
+        self.ends: tuple[int | None, int | None] = (None, None)
+        if isinstance(conversation, _Conversation):
+            self.connection = conversation.connection
+            self.ends = (conversation.end_seq(0), conversation.end_seq(1))
 
-_OVER: Final = _Over()
+    def late(self, segment: Segment) -> list[TcpEvent]:
+        if self.connection is None:  # another shard's: it reports them
+            return []
+        side = 0 if segment.source == self.connection.first else 1
+        return _late_bytes(self.connection, side, self.ends[side], segment)
+
+
+def _late_bytes(
+    connection: Connection, side: int, end: int | None, segment: Segment
+) -> list[TcpEvent]:
+    """Bytes beyond the end of a side that is over (sent after its FIN or a RST): no
+    receiver takes them, and they are reported rather than dropped unseen."""
+    if not segment.payload or end is None:
+        return []
+    beyond = (segment.seq + len(segment.payload) - end + _HALF) % _WRAP - _HALF
+    new = min(beyond, len(segment.payload))
+    if new <= 0:
+        return []  # sent again: bytes the side had sent before it closed
+    text = (
+        f"tcp{connection.index}: packet {segment.packet} carries {new} bytes from "
+        f"{show_endpoint(segment.source)} after its side of the connection was over (FIN or "
+        "RST); no receiver takes them, and they are not decoded"
+    )
+    return [Problem("RI310", text, None, None)]
+
+
 OVER_KEPT: Final = 1 << 14  # connections remembered as over: memory stays flat however many
 
 
@@ -269,7 +309,7 @@ class TcpReassembler:
         if conversation is None or (conversation.closed and opening):
             conversation = self._open(key, segment, opening)
         if isinstance(conversation, _Over):
-            return []
+            return conversation.late(segment)
         if isinstance(conversation, _Elsewhere):
             conversation.segment(segment, 0 if segment.source <= segment.destination else 1)
             events: list[TcpEvent] = []
@@ -277,15 +317,15 @@ class TcpReassembler:
             conversation.segment(segment)
             events, conversation.events = conversation.events, []
         if conversation.closed:
-            self._forget(key)
+            self._forget(key, conversation)
         return events
 
-    def _forget(self, key: tuple[Endpoint, Endpoint]) -> None:
-        self._conversations[key] = _OVER
+    def _forget(self, key: tuple[Endpoint, Endpoint], over: _Conversation | _Elsewhere) -> None:
+        self._conversations[key] = _Over(over)
         self._over.append(key)
         if len(self._over) > OVER_KEPT:
             oldest = self._over.popleft()
-            if self._conversations.get(oldest) is _OVER:  # not opened again since
+            if isinstance(self._conversations.get(oldest), _Over):  # not opened again since
                 del self._conversations[oldest]
 
     def end_of_capture(self) -> list[TcpEvent]:
