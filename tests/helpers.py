@@ -22,7 +22,33 @@ from restate_inspect.messages import lookup
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-CAPTURE_NAMES = ("v1-features", "v1-lazy-state", "py-v2-http11")
+BUNDLED_CAPTURES = ("v1-features", "v1-lazy-state", "py-v2-http11")  # facts of these are known
+
+
+def _captures_path() -> Path:
+    return Path(os.environ.get("RESTATE_INSPECT_CAPTURES", ROOT.parent / "shared" / "captures"))
+
+
+def _capture_names() -> tuple[str, ...]:
+    """The bundled captures, and every other capture folder laid out as they are (NAME.pcap,
+    NAME.pcapng, streams/, expected.txt): more real traffic put beside them, or in
+    $RESTATE_INSPECT_CAPTURES, is checked by the same corpus tests."""
+    path = _captures_path()
+    found = (
+        {
+            folder.name
+            for folder in path.iterdir()
+            if (folder / "expected.txt").is_file()
+            and (folder / "streams").is_dir()
+            and all((folder / f"{folder.name}.{kind}").is_file() for kind in ("pcap", "pcapng"))
+        }
+        if path.is_dir()
+        else set()
+    )
+    return BUNDLED_CAPTURES + tuple(sorted(found - set(BUNDLED_CAPTURES)))
+
+
+CAPTURE_NAMES = _capture_names()
 
 
 def captures_dir() -> Path:
@@ -30,7 +56,7 @@ def captures_dir() -> Path:
 
     Outside CI a missing folder skips the tests that need it; in CI it fails them.
     """
-    path = Path(os.environ.get("RESTATE_INSPECT_CAPTURES", ROOT.parent / "shared" / "captures"))
+    path = _captures_path()
     if not path.is_dir():
         if os.environ.get("CI"):
             pytest.fail(f"shared captures not found at {path}")

@@ -12,7 +12,7 @@ from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.rules import Severity
-from tests.helpers import CAPTURE_NAMES, captures_dir, run_cli
+from tests.helpers import BUNDLED_CAPTURES, CAPTURE_NAMES, captures_dir, run_cli
 
 
 def _invocations(path: str) -> list[Invocation]:
@@ -34,12 +34,16 @@ def test_check_finds_no_error_and_no_warning_in_real_traffic(capture: str, kind:
     findings = [json.loads(line) for line in result.stdout.splitlines()]
     assert [f for f in findings if f["severity"] != "info"] == []
     assert result.exit_code == 0
-    assert {f["code"] for f in findings} <= {"RI232", "RI233", "RI241"}  # the documented odd fields
+    if capture in BUNDLED_CAPTURES:  # they hold only the documented odd fields
+        assert {f["code"] for f in findings} <= {"RI232", "RI233", "RI241"}
 
 
 @pytest.mark.parametrize("capture", CAPTURE_NAMES)
 def test_journal_agrees_with_the_runtimes_own_journal(capture: str) -> None:
-    stored = json.loads((captures_dir() / capture / "sys_journal.json").read_text())["rows"]
+    dump = captures_dir() / capture / "sys_journal.json"
+    if not dump.is_file():
+        pytest.skip(f"{capture} has no sys_journal.json")
+    stored = json.loads(dump.read_text())["rows"]
     result = run_cli(["journal", "--json", str(captures_dir() / capture / f"{capture}.pcapng")])
     records = [json.loads(line) for line in result.stdout.splitlines()]
     attempts: dict[str, int] = {}
@@ -55,7 +59,9 @@ def test_journal_agrees_with_the_runtimes_own_journal(capture: str) -> None:
     by_invocation: dict[str, dict[int, dict[str, Any]]] = {}
     for row in stored:
         by_invocation.setdefault(row["id"], {})[row["index"]] = row
-    assert len(by_invocation) == 24
+    assert by_invocation
+    if capture in BUNDLED_CAPTURES:
+        assert len(by_invocation) == 24
     for invocation_id, rows in by_invocation.items():
         entries = ours[invocation_id]
         assert sorted(entries) == sorted(rows), invocation_id
@@ -81,7 +87,8 @@ def test_suspensions_are_on_the_right_entry_and_resumed_with_the_result(capture:
                 assert replayed.replayed and replayed.frame.type == waited.frame.type
                 assert replayed.completed or not replayed.completable  # the result, filled in
             assert following.number == attempt.number + 1  # type: ignore[operator]
-    assert suspended >= (2 if capture.startswith("v1") else 10)
+    if capture in BUNDLED_CAPTURES:
+        assert suspended >= (2 if capture.startswith("v1") else 10)
 
 
 def test_the_journal_text_shows_the_resumed_attempt() -> None:
