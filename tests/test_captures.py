@@ -538,10 +538,22 @@ def _after_first_response_data(exchange: list[tuple[int, bytes]]) -> int:
     return next(i for i, (side, _) in enumerate(exchange) if side == 1 and i > 1) + 2
 
 
+def _talk_over(*parts: list[tuple[int, bytes]], pause: float = 2.0) -> cw.Conversation:
+    """A connection carrying parts of an exchange, each after a pause (seconds)."""
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    for number, part in enumerate(parts):
+        talk.time += pause if number else 0.0
+        for side, data in part:
+            talk.segment(side, data)
+    return talk
+
+
 def test_http2_frames_under_way_when_the_runtime_resets_belong_to_the_stream() -> None:
-    """The runtime resets streams 1 and 3 while the SDK is writing both: the SDK's DATA of
-    either, sent before the resets reached it, still comes and is what it sent; its next
-    other frame ends both, at the time of their last DATA."""
+    """The runtime resets streams 1 and 3 while the SDK is writing both: the SDK's frames
+    sent before the resets reached it, of either stream and of others (a PING), still come
+    and are what it sent. The streams are over once that has had time to happen, at the
+    time of their last DATA."""
     from hpack import Encoder
     from hyperframe.frame import PingFrame, RstStreamFrame
 
@@ -554,25 +566,26 @@ def test_http2_frames_under_way_when_the_runtime_resets_belong_to_the_stream() -
     )
     cut_one, cut_three = (_after_first_response_data(one), _after_first_response_data(three))
     resets = (0, cw.h2_frames(RstStreamFrame(1, error_code=8), RstStreamFrame(3, error_code=8)))
-    sdk_rest = [m for pair in zip(one[cut_one:], three[cut_three:], strict=True) for m in pair]
     ping = (1, cw.h2_frames(PingFrame(0)))
-    exchange = [*one[:cut_one], *three[:cut_three], resets, *sdk_rest, ping]
-    packets = cw.conversation_packets(exchange, close=False)
-    items = decode(cw.pcap(packets))
+    sdk_rest = [m for pair in zip(one[cut_one:], three[cut_three:], strict=True) for m in pair]
+    talk = _talk_over(
+        [*one[:cut_one], *three[:cut_three], resets, *sdk_rest[:2], ping, *sdk_rest[2:]], [ping]
+    )
+    items = decode(cw.pcap(talk.packets))
     assert problems(items) == []
     for stream in ("tcp0/s1", "tcp0/s3"):
         assert shape(frames_of(items, SDK, stream)) == expected(RESPONSE)
         (end,) = [i for i in items if isinstance(i, StreamEnd) and str(i.stream) == stream
                   and i.direction is SDK]  # fmt: skip
         assert end.how == "reset"
-        last_data = packets[frames_of(items, SDK, stream)[-1].packet - 1]  # type: ignore[operator]
+        last_data = talk.packets[frames_of(items, SDK, stream)[-1].packet - 1]  # type: ignore[operator]
         assert end.time == pytest.approx(last_data.time)
-        assert end.packet == len(packets)  # told at the PING: the stream is over by then
+        assert end.packet == len(talk.packets)  # told at the last PING, two seconds later
 
 
-def test_http2_a_response_not_begun_when_reset_ends_at_the_sdks_next_frame() -> None:
-    """A stream the runtime resets before the SDK answers it is over once the SDK sends
-    another frame, not held open until the capture ends."""
+def test_http2_a_response_not_begun_when_reset_is_over_in_time() -> None:
+    """A stream the runtime resets before the SDK answers it is over once the SDK's frames
+    under way have had time to come, not held open until the capture ends."""
     from hpack import Encoder
     from hyperframe.frame import RstStreamFrame
 
@@ -583,7 +596,7 @@ def test_http2_a_response_not_begun_when_reset_ends_at_the_sdks_next_frame() -> 
     )
     request_only = [item for item in one if item[0] == 0 or item is one[1]]
     reset = (0, cw.h2_frames(RstStreamFrame(1, error_code=8)))
-    items = decode(cw.pcap(cw.conversation_packets([*request_only, reset, *three])))
+    items = decode(cw.pcap(_talk_over([*request_only, reset], three).packets))
     assert problems(items) == []
     ended = [i for i, item in enumerate(items) if isinstance(item, StreamEnd)
              and str(item.stream) == "tcp0/s1" and item.direction is SDK]  # fmt: skip

@@ -86,6 +86,16 @@ def looks_like_http2(data: bytes) -> bool:
     return False
 
 
+_IN_FLIGHT: Final = 1.0  # seconds: frames sent before a reset reached their sender come by then
+
+
+@dataclass
+class _Resetting:
+    until: float | None  # capture time after which the stream is over (None: at the close)
+    time: float | None  # of the reset, or of the stream's last frame after it
+    packet: int
+
+
 @dataclass
 class _Side:
     direction: Direction
@@ -97,9 +107,9 @@ class _Side:
     block: tuple[int, list[bytes], bool] | None = None  # stream, fragments, END_STREAM
     # the DATA frame being read: stream, payload left, END_STREAM, whether the body takes it
     inside_data: tuple[int, int, bool, bool] | None = None
-    # streams of this direction that the other side reset, with when (the reset, or this
-    # side's last DATA after it): frames already under way may still come, see _settle
-    resetting: dict[int, tuple[float | None, int]] = field(default_factory=dict)
+    # streams of this direction that the other side reset, whose frames sent before the
+    # reset reached this side may still come (see _settle)
+    resetting: dict[int, _Resetting] = field(default_factory=dict)
     # header blocks that left the HPACK table as it was, with what they decoded to and the
     # table they did it on: a response's head (`:status 200`, its content type, indexed)
     # is the same few bytes in every stream
@@ -149,6 +159,7 @@ class Http2Connection:
         self, side: int, data: bytes, time: float | None, packet: int
     ) -> list[HttpEvent | Problem]:
         self._time, self._packet = time, packet
+        self._settle()
         state = self._sides[side]
         state.buffer = state.buffer + data if state.buffer else data
         self._process(state)
@@ -159,6 +170,7 @@ class Http2Connection:
         self, side: int, length: int, time: float | None, packet: int
     ) -> list[HttpEvent | Problem]:
         self._time, self._packet = time, packet
+        self._settle()
         state = self._sides[side]
         self._process(state)
         inside = state.inside_data
@@ -241,8 +253,9 @@ class Http2Connection:
         high, low, kind, flags, stream = _HEADER.unpack_from(buffer, pos)
         length: int = (high << 8) | low
         stream &= 0x7FFFFFFF
-        if state.resetting:  # DATA, HEADERS, CONTINUATION: frames of one stream
-            self._settle(state, stream if kind in (0, 1, 9) else None)
+        if stream in state.resetting and kind in (0, 1, 9):  # DATA, HEADERS, CONTINUATION
+            late = state.resetting[stream]
+            late.time, late.packet = self._time, self._packet
         if kind == 0 and not flags & _PADDED and stream:
             # DATA is streamed as it comes, so that a gap inside it can be placed exactly
             kept = self._data_kept(state, stream, length)
@@ -427,13 +440,14 @@ class Http2Connection:
             if len(self._ended) > _ENDED_KEPT:
                 self._ended.popitem(last=False)
             side = self._sides[0] if self._sides[0].direction is direction else self._sides[1]
-            time, packet = side.resetting.pop(stream, (self._time, self._packet))
+            late = side.resetting.pop(stream, None)
+            time, packet = (late.time, late.packet) if late else (self._time, self._packet)
             self._events.append(HttpEnd(self._exchange(stream), direction, how, time, packet))
 
     def _reset(self, state: _Side, stream: int) -> None:
         """RST_STREAM from state's side: its direction of the stream is over; the other
-        side's is once its frames under way have come (_settle). A direction that had not
-        begun is over too (a request refused before its response), so that the stream is."""
+        side's is once its frames under way have had time to come (_settle). A direction
+        that had not begun is over too (a request refused before its response)."""
         peer = self._sides[1] if state is self._sides[0] else self._sides[0]
         keys = [(stream, state.direction), (stream, peer.direction)]
         if not any(key in self._open or key in self._ended for key in keys):
@@ -442,19 +456,21 @@ class Http2Connection:
             self._open.add(keys[0])
             self._end(stream, state.direction, "reset")
         if keys[1] not in self._ended:
-            peer.resetting[stream] = (self._time, self._packet)
+            until = None if self._time is None else self._time + _IN_FLIGHT
+            peer.resetting[stream] = _Resetting(until, self._time, self._packet)
 
-    def _settle(self, state: _Side, own_stream: int | None) -> None:
-        """A frame from a side that the other side reset streams of. The frames this side
-        had sent before a reset reached it still come, and belong to their stream (the
-        receiver ignores them, but they are what this side sent); any frame of another
-        kind or stream shows that they have come, and ends the reset streams, at the time
-        of their last frame."""
-        if own_stream in state.resetting:
-            state.resetting[own_stream] = (self._time, self._packet)
+    def _settle(self) -> None:
+        """End the reset streams whose frames under way have had time to come. Each side
+        may have sent frames of several streams, a reset one's among them, before the
+        reset reached it: what arrives within _IN_FLIGHT is taken as sent before."""
+        if self._time is None:
             return
-        for stream in list(state.resetting):
-            self._reset_over(state, stream)
+        for side in self._sides:
+            if not side.resetting:
+                continue
+            for stream, late in list(side.resetting.items()):
+                if late.until is not None and self._time > late.until:
+                    self._reset_over(side, stream)
 
     def _reset_over(self, state: _Side, stream: int) -> None:
         self._open.add((stream, state.direction))  # it may not have begun
