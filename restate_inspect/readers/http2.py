@@ -462,15 +462,19 @@ class Http2Connection:
     def _settle(self) -> None:
         """End the reset streams whose frames under way have had time to come. Each side
         may have sent frames of several streams, a reset one's among them, before the
-        reset reached it: what arrives within _IN_FLIGHT is taken as sent before."""
-        if self._time is None:
+        reset reached it: what arrives within _IN_FLIGHT is taken as sent before. (The
+        streams wait in the order of their resets, so the first not due ends the look.)"""
+        now = self._time
+        if now is None:
             return
         for side in self._sides:
-            if not side.resetting:
-                continue
-            for stream, late in list(side.resetting.items()):
-                if late.until is not None and self._time > late.until:
-                    self._reset_over(side, stream)
+            due = []
+            for stream, late in side.resetting.items():
+                if late.until is None or now <= late.until:
+                    break
+                due.append(stream)
+            for stream in due:
+                self._reset_over(side, stream)
 
     def _reset_over(self, state: _Side, stream: int) -> None:
         self._open.add((stream, state.direction))  # it may not have begun
