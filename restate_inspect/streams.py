@@ -225,10 +225,13 @@ _AFTER_EVERY_NAME: Final = "\U0010ffff"  # so that problems of the capture as a 
 
 def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGroup]]:
     """Groups with a key that orders them the same way however a capture is sharded: the
-    packet that ended the stream, then the stream's name. Streams that end together are
-    sorted by name; problems of the capture as a whole come last. The streams of a file
-    pass straight on, in the order they come."""
-    tied: list[tuple[OrderKey, StreamGroup]] = []
+    packet that ended the stream, then the order they came in. A packet belongs to one
+    connection, and a connection to one shard, so streams that end at one packet come from
+    one shard, in the same order whatever the shards: each group can go at once (a live
+    capture shows it then). Streams still open at the capture's end come from every shard,
+    and are sorted by name; problems of the capture as a whole come last. The streams of a
+    file pass straight on, in the order they come."""
+    at_the_end: list[tuple[OrderKey, StreamGroup]] = []
     capture_wide: list[tuple[OrderKey, StreamGroup]] = []
     for sequence, group in enumerate(groups):
         if group.info is None:
@@ -238,11 +241,11 @@ def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGro
                 capture_wide.append(((_LAST, _AFTER_EVERY_NAME, sequence), group))
             continue
         packet = _end_packet(group)
-        if tied and tied[0][0][0] != packet:
-            yield from sorted(tied, key=lambda item: item[0])
-            tied = []
-        tied.append(((packet, str(group.stream), sequence), group))
-    yield from sorted(tied, key=lambda item: item[0])
+        if packet == _LAST:
+            at_the_end.append(((packet, str(group.stream), sequence), group))
+        else:
+            yield (packet, "", sequence), group
+    yield from sorted(at_the_end, key=lambda item: item[0])
     yield from capture_wide
 
 
