@@ -360,3 +360,36 @@ def test_a_live_capture_on_a_pipe_is_decoded_as_it_comes() -> None:
         first_stream_seen.set()
         writer.join()
     assert rest_written.is_set()
+
+
+def test_a_live_capture_gone_quiet_still_ends_a_stream_the_runtime_reset() -> None:
+    """The SDK's side of a stream the runtime reset waits for frames under way (a second of
+    capture time): on a live capture with no packet after the reset, the clock stands in
+    for capture time, and the stream ends while the writer still waits."""
+    from hyperframe.frame import RstStreamFrame
+
+    from tests import capturewriter as cw
+
+    exchange = cw.h2_exchange(REQUEST, RESPONSE)
+    exchange[-1] = (0, cw.h2_frames(RstStreamFrame(1, error_code=8)))  # no SDK END_STREAM
+    capture = cw.pcap(cw.conversation_packets(exchange, close=False))
+    read_end, write_end = os.pipe()
+    sdk_side_ended = threading.Event()
+
+    def write() -> None:
+        with open(write_end, "wb") as pipe:
+            pipe.write(capture)
+            pipe.flush()
+            sdk_side_ended.wait(timeout=10)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        for event in read_input(f"/dev/fd/{read_end}"):
+            if isinstance(event, StreamEnd) and event.direction is Direction.SDK_TO_RUNTIME:
+                assert writer.is_alive()  # the pipe is still open
+                assert event.how == "reset"
+                sdk_side_ended.set()
+    finally:
+        sdk_side_ended.set()
+        writer.join()

@@ -11,13 +11,16 @@ import io
 import itertools
 import json
 import os
+import queue
 import re
 import string
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from enum import StrEnum
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, TypeVar
 
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.base64text import Base64TextDecoder
@@ -239,6 +242,13 @@ def stream_events(
     yield StreamEnd(stream, direction)
 
 
+def _seekable(handle: Readable) -> bool:
+    try:
+        return bool(handle.seekable())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def _open(path: str) -> BinaryIO:
     if path == "-":
         return sys.stdin.buffer
@@ -316,23 +326,76 @@ def capture_kind(path: str) -> str | None:
         return is_capture(first if unpacked is None else unpacked.read(4))
 
 
-def capture_events(handle: Readable, label: str, share: Share = (0, 1)) -> Iterator[InputEvent]:
+def capture_events(
+    handle: Readable, label: str, share: Share = (0, 1), *, live: bool = False
+) -> Iterator[InputEvent]:
     """Every event of a pcap or pcapng capture, packet by packet (of a share of its
-    connections: see CaptureDecoder)."""
+    connections: see CaptureDecoder). live: the packets come as they are captured (a
+    pipe); while none comes, capture time is taken to go on as the clock does."""
     decoder = CaptureDecoder(share)
     number = 0  # of the last packet read
-    for item in read_packets(handle, label):
+    last: tuple[float, float] | None = None  # its capture time, and the clock's then
+    items = read_packets(handle, label)
+    for item in _with_pauses(items, _QUIET) if live else items:
+        if isinstance(item, _Pause):
+            if last is not None:
+                now = last[0] + time.monotonic() - last[1]
+                yield from _placed(decoder.idle(now), number)
+            continue
         if isinstance(item, Problem):
             if decoder.reports_capture:  # the reader's: about the packet after the last one
                 yield replace(item, packet=number + 1)
             continue
         number = item.number
-        for event in decoder.packet(item):
-            if isinstance(event, Problem) and event.packet is None:
-                yield replace(event, packet=number)  # found while reading this packet
-            else:
-                yield event
+        if live and item.time is not None:
+            last = (item.time, time.monotonic())
+        yield from _placed(decoder.packet(item), number)
     yield from decoder.end_of_capture()
+
+
+def _placed(events: list[InputEvent], number: int) -> Iterator[InputEvent]:
+    """Problems found while reading packet `number` (or after it) name it."""
+    for event in events:
+        if isinstance(event, Problem) and event.packet is None:
+            yield replace(event, packet=number)
+        else:
+            yield event
+
+
+class _Pause:
+    """No packet came for a while."""
+
+
+_PAUSE: Final = _Pause()
+_T = TypeVar("_T")
+_QUIET: Final = 0.5  # seconds without a packet that make a pause
+
+
+def _with_pauses(items: Iterator[_T], seconds: float) -> Iterator[_T | _Pause]:
+    """The items, read by a thread, with a _PAUSE each time none comes for `seconds`."""
+    waiting: queue.Queue[tuple[bool, _T | BaseException | None]] = queue.Queue(maxsize=256)
+
+    def pump() -> None:
+        try:
+            for item in items:
+                waiting.put((True, item))
+            waiting.put((False, None))
+        except BaseException as exc:  # raised again by the reading side
+            waiting.put((False, exc))
+
+    threading.Thread(target=pump, daemon=True).start()
+    while True:
+        try:
+            is_item, value = waiting.get(timeout=seconds)
+        except queue.Empty:
+            yield _PAUSE
+            continue
+        if is_item:
+            yield value  # type: ignore[misc]
+        elif isinstance(value, BaseException):
+            raise value
+        else:
+            return
 
 
 def read_input(
@@ -370,7 +433,7 @@ def read_input(
         if input_format in (InputFormat.PCAP, InputFormat.PCAPNG) or (
             input_format is InputFormat.AUTO and is_capture(first)
         ):
-            yield from capture_events(reader, label, share)
+            yield from capture_events(reader, label, share, live=not _seekable(handle))
             if share[0] == 0:  # the first share reports what concerns the whole capture
                 yield from late()
             return

@@ -130,6 +130,15 @@ class CaptureDecoder:
             return [decoded] if self.reports_capture else []
         return self._tcp_events(self._tcp.feed(decoded))
 
+    def idle(self, time: float) -> list[InputEvent]:
+        """No packet has come, and capture time has gone on to `time` (a live capture gone
+        quiet): what waited on time is over."""
+        events: list[InputEvent] = []
+        for link in list(self._links.values()):
+            if isinstance(link.protocol, Http2Connection) and link.protocol.waiting:
+                events += self._http_events(link, link.protocol.settle(time))
+        return events
+
     def end_of_capture(self) -> list[InputEvent]:
         self._now = None
         fragments = self._packets.incomplete_fragments()

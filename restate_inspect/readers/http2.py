@@ -187,6 +187,20 @@ class Http2Connection:
         events, self._events = self._events, []
         return events
 
+    @property
+    def waiting(self) -> bool:
+        """Whether reset streams wait for frames under way: see settle."""
+        return any(side.resetting for side in self._sides)
+
+    def settle(self, time: float) -> list[HttpEvent | Problem]:
+        """Capture time has gone on to `time` with no packet on this connection (a live
+        capture gone quiet): the reset streams whose frames under way have had time to
+        come are over."""
+        self._time = time
+        self._settle()
+        events, self._events = self._events, []
+        return events
+
     def close(self, side: int, how: str) -> list[HttpEvent | Problem]:
         """The connection's side is over; how: "closed", "reset" or "capture" (its end)."""
         state = self._sides[side]
