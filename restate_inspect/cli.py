@@ -45,7 +45,7 @@ from restate_inspect.render.jsonl import (
     record,
     stream_summary_record,
 )
-from restate_inspect.rules import Problem, Severity
+from restate_inspect.rules import RULES, Problem, Severity
 from restate_inspect.streams import (
     StreamGroup,
     StreamSummary,
@@ -628,6 +628,9 @@ Examples:
   restate-inspect check samples/v1-features.pcapng
   restate-inspect check --fail-on warning --request attempt.req.bin --response attempt.resp.bin
   restate-inspect check --json capture.pcapng | jq -r '.code' | sort | uniq -c
+  restate-inspect check capture.pcapng --ignore RI233,RI241
+
+Every code is explained by `restate-inspect rules`.
 """
 
 
@@ -643,6 +646,15 @@ def check(
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="The least severe finding that makes exit 1.")
     ] = FailOn.ERROR,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            metavar="CODE",
+            help="Leave out the findings with this code, or codes that start so (repeat it, "
+            "or list codes with commas); they do not count for the exit code.",
+        ),
+    ] = None,
     max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
     stream: StreamOpt = None,
     invocation: InvocationOpt = None,
@@ -652,6 +664,7 @@ def check(
 ) -> None:
     from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
+    ignored = _rule_codes(ignore or [])
     where = Source(source, request, response, input_format, direction)
     selection = Selection.of(stream, invocation, service)
     console = _console(color)
@@ -671,6 +684,8 @@ def check(
                 else:
                     continue
                 for finding in findings:
+                    if finding.code in ignored:
+                        continue
                     tally.add(finding)
                     if json_output:
                         _write_records([problem_record(finding)])
@@ -695,6 +710,66 @@ def _checked_invocations(
         built = sharded(source.path, attempts(max_length=max_length), jobs=jobs, progress=progress)
         return tracked(built)
     return invocations(decode_events(source.events(progress), max_length=max_length))
+
+
+def _rule_codes(asked: list[str]) -> list[str]:
+    """The catalogue's codes that were asked for, listed with commas or not, in any case; a
+    start of codes (RI2) asks for every code it starts. One that asks for none is a usage
+    error."""
+    codes: list[str] = []
+    for word in (w.strip().upper() for text in asked for w in text.split(",")):
+        if not word:
+            continue
+        found = [code for code in RULES if code.startswith(word)]
+        if not found:
+            _fail(f"no rule has the code {word!r}; `restate-inspect rules` lists them")
+        codes += [code for code in found if code not in codes]
+    return codes
+
+
+RULES_HELP = """The catalogue of findings: each code, its severity, what it means, and where
+the spec (or the capture, the input) says so. Codes are stable: scripts may match on them.
+
+\b
+Examples:
+  restate-inspect rules
+  restate-inspect rules RI210 RI3
+  restate-inspect rules --json | jq -r 'select(.severity == "error") | .code'
+"""
+
+
+@app.command(help=RULES_HELP, no_args_is_help=False)
+@_quiet_on_a_closed_pipe
+def rules(
+    codes: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[CODE]...",
+            help="Only these codes, or the codes that start so (RI2: the journal's rules).",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOpt = False,
+    color: ColorOpt = ColorMode.AUTO,
+) -> None:
+    from rich.text import Text  # noqa: PLC0415
+
+    from restate_inspect.render.text import SEVERITY_STYLES  # noqa: PLC0415
+
+    chosen = [RULES[code] for code in _rule_codes(codes)] if codes else RULES.values()
+    if json_output:
+        _write_records(
+            {"kind": "rule", "code": r.code, "severity": r.severity.value, "text": r.title,
+             "reference": r.reference}
+            for r in chosen
+        )  # fmt: skip
+        return
+    console = _console(color)
+    for rule in chosen:
+        line = Text(f"{rule.code}  ")
+        line.append(f"{rule.severity.value:<8}", SEVERITY_STYLES[rule.severity])
+        line.append(f"{rule.title}  ").append(f"({rule.reference})", "dim")
+        console.print(line)
 
 
 _AT_LEAST = {

@@ -134,6 +134,8 @@ def test_stdin_on_a_terminal_without_input_is_a_usage_error(
         (["decode", REQ, "--request", REQ], "either INPUT or --request"),
         (["decode", "--input-format", "pcapx", REQ], "Invalid value"),
         (["decode", "--max-length", "-1", REQ], "Invalid value"),
+        (["check", "--ignore", "RI9", REQ], "no rule has the code 'RI9'"),
+        (["rules", "RI233", "X1"], "no rule has the code 'X1'"),
     ],
 )
 def test_usage_errors_and_unreadable_input_exit_2(args: list[str], message: str) -> None:
@@ -404,3 +406,38 @@ def test_a_progress_bar_for_a_large_input_even_compressed(
     monkeypatch.setattr(cli, "PROGRESS_FROM", 2 * len(capture) + 1)
     with cli._progress(str(packed)) as progress:
         assert progress is None
+
+
+def test_rules_lists_the_catalogue_and_selects_by_code_or_its_start() -> None:
+    from restate_inspect.rules import RULES
+
+    listed = run_cli(["rules", "--json"])
+    assert listed.exit_code == 0
+    records = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [r["code"] for r in records] == list(RULES)
+    assert records[0] == {
+        "kind": "rule",
+        "code": "RI001",
+        "severity": "error",
+        "text": RULES["RI001"].title,
+        "reference": "input",
+    }
+    text = run_cli(["rules", "ri31,RI233"]).stdout.splitlines()
+    assert [line.split()[0] for line in text] == [
+        *(code for code in RULES if code.startswith("RI31")),
+        "RI233",
+    ]
+    assert text[-1].split()[1] == "info" and RULES["RI233"].title in text[-1]
+
+
+def test_check_ignore_leaves_findings_out_of_the_output_and_the_exit_code() -> None:
+    cut = (SAMPLES / "v1-call-other.req.bin").read_bytes()[:100]  # ends inside a frame: RI102
+    failing = run_cli(["check", "--json", "-"], stdin=cut)
+    found = [json.loads(line) for line in failing.stdout.splitlines()]
+    assert failing.exit_code == 1 and "RI102" in {f["code"] for f in found}
+    ignored = run_cli(["check", "--json", "--ignore", "ri10", "-"], stdin=cut)
+    left = [json.loads(line) for line in ignored.stdout.splitlines()]
+    assert left == [f for f in found if not f["code"].startswith("RI10")]
+    assert all(f["severity"] != "error" for f in left) and ignored.exit_code == 0
+    nothing = run_cli(["check", "--ignore", "RI10,RI2", "-"], stdin=cut)
+    assert nothing.exit_code == 0 and "no findings" in nothing.stdout
