@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from hyperframe.frame import DataFrame, RstStreamFrame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -156,8 +157,12 @@ def _captures() -> list[bytes]:
         ],
         segment=90,
     )
+    reset = cw.h2_exchange(request, response, chunk=40)
+    reset.insert(-3, (0, cw.h2_frames(RstStreamFrame(1, error_code=8))))  # SDK data under way
+    reset.append((1, cw.h2_frames(DataFrame(1, b"late"))))  # after its END_STREAM
     return [
         cw.pcap(h2),
+        cw.pcap(cw.conversation_packets(reset, segment=90)),
         cw.pcap(h1, big_endian=True),
         cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], h2)]),
         cw.pcap(v5),
