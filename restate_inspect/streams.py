@@ -218,9 +218,8 @@ def discovery_manifest(item: Discovery) -> object:
         return item.body.decode("utf-8", "replace")
 
 
-OrderKey = tuple[float, str, int]
+OrderKey = tuple[float, float, str, int]  # end packet, began packet, name, arrival
 _LAST: Final = float("inf")
-_AFTER_EVERY_NAME: Final = "\U0010ffff"  # so that problems of the capture as a whole come last
 
 
 def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGroup]]:
@@ -228,23 +227,27 @@ def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGro
     packet that ended the stream, then the order they came in. A packet belongs to one
     connection, and a connection to one shard, so streams that end at one packet come from
     one shard, in the same order whatever the shards: each group can go at once (a live
-    capture shows it then). Streams still open at the capture's end come from every shard,
-    and are sorted by name; problems of the capture as a whole come last. The streams of a
-    file pass straight on, in the order they come."""
+    capture shows it then). Streams that capture time ended between two packets (n - 0.5)
+    come from every shard, each shard's in the order they began (see CaptureDecoder), so
+    they are keyed by that. Streams still open at the capture's end come from every shard
+    too, and are sorted by name; problems of the capture as a whole come last. The streams
+    of a file pass straight on, in the order they come."""
     at_the_end: list[tuple[OrderKey, StreamGroup]] = []
     capture_wide: list[tuple[OrderKey, StreamGroup]] = []
     for sequence, group in enumerate(groups):
         if group.info is None:
             if group.stream is not None:  # a file's stream
-                yield (-1.0, "", sequence), group
+                yield (-1.0, 0.0, "", sequence), group
             else:
-                capture_wide.append(((_LAST, _AFTER_EVERY_NAME, sequence), group))
+                capture_wide.append(((_LAST, _LAST, "", sequence), group))
             continue
         packet = _end_packet(group)
         if packet == _LAST:
-            at_the_end.append(((packet, str(group.stream), sequence), group))
+            at_the_end.append(((packet, 0.0, str(group.stream), sequence), group))
+        elif packet.is_integer():
+            yield (packet, 0.0, "", sequence), group
         else:
-            yield (packet, "", sequence), group
+            yield (packet, float(group.info.packet or 0), "", sequence), group
     yield from sorted(at_the_end, key=lambda item: item[0])
     yield from capture_wide
 

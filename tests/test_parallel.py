@@ -3,7 +3,8 @@
 The capture is built so that sharding has something to get wrong: an invocation whose two
 attempts are on different TCP connections (so in different workers) and whose replay does
 not match, an attempt that the capture cuts short, streams of several connections
-interleaved, and a problem of the file as a whole.
+interleaved, streams of several connections that capture time ends at one point (reset,
+then quiet), and a problem of the file as a whole.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tests import capturewriter as cw
 from tests.helpers import run_cli
 
 INVOCATION = b"\x01" * 16
-PACKETS = 36  # whole ones: then the file ends inside the 37th
+PACKETS = 76  # whole ones: then the file ends inside the next
 OTHER = b"\x02" * 16
 
 
@@ -49,6 +50,32 @@ def _connection(
     return talk.packets
 
 
+def _reset_then_quiet(port: int, start: float, raw: bytes, *, later: bool) -> list[cw.Packet]:
+    """The runtime resets the stream before the SDK's END_STREAM, and the connection goes
+    quiet: the SDK's side ends when capture time says its frames under way are in. later:
+    a second such stream, that begins after the other connections' did."""
+    from hpack import Encoder
+    from hyperframe.frame import RstStreamFrame
+
+    talk = cw.Conversation(("10.0.0.1", port), ("10.0.0.2", 9080), start=start)
+    talk.handshake()
+    ended = encode_frame(0x0401, pb.OutputEntryMessage(value=b'"ok"')) + encode_frame(0x0005)
+    encoders = (Encoder(), Encoder())
+    for stream in (1, 3) if later else (1,):
+        exchange = cw.h2_exchange(
+            _start(raw[:-1] + bytes([stream]), 1) + INPUT,
+            ended,
+            stream_id=stream,
+            encoders=encoders,
+            preface=stream == 1,
+        )[:-1]
+        reset = (0, cw.h2_frames(RstStreamFrame(stream, error_code=8)))
+        talk.time += 0.01 if stream == 3 else 0.0
+        for side, data in [*exchange, reset]:
+            talk.segment(side, data)
+    return talk.packets
+
+
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stored = encode_frame(0x0800, pb.SetStateEntryMessage(key=b"k", value=b"1"))
@@ -58,7 +85,15 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ended = encode_frame(0x0401, pb.OutputEntryMessage(value=b'"ok"')) + encode_frame(0x0005)
     second = _connection(40001, 0.0135, _start(INVOCATION, 2) + INPUT + replayed, ended)
     cut = _connection(40002, 0.0025, _start(OTHER, 1) + INPUT, stored, cut=True)
-    packets = sorted(first + second + cut, key=lambda packet: packet.time)
+    quiet = [
+        packet
+        for port, start in ((40003, 0.008), (40004, 0.004), (40005, 0.006))
+        for packet in _reset_then_quiet(port, start, bytes([port % 256]) * 16, later=port == 40004)
+    ]
+    later = cw.Conversation(("10.0.0.1", 40009), ("10.0.0.2", 9080), start=2.0)
+    later.segment(0, flags=cw.SYN)
+    everything = first + second + cut + quiet + later.packets
+    packets = sorted(everything, key=lambda packet: packet.time)
     assert len(packets) == PACKETS
     data = cw.pcap([cw.Packet(1_700_000_000 + p.time, p.data) for p in packets])
     data += struct.pack("<IIII", 1_700_000_001, 0, 100, 100) + b"cut"  # the file ends early
@@ -82,8 +117,21 @@ def test_the_capture_has_what_sharding_could_get_wrong(capture: Path) -> None:
     result = run_cli(["check", "--json", "--fail-on", "info", "--jobs", "2", str(capture)])
     findings = [json.loads(line) for line in result.stdout.splitlines()]
     where = {(f["code"], f.get("attempt"), f.get("stream")) for f in findings}
-    assert ("RI240", 2, "tcp2/s1") in where  # the replay of attempt 1, sent on tcp0
+    assert ("RI240", 2, "tcp5/s1") in where  # the replay of attempt 1, sent on tcp0
     assert ("RI207", 1, "tcp1/s1") in where  # cut short by the capture's end
     (cut_file,) = [f for f in findings if f["code"] == "RI301"]  # the file as a whole
     assert cut_file["stream"] is None and cut_file["packet"] == PACKETS + 1
     assert result.exit_code == 1
+
+
+def test_streams_that_capture_time_ends_together_come_in_the_order_they_began(
+    capture: Path,
+) -> None:
+    """tcp2-tcp4 (one per worker with 3) are reset, then quiet: the packet two seconds
+    later ends them all, and they come in the order they began, tcp2/s3 last, with one
+    worker or three."""
+    for jobs in ("1", "3"):
+        result = run_cli(["streams", "--json", "--jobs", jobs, str(capture)])
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        streams = [row["stream"] for row in rows if row["kind"] == "stream_summary"]
+        assert streams[-5:] == ["tcp2/s1", "tcp3/s1", "tcp4/s1", "tcp2/s3", "tcp1/s1"]

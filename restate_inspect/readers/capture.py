@@ -10,6 +10,7 @@ an invocation when its body begins with a plausible Restate frame header.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -109,6 +110,15 @@ class _Link:
 Share = tuple[int, int]  # (k, n): this shard takes the connections whose index % n == k
 
 
+_NEVER: Final = float("inf")
+_TICK: Final = 0.1  # seconds of capture time between looks at the reset streams
+
+
+def _next_due(link: _Link) -> float | None:
+    protocol = link.protocol
+    return protocol.next_due if isinstance(protocol, Http2Connection) else None
+
+
 class CaptureDecoder:
     """share: decode only every n-th connection, so that n shards of one capture can run
     side by side; shard 0 also reports what concerns the whole capture."""
@@ -119,25 +129,60 @@ class CaptureDecoder:
         self._packets = PacketDecoder()
         self._tcp = TcpReassembler(None if shards == 1 else lambda index: index % shards == shard)
         self._links: dict[int, _Link] = {}
-        self._now: int | None = None  # the packet being read: when streams end, for ordering
+        # the packet being read, for ordering: streams end at it, or between it and the
+        # one before (n - 0.5) when capture time ends them (see _settle)
+        self._now: float | None = None
+        self._waiting: dict[int, _Link] = {}  # HTTP/2 connections with reset streams
+        self._due = _NEVER  # the capture time after which one of them has a stream to end
+        self._next_tick = -_NEVER  # capture time looks at them each _TICK, not each packet
 
     def packet(self, packet: Packet) -> list[InputEvent]:
+        events = []
+        time = packet.time
+        if time is not None and time >= self._next_tick:
+            self._next_tick = (math.floor(time / _TICK) + 1) * _TICK
+            if time > self._due:
+                events = self._settle(time, packet.number - 0.5)
         self._now = packet.number
         decoded = self._packets.decode(packet)
         if decoded is None:
-            return []
+            return events
         if isinstance(decoded, Problem):
-            return [decoded] if self.reports_capture else []
-        return self._tcp_events(self._tcp.feed(decoded))
+            return [*events, decoded] if self.reports_capture else events
+        return events + self._tcp_events(self._tcp.feed(decoded))
 
     def idle(self, time: float) -> list[InputEvent]:
         """No packet has come, and capture time has gone on to `time` (a live capture gone
         quiet): what waited on time is over."""
-        events: list[InputEvent] = []
-        for link in list(self._links.values()):
-            if isinstance(link.protocol, Http2Connection) and link.protocol.waiting:
-                events += self._http_events(link, link.protocol.settle(time))
-        return events
+        if time <= self._due or self._now is None:
+            return []
+        return self._settle(time, self._now + 0.5)
+
+    def _settle(self, time: float, at: float) -> list[InputEvent]:
+        """Capture time is `time`: the reset streams of every connection whose frames under
+        way have had time to come end, at `at`, between two packets. Every shard reads
+        every packet's time, and looks at the first packet of each _TICK, so a stream ends
+        at the same point however many shards there are; and they come out in the order
+        they began (the streams that began at one packet are one connection's, so on one
+        shard): the order of the results is the same too."""
+        self._now = at
+        ended: list[tuple[int, int, int, _Link, HttpEvent | Problem]] = []
+        for index, link in sorted(self._waiting.items()):
+            assert isinstance(link.protocol, Http2Connection)
+            for order, event in enumerate(link.protocol.settle(time)):
+                exchange = link.exchanges.get(getattr(event, "exchange", ""))
+                began = (exchange.info.packet or 0) if exchange is not None else 0
+                ended.append((began, index, order, link, event))
+            if not link.protocol.waiting:
+                del self._waiting[index]
+        self._due = min(
+            (d for link in self._waiting.values() if (d := _next_due(link)) is not None),
+            default=_NEVER,
+        )
+        out: list[InputEvent] = []
+        for *_order, link, event in sorted(ended, key=lambda item: item[:3]):
+            out += self._http_events(link, [event])
+        return out
 
     def end_of_capture(self) -> list[InputEvent]:
         self._now = None
@@ -159,11 +204,16 @@ class CaptureDecoder:
                 link = self._links[event.connection.index] = _Link(event.connection)
             if not link.ignored:
                 out += self._http_events(link, self._to_http(link, event))
+                due = _next_due(link)
+                if due is not None:  # a stream was reset: it ends once capture time says so
+                    self._waiting[link.connection.index] = link
+                    self._due = min(self._due, due)
             if isinstance(event, TcpClosed):
                 link.closed.add(event.side)
                 if len(link.closed) == 2:
                     out += self._undecided_close(link)
                     del self._links[event.connection.index]
+                    self._waiting.pop(event.connection.index, None)
         return out
 
     def _to_http(self, link: _Link, event: TcpEvent) -> list[HttpEvent | Problem]:

@@ -53,7 +53,9 @@ class StreamEnd(NamedTuple):
     direction: Direction
     how: str = "end"
     time: float | None = None
-    packet: int | None = None  # the packet whose reading ended it; None: the capture's end
+    # the packet whose reading ended it (n - 0.5: capture time did, before packet n was
+    # read; see CaptureDecoder); None: the capture's end
+    packet: float | None = None
     body_bytes: int | None = None
 
 

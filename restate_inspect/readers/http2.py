@@ -12,6 +12,7 @@ stream of that direction is told that an unknown amount may be missing.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -159,7 +160,6 @@ class Http2Connection:
         self, side: int, data: bytes, time: float | None, packet: int
     ) -> list[HttpEvent | Problem]:
         self._time, self._packet = time, packet
-        self._settle()
         state = self._sides[side]
         state.buffer = state.buffer + data if state.buffer else data
         self._process(state)
@@ -170,7 +170,6 @@ class Http2Connection:
         self, side: int, length: int, time: float | None, packet: int
     ) -> list[HttpEvent | Problem]:
         self._time, self._packet = time, packet
-        self._settle()
         state = self._sides[side]
         self._process(state)
         inside = state.inside_data
@@ -192,10 +191,25 @@ class Http2Connection:
         """Whether reset streams wait for frames under way: see settle."""
         return any(side.resetting for side in self._sides)
 
+    @property
+    def next_due(self) -> float | None:
+        """The capture time after which settle has a reset stream to end (None: none, or
+        none with a time: those end with the connection)."""
+        if not (self._sides[0].resetting or self._sides[1].resetting):
+            return None
+        dues = [
+            late.until
+            for side in self._sides
+            for late in itertools.islice(side.resetting.values(), 1)  # the oldest reset
+            if late.until is not None
+        ]
+        return min(dues, default=None)
+
     def settle(self, time: float) -> list[HttpEvent | Problem]:
-        """Capture time has gone on to `time` with no packet on this connection (a live
-        capture gone quiet): the reset streams whose frames under way have had time to
-        come are over."""
+        """Capture time has gone on to `time` (the connection's own packets, or any of the
+        capture's, or a live capture's clock): the reset streams whose frames under way
+        have had time to come are over. The capture decoder calls this, for every
+        connection at once, so that streams end at the same point however it is sharded."""
         self._time = time
         self._settle()
         events, self._events = self._events, []
