@@ -1,7 +1,9 @@
 """Passive HTTP/2 for one TCP connection (sans-IO), with hyperframe for the frames and hpack
 for the headers: one HPACK decoder per direction, its table size taken from the peer's
 SETTINGS. Many concurrent streams; HEADERS + CONTINUATION, padding, DATA, END_STREAM,
-RST_STREAM, GOAWAY (the streams it refuses end). A capture that starts mid-connection finds
+RST_STREAM (the other side's frames already under way still belong to the stream: see
+_settle), GOAWAY (the streams it refuses end). DATA after a direction is over is reported,
+not added to its body. A capture that starts mid-connection finds
 the frame boundaries by plausibility, routes DATA by stream id, and reports the headers it
 cannot decode as unknown.
 
