@@ -119,13 +119,15 @@ def stdout_is_terminal() -> bool:
 
 # --- options every command that reads an input shares -------------------------------
 
+_INPUT_HELP = (
+    "A capture (pcap, pcapng), or a file of raw, hex or base64 bytes or of bytes printed by "
+    "code, or - for stdin{live}; gzip, bzip2 and xz are decompressed. Without it, {without}."
+)
 InputArg = Annotated[
     str | None,
     typer.Argument(
         metavar="INPUT",
-        help="A capture (pcap, pcapng), or a file of raw, hex or base64 bytes or of bytes "
-        "printed by code, or - for stdin (a live capture too); gzip, bzip2 and xz are "
-        "decompressed. Without it, a pipe on stdin.",
+        help=_INPUT_HELP.format(live=" (a live capture too)", without="a pipe on stdin"),
         show_default=False,
     ),
 ]
@@ -948,9 +950,22 @@ MaxInvocationsOpt = Annotated[
 ]
 
 
+TuiInputArg = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="INPUT",
+        help=_INPUT_HELP.format(
+            live=", read to its end first",
+            without="a pipe on stdin, or else the bundled sample",
+        ),
+        show_default=False,
+    ),
+]
+
+
 @app.command(help=TUI_HELP, no_args_is_help=False)
 def tui(
-    source: InputArg = None,
+    source: TuiInputArg = None,
     request: RequestOpt = None,
     response: ResponseOpt = None,
     input_format: FormatOpt = InputFormat.AUTO,
