@@ -11,7 +11,10 @@ import gc
 import io
 import itertools
 import os
+import queue
+import stat
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -38,6 +41,7 @@ from restate_inspect.readers import (
     read_pair,
 )
 from restate_inspect.readers.events import InputEvent
+from restate_inspect.readers.pcapfile import Readable
 from restate_inspect.render.jsonl import (
     encode,
     invocation_records,
@@ -197,7 +201,7 @@ class Source:
     response: str | None
     input_format: InputFormat
     direction: Direction | None
-    piped: bytes | None = None  # stdin, read already
+    piped: bytes | Readable | None = None  # stdin, read already, or a handle in its place
 
     def events(self, progress: Callable[[int], None] | None = None) -> Iterator[InputEvent]:
         if self.path is not None and (self.request or self.response):
@@ -930,14 +934,15 @@ processing. Below: the selected frame's fields, links, problems, payload and byt
 Keys: j/k move, n/p entries, c/a/e completion/ack/entry, J/K problems, / search,
 f filter, r time, tab panes, ? help, q quit.
 
-Without INPUT (and nothing piped in) it opens a bundled sample capture. With -, it reads
-stdin to the end, then takes keys from the terminal.
+Without INPUT (and nothing piped in) it opens a bundled sample capture. With - (or a pipe),
+it reads stdin, a live capture as it comes, and takes keys from the terminal.
 
 \b
 Examples:
   restate-inspect tui
   restate-inspect tui capture.pcapng --service Greeter
   xxd -p attempt.bin | restate-inspect tui -
+  sudo tcpdump -i lo -U -w - port 9080 | restate-inspect tui -
 """
 MaxInvocationsOpt = Annotated[
     int,
@@ -955,8 +960,7 @@ TuiInputArg = Annotated[
     typer.Argument(
         metavar="INPUT",
         help=_INPUT_HELP.format(
-            live=", read to its end first",
-            without="a pipe on stdin, or else the bundled sample",
+            live=" (a live capture too)", without="a pipe on stdin, or else the bundled sample"
         ),
         show_default=False,
     ),
@@ -980,11 +984,14 @@ def tui(
         _fail("the tui needs a terminal; for a pipe use decode, journal or check")
     piped = source is None and not (request or response) and not stdin_is_terminal()
     size: int | None
-    data = None
+    stop = threading.Event()  # set when the app ends
+    data: bytes | Readable | None = None
     if source == "-" or piped:
-        data = sys.stdin.buffer.read()
+        pipe = _stdin_pipe()  # a pipe goes on being read while the app runs: a live capture
+        data = sys.stdin.buffer.read() if pipe is None else _StoppablePipe(pipe, stop)
         _keys_from_terminal()
-        source, name, size = "-", "<stdin>", len(data)
+        source, name = "-", "<stdin>"
+        size = len(data) if isinstance(data, bytes) else None
     elif source is None and not (request or response):
         source, name = str(SAMPLE_CAPTURE), "the bundled sample (samples/v1-features.pcapng)"
         size = SAMPLE_CAPTURE.stat().st_size
@@ -1009,7 +1016,68 @@ def tui(
 
     from restate_inspect.tui.app import run  # noqa: PLC0415 - Textual only for this command
 
-    run(load, name, size, max_invocations)
+    run(load, name, size, max_invocations, stop)
+
+
+def _stdin_pipe() -> io.BufferedReader | None:
+    """stdin on a file descriptor of its own, when it is a pipe (a live capture can come
+    through one): fd 0 is about to become the terminal's, for keys."""
+    try:
+        descriptor = sys.stdin.fileno()
+        if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+            return None
+        return os.fdopen(os.dup(descriptor), "rb")
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None  # not a real file descriptor (a test's stdin), or one that is gone
+
+
+class _StoppablePipe:
+    """A pipe read by a thread of its own, so that whoever waits on it can give up: once
+    `stop` is set it reads as ended. The TUI decodes in a thread that its app waits for
+    when it ends, and a pipe may stay quiet for ever (a live capture, `sleep | ...`)."""
+
+    def __init__(self, pipe: io.BufferedReader, stop: threading.Event) -> None:
+        self._chunks: queue.Queue[bytes] = queue.Queue(maxsize=64)
+        self._stop = stop
+        self._rest = b""
+        self._ended = False
+        threading.Thread(target=self._pump, args=(pipe,), daemon=True).start()
+
+    def _pump(self, pipe: io.BufferedReader) -> None:
+        try:
+            while chunk := pipe.read1(1 << 16):
+                self._chunks.put(chunk)
+        except (OSError, ValueError):
+            pass  # read as the end
+        self._chunks.put(b"")
+
+    def read1(self, size: int = -1, /) -> bytes:
+        """Up to size bytes, as many as have come (at least one, unless at the end)."""
+        while not self._rest and not self._ended:
+            if self._stop.is_set():
+                self._ended = True
+                break
+            try:
+                self._rest = self._chunks.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._ended = not self._rest
+        cut = len(self._rest) if size < 0 else size
+        data, self._rest = self._rest[:cut], self._rest[cut:]
+        return data
+
+    def read(self, size: int = -1, /) -> bytes:
+        pieces = []
+        while size < 0 or size > 0:
+            piece = self.read1(size)
+            if not piece:
+                break
+            pieces.append(piece)
+            size -= len(piece) if size > 0 else 0
+        return b"".join(pieces)
+
+    def seekable(self) -> bool:
+        return False
 
 
 def _keys_from_terminal() -> None:

@@ -9,6 +9,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,6 +278,7 @@ class _Opened:
     name: str
     size: int | None
     keep: int
+    cancel: threading.Event  # set when the app ends: a live capture's reading stops
 
     def invocations(self) -> list[Invocation]:
         return [i for i in self.load(lambda done: None) if isinstance(i, Invocation)]
@@ -441,3 +444,45 @@ def test_check_ignore_leaves_findings_out_of_the_output_and_the_exit_code() -> N
     assert all(f["severity"] != "error" for f in left) and ignored.exit_code == 0
     nothing = run_cli(["check", "--ignore", "RI10,RI2", "-"], stdin=cut)
     assert nothing.exit_code == 0 and "no findings" in nothing.stdout
+
+
+def test_tui_follows_a_pipe_on_stdin_and_reads_a_file_to_its_end(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A pipe (tcpdump -U -w - | restate-inspect tui -) keeps being read on a descriptor of
+    its own, as fd 0 becomes the terminal's; a file given as stdin is read first."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"live bytes")
+    os.close(write_end)
+    with open(read_end, "rb") as pipe:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(pipe))
+        handle = cli._stdin_pipe()
+        assert handle is not None and handle.fileno() != read_end
+        assert handle.read() == b"live bytes"
+        handle.close()
+    path = tmp_path / "stdin.bin"
+    path.write_bytes(b"x")
+    with path.open("rb") as file:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(file))
+        assert cli._stdin_pipe() is None
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a test's stdin has no descriptor"))
+    assert cli._stdin_pipe() is None
+
+
+def test_the_tuis_pipe_reads_what_comes_and_gives_up_when_told() -> None:
+    """The TUI's decoding thread must end for the app to: a quiet pipe reads as ended
+    once the app's stop event is set, instead of blocking for ever."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"0123456789")
+    stop = threading.Event()
+    pipe = cli._StoppablePipe(os.fdopen(read_end, "rb"), stop)
+    assert pipe.read(4) == b"0123" and pipe.read1(100) == b"456789"
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    assert pipe.read() == b""  # nothing more came, and the writer is still open
+    assert 0.25 < time.monotonic() - started < 5
+    os.close(write_end)
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"all of it")
+    os.close(write_end)
+    assert cli._StoppablePipe(os.fdopen(read_end, "rb"), threading.Event()).read() == b"all of it"

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -593,3 +595,33 @@ def test_first_screen_comes_before_the_whole_capture_is_decoded() -> None:
 
     asyncio.run(main())
     assert shown == [True]
+
+
+def test_a_live_capture_gone_quiet_still_shows_what_came_and_quits() -> None:
+    """The decoder yields some invocations, then waits (a live capture with no traffic):
+    they show without more coming, and quitting stops the wait (the app's cancel event)."""
+    cancel = threading.Event()
+    stopped: list[bool] = []
+
+    def quiet(progress: Callable[[int], None]) -> Iterator[Journaled]:
+        yield from itertools.islice(
+            (i for i in loader(capture(kind="pcapng"))(progress) if isinstance(i, Invocation)),
+            5,
+        )
+        stopped.append(cancel.wait(timeout=10))  # what a live read does on a quiet pipe
+
+    async def main() -> None:
+        app = InspectorApp(quiet, "live", cancel=cancel)
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if len(app.invocations) == 5:
+                    break
+            assert len(app.invocations) == 5 and not app.finished
+
+    asyncio.run(main())
+    for _ in range(100):
+        if stopped:
+            break
+        time.sleep(0.02)
+    assert stopped == [True]  # the app's end set the event the wait watched

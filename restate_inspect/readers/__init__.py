@@ -406,13 +406,18 @@ def read_input(
     stream: StreamKey | None = None,
     progress: Progress | None = None,
     share: Share = (0, 1),
-    piped: bytes | None = None,
+    piped: bytes | Readable | None = None,
 ) -> Iterator[InputEvent]:
     """Every event of one input file ("-" is stdin), read in chunks. share: for a capture,
     which of its connections to decode (see CaptureDecoder). piped: stdin's bytes, when
-    they were read already."""
+    they were read already, or a handle to read in its place."""
     label = "<stdin>" if path == "-" else path
-    handle = io.BytesIO(piped) if piped is not None and path == "-" else _open(path)
+    opened: BinaryIO | None = None  # what this opens, it closes
+    handle: Readable
+    if piped is not None and path == "-":
+        handle = io.BytesIO(piped) if isinstance(piped, bytes) else piped
+    else:
+        handle = opened = _open(path)
     try:
         first = handle.read(MAGIC_SIZE)
         reader: Readable = _Rewound(first, handle, progress)
@@ -442,8 +447,8 @@ def read_input(
     except OSError as exc:
         raise InputError(f"cannot read {label}: {exc.strerror or exc}") from None
     finally:
-        if handle is not sys.stdin.buffer:
-            handle.close()
+        if opened is not None and opened is not sys.stdin.buffer:
+            opened.close()
 
 
 def pair_name(request: str, response: str) -> str:

@@ -353,7 +353,16 @@ class InspectorApp(App[None]):
         Binding("r", "toggle_time", "Time"),
     ]
 
-    def __init__(self, load: Load, name: str, size: int | None = None, keep: int = 100_000) -> None:
+    def __init__(
+        self,
+        load: Load,
+        name: str,
+        size: int | None = None,
+        keep: int = 100_000,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """cancel: set when the app ends; `load` may watch it too (a live capture's reading
+        stops on it)."""
         super().__init__()
         self.keep = keep  # invocations kept: memory stays bounded on any capture
         self.dropped = 0
@@ -380,7 +389,9 @@ class InspectorApp(App[None]):
         self._filling = False  # the timeline is being filled: its cursor moves mean nothing
         self._thresholds = gc.get_threshold()  # the collector's, restored when the app ends
         self.message = ""  # in the status line
-        self._cancel = threading.Event()
+        self._cancel = cancel or threading.Event()
+        self._held: list[Journaled] = []  # decoded, not yet taken into the panes
+        self._held_lock = threading.Lock()
 
     # --- layout -----------------------------------------------------------------------
 
@@ -429,7 +440,6 @@ class InspectorApp(App[None]):
 
     @work(thread=True, exclusive=True)
     def decode(self) -> None:
-        batch: list[Journaled] = []
         sent = time.monotonic()
         kept = 0
 
@@ -445,20 +455,25 @@ class InspectorApp(App[None]):
                         self.dropped += 1
                         continue
                     kept += 1
-                batch.append(item)
+                with self._held_lock:
+                    self._held.append(item)
                 first = not self.invocations and isinstance(item, Invocation)
                 if first or time.monotonic() - sent >= BATCH_SECONDS:
-                    self.call_from_thread(self._take, batch)
-                    batch, sent = [], time.monotonic()
+                    self.call_from_thread(self._take)
+                    sent = time.monotonic()
         except Exception as exc:  # shown in the UI: a TUI must not crash on input
             self.failure = safe_text(str(exc) or type(exc).__name__)
-        self.call_from_thread(self._take, batch, True)
+        self.call_from_thread(self._take, True)
 
     def on_unmount(self) -> None:
         self._cancel.set()
         gc.set_threshold(*self._thresholds)
 
-    def _take(self, batch: list[Journaled], last: bool = False) -> None:
+    def _take(self, last: bool = False) -> None:
+        """What the decoding thread holds; the progress timer takes it too, so that the
+        last invocations of a live capture gone quiet do not wait for more to come."""
+        with self._held_lock:
+            batch, self._held = self._held, []
         # What was decoded stays for the whole session: out of the collector's sight, so
         # that its full collections do not stall keys on a big capture.
         gc.freeze()
@@ -510,6 +525,8 @@ class InspectorApp(App[None]):
     def _show_progress(self) -> None:
         if self.finished:
             return
+        if self._held:  # read without the lock: a list's length is safe to look at
+            self._take()
         bar = self.query_one(ProgressBar)
         if self.source_size:
             bar.update(total=self.source_size, progress=min(self.read, self.source_size))
@@ -957,8 +974,17 @@ def _styled_pieces(
     return out
 
 
-def run(load: Load, name: str, size: int | None = None, keep: int = 100_000) -> None:
-    InspectorApp(load, name, size, keep).run()
+def run(
+    load: Load,
+    name: str,
+    size: int | None = None,
+    keep: int = 100_000,
+    cancel: threading.Event | None = None,
+) -> bool:
+    """Run the app; whether the input was decoded to its end before it ended."""
+    app = InspectorApp(load, name, size, keep, cancel)
+    app.run()
+    return app.finished
 
 
 __all__ = ["InspectorApp", "Selected", "hex_view_text", "run"]
