@@ -166,6 +166,7 @@ class CaptureDecoder:
         they began (the streams that began at one packet are one connection's, so on one
         shard): the order of the results is the same too."""
         self._now = at
+        self._due = _NEVER
         ended: list[tuple[int, int, int, _Link, HttpEvent | Problem]] = []
         for index, link in sorted(self._waiting.items()):
             assert isinstance(link.protocol, Http2Connection)
@@ -173,12 +174,11 @@ class CaptureDecoder:
                 exchange = link.exchanges.get(getattr(event, "exchange", ""))
                 began = (exchange.info.packet or 0) if exchange is not None else 0
                 ended.append((began, index, order, link, event))
-            if not link.protocol.waiting:
+            due = link.protocol.next_due
+            if due is None:  # nothing left that time ends (a reset without times: the close)
                 del self._waiting[index]
-        self._due = min(
-            (d for link in self._waiting.values() if (d := _next_due(link)) is not None),
-            default=_NEVER,
-        )
+            else:
+                self._due = min(self._due, due)
         out: list[InputEvent] = []
         for *_order, link, event in sorted(ended, key=lambda item: item[:3]):
             out += self._http_events(link, [event])

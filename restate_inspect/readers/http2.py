@@ -189,11 +189,6 @@ class Http2Connection:
         return events
 
     @property
-    def waiting(self) -> bool:
-        """Whether reset streams wait for frames under way: see settle."""
-        return any(side.resetting for side in self._sides)
-
-    @property
     def next_due(self) -> float | None:
         """The capture time after which settle has a reset stream to end (None: none, or
         none with a time: those end with the connection)."""
@@ -483,8 +478,7 @@ class Http2Connection:
         if not any(key in self._open or key in self._ended for key in keys):
             return  # a stream this capture does not know
         if keys[0] not in self._ended:
-            self._open.add(keys[0])
-            self._end(stream, state.direction, "reset")
+            self._reset_over(state, stream)
         if keys[1] not in self._ended:
             until = None if self._time is None else self._time + _IN_FLIGHT
             peer.resetting[stream] = _Resetting(until, self._time, self._packet)
@@ -507,6 +501,7 @@ class Http2Connection:
                 self._reset_over(side, stream)
 
     def _reset_over(self, state: _Side, stream: int) -> None:
+        """state's direction of the stream is over by a reset."""
         self._open.add((stream, state.direction))  # it may not have begun
         self._end(stream, state.direction, "reset")
 
