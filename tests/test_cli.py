@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from restate_inspect import __version__, cli
+from restate_inspect.cli import browsing, options, output
 from restate_inspect.invocations import Invocation
 from restate_inspect.journal import DecodedFrame
 from restate_inspect.readers import InputFormat, input_size
@@ -124,7 +125,7 @@ def test_hex_piped_on_stdin() -> None:
 def test_stdin_on_a_terminal_without_input_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(options, "stdin_is_terminal", lambda: True)
     result = run_cli(["decode"])
     assert result.exit_code == 2 and "no input" in result.stderr
 
@@ -290,8 +291,8 @@ def tui_app(monkeypatch: pytest.MonkeyPatch) -> list[_Opened]:
     import restate_inspect.tui.app as tui_app_module
 
     opened: list[_Opened] = []
-    monkeypatch.setattr(cli, "stdout_is_terminal", lambda: True)
-    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(options, "stdout_is_terminal", lambda: True)
+    monkeypatch.setattr(options, "stdin_is_terminal", lambda: True)
     monkeypatch.setattr(tui_app_module, "run", lambda *args: opened.append(_Opened(*args)))
     return opened
 
@@ -306,8 +307,8 @@ def test_tui_without_input_opens_the_bundled_sample(tui_app: list[_Opened]) -> N
     result = run_cli(["tui"])
     assert result.exit_code == 0, result.stderr
     (opened,) = tui_app
-    assert "bundled sample" in opened.name and opened.size == cli.SAMPLE_CAPTURE.stat().st_size
-    assert cli.SAMPLE_CAPTURE.read_bytes() == (SAMPLES / "v1-features.pcapng").read_bytes()
+    assert "bundled sample" in opened.name and opened.size == browsing.SAMPLE_CAPTURE.stat().st_size
+    assert browsing.SAMPLE_CAPTURE.read_bytes() == (SAMPLES / "v1-features.pcapng").read_bytes()
     stored = json.loads((captures_dir() / "v1-features" / "sys_invocation.json").read_text())
     assert {i.invocation_id for i in opened.invocations()} == {r["id"] for r in stored["rows"]}
 
@@ -383,12 +384,12 @@ def test_a_large_capture_counts_its_decompressed_size_for_workers(
     packed = tmp_path / "big.pcapng.gz"
     packed.write_bytes(gzip.compress(capture * 2))  # a second section: still a capture
     assert input_size(str(packed)) == 2 * len(capture)
-    source = cli.Source(str(packed), None, None, InputFormat.AUTO, None)
+    source = options.Source(str(packed), None, None, InputFormat.AUTO, None)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
-    monkeypatch.setattr(cli, "PARALLEL_FROM", packed.stat().st_size + 1)
-    assert cli._jobs(source, 0) == 2  # more than the file, less than what it holds
-    monkeypatch.setattr(cli, "PARALLEL_FROM", 2 * len(capture) + 1)
-    assert cli._jobs(source, 0) == 1
+    monkeypatch.setattr(output, "PARALLEL_FROM", packed.stat().st_size + 1)
+    assert output.jobs_for(source, 0) == 2  # more than the file, less than what it holds
+    monkeypatch.setattr(output, "PARALLEL_FROM", 2 * len(capture) + 1)
+    assert output.jobs_for(source, 0) == 1
 
 
 def test_a_progress_bar_for_a_large_input_even_compressed(
@@ -400,14 +401,14 @@ def test_a_progress_bar_for_a_large_input_even_compressed(
     terminal = io.StringIO()
     terminal.isatty = lambda: True  # type: ignore[method-assign]
     monkeypatch.setattr(sys, "stderr", terminal)
-    monkeypatch.setattr(cli, "PROGRESS_FROM", packed.stat().st_size + 1)
-    with cli._progress(str(packed)) as progress:
+    monkeypatch.setattr(output, "PROGRESS_FROM", packed.stat().st_size + 1)
+    with output.progress_bar(str(packed)) as progress:
         assert progress is not None  # what the file holds is large, not the file
         progress(packed.stat().st_size)
     assert "reading" in terminal.getvalue()
     assert "[progress" not in terminal.getvalue()  # a style, not markup shown as text
-    monkeypatch.setattr(cli, "PROGRESS_FROM", 2 * len(capture) + 1)
-    with cli._progress(str(packed)) as progress:
+    monkeypatch.setattr(output, "PROGRESS_FROM", 2 * len(capture) + 1)
+    with output.progress_bar(str(packed)) as progress:
         assert progress is None
 
 
@@ -456,7 +457,7 @@ def test_tui_follows_a_pipe_on_stdin_and_reads_a_file_to_its_end(
     os.close(write_end)
     with open(read_end, "rb") as pipe:
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(pipe))
-        handle = cli._stdin_pipe()
+        handle = browsing._stdin_pipe()
         assert handle is not None and handle.fileno() != read_end
         assert handle.read() == b"live bytes"
         handle.close()
@@ -464,9 +465,9 @@ def test_tui_follows_a_pipe_on_stdin_and_reads_a_file_to_its_end(
     path.write_bytes(b"x")
     with path.open("rb") as file:
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(file))
-        assert cli._stdin_pipe() is None
+        assert browsing._stdin_pipe() is None
     monkeypatch.setattr(sys, "stdin", io.StringIO("a test's stdin has no descriptor"))
-    assert cli._stdin_pipe() is None
+    assert browsing._stdin_pipe() is None
 
 
 def test_the_tuis_pipe_reads_what_comes_and_gives_up_when_told() -> None:
@@ -475,7 +476,7 @@ def test_the_tuis_pipe_reads_what_comes_and_gives_up_when_told() -> None:
     read_end, write_end = os.pipe()
     os.write(write_end, b"0123456789")
     stop = threading.Event()
-    pipe = cli._StoppablePipe(os.fdopen(read_end, "rb"), stop)
+    pipe = browsing._StoppablePipe(os.fdopen(read_end, "rb"), stop)
     assert pipe.read(4) == b"0123" and pipe.read1(100) == b"456789"
     threading.Timer(0.3, stop.set).start()
     started = time.monotonic()
@@ -485,4 +486,6 @@ def test_the_tuis_pipe_reads_what_comes_and_gives_up_when_told() -> None:
     read_end, write_end = os.pipe()
     os.write(write_end, b"all of it")
     os.close(write_end)
-    assert cli._StoppablePipe(os.fdopen(read_end, "rb"), threading.Event()).read() == b"all of it"
+    assert (
+        browsing._StoppablePipe(os.fdopen(read_end, "rb"), threading.Event()).read() == b"all of it"
+    )

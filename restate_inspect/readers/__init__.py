@@ -1,7 +1,7 @@
 """Inputs: sniff the format, read in chunks, yield Chunk / StreamEnd / Problem events.
 
-This is one of the two places that touch files (cli.py is the other). The converters it
-uses (hex text, base64) are sans-IO.
+This is one of the two places that touch files (the cli package is the other). The
+converters it uses (hex text, base64) are sans-IO.
 """
 
 from __future__ import annotations

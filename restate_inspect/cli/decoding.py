@@ -1,0 +1,239 @@
+"""`decode` and `streams`: the frames of every stream, and one row per stream."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from restate_inspect.cli.options import (
+    EXIT_CLEAN,
+    EXIT_PROBLEMS,
+    ColorMode,
+    ColorOpt,
+    Inputs,
+    JobsOpt,
+    JsonOpt,
+    Selection,
+    fail,
+    reads_input,
+)
+from restate_inspect.cli.output import (
+    console_for,
+    jobs_for,
+    json_render,
+    mirror,
+    progress_bar,
+    quiet_on_a_closed_pipe,
+    rendered_groups,
+    taken,
+    text_render,
+    write_all,
+)
+from restate_inspect.export import INDEX, BodyExport
+from restate_inspect.location import StreamKey
+from restate_inspect.readers import InputError
+from restate_inspect.render.jsonl import encode, stream_summary_record
+from restate_inspect.streams import StreamGroup, StreamSummary, Summary, Tally, summarize
+
+if TYPE_CHECKING:  # rich is imported when text is written
+    from restate_inspect.render.text import StreamTable
+
+DECODE_HELP = """Decode every frame of a stream or a capture: header, fields, payloads, annotations.
+
+For a capture, each Restate stream is shown with the frames of both directions interleaved
+in capture order; discovery manifests are shown too.
+
+\b
+Examples:
+  restate-inspect decode samples/v1-call-other.req.bin
+  restate-inspect decode --request attempt.req.bin --response attempt.resp.bin
+  xxd -p stream.bin | restate-inspect decode
+  restate-inspect decode capture.pcapng --service Counter/add
+  restate-inspect decode --json capture.pcap | jq 'select(.kind == "problem")'
+"""
+
+
+@quiet_on_a_closed_pipe
+@reads_input()
+def decode(
+    inputs: Inputs,
+    json_output: JsonOpt = False,
+    show_bytes: Annotated[
+        bool, typer.Option("--bytes", help="Add a hexdump of each frame, header marked.")
+    ] = False,
+    max_payload: Annotated[
+        int,
+        typer.Option(
+            "--max-payload", metavar="BYTES", min=0, help="Payload bytes shown in text; 0: all."
+        ),
+    ] = 2048,
+    jobs: JobsOpt = 0,
+    color: ColorOpt = ColorMode.AUTO,
+) -> None:
+    where, selection = inputs.source, inputs.selection
+    console = console_for(color)
+    if json_output:
+        render = json_render(show_bytes, selection)
+    else:
+        render = text_render(console, selection, show_bytes=show_bytes, max_payload=max_payload)
+    try:
+        with progress_bar(where.path) as progress:
+            outputs = rendered_groups(
+                where,
+                render,
+                max_length=inputs.max_length,
+                jobs=jobs_for(where, jobs),
+                progress=progress,
+            )
+            tally = write_all(outputs)
+    except InputError as exc:
+        fail(str(exc))
+    if not json_output:
+        from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
+
+        TextRenderer(console).summary(tally)
+    selection.tell_if_nothing(tally.frames)
+    raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+
+
+STREAMS_HELP = """List the HTTP streams of a capture: one row per stream.
+
+Each row: start time and duration, the stream (tcpN/sM for HTTP/2, tcpN/mM for HTTP/1.1),
+method and path, protocol version, HTTP version and status, invocation id, Restate frames
+and bytes each way, and how it ended: end, suspended on entries, error with its code, no
+terminal message, reset.
+
+\b
+Examples:
+  restate-inspect streams capture.pcapng
+  restate-inspect streams capture.pcap.gz
+  restate-inspect streams capture.pcap --service Greeter --export bodies/
+  restate-inspect streams --json capture.pcap | jq -r 'select(.ending != "end") | .stream'
+"""
+ExportOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--export",
+        metavar="DIR",
+        file_okay=False,
+        help="Also write the request and response body of each listed Restate stream "
+        "to DIR (NNN_tcpT_sS.req.bin, .resp.bin), with an index.ndjson.",
+    ),
+]
+
+
+@quiet_on_a_closed_pipe
+@reads_input()
+def streams(
+    inputs: Inputs,
+    json_output: JsonOpt = False,
+    jobs: JobsOpt = 0,
+    color: ColorOpt = ColorMode.AUTO,
+    export: ExportOpt = None,
+) -> None:
+    from restate_inspect.render.text import StreamTable, counted  # noqa: PLC0415
+
+    where, selection = inputs.source, inputs.selection
+    bodies = _body_export(export)
+    console = console_for(color)
+    table = StreamTable(console)
+    rows = _StreamRows(selection, table, bodies, json_output=json_output)
+    if not json_output:
+        console.print(table.header_text())
+    try:
+        with progress_bar(where.path) as progress:
+            outputs = rendered_groups(
+                where,
+                rows.render,
+                max_length=inputs.max_length,
+                jobs=jobs_for(where, jobs),
+                progress=progress,
+                through=None if bodies is None else bodies.tee,
+            )
+            tally = write_all(itertools.chain(outputs, rows.file_rows()))
+    except InputError as exc:
+        fail(str(exc))
+    finally:
+        if bodies is not None:
+            bodies.close()
+    if not json_output:
+        console.print(table.footer_text(tally))
+    selection.tell_if_nothing(tally.streams)
+    if bodies is not None:
+        sys.stderr.write(
+            f"restate-inspect: {counted(bodies.kept, 'Restate stream')} exported to "
+            f"{bodies.directory}"
+            + (f" (see {INDEX})\n" if bodies.kept else ": only a capture's are\n")
+        )
+    raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+
+
+class _StreamRows:
+    """Stream groups as table rows or NDJSON records. A capture's stream is one group; a
+    file's stream comes item by item, so its one row is written after the last item."""
+
+    def __init__(
+        self,
+        selection: Selection,
+        table: StreamTable,
+        bodies: BodyExport | None,
+        *,
+        json_output: bool,
+    ) -> None:
+        from restate_inspect.render.text import LinePrinter  # noqa: PLC0415
+
+        self.selection = selection
+        self._table = table
+        self._bodies = bodies
+        self._json_output = json_output
+        self._buffer = io.StringIO()
+        self._printer = LinePrinter(mirror(table.console, self._buffer))
+        self._files: dict[StreamKey, Summary] = {}
+
+    def render(self, group: StreamGroup) -> tuple[bytes, Tally]:
+        tally = Tally()
+        for item in group.items:
+            tally.add(item)
+        if group.stream is None:
+            return b"", tally
+        if group.info is None:
+            summary = self._files.setdefault(group.stream, Summary(group.stream, None))
+            for item in group.items:
+                summary.add(item)
+            return b"", tally
+        row = summarize(group)
+        wanted = self.selection.wants_row(row)
+        if self._bodies is not None:
+            (self._bodies.keep if wanted else self._bodies.drop)(row)
+        if not wanted:
+            return b"", tally
+        tally.streams += 1
+        return self._emit(row), tally
+
+    def file_rows(self) -> Iterator[tuple[bytes, Tally]]:
+        for summary in self._files.values():
+            row = summary.row()
+            if summary.took and self.selection.wants_row(row):
+                yield self._emit(row), Tally(streams=1)
+
+    def _emit(self, row: StreamSummary) -> bytes:
+        if self._json_output:
+            return encode(stream_summary_record(row))
+        self._printer(self._table.row_text(row))
+        self._printer.flush()
+        return taken(self._buffer)
+
+
+def _body_export(directory: Path | None) -> BodyExport | None:
+    if directory is None:
+        return None
+    try:
+        return BodyExport(directory)
+    except OSError as exc:
+        fail(f"cannot export to {directory}: {exc.strerror or exc}")

@@ -1,0 +1,269 @@
+"""What every command that reads an input shares: its options, where the input comes from
+(Source), which streams and invocations to show (Selection), and how a usage error ends."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from restate_inspect.framing import DEFAULT_MAX_LENGTH
+from restate_inspect.invocations import Invocation, Journaled
+from restate_inspect.location import Direction
+from restate_inspect.readers import InputFormat, read_input, read_pair
+from restate_inspect.readers.events import InputEvent
+from restate_inspect.readers.pcapfile import Readable
+from restate_inspect.rules import Problem
+from restate_inspect.streams import StreamGroup, StreamSummary, summarize
+from restate_inspect.values import safe_text
+
+EXIT_CLEAN, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    print(f"restate-inspect: error: {safe_text(message)}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+class ColorMode(StrEnum):
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+INPUT_HELP = (
+    "A capture (pcap, pcapng), or a file of raw, hex or base64 bytes or of bytes printed by "
+    "code, or - for stdin (a live capture too); gzip, bzip2 and xz are decompressed. "
+    "Without it, {without}."
+)
+RequestOpt = Annotated[
+    str | None,
+    typer.Option("--request", metavar="FILE", help="Request body (runtime→SDK) of one attempt."),
+]
+ResponseOpt = Annotated[
+    str | None,
+    typer.Option("--response", metavar="FILE", help="Response body (SDK→runtime) of the attempt."),
+]
+FormatOpt = Annotated[
+    InputFormat,
+    typer.Option(
+        "--input-format", "-f", help="What the input is; auto sniffs it from the content."
+    ),
+]
+DirectionOpt = Annotated[
+    Direction | None,
+    typer.Option(
+        "--direction",
+        help="Direction of a single stream. Default: runtime_to_sdk when it begins with a "
+        "StartMessage, else sdk_to_runtime.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="NDJSON records instead of text.")]
+ColorOpt = Annotated[ColorMode, typer.Option("--color", help="Colour: auto (on a terminal).")]
+MaxLengthOpt = Annotated[
+    int,
+    typer.Option("--max-length", metavar="BYTES", min=0, help="Largest frame body to accept."),
+]
+StreamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--stream", "-s", metavar="ID", help="Only this stream (tcp1/s3), or connection (tcp1)."
+    ),
+]
+InvocationOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--invocation", "-i", metavar="ID", help="Only this invocation (inv_…, or its start)."
+    ),
+]
+JobsOpt = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=0,
+        help="Worker processes for a large capture, each decoding a share of its TCP "
+        "connections. 0: as many as there are cores (up to 4) for captures over 8 MB.",
+    ),
+]
+ServiceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--service", metavar="NAME", help="Only this service, or service/handler."),
+]
+
+
+@dataclass(frozen=True)
+class Source:
+    """The input as the options describe it."""
+
+    path: str | None
+    request: str | None
+    response: str | None
+    input_format: InputFormat
+    direction: Direction | None
+    piped: bytes | Readable | None = None  # stdin, read already, or a handle in its place
+
+    def events(self, progress: Callable[[int], None] | None = None) -> Iterator[InputEvent]:
+        if self.path is not None and (self.request or self.response):
+            fail("give either INPUT or --request/--response, not both")
+        if self.request and self.response:
+            return read_pair(self.request, self.response, input_format=self.input_format)
+        if self.request or self.response:
+            side = Direction.RUNTIME_TO_SDK if self.request else Direction.SDK_TO_RUNTIME
+            path = str(self.request or self.response)
+            return read_input(path, input_format=self.input_format, direction=side)
+        if self.path is None and stdin_is_terminal():
+            fail("no input: give a file, '-' for stdin, or pipe bytes in (see --help)")
+        return read_input(
+            self.path or "-",
+            input_format=self.input_format,
+            direction=self.direction,
+            progress=progress,
+            piped=self.piped,
+        )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """--stream, --invocation, --service: which streams of a capture to show."""
+
+    streams: tuple[str, ...] = ()
+    invocations: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls, streams: list[str] | None, invocations: list[str] | None, services: list[str] | None
+    ) -> Selection:
+        """From the options as typer gives them (None when not given)."""
+        return cls(tuple(streams or ()), tuple(invocations or ()), tuple(services or ()))
+
+    def __bool__(self) -> bool:
+        return bool(self.streams or self.invocations or self.services)
+
+    def tell_if_nothing(self, found: int) -> None:
+        """On stderr: a selection that matched nothing is more likely a typo than news."""
+        if self and not found:
+            options = [f"--stream {s}" for s in self.streams]
+            options += [f"--invocation {i}" for i in self.invocations]
+            options += [f"--service {s}" for s in self.services]
+            sys.stderr.write(f"restate-inspect: nothing in the input matches {' '.join(options)}\n")
+
+    def wants(self, group: StreamGroup) -> bool:
+        if not self:
+            return True
+        if group.stream is None:
+            return False  # capture-wide problems: shown when nothing is selected
+        return self.wants_row(summarize(group))
+
+    def wants_row(self, row: StreamSummary) -> bool:
+        if not self:
+            return True
+        name = row.stream
+        if self.streams and not any(name == s or name.startswith(s + "/") for s in self.streams):
+            return False
+        if self.invocations and not any(
+            (row.invocation_id or "").startswith(i) for i in self.invocations
+        ):
+            return False
+        target = f"{row.service}/{row.handler}"
+        return not self.services or any(s in (target, row.service) for s in self.services)
+
+    def chosen(self, items: Iterable[Journaled]) -> Iterator[Journaled]:
+        """The selected invocations; problems outside any invocation (of no stream that
+        could be selected) only when nothing is selected; discovery always."""
+        for item in items:
+            if isinstance(item, Invocation):
+                if self.wants_invocation(item):
+                    yield item
+            elif not (self and isinstance(item, Problem)):
+                yield item
+
+    def wants_invocation(self, invocation: Invocation) -> bool:
+        if not self:
+            return True
+        streams = [str(a.stream) for a in invocation.attempts]
+        if self.streams and not any(
+            name == s or name.startswith(s + "/") for name in streams for s in self.streams
+        ):
+            return False
+        if self.invocations and not any(
+            invocation.invocation_id.startswith(i) for i in self.invocations
+        ):
+            return False
+        target = invocation.target or ""
+        return not self.services or any(s in (target, target.split("/")[0]) for s in self.services)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The options of a command that reads an input, gathered: where from, what to show."""
+
+    source: Source
+    selection: Selection
+    max_length: int
+
+
+def _input_options(
+    source: str | None = None,  # reads_input gives it its help
+    request: RequestOpt = None,
+    response: ResponseOpt = None,
+    input_format: FormatOpt = InputFormat.AUTO,
+    direction: DirectionOpt = None,
+    max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
+    stream: StreamOpt = None,
+    invocation: InvocationOpt = None,
+    service: ServiceOpt = None,
+) -> Inputs:
+    return Inputs(
+        Source(source, request, response, input_format, direction),
+        Selection.of(stream, invocation, service),
+        max_length,
+    )
+
+
+_INPUT_FIRST = 5  # of the input options, the ones --help lists before a command's own
+
+
+def reads_input(
+    without_input: str = "a pipe on stdin",
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Makes command(inputs, **its own options) a command that reads an input. Its command
+    line has the input options, then its own, then the input's limits and filters; they
+    reach it gathered into one Inputs. without_input: what is read when INPUT is not given."""
+    shared = list(inspect.signature(_input_options, eval_str=True).parameters.values())
+    names = [p.name for p in shared]
+    argument = typer.Argument(
+        metavar="INPUT", help=INPUT_HELP.format(without=without_input), show_default=False
+    )
+    shared[0] = shared[0].replace(annotation=Annotated[str | None, argument])
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+
+        @functools.wraps(command)
+        def run(**options: Any) -> None:
+            inputs = _input_options(**{name: options.pop(name) for name in names})
+            command(inputs, **options)
+
+        parameters = shared[:_INPUT_FIRST] + own + shared[_INPUT_FIRST:]
+        run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        return run
+
+    return decorate

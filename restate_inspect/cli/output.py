@@ -1,0 +1,221 @@
+"""How the commands write: consoles, the progress bar, stream groups rendered in this
+process or by workers, NDJSON records, and a quiet stop when the reader goes away."""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ParamSpec
+
+import typer
+
+from restate_inspect.cli.options import EXIT_CLEAN, ColorMode, Selection, Source
+from restate_inspect.pipeline import decode_events
+from restate_inspect.readers import capture_kind, input_size
+from restate_inspect.readers.events import InputEvent
+from restate_inspect.render.jsonl import encode, record
+from restate_inspect.streams import StreamGroup, Tally, group_streams, ordered
+
+if TYPE_CHECKING:  # rich and multiprocessing are imported when a command needs them
+    from rich.console import Console
+
+Render = Callable[[StreamGroup], tuple[bytes, Tally]]
+
+PROGRESS_FROM = 4 * 1024 * 1024  # bytes: smaller inputs are read before a bar would help
+PARALLEL_FROM = 8 * 1024 * 1024  # bytes of capture: smaller ones are done before workers start
+MAX_JOBS = 4
+
+
+def console_for(color: ColorMode, *, stderr: bool = False) -> Console:
+    from rich.console import Console  # noqa: PLC0415 - only text output needs rich
+
+    force = {ColorMode.ALWAYS: True, ColorMode.NEVER: False}.get(color)
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+        force_terminal=force,
+        no_color=True if color is ColorMode.NEVER else None,
+    )
+
+
+def mirror(console: Console, file: io.StringIO) -> Console:
+    """A console that writes to file, deciding colour and width as console does."""
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(
+        file=file,
+        force_terminal=console.is_terminal,
+        color_system=console.color_system,  # type: ignore[arg-type]
+        no_color=console.no_color,
+        width=console.width,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+    )
+
+
+def taken(buffer: io.StringIO) -> bytes:
+    """What a mirror console wrote, as output bytes; the buffer is emptied for the next."""
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode("utf-8", "replace")
+
+
+@contextmanager
+def progress_bar(path: str | None) -> Iterator[Callable[[int], None] | None]:
+    """A bar on stderr for a large file (large once decompressed), when stderr is a terminal.
+    It counts the bytes read from the file."""
+    size = os.path.getsize(path) if path and path != "-" and os.path.isfile(path) else 0
+    if not size or not sys.stderr.isatty() or input_size(str(path)) < PROGRESS_FROM:
+        yield None
+        return
+    # imported here: only large inputs need it, and it is slow to import
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}", style="progress.description"),  # no markup here
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console_for(ColorMode.AUTO, stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=size)
+        step = max(size // 200, 1 << 16)
+        last = [0]
+
+        def advance(done: int) -> None:
+            if done - last[0] >= step:
+                last[0] = done
+                bar.update(task, completed=done)
+
+        yield advance
+
+
+def jobs_for(source: Source, jobs: int) -> int:
+    """How many worker processes: one unless a large capture file is given."""
+    path = source.path
+    if jobs == 1 or path in (None, "-") or not hasattr(os, "fork") or not os.path.isfile(str(path)):
+        return 1
+    if not capture_kind(str(path)):
+        return 1
+    if jobs:
+        return jobs
+    if input_size(str(path)) < PARALLEL_FROM:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, MAX_JOBS)
+
+
+def rendered_groups(
+    source: Source,
+    render: Render,
+    *,
+    max_length: int,
+    jobs: int,
+    progress: Callable[[int], None] | None,
+    through: Callable[[Iterator[InputEvent]], Iterator[InputEvent]] | None = None,
+) -> Iterator[tuple[bytes, Tally]]:
+    """Rendered stream groups in their order, from this process or from workers. through:
+    what the input events pass through first, in this process (one job)."""
+    if jobs > 1 and source.path is not None and through is None:
+        from restate_inspect.parallel import rendering, sharded  # noqa: PLC0415 - forks
+
+        work = rendering(render, max_length=max_length)
+        return sharded(source.path, work, jobs=jobs, progress=progress)
+    events = source.events(progress)
+    if through is not None:
+        events = through(events)
+    groups = group_streams(decode_events(events, max_length=max_length))
+    return (render(group) for _key, group in ordered(groups))
+
+
+def write_all(outputs: Iterable[tuple[bytes, Tally]]) -> Tally:
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    total = Tally()
+    for output, tally in outputs:
+        out.write(output)
+        out.flush()  # each stream as it ends: a live capture piped in shows as it goes
+        total.merge(tally)
+    return total
+
+
+def write_records(records: Iterable[dict[str, Any]]) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(b"".join(encode(r) for r in records))
+    sys.stdout.buffer.flush()
+
+
+def json_render(show_bytes: bool, selection: Selection) -> Render:
+    def render(group: StreamGroup) -> tuple[bytes, Tally]:
+        tally = Tally()
+        if not selection.wants(group):
+            return b"", tally
+        lines = []
+        for item in group.items:
+            tally.add(item)
+            line = record(item, with_bytes=show_bytes)
+            if line is not None:
+                lines.append(encode(line))
+        return b"".join(lines), tally
+
+    return render
+
+
+def text_render(console: Console, selection: Selection, **options: Any) -> Render:
+    """Text through a console that decides colour and width as the real one did."""
+    from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
+
+    buffer = io.StringIO()
+    renderer = TextRenderer(mirror(console, buffer), **options)
+
+    def render(group: StreamGroup) -> tuple[bytes, Tally]:
+        tally = Tally()
+        if not selection.wants(group):
+            return b"", tally
+        for item in group.items:
+            tally.add(item)
+            renderer.render(item)
+        return taken(buffer), tally
+
+    return render
+
+
+P = ParamSpec("P")
+
+
+def quiet_on_a_closed_pipe(command: Callable[P, None]) -> Callable[P, None]:
+    """The reader went away (| head): the command stops quietly with exit 0, before the
+    command-line library would make that exit 1 ("problems found")."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except BrokenPipeError:
+            silence_stdout()
+            raise typer.Exit(EXIT_CLEAN) from None
+
+    return run
+
+
+def silence_stdout() -> None:
+    """Whatever is still buffered for the closed pipe goes nowhere, without complaint."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
