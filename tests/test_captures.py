@@ -697,6 +697,23 @@ def test_other_http_and_other_tcp_are_listed_or_reported_not_decoded() -> None:
     assert found.code == "RI314" and "is TLS: encrypted" in found.message
 
 
+def test_streams_says_why_a_capture_has_no_stream(tmp_path: Path) -> None:
+    """What belongs to no stream (here: the traffic is TLS) is told under the table, not
+    just counted; a selection and --json (one record per stream) leave it out."""
+    from tests.helpers import run_cli
+
+    hello = bytes.fromhex("1603010080") + bytes.fromhex("0100007c0303") + bytes(122)
+    path = tmp_path / "tls.pcap"
+    path.write_bytes(cw.pcap(cw.conversation_packets([(0, hello)])))
+    result = run_cli(["streams", str(path)])
+    assert result.exit_code == 0
+    *_, told, footer = result.stdout.splitlines()
+    assert told.startswith("RI314 info") and "is TLS: encrypted" in told
+    assert footer == "0 streams, 0 frames; 1 info"
+    assert "RI314" not in run_cli(["streams", "--stream", "tcp0", str(path)]).stdout
+    assert run_cli(["streams", "--json", str(path)]).stdout == ""
+
+
 def test_cli_decode_and_streams_on_a_synthetic_capture(tmp_path: Path) -> None:
     from tests.helpers import run_cli
 

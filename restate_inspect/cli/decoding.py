@@ -39,6 +39,7 @@ from restate_inspect.export import INDEX, BodyExport
 from restate_inspect.location import StreamKey
 from restate_inspect.readers import InputError
 from restate_inspect.render.jsonl import encode, stream_summary_record
+from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamGroup, StreamSummary, Summary, Tally, summarize
 
 if TYPE_CHECKING:  # rich is imported when text is written
@@ -186,22 +187,24 @@ class _StreamRows:
         *,
         json_output: bool,
     ) -> None:
-        from restate_inspect.render.text import LinePrinter  # noqa: PLC0415
+        from restate_inspect.render.text import LinePrinter, TextRenderer  # noqa: PLC0415
 
         self.selection = selection
         self._table = table
         self._bodies = bodies
         self._json_output = json_output
         self._buffer = io.StringIO()
-        self._printer = LinePrinter(mirror(table.console, self._buffer))
+        recorder = mirror(table.console, self._buffer)
+        self._printer = LinePrinter(recorder)
+        self._findings = TextRenderer(recorder)
         self._files: dict[StreamKey, Summary] = {}
 
     def render(self, group: StreamGroup) -> tuple[bytes, Tally]:
         tally = Tally()
         for item in group.items:
             tally.add(item)
-        if group.stream is None:
-            return b"", tally
+        if group.stream is None:  # what no stream has (TLS, TCP trouble): below the rows
+            return self._capture_wide(group) if self.selection.wants(group) else b"", tally
         if group.info is None:
             summary = self._files.setdefault(group.stream, Summary(group.stream, None))
             for item in group.items:
@@ -221,6 +224,14 @@ class _StreamRows:
             row = summary.row()
             if summary.took and self.selection.wants_row(row):
                 yield self._emit(row), Tally(streams=1)
+
+    def _capture_wide(self, group: StreamGroup) -> bytes:
+        if self._json_output:
+            return b""  # one record per stream; `check --json` has these problems
+        for item in group.items:
+            if isinstance(item, Problem):
+                self._findings.finding(item)
+        return taken(self._buffer)
 
     def _emit(self, row: StreamSummary) -> bytes:
         if self._json_output:
