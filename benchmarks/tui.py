@@ -30,7 +30,8 @@ from restate_inspect.invocations import Journaled, invocations
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.tui import model
-from restate_inspect.tui.app import InspectorApp, InvocationTree, Selected, Timeline
+from restate_inspect.tui.app import InspectorApp
+from restate_inspect.tui.widgets import InvocationTree, Selected, Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG = ROOT.parent / "shared" / "captures" / "big-v2" / "big-v2.pcap"

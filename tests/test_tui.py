@@ -26,14 +26,13 @@ from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.render.fields import field_spans
 from restate_inspect.tui import model
-from restate_inspect.tui.app import (
-    HIGHLIGHT_STYLE,
-    KEYS,
+from restate_inspect.tui.app import InspectorApp
+from restate_inspect.tui.looks import HIGHLIGHT_STYLE, KEYS
+from restate_inspect.tui.widgets import (
     DetailView,
     FieldTree,
     FilterScreen,
     HelpScreen,
-    InspectorApp,
     InvocationTree,
     SearchScreen,
     Timeline,

@@ -9,55 +9,59 @@ payloads cannot move the cursor or change colours.
 from __future__ import annotations
 
 import gc
-import itertools
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import ClassVar, Final, Self, TypeVar
+from collections.abc import Callable, Iterator
+from typing import ClassVar, Final
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.coordinate import Coordinate
-from textual.geometry import Region, Size
-from textual.reactive import Reactive
-from textual.screen import ModalScreen
-from textual.widget import Widget
-from textual.widgets import (
-    DataTable,
-    Input,
-    OptionList,
-    ProgressBar,
-    RichLog,
-    Static,
-    Tree,
-)
-from textual.widgets.option_list import Option
+from textual.widgets import ProgressBar, Static
 from textual.widgets.tree import TreeNode
 
 from restate_inspect.entries import short_name
-from restate_inspect.framing import HEADER_SIZE, Frame
 from restate_inspect.invocations import Invocation, Journaled
 from restate_inspect.journal import AttemptJournal
 from restate_inspect.location import Direction
-from restate_inspect.messages import flag_names
 from restate_inspect.render.fields import FieldNode, Span, field_spans
 from restate_inspect.render.text import (
     DIRECTION_STYLES,
-    NAMESPACE_STYLES,
     SEVERITY_STYLES,
     counted,
     type_style,
 )
 from restate_inspect.rules import Problem
 from restate_inspect.tui import model
+from restate_inspect.tui.looks import (
+    BADGE_STYLES,
+    HEX_ROW,
+    SECTION_STYLE,
+    attempt_label,
+    frame_header,
+    hex_view_text,
+    invocation_label,
+    key_bar,
+    payload_blocks,
+    problem_text,
+    timeline_line,
+)
 from restate_inspect.tui.model import EVERYTHING, PROBLEM, SECTION, Filter, Row
+from restate_inspect.tui.widgets import (
+    DetailView,
+    FieldTree,
+    FilterScreen,
+    HelpScreen,
+    InvocationTree,
+    SearchScreen,
+    Selected,
+    Timeline,
+    add_fields,
+)
 from restate_inspect.values import safe_text
 
 Progress = Callable[[int], None]
@@ -65,249 +69,7 @@ Load = Callable[[Progress], Iterator[Journaled]]  # decodes the input, telling b
 
 BATCH_SECONDS: Final = 0.1  # how often the decoding thread hands invocations to the UI
 ROWS_CACHED: Final = 64  # attempts whose timeline rows are kept
-HEX_SHOWN: Final = 2048  # bytes of a frame in the hex view
 COLLECTOR_THRESHOLDS: Final = (20_000, 10, 10)  # gc.set_threshold while the app runs
-HEX_ROW: Final = 16
-STATUS_STYLES = {
-    "ended": "green",
-    "suspended": "yellow",
-    "failed": "bold red",
-    "open": "red",
-    "retried": "magenta",
-}
-BADGE_STYLES = {
-    "pending": "yellow",
-    "awaiting": "yellow",
-    "completed": "green",
-    "acked": "green",
-}
-SECTION_STYLE = "bold blue"
-HEADER_STYLE = "bold magenta"
-HIGHLIGHT_STYLE = "black on yellow"
-
-KEYS: Final = (
-    ("↑ ↓  j k", "move in the focused pane"),
-    ("PgUp PgDn", "a page up or down"),
-    ("g G", "first or last row"),
-    ("n p", "next or previous journal entry"),
-    ("c", "jump to the entry's completion"),
-    ("a", "jump to the entry's ack"),
-    ("e", "back to the entry (from its completion or ack)"),
-    ("J K", "next or previous problem"),
-    ("tab  shift+tab", "next or previous pane"),
-    ("/", "search type names, field values and payload text (enter again: next match)"),
-    ("f", "filter: problems only, one direction, entries, one message type"),
-    ("r", "relative or absolute time"),
-    ("?", "this help"),
-    ("q", "quit"),
-)
-
-
-@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: cheap, and meant
-class Selected:
-    """An attempt in the invocations pane, and its place there."""
-
-    invocation: Invocation
-    attempt: AttemptJournal
-    position: int
-
-
-# --- widgets ------------------------------------------------------------------------------
-
-_VIM_KEYS: list[BindingType] = [
-    Binding("j", "cursor_down", "Down", show=False),
-    Binding("k", "cursor_up", "Up", show=False),
-]
-
-
-class FixedPane(Widget):
-    """A pane whose size the layout fixes (1fr) and whose vertical scrollbar is always
-    shown: when its content changes size, nothing else on the screen moves. Textual lays
-    out and repaints the whole screen on any content size change; for these panes that
-    is wasted work, and it made switching attempts miss 50 ms."""
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
-
-    def watch_virtual_size(self, size: Size) -> None:
-        bar = self.vertical_scrollbar  # kept in step with the content, as a layout would
-        bar.window_virtual_size = size.height
-        bar.refresh()
-        self.scroll_y = self.validate_scroll_y(self.scroll_y)
-        self.refresh()  # all of the pane: what a layout would have repainted
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-    ) -> Self:
-        return super().refresh(*regions, repaint=repaint, recompose=recompose)
-
-
-NodeData = TypeVar("NodeData")
-
-
-class CursorTree(Tree[NodeData]):
-    """A tree that tells the app what its cursor reached within the key press that moved
-    it: through a NodeHighlighted message it would be drawn a frame later."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *_VIM_KEYS,
-        Binding("g", "scroll_home", "First", show=False),
-        Binding("G", "scroll_end", "Last", show=False),
-    ]
-
-    def __init__(self, label: Text, *, moved: Callable[[NodeData], None], id: str) -> None:
-        super().__init__(label, id=id)
-        self._moved = moved
-
-    def watch_cursor_line(self, previous_line: int, line: int) -> None:
-        super().watch_cursor_line(previous_line, line)
-        node = self.cursor_node
-        if node is not None and node.data is not None and previous_line != line:
-            self._moved(node.data)
-
-
-class InvocationTree(CursorTree[Selected]):
-    """The invocations and their attempts; an attempt opens as the cursor reaches it."""
-
-
-class FieldTree(CursorTree[str], FixedPane):
-    """The selected frame's fields; the one under the cursor is marked in the hex view."""
-
-    def on_focus(self) -> None:
-        if self.cursor_line < 0 and self.root.children:
-            self.cursor_line = 0
-
-
-class Timeline(DataTable[Text], FixedPane):
-    """The attempt's rows. The row under the cursor is shown within the key press that
-    moved it there: through a RowHighlighted message it would be drawn a frame later."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *_VIM_KEYS,
-        Binding("g", "scroll_top", "First", show=False),
-        Binding("G", "scroll_bottom", "Last", show=False),
-    ]
-
-    def __init__(self, *, moved: Callable[[int], None], id: str) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
-        self._moved = moved
-
-    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
-        super().watch_cursor_coordinate(old, new)
-        if old != new:
-            self._moved(new.row)
-
-
-class DetailView(RichLog, FixedPane):
-    """The selected frame's header, links, problems, payload and bytes. One line-based
-    view rather than widgets of their own: a new frame then redraws this pane alone, where
-    resizing widgets would lay out the whole screen again on every key."""
-
-    def __init__(self, *, id: str) -> None:
-        super().__init__(id=id, wrap=True, auto_scroll=False, markup=False, highlight=False)
-        self.info: RenderableType = Text("")
-        self.hex: Text | None = None
-
-    def show(self, info: RenderableType, hex_view: Text | None) -> None:
-        self.info = info
-        self.show_bytes(hex_view)
-        self.scroll_home(animate=False)
-
-    def show_bytes(self, hex_view: Text | None) -> None:
-        self.hex = hex_view
-        self.clear()
-        self.write(self.info)
-        if hex_view is not None:
-            self.write(Text(""))
-            self.write(hex_view)
-
-
-class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "dismiss", "Close"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        text = Text("restate-inspect · keys\n\n", "bold")
-        for key, what in KEYS:
-            text.append(f"  {key:<16}", "bold cyan").append(what + "\n")
-        text.append("\nBadges: ", "bold").append("completed", "green").append(", ")
-        text.append("pending", "yellow").append(", ").append("acked", "green").append(", ")
-        text.append("awaiting ack", "yellow").append(", ").append("problems", "bold red")
-        text.append("\nArrows: ").append(
-            "→ runtime to SDK", DIRECTION_STYLES[Direction.RUNTIME_TO_SDK]
-        )
-        text.append(", ").append("← SDK to runtime", DIRECTION_STYLES[Direction.SDK_TO_RUNTIME])
-        text.append("\nInvocations: ", "bold")
-        for position, status in enumerate(STATUS_STYLES):
-            text.append(", " if position else "").append(status, STATUS_STYLES[status])
-        text.append("; Ne: entries in the journal; N!: problems found")
-        text.append("\nTimeline: ", "bold").append("replay", SECTION_STYLE)
-        text.append(" (what the runtime sent from the stored journal), then ")
-        text.append("processing", SECTION_STYLE).append(" (what this attempt did)")
-        text.append("\n\nescape, q or ? closes this help.", "dim")
-        yield Static(text, id="help")
-
-
-class SearchScreen(ModalScreen[str | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel")]
-
-    def __init__(self, query: str) -> None:
-        super().__init__()
-        self.query_text = query
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="search-box"):
-            yield Static(Text("Search type names, field values and payload text", "bold"))
-            yield Input(self.query_text, placeholder="text to find", id="search-input")
-
-    @on(Input.Submitted)
-    def submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
-
-
-class FilterScreen(ModalScreen[Filter | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,f", "dismiss", "Cancel"),
-        *_VIM_KEYS,
-        Binding("g", "first", "First", show=False),
-        Binding("G", "last", "Last", show=False),
-    ]
-
-    def __init__(self, choices: list[Filter], active: Filter) -> None:
-        super().__init__()
-        self.choices = choices
-        self.active = active
-
-    def compose(self) -> ComposeResult:
-        options = [
-            Option(Text(("● " if c == self.active else "  ") + safe_text(c.label)))
-            for c in self.choices
-        ]
-        with Vertical(id="filter-box"):
-            yield Static(Text("Show in the timeline", "bold"))
-            yield OptionList(*options, id="filter-options")
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).highlighted = self.choices.index(self.active)
-
-    def action_cursor_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
-
-    def action_first(self) -> None:
-        self.query_one(OptionList).action_first()
-
-    def action_last(self) -> None:
-        self.query_one(OptionList).action_last()
-
-    @on(OptionList.OptionSelected)
-    def chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.choices[event.option_index])
-
-
-# --- the app ------------------------------------------------------------------------------
 
 
 class InspectorApp(App[None]):
@@ -422,11 +184,11 @@ class InspectorApp(App[None]):
         with Horizontal(id="status"):
             yield Static(id="message")
             yield ProgressBar(total=None, show_eta=False, id="progress")
-        yield Static(_key_bar(), id="keys")
+        yield Static(key_bar(), id="keys")
 
     def on_mount(self) -> None:
         heading = ("time", "", "#", "type", "state", "summary")
-        self.query_one(Timeline).add_column(_line([Text(h, "bold") for h in heading]))
+        self.query_one(Timeline).add_column(timeline_line([Text(h, "bold") for h in heading]))
         self._show_title()
         self._set_message("decoding…")
         self.decode()
@@ -501,7 +263,7 @@ class InspectorApp(App[None]):
         for attempt, count in zip(attempts, counts, strict=True):
             self.problems[id(attempt)] = count
         self.problem_total += sum(counts)
-        label = _invocation_label(invocation, sum(counts))
+        label = invocation_label(invocation, sum(counts))
         if len(attempts) == 1:
             selected = Selected(invocation, attempts[0], len(self.attempts))
             self._attempt_nodes[id(attempts[0])] = tree.root.add_leaf(label, selected)
@@ -511,7 +273,7 @@ class InspectorApp(App[None]):
         self.attempts += [Selected(invocation, a, first + i) for i, a in enumerate(attempts)]
         node = tree.root.add(label, self.attempts[-1], expand=True)  # shows the last attempt
         for selected, count in zip(self.attempts[first:], counts, strict=True):
-            leaf = node.add_leaf(_attempt_label(selected.attempt, count), selected)
+            leaf = node.add_leaf(attempt_label(selected.attempt, count), selected)
             self._attempt_nodes[id(selected.attempt)] = leaf
 
     def _final_message(self) -> str:
@@ -598,7 +360,7 @@ class InspectorApp(App[None]):
         timeline = self.query_one(Timeline)
         timeline.clear()
         for position, row in enumerate(self.rows):
-            timeline.add_row(_line(self._cells(row, attempt, started)), key=str(position))
+            timeline.add_row(timeline_line(self._cells(row, attempt, started)), key=str(position))
         timeline.border_title = Text(safe_text(_timeline_title(self.selected)))
 
     def _cells(self, row: Row, attempt: AttemptJournal, started: float | None) -> list[Text]:
@@ -658,7 +420,7 @@ class InspectorApp(App[None]):
         if frame is None:
             detail.show(info, None)
             return
-        _add_fields(fields.root, nodes)
+        add_fields(fields.root, nodes)
         fields.root.expand_all()
         self._field_spans = field_spans(frame)
         detail.show(info, hex_view_text(frame, None, self._hex_per_row()))
@@ -669,7 +431,7 @@ class InspectorApp(App[None]):
         if frame is None:
             parts.append(Text(safe_text(row.title or "problem"), "bold"))
         else:
-            parts.append(_frame_header(frame, row))
+            parts.append(frame_header(frame, row))
             started = model.first_time(self.rows_of(attempt))
             found = model.links(row, attempt, started)
             if row.entry is not None and self.selected is not None:
@@ -679,9 +441,9 @@ class InspectorApp(App[None]):
                 parts.extend(Text("  ↪ " + safe_text(link), "italic") for link in found)
         if row.problems:
             parts.append(Text("\nProblems", "bold"))
-            parts.extend(_problem_text(p) for p in row.problems)
+            parts.extend(problem_text(p) for p in row.problems)
         for node in nodes:
-            parts.extend(_payload(node))
+            parts.extend(payload_blocks(node))
         return Group(*parts)
 
     def _field_reached(self, path: str) -> None:
@@ -798,180 +560,11 @@ class InspectorApp(App[None]):
         self.select(self.selected, row)
 
 
-# --- pieces of text -----------------------------------------------------------------------
-
-
-FOOTER_KEYS: Final = (
-    ("q", "quit"), ("?", "help"), ("n/p", "entry"), ("c", "completion"), ("a", "ack"),
-    ("e", "entry"), ("J/K", "problem"), ("/", "search"), ("f", "filter"), ("r", "time"),
-    ("tab", "pane"),
-)  # fmt: skip
-
-
-def _key_bar() -> Text:
-    """The main keys, as mitmproxy and termshark show them: one line, not a widget each
-    (fewer widgets make every redraw cheaper)."""
-    text = Text()
-    for key, what in FOOTER_KEYS:
-        text.append(f" {key} ", "bold reverse").append(f" {what}  ")
-    return text
-
-
-# The timeline's columns, as widths: one cell a row, composed here, draws far faster than
-# six cells (a new attempt's rows are all drawn at once).
-COLUMNS: Final = (11, 2, 5, 17, 20)
-
-
-def _line(cells: list[Text]) -> Text:
-    line = Text(no_wrap=True, overflow="ellipsis")
-    for cell, width in zip(cells, COLUMNS, strict=False):
-        cell.truncate(width - 1, overflow="ellipsis", pad=True)
-        line.append_text(cell).append(" ")
-    return line.append_text(cells[-1])
-
-
-def _invocation_label(invocation: Invocation, problems: int) -> Text:
-    attempt = invocation.attempts[-1]
-    label = Text(safe_text(model.invocation_title(invocation)), "bold")
-    for badge in model.invocation_badges(invocation):
-        label.append(" " + badge, STATUS_STYLES[badge])
-    label.append(f" {model.entry_count(attempt)}e", "dim")
-    if problems:
-        label.append(f" {problems}!", "bold red")
-    return label
-
-
-def _attempt_label(attempt: AttemptJournal, problems: int) -> Text:
-    status = model.attempt_status(attempt)
-    label = Text(f"attempt {attempt.number} ", "bold")
-    label.append(safe_text(attempt.ending_text), STATUS_STYLES[status])
-    label.append(f" {model.entry_count(attempt)}e", "dim")
-    if problems:
-        label.append(f" {problems}!", "bold red")
-    return label
-
-
 def _timeline_title(selected: Selected) -> str:
     attempt = selected.attempt
     parts = [model.invocation_title(selected.invocation), f"attempt {attempt.number}"]
     parts += [str(attempt.stream), attempt.ending_text]
     return " · ".join(parts)
-
-
-def _frame_header(frame: Frame, row: Row) -> Text:
-    spec = frame.message_type
-    text = Text(safe_text(frame.type_label), "bold")
-    text.append(f"  0x{frame.type:04x}", "dim")
-    if spec is not None:
-        text.append(f" · {spec.namespace.value}", NAMESPACE_STYLES[spec.namespace])
-    flags = ", ".join(flag_names(frame.flags)) or "no flags"
-    text.append(f"\n{flags} · {frame.length} bytes at {frame.offset:#x}")
-    if row.entry_index is not None:
-        text.append(f" · entry #{row.entry_index}", "bold")
-    if frame.direction is not None:
-        direction = frame.direction
-        text.append(f"\n{direction.label}", DIRECTION_STYLES[direction])
-    text.append(f" · {safe_text(str(frame.stream))}")
-    if frame.packet is not None:
-        text.append(f" · packet {frame.packet}", "dim")
-    if frame.message is None and spec is not None:
-        text.append("\nbody not decoded: shown field by field or as bytes", "yellow")
-    return text
-
-
-def _problem_text(problem: Problem) -> Text:
-    style = SEVERITY_STYLES[problem.severity]
-    text = Text("  ! ", style).append(f"{problem.code} {problem.severity.value}", style)
-    if problem.offset is not None:
-        text.append(f" @{problem.offset:#x}", "dim")
-    text.append(": " + safe_text(problem.message))
-    rule = problem.rule
-    text.append(f"\n    rule: {rule.title} ({rule.reference})", "dim")
-    return text
-
-
-def _payload(node: FieldNode) -> Iterator[RenderableType]:
-    """Blocks (pretty JSON, long text) of a field and its children, under a heading."""
-    if node.block is not None:
-        yield Text(f"\n{safe_text(node.path or node.label)}", "bold")
-        block = safe_text(node.block, multiline=True)
-        if node.kind == "json":
-            yield Syntax(
-                block, "json", theme="ansi_dark", word_wrap=True, background_color="default"
-            )
-        else:
-            yield Text(block)
-    for child in node.children:
-        yield from _payload(child)
-
-
-def _add_fields(parent: TreeNode[str], nodes: Iterable[FieldNode]) -> None:
-    for node in nodes:
-        label = Text(safe_text(node.label), "bold")
-        if node.value:
-            label.append(": ").append(safe_text(node.value), _KIND_STYLES.get(node.kind, ""))
-        elif node.block is not None:
-            label.append(": ").append(f"({node.kind}, below)", "dim")
-        if node.note:
-            label.append(f"  {safe_text(node.note)}", "italic dim")
-        if node.children:
-            _add_fields(parent.add(label, node.path, expand=True), node.children)
-        else:
-            parent.add_leaf(label, node.path)
-
-
-_KIND_STYLES = {"json": "green", "text": "green", "string": "green", "hex": "dim"}
-
-
-def hex_view_text(frame: Frame, highlight: Span | None, per_row: int = HEX_ROW) -> Text:
-    """The frame's bytes, per_row (8 or 16) a line: the header marked, the highlighted
-    field's bytes (an offset range of the body) shown reversed."""
-    data = frame.to_bytes()
-    shown = data[:HEX_SHOWN]
-    low, high = (HEADER_SIZE + highlight[0], HEADER_SIZE + highlight[1]) if highlight else (0, 0)
-    cuts = sorted({0, HEADER_SIZE, low, high, len(shown)})  # where the style changes
-    text = Text()
-    width = 3 * per_row + per_row // 8  # 3 columns a byte, and one more after each eight
-    for start in range(0, len(shown), per_row):
-        end = min(start + per_row, len(shown))
-        text.append(f"{frame.offset + start:08x}  ", "dim")
-        pieces = _styled_pieces(start, end, cuts, low, high)
-        column = 0
-        for piece_start, piece_end, style in pieces:
-            hex_part = "".join(
-                f"{shown[i]:02x}" + ("  " if i % 8 == 7 else " ")
-                for i in range(piece_start, piece_end)
-            )
-            text.append(hex_part, style)
-            column += len(hex_part)
-        text.append(" " * (width - column + 1))
-        for piece_start, piece_end, style in pieces:
-            printable = "".join(
-                chr(b) if 0x20 <= b < 0x7F else "." for b in shown[piece_start:piece_end]
-            )
-            text.append(printable, style or "dim")
-        text.append("\n")
-    if len(data) > len(shown):
-        text.append(f"… {len(data) - len(shown)} more bytes\n", "dim")
-    text.append("header", HEADER_STYLE).append(" · body")
-    if highlight:
-        text.append(" · ").append("selected field", HIGHLIGHT_STYLE)
-    return text
-
-
-def _styled_pieces(
-    start: int, end: int, cuts: list[int], low: int, high: int
-) -> list[tuple[int, int, str]]:
-    """The runs of one line's bytes that share a style: header, body, highlighted field."""
-    bounds = [start, *(c for c in cuts if start < c < end), end]
-    out = []
-    for piece_start, piece_end in itertools.pairwise(bounds):
-        if low <= piece_start < high:
-            style = HIGHLIGHT_STYLE
-        else:
-            style = HEADER_STYLE if piece_start < HEADER_SIZE else ""
-        out.append((piece_start, piece_end, style))
-    return out
 
 
 def run(
@@ -987,4 +580,4 @@ def run(
     return app.finished
 
 
-__all__ = ["InspectorApp", "Selected", "hex_view_text", "run"]
+__all__ = ["InspectorApp", "run"]

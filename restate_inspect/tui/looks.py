@@ -1,0 +1,211 @@
+"""How the TUI's text looks: styles, keys, labels, the timeline's line, the frame header,
+problem lines, payload blocks and the hex view. Rich Text only, no widgets; every piece of
+text from the input goes in through values.safe_text."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Final
+
+from rich.console import RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+
+from restate_inspect.framing import HEADER_SIZE, Frame
+from restate_inspect.invocations import Invocation
+from restate_inspect.journal import AttemptJournal
+from restate_inspect.messages import flag_names
+from restate_inspect.render.fields import FieldNode, Span
+from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVERITY_STYLES
+from restate_inspect.rules import Problem
+from restate_inspect.tui import model
+from restate_inspect.tui.model import Row
+from restate_inspect.values import safe_text
+
+HEX_SHOWN: Final = 2048  # bytes of a frame in the hex view
+HEX_ROW: Final = 16
+STATUS_STYLES = {
+    "ended": "green",
+    "suspended": "yellow",
+    "failed": "bold red",
+    "open": "red",
+    "retried": "magenta",
+}
+BADGE_STYLES = {
+    "pending": "yellow",
+    "awaiting": "yellow",
+    "completed": "green",
+    "acked": "green",
+}
+SECTION_STYLE = "bold blue"
+HEADER_STYLE = "bold magenta"
+HIGHLIGHT_STYLE = "black on yellow"
+
+KEYS: Final = (
+    ("↑ ↓  j k", "move in the focused pane"),
+    ("PgUp PgDn", "a page up or down"),
+    ("g G", "first or last row"),
+    ("n p", "next or previous journal entry"),
+    ("c", "jump to the entry's completion"),
+    ("a", "jump to the entry's ack"),
+    ("e", "back to the entry (from its completion or ack)"),
+    ("J K", "next or previous problem"),
+    ("tab  shift+tab", "next or previous pane"),
+    ("/", "search type names, field values and payload text (enter again: next match)"),
+    ("f", "filter: problems only, one direction, entries, one message type"),
+    ("r", "relative or absolute time"),
+    ("?", "this help"),
+    ("q", "quit"),
+)
+
+
+FOOTER_KEYS: Final = (
+    ("q", "quit"), ("?", "help"), ("n/p", "entry"), ("c", "completion"), ("a", "ack"),
+    ("e", "entry"), ("J/K", "problem"), ("/", "search"), ("f", "filter"), ("r", "time"),
+    ("tab", "pane"),
+)  # fmt: skip
+
+
+def key_bar() -> Text:
+    """The main keys, as mitmproxy and termshark show them: one line, not a widget each
+    (fewer widgets make every redraw cheaper)."""
+    text = Text()
+    for key, what in FOOTER_KEYS:
+        text.append(f" {key} ", "bold reverse").append(f" {what}  ")
+    return text
+
+
+# The timeline's columns, as widths: one cell a row, composed here, draws far faster than
+# six cells (a new attempt's rows are all drawn at once).
+COLUMNS: Final = (11, 2, 5, 17, 20)
+
+
+def timeline_line(cells: list[Text]) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis")
+    for cell, width in zip(cells, COLUMNS, strict=False):
+        cell.truncate(width - 1, overflow="ellipsis", pad=True)
+        line.append_text(cell).append(" ")
+    return line.append_text(cells[-1])
+
+
+def invocation_label(invocation: Invocation, problems: int) -> Text:
+    attempt = invocation.attempts[-1]
+    label = Text(safe_text(model.invocation_title(invocation)), "bold")
+    for badge in model.invocation_badges(invocation):
+        label.append(" " + badge, STATUS_STYLES[badge])
+    label.append(f" {model.entry_count(attempt)}e", "dim")
+    if problems:
+        label.append(f" {problems}!", "bold red")
+    return label
+
+
+def attempt_label(attempt: AttemptJournal, problems: int) -> Text:
+    status = model.attempt_status(attempt)
+    label = Text(f"attempt {attempt.number} ", "bold")
+    label.append(safe_text(attempt.ending_text), STATUS_STYLES[status])
+    label.append(f" {model.entry_count(attempt)}e", "dim")
+    if problems:
+        label.append(f" {problems}!", "bold red")
+    return label
+
+
+def frame_header(frame: Frame, row: Row) -> Text:
+    spec = frame.message_type
+    text = Text(safe_text(frame.type_label), "bold")
+    text.append(f"  0x{frame.type:04x}", "dim")
+    if spec is not None:
+        text.append(f" · {spec.namespace.value}", NAMESPACE_STYLES[spec.namespace])
+    flags = ", ".join(flag_names(frame.flags)) or "no flags"
+    text.append(f"\n{flags} · {frame.length} bytes at {frame.offset:#x}")
+    if row.entry_index is not None:
+        text.append(f" · entry #{row.entry_index}", "bold")
+    if frame.direction is not None:
+        direction = frame.direction
+        text.append(f"\n{direction.label}", DIRECTION_STYLES[direction])
+    text.append(f" · {safe_text(str(frame.stream))}")
+    if frame.packet is not None:
+        text.append(f" · packet {frame.packet}", "dim")
+    if frame.message is None and spec is not None:
+        text.append("\nbody not decoded: shown field by field or as bytes", "yellow")
+    return text
+
+
+def problem_text(problem: Problem) -> Text:
+    style = SEVERITY_STYLES[problem.severity]
+    text = Text("  ! ", style).append(f"{problem.code} {problem.severity.value}", style)
+    if problem.offset is not None:
+        text.append(f" @{problem.offset:#x}", "dim")
+    text.append(": " + safe_text(problem.message))
+    rule = problem.rule
+    text.append(f"\n    rule: {rule.title} ({rule.reference})", "dim")
+    return text
+
+
+def payload_blocks(node: FieldNode) -> Iterator[RenderableType]:
+    """Blocks (pretty JSON, long text) of a field and its children, under a heading."""
+    if node.block is not None:
+        yield Text(f"\n{safe_text(node.path or node.label)}", "bold")
+        block = safe_text(node.block, multiline=True)
+        if node.kind == "json":
+            yield Syntax(
+                block, "json", theme="ansi_dark", word_wrap=True, background_color="default"
+            )
+        else:
+            yield Text(block)
+    for child in node.children:
+        yield from payload_blocks(child)
+
+
+KIND_STYLES = {"json": "green", "text": "green", "string": "green", "hex": "dim"}
+
+
+def hex_view_text(frame: Frame, highlight: Span | None, per_row: int = HEX_ROW) -> Text:
+    """The frame's bytes, per_row (8 or 16) a line: the header marked, the highlighted
+    field's bytes (an offset range of the body) shown reversed."""
+    data = frame.to_bytes()
+    shown = data[:HEX_SHOWN]
+    low, high = (HEADER_SIZE + highlight[0], HEADER_SIZE + highlight[1]) if highlight else (0, 0)
+    cuts = sorted({0, HEADER_SIZE, low, high, len(shown)})  # where the style changes
+    text = Text()
+    width = 3 * per_row + per_row // 8  # 3 columns a byte, and one more after each eight
+    for start in range(0, len(shown), per_row):
+        end = min(start + per_row, len(shown))
+        text.append(f"{frame.offset + start:08x}  ", "dim")
+        pieces = _styled_pieces(start, end, cuts, low, high)
+        column = 0
+        for piece_start, piece_end, style in pieces:
+            hex_part = "".join(
+                f"{shown[i]:02x}" + ("  " if i % 8 == 7 else " ")
+                for i in range(piece_start, piece_end)
+            )
+            text.append(hex_part, style)
+            column += len(hex_part)
+        text.append(" " * (width - column + 1))
+        for piece_start, piece_end, style in pieces:
+            printable = "".join(
+                chr(b) if 0x20 <= b < 0x7F else "." for b in shown[piece_start:piece_end]
+            )
+            text.append(printable, style or "dim")
+        text.append("\n")
+    if len(data) > len(shown):
+        text.append(f"… {len(data) - len(shown)} more bytes\n", "dim")
+    text.append("header", HEADER_STYLE).append(" · body")
+    if highlight:
+        text.append(" · ").append("selected field", HIGHLIGHT_STYLE)
+    return text
+
+
+def _styled_pieces(
+    start: int, end: int, cuts: list[int], low: int, high: int
+) -> list[tuple[int, int, str]]:
+    """The runs of one line's bytes that share a style: header, body, highlighted field."""
+    bounds = [start, *(c for c in cuts if start < c < end), end]
+    out = []
+    for piece_start, piece_end in itertools.pairwise(bounds):
+        if low <= piece_start < high:
+            style = HIGHLIGHT_STYLE
+        else:
+            style = HEADER_STYLE if piece_start < HEADER_SIZE else ""
+        out.append((piece_start, piece_end, style))
+    return out
