@@ -127,7 +127,7 @@ class Summary:
         self.end: float | None = None
         if info is not None and info.time is not None:
             self._saw(info.time)
-        self.resets: list[str] = []
+        self.cut: dict[str, list[str]] = {}  # how a body ended early: its direction's bodies
         self.problems = 0
         self.took = False  # a frame or a problem: an empty file is no stream
 
@@ -150,7 +150,7 @@ class Summary:
                 self._saw(frame.time)
         elif isinstance(item, StreamEnd):
             if item.how != "end":
-                self.resets.append(f"{item.direction.body} {item.how}")
+                self.cut.setdefault(item.how, []).append(item.direction.body)
             if item.time is not None:
                 self._saw(item.time)
             if item.body_bytes is not None and info is not None and info.kind != "invocation":
@@ -182,7 +182,7 @@ class Summary:
             sdk=info.header("x-restate-server", response=True) if info else None,
             frames=self.frames,
             bytes=self.sizes,
-            ending=_ending(info, self.terminal, self.resets),
+            ending=_ending(info, self.terminal, self.cut),
             problems=self.problems,
         )
 
@@ -197,7 +197,11 @@ def _terminal(message: object) -> str | None:
     return None
 
 
-def _ending(info: StreamInfo | None, terminal: str | None, resets: list[str]) -> str:
+_CUT_BY: Final = {"reset": "reset", "closed": "cut by the connection's close",
+                  "capture": "cut by the capture's end"}  # fmt: skip
+
+
+def _ending(info: StreamInfo | None, terminal: str | None, cut: dict[str, list[str]]) -> str:
     if info is not None and not info.restate:
         return info.kind
     version = info.protocol_version if info is not None else None
@@ -205,8 +209,9 @@ def _ending(info: StreamInfo | None, terminal: str | None, resets: list[str]) ->
         return not_interpreted(version)
     if terminal is not None:
         return terminal
-    if resets:
-        return "no terminal message; " + ", ".join(resets)
+    if cut:
+        how = (f"{' and '.join(bodies)} {_CUT_BY.get(by, by)}" for by, bodies in cut.items())
+        return "no terminal message; " + ", ".join(how)
     return "no terminal message"
 
 

@@ -371,6 +371,29 @@ def test_reset_connection_ends_its_streams() -> None:
     assert {(e.direction, e.how) for e in ends} == {(RUNTIME, "end"), (SDK, "reset")}
 
 
+def test_a_stream_cut_short_says_how_each_body_ended() -> None:
+    """streams' ending column: what cut the bodies, per direction, in words."""
+    from restate_inspect.streams import group_streams, summarize
+
+    def ending(exchange: list[tuple[int, bytes]], *, reset: bool) -> str:
+        talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+        talk.handshake()
+        for side, data in exchange:
+            talk.segment(side, data)
+        if reset:
+            talk.segment(1, flags=cw.RST | cw.ACK)
+        (group,) = [g for g in group_streams(decode(cw.pcap(talk.packets))) if g.info]
+        return summarize(group).ending
+
+    exchange = cw.h2_exchange(REQUEST, b"")  # the SDK sends nothing: no terminal message
+    end_stream = b"\x00\x00\x00\x00\x01\x00\x00\x00\x01"  # an empty DATA frame that ends it
+    unended = [part for part in exchange if end_stream not in part[1]]
+    assert ending(unended, reset=False) == (
+        "no terminal message; request and response cut by the capture's end"
+    )
+    assert ending(exchange[:-1], reset=True) == "no terminal message; response reset"
+
+
 # --- HTTP --------------------------------------------------------------------------------
 
 
