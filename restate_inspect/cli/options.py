@@ -96,6 +96,7 @@ JobsOpt = Annotated[
     typer.Option(
         "--jobs",
         "-j",
+        metavar="N",
         min=0,
         help="Worker processes for a large capture, each decoding a share of its TCP "
         "connections. 0: as many as there are cores (up to 4) for captures over 8 MB.",
