@@ -73,7 +73,7 @@ def test_the_format_can_be_named_and_a_huge_print_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert _read(b"1 2 3", InputFormat.NUMBERS) == (b"\x01\x02\x03", [])
-    monkeypatch.setattr("restate_inspect.readers.MAX_ENVELOPE", 10)
+    monkeypatch.setattr("restate_inspect.readers.formats.MAX_ENVELOPE", 10)
     with pytest.raises(InputError, match="printed bytes larger than 10 bytes"):
         _read(b"[" + b"1, " * 10 + b"]")
 

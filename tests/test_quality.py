@@ -22,6 +22,7 @@ SANS_IO = (
     "values.py",
     "annotations.py",
     "journal.py",
+    "readers/formats.py",
     "readers/hextext.py",
     "readers/base64text.py",
     "readers/events.py",

@@ -393,3 +393,4 @@ def test_a_live_capture_gone_quiet_still_ends_a_stream_the_runtime_reset() -> No
     finally:
         sdk_side_ended.set()
         writer.join()
+
