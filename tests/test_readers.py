@@ -394,3 +394,17 @@ def test_a_live_capture_gone_quiet_still_ends_a_stream_the_runtime_reset() -> No
         sdk_side_ended.set()
         writer.join()
 
+
+def test_a_rewound_handle_gives_the_sniffed_bytes_back_first() -> None:
+    """What was read to sniff the format comes first, whatever sizes are asked for (-1:
+    all), and the progress counts every byte once."""
+    from restate_inspect.readers import _Rewound
+
+    counted: list[int] = []
+    handle = _Rewound(b"abc", io.BytesIO(b"defgh"), counted.append)
+    assert handle.read(2) == b"ab" and handle.read1(5) == b"c" and handle.read(-1) == b"defgh"
+    assert counted[-1] == 8 and handle.read1(4) == b""
+    assert _Rewound(b"abc", io.BytesIO(b"def"), None).read() == b"abcdef"
+    assert _Rewound(b"abc", io.BytesIO(b"def"), None).read1() == b"abc"
+    assert _Rewound(b"abc", io.BytesIO(b"de"), None).read(4) == b"abcd"
+    assert _Rewound(b"", io.BytesIO(b"de"), None).read1(1) == b"d"

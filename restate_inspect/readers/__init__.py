@@ -92,21 +92,22 @@ class _Rewound:
         self._count = 0
 
     def read(self, size: int = -1, /) -> bytes:
-        if self._first:
-            data, self._first = self._first[:size], self._first[size:]
-            if len(data) < size:
-                data += self._handle.read(size - len(data))
-        else:
-            data = self._handle.read(size)
+        data = self._from_first(size)
+        if size < 0 or len(data) < size:
+            data += self._handle.read(size if size < 0 else size - len(data))
         return self._counted(data)
 
     def read1(self, size: int = -1, /) -> bytes:
         """Up to size bytes, as many as there are now (at least one, unless at the end)."""
-        if self._first:
-            data, self._first = self._first[:size], self._first[size:]
-        else:
+        data = self._from_first(size)
+        if not data:
             data = getattr(self._handle, "read1", self._handle.read)(size)
         return self._counted(data)
+
+    def _from_first(self, size: int) -> bytes:
+        cut = len(self._first) if size < 0 else size
+        data, self._first = self._first[:cut], self._first[cut:]
+        return data
 
     def _counted(self, data: bytes) -> bytes:
         self._count += len(data)
