@@ -8,13 +8,14 @@ to be retried) stays until its next attempt, so memory holds only open invocatio
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple
 
 from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import Frame
+from restate_inspect.framing import HEADER, Frame
 from restate_inspect.journal import AFTER_LOSS, AttemptJournal, DecodedFrame, Entry, Moment
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import lookup
@@ -24,6 +25,7 @@ from restate_inspect.rules import Problem
 from restate_inspect.values import awakeable_id
 
 _AWAKEABLES_KEPT: Final = 100_000  # awakeable ids remembered, to link their completions
+_SIGHTINGS_KEPT: Final = 10_000  # attempts remembered, to tell a copy of one
 
 
 @dataclass
@@ -60,15 +62,30 @@ class _Awakeable:
     stream: StreamKey | None
 
 
+@dataclass
+class _Sighting:
+    """An attempt taken, to tell a copy of it on another connection."""
+
+    stream: StreamKey | None
+    span: tuple[float, float]
+    invocation_id: str
+    attempt: int
+
+
 class InvocationTracker:
     def __init__(self) -> None:
         self._open: OrderedDict[bytes | str, Invocation] = OrderedDict()
         self._stored: dict[bytes | str, dict[int, _Stored]] = {}
         self._awakeables: OrderedDict[str, _Awakeable] = OrderedDict()
         self._completers: OrderedDict[str, list[_Awakeable]] = OrderedDict()  # before theirs
+        self._sightings: OrderedDict[bytes, _Sighting] = OrderedDict()  # by fingerprint
 
-    def add(self, attempt: AttemptJournal, info: StreamInfo | None) -> list[Invocation]:
-        """Take a finished attempt; the invocations it ends."""
+    def add(self, finished: Finished) -> list[Invocation | Problem]:
+        """Take a finished attempt; the invocations it ends, or why it is left out."""
+        copy = self._copy(finished)
+        if copy is not None:
+            return [copy]
+        attempt, info = finished.attempt, finished.info
         key = attempt.start.id if attempt.start is not None else f"stream {attempt.stream}"
         invocation = self._open.get(key)
         if invocation is None:
@@ -82,6 +99,10 @@ class InvocationTracker:
             )
         invocation.attempts.append(attempt)
         attempt.stamp(invocation.invocation_id, len(invocation.attempts))
+        if finished.fingerprint and finished.span is not None:
+            sighting = _Sighting(attempt.stream, finished.span, invocation.invocation_id,
+                                 len(invocation.attempts))  # fmt: skip
+            self._remember(self._sightings, finished.fingerprint, sighting, _SIGHTINGS_KEPT)
         self._check_replay(key, attempt)
         self._link_awakeables(attempt)
         if attempt.ending == "end":
@@ -90,6 +111,25 @@ class InvocationTracker:
 
     def finish(self) -> list[Invocation]:
         return [self._close(key) for key in list(self._open)]
+
+    def _copy(self, finished: Finished) -> Problem | None:
+        """The finding that an attempt is a copy of one taken already: the same frames, both
+        ways, on another stream, at the same time. A capture sees that where traffic passes
+        a proxy or NAT between two of its interfaces (`tcpdump -i any` beside a Docker
+        container's port); an attempt that is truly new comes after the last one ended."""
+        seen = self._sightings.get(finished.fingerprint) if finished.fingerprint else None
+        span, stream = finished.span, finished.attempt.stream
+        if seen is None or span is None or seen.stream == stream:
+            return None
+        if span[0] > seen.span[1] or seen.span[0] > span[1]:
+            return None
+        text = (
+            f"{stream} carries the same frames as {seen.stream} (attempt {seen.attempt} of "
+            f"{seen.invocation_id}), at the same time: the capture saw it twice, as through a "
+            "proxy or NAT; it is shown once"
+        )
+        return Problem("RI315", text, None, None, stream=stream,
+                       invocation_id=seen.invocation_id, attempt=seen.attempt)  # fmt: skip
 
     def _close(self, key: bytes | str) -> Invocation:
         self._stored.pop(key, None)
@@ -166,9 +206,11 @@ class InvocationTracker:
                     self._remember(self._completers, message.id, waiting)
 
     @staticmethod
-    def _remember(table: OrderedDict[str, Any], token: str, value: Any) -> None:
+    def _remember(
+        table: OrderedDict[Any, Any], token: Any, value: Any, kept: int = _AWAKEABLES_KEPT
+    ) -> None:
         table[token] = value
-        while len(table) > _AWAKEABLES_KEPT:
+        while len(table) > kept:
             table.popitem(last=False)
 
 
@@ -197,12 +239,15 @@ Journaled = Invocation | Problem | Discovery
 
 class Finished(NamedTuple):
     """An attempt whose stream is over, with what the capture told about the stream, the
-    packet that ended it (inf: the input ended first) and the packet that began it."""
+    packet that ended it (inf: the input ended first) and the packet that began it; and, to
+    tell a copy of it, a digest of its frames and the capture times of the first and last."""
 
     attempt: AttemptJournal
     info: StreamInfo | None
     ended_by: float
     began: float
+    fingerprint: bytes = b""
+    span: tuple[float, float] | None = None
 
 
 Built = Finished | Problem | Discovery
@@ -219,7 +264,7 @@ def tracked(built: Iterable[Built]) -> Iterator[Journaled]:
     tracker = InvocationTracker()
     for item in built:
         if isinstance(item, Finished):
-            yield from tracker.add(item.attempt, item.info)
+            yield from tracker.add(item)
         else:
             yield item
     yield from tracker.finish()
@@ -256,9 +301,9 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
             if item.packet is None:  # the capture's end ended it
                 cut_short.append(state)
             else:
-                yield Finished(state.attempt, state.info, float(item.packet), state.began)
+                yield state.finished(float(item.packet))
     for state in _still_open(building.values(), cut_short):
-        yield Finished(state.attempt, state.info, _NEVER, state.began)
+        yield state.finished(_NEVER)
 
 
 def _still_open(building: Iterable[_Building], ended: list[_Building]) -> list[_Building]:
@@ -277,6 +322,14 @@ class _Building:
     info: StreamInfo | None
     began: float  # the packet of the stream's first event
     took: bool = False  # a frame or a problem
+    digest: hashlib.blake2b = field(default_factory=lambda: hashlib.blake2b(digest_size=16))
+    first: float | None = None  # capture time of the first frame
+    last: float | None = None
+
+    def finished(self, ended_by: float) -> Finished:
+        span = None if self.first is None or self.last is None else (self.first, self.last)
+        fingerprint = self.digest.digest() if self.attempt.start is not None else b""
+        return Finished(self.attempt, self.info, ended_by, self.began, fingerprint, span)
 
     def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd) -> bool:
         """Add an item of the stream; True when it finished the attempt."""
@@ -294,7 +347,18 @@ class _Building:
         else:
             self.took = True
             attempt.add(item)
+            if isinstance(item, DecodedFrame):
+                self._saw(item.frame)
         return False
+
+    def _saw(self, frame: Frame) -> None:
+        direction = b"<" if frame.direction is Direction.SDK_TO_RUNTIME else b">"
+        self.digest.update(direction + HEADER.pack(frame.type, frame.flags, frame.length))
+        self.digest.update(frame.body)
+        time = frame.time
+        if time is not None:
+            self.first = time if self.first is None else min(self.first, time)
+            self.last = time if self.last is None else max(self.last, time)
 
 
 def _packet(item: Decoded) -> float:

@@ -81,6 +81,8 @@ _CATALOGUE = (
     Rule("RI312", _W, "HTTP/2 headers unknown: HPACK context missing or broken", "RFC 7541"),
     Rule("RI313", _E, "HTTP/1.1 message cannot be parsed", "RFC 9112"),
     Rule("RI314", _I, "capture has no Restate traffic on this connection", "capture"),
+    Rule("RI315", _I, "the same attempt on two TCP connections at once (a proxy, NAT); shown once",
+         "capture"),
     # The conversation of an attempt: stream shape.
     Rule("RI201", _E, "the request does not begin with a StartMessage", _SHAPE),
     Rule("RI202", _E, "the runtime sends an SDK message, or a second StartMessage", _SHAPE),

@@ -951,3 +951,53 @@ def test_a_header_block_seen_before_decodes_by_the_table_it_meets() -> None:
         heads += connection.feed(0, frame.serialize(), None, number)
     found = [dict(h.headers or ()) for h in heads if isinstance(h, HttpHead)]
     assert found == [{"x-a": "1"}] * 3 + [{"x-b": "2"}] * 2
+
+
+# --- the same traffic seen twice -------------------------------------------------------------
+
+
+def _attempt_on(port: int, start: float) -> list[cw.Packet]:
+    """One attempt (REQUEST, RESPONSE) on its own connection from client port `port`."""
+    talk = cw.Conversation(("10.0.0.1", port), ("10.0.0.2", 9080), start=start)
+    talk.handshake()
+    for side, data in cw.h2_exchange(REQUEST, RESPONSE):
+        talk.segment(side, data)
+    return talk.packets
+
+
+def _journaled(packets: list[cw.Packet]) -> tuple[list[Any], list[Problem]]:
+    from restate_inspect.invocations import Invocation, invocations
+
+    packets = sorted(packets, key=lambda packet: packet.time)
+    items = list(invocations(decode(cw.pcap(packets))))
+    return [i for i in items if isinstance(i, Invocation)], problems(items)
+
+
+def test_an_attempt_seen_on_two_connections_at_once_is_shown_once() -> None:
+    """Through a proxy or NAT, `tcpdump -i any` sees each attempt on two connections at the
+    same time: it is one attempt, and the copy is told, not journaled again."""
+    copied = _attempt_on(40000, 1_700_000_000.0) + _attempt_on(40100, 1_700_000_000.0004)
+    (invocation,), (found,) = _journaled(copied)
+    assert [str(a.stream) for a in invocation.attempts] == ["tcp0/s1"]
+    assert (found.code, str(found.stream), found.attempt) == ("RI315", "tcp1/s1", 1)
+    assert found.invocation_id == invocation.invocation_id
+    assert "same frames as tcp0/s1" in found.message
+
+
+def test_the_same_attempt_again_after_the_first_ended_is_not_a_copy() -> None:
+    """A retry that sends what the last attempt sent comes after it: both are journaled."""
+    again = _attempt_on(40000, 1_700_000_000.0) + _attempt_on(40100, 1_700_000_001.0)
+    journaled, found = _journaled(again)
+    assert [str(i.attempts[0].stream) for i in journaled] == ["tcp0/s1", "tcp1/s1"]
+    assert found == []
+
+
+def test_an_attempt_with_other_frames_at_the_same_time_is_not_a_copy() -> None:
+    other = _attempt_on(40000, 1_700_000_000.0)
+    talk = cw.Conversation(("10.0.0.1", 40100), ("10.0.0.2", 9080), start=1_700_000_000.0004)
+    talk.handshake()
+    for side, data in cw.h2_exchange(REQUEST, RESPONSE[:-8]):  # without its EndMessage
+        talk.segment(side, data)
+    journaled, found = _journaled(other + talk.packets)
+    assert sum(len(i.attempts) for i in journaled) == 2
+    assert [p.code for p in found if p.code == "RI315"] == []
