@@ -445,6 +445,20 @@ def test_check_ignore_leaves_findings_out_of_the_output_and_the_exit_code() -> N
     assert all(f["severity"] != "error" for f in left) and ignored.exit_code == 0
     nothing = run_cli(["check", "--ignore", "RI10,RI2", "-"], stdin=cut)
     assert nothing.exit_code == 0 and "no findings" in nothing.stdout
+    assert "by code" not in nothing.stdout
+
+
+def test_check_sums_the_findings_up_by_code_most_frequent_first() -> None:
+    """What `jq -r .code | sort | uniq -c` would say, under the text: the codes to --ignore."""
+    capture = str(SAMPLES / "v1-features.pcapng")
+    found = [json.loads(line) for line in run_cli(["check", "--json", capture]).stdout.splitlines()]
+    codes: dict[str, int] = {}
+    for finding in found:
+        codes[finding["code"]] = codes.get(finding["code"], 0) + 1
+    *_, by_code = run_cli(["check", capture]).stdout.splitlines()
+    listed = dict(part.split(": ") for part in by_code.removeprefix("by code: ").split(", "))
+    assert {code: int(count) for code, count in listed.items()} == codes
+    assert list(map(int, listed.values())) == sorted(codes.values(), reverse=True)
 
 
 def test_tui_follows_a_pipe_on_stdin_and_reads_a_file_to_its_end(

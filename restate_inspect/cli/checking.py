@@ -3,6 +3,7 @@ against the protocol's rules, and the catalogue of those rules."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from enum import StrEnum
@@ -148,6 +149,7 @@ def check(
     text = TextRenderer(console)
     tally = Tally()
     checked = 0
+    codes: Counter[str] = Counter()
     try:
         with progress_bar(where.path) as progress:
             built = _checked_invocations(where, inputs.max_length, jobs_for(where, jobs), progress)
@@ -163,6 +165,7 @@ def check(
                     if finding.code in ignored:
                         continue
                     tally.add(finding)
+                    codes[finding.code] += 1
                     if json_output:
                         write_records([problem_record(finding)])
                     else:
@@ -170,7 +173,7 @@ def check(
     except InputError as exc:
         fail(str(exc))
     if not json_output:
-        text.check_summary(tally, checked)
+        text.check_summary(tally, checked, codes)
     selection.tell_if_nothing(checked)
     failing = any(tally.problems[s] for s in _AT_LEAST[fail_on])
     raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -253,11 +254,15 @@ class TextRenderer:
         self.print(line)
         self.print.flush()
 
-    def check_summary(self, tally: Tally, invocations: int) -> None:
+    def check_summary(self, tally: Tally, invocations: int, codes: Counter[str]) -> None:
+        """The totals, and the findings by code, most frequent first (what `--ignore` takes)."""
         counts = _counts(tally)
         text = f"{counted(invocations, 'invocation')} checked; " + (counts or "no findings")
         style = "bold red" if tally.problems[Severity.ERROR] else "dim"
         self.print(Text(text, style))
+        if codes:
+            by_code = ", ".join(f"{code}: {count}" for code, count in codes.most_common())
+            self.print(Text(f"by code: {by_code}", "dim"))
         self.print.flush()
 
     def summary(self, tally: Tally) -> None:
