@@ -4,6 +4,7 @@ itself stored, suspensions and their resumed attempts where they are."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,6 +101,30 @@ def test_the_journal_text_shows_the_resumed_attempt() -> None:
     assert any("attempt 1" in line and "suspended on #2" in line for line in lines)
     assert any("resumes attempt 1 after a suspension" in line for line in lines)
     assert any("Sleep" in line and "[replayed]" in line and "[completed]" in line for line in lines)
+
+
+def test_an_invocation_the_input_leaves_waiting_says_so(tmp_path: Path) -> None:
+    """A suspended attempt, or one that failed to be retried, with no next attempt in the
+    input: its invocation's line says that none came ("why is it stuck?")."""
+    from tests.helpers import SAMPLES
+
+    capture = str(captures_dir() / "v1-features" / "v1-features.pcapng")
+    whole = run_cli(["journal", capture]).stdout.splitlines()
+    assert not [line for line in whole if "in the input" in line]  # every one was resumed
+    stream = next(
+        line.split()[2] for line in run_cli(["streams", capture]).stdout.splitlines()
+        if "Demo/longSleep" in line and "suspended" in line
+    )  # fmt: skip
+    run_cli(["streams", capture, "--stream", stream, "--export", str(tmp_path)])
+    (request,) = tmp_path.glob("*.req.bin")
+    response = request.with_name(request.name.replace(".req.", ".resp."))
+    suspended = run_cli(["journal", "--request", str(request), "--response", str(response)])
+    head = suspended.stdout.splitlines()[0]
+    assert head.endswith("1 attempt · suspended on #2 · not resumed in the input")
+    flaky = ["--request", str(SAMPLES / "v2-py-flaky-error.req.bin")]
+    flaky += ["--response", str(SAMPLES / "v2-py-flaky-error.resp.bin")]
+    head = run_cli(["journal", *flaky]).stdout.splitlines()[0]
+    assert head.endswith("1 attempt · error 500 · not retried in the input")
 
 
 def test_severity_of_real_findings_is_info() -> None:

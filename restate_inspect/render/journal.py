@@ -29,6 +29,13 @@ _BADGE_STYLES = {
 }
 
 
+# An invocation handed on without an End was waiting for an attempt the input does not have.
+_NEXT_NOT_SEEN = {
+    "suspension": "not resumed in the input",
+    "error": "not retried in the input",
+}
+
+
 class JournalRenderer:
     def __init__(self, console: Console) -> None:
         self.print = LinePrinter(console)
@@ -44,6 +51,9 @@ class JournalRenderer:
         line.append(f"  {count} attempt{'s' if count > 1 else ''} · ", "dim")
         ending = invocation.ending
         line.append(safe_text(ending), ENDING_STYLES.get(ending.split(" ")[0], ""))
+        waiting = _NEXT_NOT_SEEN.get(invocation.attempts[-1].ending or "")
+        if waiting:
+            line.append(f" · {waiting}", "dim")
         self.print(line)
         for attempt in invocation.attempts:
             self._attempt(attempt, invocation)
