@@ -42,6 +42,9 @@ LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"}
 # What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
 _SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
 AFTER_LOSS: Final = "; bytes of this attempt are missing before it, which may explain it"
+# A completion or ack the runtime sent this shortly (capture time) before the SDK suspended
+# on its entry was on its way: the SDK could not have read it when it decided to suspend.
+IN_FLIGHT: Final = 0.02
 
 
 class DecodedFrame(NamedTuple):
@@ -419,6 +422,16 @@ class AttemptJournal:
             if entry is None:
                 text = f"suspended on entry {index}, which does not exist"
                 findings.append(self._finding("RI221", text, decoded, index))
+                continue
+            answer = entry.completion if entry.completable else entry.ack
+            ahead = _ahead(answer, decoded.frame)
+            if ahead is not None:
+                text = (
+                    f"suspended on entry {index}, a {entry.name}, whose "
+                    f"{'completion' if entry.completable else 'ack'} the runtime had sent "
+                    f"{ahead * 1000:.1f} ms before: it was still on its way"
+                )
+                findings.append(self._finding("RI224", text, decoded, index))
             elif entry.completable and entry.completed:
                 text = f"suspended on entry {index}, a {entry.name}, which is already completed"
                 findings.append(self._finding("RI222", text, decoded, index))
@@ -555,6 +568,15 @@ class AttemptJournal:
     def all_findings(self) -> list[Problem]:
         """Every finding of the attempt, in timeline order."""
         return [finding for moment in self.timeline for finding in moment.findings]
+
+
+def _ahead(answer: Frame | None, suspension: Frame) -> float | None:
+    """How long before the suspension the runtime's answer (completion, ack) was captured,
+    when that is short enough for it to have been on its way (IN_FLIGHT)."""
+    if answer is None or answer.time is None or suspension.time is None:
+        return None
+    ahead = suspension.time - answer.time
+    return ahead if 0 <= ahead <= IN_FLIGHT else None
 
 
 def _entry(index: int, frame: Frame, *, replayed: bool) -> Entry:

@@ -106,6 +106,8 @@ _CATALOGUE = (
     Rule("RI221", _E, "suspension on an entry that does not exist", _SUSPENSION),
     Rule("RI222", _W, "suspension on an entry that is already completed", _SUSPENSION),
     Rule("RI223", _W, "suspension on an entry that waits for no completion or ack", _SUSPENSION),
+    Rule("RI224", _I, "suspension on an entry whose completion or ack was on its way (sent "
+         "up to 20 ms before)", _SUSPENSION),
     # Failures the SDK reports.
     Rule("RI230", _E, "the SDK reports a journal mismatch (570)", _ERRORS),
     Rule("RI231", _E, "the SDK reports a protocol violation (571)", _ERRORS),

@@ -12,7 +12,7 @@ import pytest
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import encode_frame
 from restate_inspect.invocations import Invocation, invocations
-from restate_inspect.journal import DecodedFrame
+from restate_inspect.journal import IN_FLIGHT, DecodedFrame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers.events import Chunk, Gap, InputEvent, StreamEnd, StreamInfo
@@ -245,6 +245,16 @@ CASES: list[tuple[str, Callable[[], list[Attempt]], Callable[[], list[Attempt]]]
         lambda: [_with(*CLEAN[:2], (S, SET), (S, suspension(1)))],
         lambda: [_with(*CLEAN[:2], (S, RUN), (S, suspension(1)))],  # a Run awaiting its ack
     ),
+    (  # the completion was captured 1 ms before the suspension: it was on its way
+        "RI224",
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (R, completion(1)), (S, suspension(1)))],
+        lambda: [_with(*CLEAN[:2], (S, SLEEP), (S, suspension(1)))],
+    ),
+    (
+        "RI224",
+        lambda: [_with(*CLEAN[:2], (S, RUN), (R, ack(1)), (S, suspension(1)))],
+        lambda: [_with(*CLEAN[:2], (S, RUN), (S, suspension(1)))],
+    ),
     (
         "RI230",
         lambda: [_with(*CLEAN[:2], (S, error(570, related_entry_index=0)))],
@@ -319,6 +329,23 @@ def test_each_rule_finds_exactly_its_breach(
 ) -> None:
     assert findings(*broken()) == [code]
     assert findings(*clean()) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "answer", "code"), [(SLEEP, completion(1), "RI222"), (RUN, ack(1), "RI223")]
+)
+def test_a_suspension_on_what_was_answered_long_before_breaks_the_rule(
+    entry: bytes, answer: bytes, code: str
+) -> None:
+    """An answer captured more than IN_FLIGHT before the suspension had arrived: the SDK
+    suspended on an entry it had the completion (or ack) of."""
+    items = events(_with(*CLEAN[:2], (S, entry), (R, answer), (S, suspension(1))))
+    last = max(i for i, item in enumerate(items) if isinstance(item, Chunk))
+    moved = items[last]
+    assert isinstance(moved, Chunk) and moved.time is not None
+    items[last] = moved._replace(time=moved.time + IN_FLIGHT + 0.001)
+    (invocation,) = [i for i in invocations(decode_events(items)) if isinstance(i, Invocation)]
+    assert [f.code for f in invocation.attempts[0].all_findings()] == [code]
 
 
 def test_every_journal_rule_has_a_case() -> None:
