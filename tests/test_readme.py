@@ -66,3 +66,10 @@ def test_readme_examples_run_as_printed(command: str) -> None:
 
 def test_examples_were_found() -> None:
     assert len(_examples()) >= 10
+
+
+def test_the_problem_code_table_lists_every_rule_with_its_severity() -> None:
+    from restate_inspect.rules import RULES
+
+    rows = dict(re.findall(r"^\| (RI\d{3}) \| (\w+) \|", README, flags=re.M))
+    assert rows == {code: rule.severity.value for code, rule in RULES.items()}
