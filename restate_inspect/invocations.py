@@ -340,7 +340,7 @@ class _Building:
             types = (item.header("content-type"), item.header("content-type", response=True))
             attempt.describe(item.http_version, item.status, types)
         elif isinstance(item, StreamEnd):
-            attempt.end_of(item.direction, item.how)
+            attempt.end_of(item.direction, item.how, item.by)
             if self.info is not None and len(attempt.ends) == len(Direction):
                 attempt.finish()
                 return True

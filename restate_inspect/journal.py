@@ -167,6 +167,7 @@ class AttemptJournal:
     error: pb.ErrorMessage | None = None
     replayed: int = 0
     ends: dict[Direction, str] = field(default_factory=dict)  # how each body ended
+    reset_by_runtime: bool = False  # the runtime reset the stream: it aborted the attempt
     status: str | None = None
     content_types: tuple[str | None, str | None] = (None, None)
     seen: set[Direction] = field(default_factory=set)
@@ -233,8 +234,11 @@ class AttemptJournal:
         self.status = status
         self.content_types = types
 
-    def end_of(self, direction: Direction, how: str) -> None:
+    def end_of(self, direction: Direction, how: str, by: Direction | None = None) -> None:
+        """direction's body is over: how; for a reset, `by` is the direction whose sender
+        reset the stream."""
         self.ends[direction] = how
+        self.reset_by_runtime |= how == "reset" and by is RUNTIME
 
     @property
     def ending_text(self) -> str:
@@ -496,6 +500,12 @@ class AttemptJournal:
                 findings.append(
                     self._finding("RI207", "the capture ends before the attempt does", None)
                 )
+            elif self.reset_by_runtime:
+                text = (
+                    "the runtime reset the stream before the SDK ended the attempt: it aborted "
+                    "it (a kill, a timeout, a shutdown)"
+                )
+                findings.append(self._finding("RI242", text, None))
             else:
                 how = ", ".join(f"{d.body} {h}" for d, h in self.ends.items() if h != "end")
                 text = "the attempt ends without End, Suspension or Error" + (

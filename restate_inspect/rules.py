@@ -116,6 +116,8 @@ _CATALOGUE = (
     # Across attempts.
     Rule("RI240", _E, "the replay disagrees with what an earlier attempt sent", _REPLAY),
     Rule("RI241", _I, "V2 retry fields under a V1 content type", _SHAPE),
+    Rule("RI242", _I, "the runtime aborted the attempt (reset its stream) before the SDK ended it",
+         _SHAPE),
 )
 # fmt: on
 

@@ -628,6 +628,28 @@ def test_http2_a_response_not_begun_when_reset_is_over_in_time() -> None:
                         and item.frame.direction is SDK)  # fmt: skip
     assert ended[0] < first_answer
     assert shape(frames_of(items, SDK, "tcp0/s3")) == expected(RESPONSE)
+    # the runtime's RST_STREAM: the runtime aborted the attempt, which is no SDK fault
+    assert items[ended[0]].by is RUNTIME
+    from restate_inspect.invocations import Invocation, invocations
+
+    found = {
+        str(attempt.stream): {f.code for f in attempt.all_findings()}
+        for invocation in invocations(items) if isinstance(invocation, Invocation)
+        for attempt in invocation.attempts
+    }  # fmt: skip
+    assert "RI242" in found["tcp0/s1"] and not {"RI242", "RI205"} & found["tcp0/s3"]
+    assert "RI205" not in found["tcp0/s1"]
+
+
+def test_http2_a_reset_says_which_side_sent_it() -> None:
+    from hyperframe.frame import RstStreamFrame
+
+    unended = cw.h2_exchange(REQUEST, RESPONSE)[:-1]  # the response has no END_STREAM
+    for side, by in ((0, RUNTIME), (1, SDK)):
+        reset = (side, cw.h2_frames(RstStreamFrame(1, error_code=8)))
+        items = decode(cw.pcap(_talk_over(unended, [reset]).packets))
+        ends = {i.direction: (i.how, i.by) for i in items if isinstance(i, StreamEnd)}
+        assert ends == {RUNTIME: ("end", None), SDK: ("reset", by)}
 
 
 def test_http2_data_after_end_stream_is_reported_not_added_to_the_body() -> None:

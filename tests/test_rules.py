@@ -67,6 +67,7 @@ class Attempt:
     response_type: str = V1
     request_type: str | None = V1  # None: the request head is not in the capture
     ends: tuple[str, str] = ("end", "end")
+    reset_by: Direction | None = None  # which side's RST_STREAM reset the stream
     stream: str = "s1"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -109,7 +110,8 @@ def events(*attempts: Attempt) -> list[InputEvent]:
             else:
                 out.append(Chunk(key, direction, frame, time, number))
         for direction, how in zip((R, S), attempt.ends, strict=True):
-            out.append(StreamEnd(key, direction, how, None, packet))
+            by = attempt.reset_by if how == "reset" else None
+            out.append(StreamEnd(key, direction, how, None, packet, by=by))
     return out
 
 
@@ -153,6 +155,11 @@ CASES: list[tuple[str, Callable[[], list[Attempt]], Callable[[], list[Attempt]]]
         lambda: [_with((R, start(2)), (R, INPUT), (R, SET), (S, SET), (S, OUTPUT), (S, END))],
     ),
     ("RI205", lambda: [_with(*CLEAN[:3])], lambda: [_with(*CLEAN)]),
+    (  # the SDK reset the stream without a terminal message
+        "RI205",
+        lambda: [_with(*CLEAN[:3], ends=("reset", "reset"), reset_by=S)],
+        lambda: [_with(*CLEAN, ends=("reset", "reset"), reset_by=S)],
+    ),
     ("RI206", lambda: [_with(*CLEAN, (S, SET))], lambda: [_with(*CLEAN)]),
     ("RI207", lambda: [_with(*CLEAN[:3], ends=("end", "capture"))], lambda: [_with(*CLEAN)]),
     ("RI208", lambda: [_with(*CLEAN, status="500")], lambda: [_with(*CLEAN)]),
@@ -307,6 +314,11 @@ CASES: list[tuple[str, Callable[[], list[Attempt]], Callable[[], list[Attempt]]]
                 (R, start(2)), (R, INPUT), (R, SLEPT), *CLEAN[2:], stream="s3"
             ),  # a Sleep by name
         ],
+    ),
+    (  # the runtime reset the stream before the SDK ended: an abort (kill, timeout)
+        "RI242",
+        lambda: [_with(*CLEAN[:3], ends=("reset", "reset"), reset_by=R)],
+        lambda: [_with(*CLEAN, ends=("end", "reset"), reset_by=R)],
     ),
     (
         "RI241",

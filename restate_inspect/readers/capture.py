@@ -415,7 +415,15 @@ class CaptureDecoder:
             out.append(Discovery(exchange.key, bytes(exchange.manifest), event.time))
         body_bytes = exchange.bytes[event.direction]
         out.append(
-            StreamEnd(exchange.key, event.direction, event.how, event.time, self._now, body_bytes)
+            StreamEnd(
+                exchange.key,
+                event.direction,
+                event.how,
+                event.time,
+                self._now,
+                body_bytes,
+                event.by,
+            )
         )
         exchange.ended.add(event.direction)
         if len(exchange.ended) == 2:

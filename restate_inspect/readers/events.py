@@ -57,6 +57,7 @@ class StreamEnd(NamedTuple):
     # read; see CaptureDecoder); None: the capture's end
     packet: float | None = None
     body_bytes: int | None = None
+    by: Direction | None = None  # a reset: the direction whose sender reset the stream
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,7 @@ class _Resetting:
     until: float | None  # capture time after which the stream is over (None: at the close)
     time: float | None  # of the reset, or of the stream's last frame after it
     packet: int
+    by: Direction  # the direction whose sender reset the stream
 
 
 @dataclass
@@ -222,8 +223,8 @@ class Http2Connection:
                 )
             )
         state.buffer = b""
-        for stream in list(state.resetting):
-            self._reset_over(state, stream)
+        for stream, late in list(state.resetting.items()):
+            self._reset_over(state, stream, late.by)
         for stream, direction in sorted(self._open):
             if direction is state.direction:
                 self._end(stream, direction, how)
@@ -391,7 +392,7 @@ class Http2Connection:
             # the server will not process the client's streams above last_stream_id
             for stream, direction in sorted(self._open):
                 if stream > frame.last_stream_id and stream % 2:
-                    self._end(stream, direction, "reset")
+                    self._end(stream, direction, "reset", by=state.direction)
         elif isinstance(frame, SettingsFrame) and SettingsFrame.HEADER_TABLE_SIZE in frame.settings:
             peer = self._sides[1] if state is self._sides[0] else self._sides[0]
             peer.decoder.max_allowed_table_size = frame.settings[SettingsFrame.HEADER_TABLE_SIZE]
@@ -458,7 +459,9 @@ class Http2Connection:
             self._events.append(HttpHead(name, state.direction, None, "", self._time, self._packet))
             self._events.append(HttpGap(name, state.direction, 0, self._time, self._packet))
 
-    def _end(self, stream: int, direction: Direction, how: str) -> None:
+    def _end(
+        self, stream: int, direction: Direction, how: str, *, by: Direction | None = None
+    ) -> None:
         if (stream, direction) in self._open:
             self._open.discard((stream, direction))
             self._ended[stream, direction] = how
@@ -467,7 +470,7 @@ class Http2Connection:
             side = self._sides[0] if self._sides[0].direction is direction else self._sides[1]
             late = side.resetting.pop(stream, None)
             time, packet = (late.time, late.packet) if late else (self._time, self._packet)
-            self._events.append(HttpEnd(self._exchange(stream), direction, how, time, packet))
+            self._events.append(HttpEnd(self._exchange(stream), direction, how, time, packet, by))
 
     def _reset(self, state: _Side, stream: int) -> None:
         """RST_STREAM from state's side: its direction of the stream is over; the other
@@ -478,10 +481,10 @@ class Http2Connection:
         if not any(key in self._open or key in self._ended for key in keys):
             return  # a stream this capture does not know
         if keys[0] not in self._ended:
-            self._reset_over(state, stream)
+            self._reset_over(state, stream, state.direction)
         if keys[1] not in self._ended:
             until = None if self._time is None else self._time + _IN_FLIGHT
-            peer.resetting[stream] = _Resetting(until, self._time, self._packet)
+            peer.resetting[stream] = _Resetting(until, self._time, self._packet, state.direction)
 
     def _settle(self) -> None:
         """End the reset streams whose frames under way have had time to come. Each side
@@ -496,14 +499,14 @@ class Http2Connection:
             for stream, late in side.resetting.items():
                 if late.until is None or now <= late.until:
                     break
-                due.append(stream)
-            for stream in due:
-                self._reset_over(side, stream)
+                due.append((stream, late.by))
+            for stream, by in due:
+                self._reset_over(side, stream, by)
 
-    def _reset_over(self, state: _Side, stream: int) -> None:
-        """state's direction of the stream is over by a reset."""
+    def _reset_over(self, state: _Side, stream: int, by: Direction) -> None:
+        """state's direction of the stream is over by a reset that `by`'s sender sent."""
         self._open.add((stream, state.direction))  # it may not have begun
-        self._end(stream, state.direction, "reset")
+        self._end(stream, state.direction, "reset", by=by)
 
     def _data_kept(self, state: _Side, stream: int, length: int) -> bool:
         """Whether a DATA frame's payload is part of its stream's body: not when the

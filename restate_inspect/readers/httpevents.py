@@ -45,6 +45,7 @@ class HttpEnd(NamedTuple):
     how: str  # "end" (END_STREAM, the last chunk, Content-Length reached), "reset", "closed"
     time: float | None
     packet: int
+    by: Direction | None = None  # a reset: the direction whose sender reset the stream
 
 
 HttpEvent = HttpHead | HttpBody | HttpGap | HttpEnd
