@@ -24,6 +24,10 @@ class Direction(StrEnum):
     def body(self) -> str:
         return "request" if self is Direction.RUNTIME_TO_SDK else "response"
 
+    @property
+    def sender(self) -> str:
+        return "the runtime" if self is Direction.RUNTIME_TO_SDK else "the SDK"
+
 
 class StreamKey(NamedTuple):
     """One HTTP stream: an input file (or pair of files), or, in a capture, a TCP connection

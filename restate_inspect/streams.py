@@ -150,7 +150,8 @@ class Summary:
                 self._saw(frame.time)
         elif isinstance(item, StreamEnd):
             if item.how != "end":
-                self.cut.setdefault(item.how, []).append(item.direction.body)
+                how = item.how if item.by is None else f"{item.how} by {item.by.sender}"
+                self.cut.setdefault(how, []).append(item.direction.body)
             if item.time is not None:
                 self._saw(item.time)
             if item.body_bytes is not None and info is not None and info.kind != "invocation":

@@ -368,7 +368,29 @@ def test_reset_connection_ends_its_streams() -> None:
     talk.segment(1, flags=cw.RST | cw.ACK)
     items = decode(cw.pcap(talk.packets))
     ends = [i for i in items if isinstance(i, StreamEnd)]
-    assert {(e.direction, e.how) for e in ends} == {(RUNTIME, "end"), (SDK, "reset")}
+    assert {(e.direction, e.how, e.by) for e in ends} == {
+        (RUNTIME, "end", None),
+        (SDK, "reset", SDK),
+    }
+
+
+def test_a_connection_the_runtime_resets_mid_answer_is_an_abort() -> None:
+    """HTTP/1.1: the runtime's TCP RST cuts the SDK's answer short. The response says the
+    runtime reset it, and the attempt is an abort (RI242), not an SDK that left it unended."""
+    from restate_inspect.invocations import Invocation, invocations
+
+    (request, response) = cw.http1_exchange(REQUEST, RESPONSE, chunked=False)
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    talk.segment(*request)
+    talk.segment(1, response[1][: len(response[1]) - 20])  # the End and more still to come
+    talk.segment(0, flags=cw.RST | cw.ACK)
+    items = decode(cw.pcap(talk.packets))
+    ends = {(e.direction, e.how, e.by) for e in items if isinstance(e, StreamEnd)}
+    assert ends == {(RUNTIME, "end", None), (SDK, "reset", RUNTIME)}
+    (invocation,) = [i for i in invocations(items) if isinstance(i, Invocation)]
+    codes = [f.code for f in invocation.attempts[0].all_findings()]
+    assert "RI242" in codes and "RI205" not in codes
 
 
 def test_a_stream_cut_short_says_how_each_body_ended() -> None:
@@ -391,7 +413,7 @@ def test_a_stream_cut_short_says_how_each_body_ended() -> None:
     assert ending(unended, reset=False) == (
         "no terminal message; request and response cut by the capture's end"
     )
-    assert ending(exchange[:-1], reset=True) == "no terminal message; response reset"
+    assert ending(exchange[:-1], reset=True) == "no terminal message; response reset by the SDK"
 
 
 # --- HTTP --------------------------------------------------------------------------------

@@ -229,7 +229,7 @@ class CaptureDecoder:
         if isinstance(event, TcpGap):
             return link.protocol.gap(event.side, event.length, event.time, event.packet)
         assert isinstance(event, TcpClosed)
-        return link.protocol.close(event.side, _CLOSE_HOW[event.how])
+        return link.protocol.close(event.side, _CLOSE_HOW[event.how], event.by)
 
     def _detect(self, link: _Link, event: TcpData) -> list[HttpEvent | Problem]:
         """Tell HTTP/2 from HTTP/1.1 from anything else by the first bytes of each side.

@@ -97,8 +97,9 @@ class Http1Connection:
         events, self._events = self._events, []
         return events
 
-    def close(self, side: int, how: str) -> list[HttpEvent | Problem]:
-        """The connection's side is over; how: "closed", "reset" or "capture" (its end)."""
+    def close(self, side: int, how: str, by: int | None = None) -> list[HttpEvent | Problem]:
+        """The connection's side is over; how: "closed", "reset" or "capture" (its end);
+        by: for a reset, the side that sent it."""
         state = self._sides[side]
         if state.state == "chunk-resync":  # what waited for a chunk that never came
             self._body_piece(state, bytes(state.buffer))
@@ -107,7 +108,7 @@ class Http1Connection:
             self._end(state, "end")  # a body that runs until the connection closes
         elif state.state not in ("head", "lost") or state.buffer.strip():
             if state.exchange and state.state != "head":
-                self._end(state, how)
+                self._end(state, how, by)
             elif state.buffer.strip():
                 self._events.append(
                     self._problem(
@@ -283,8 +284,12 @@ class Http1Connection:
             side.buffer.clear()
         self.upgraded = (exchange, rests[0], rests[1])
 
-    def _end(self, state: _Side, how: str) -> None:
-        self._events.append(HttpEnd(state.exchange, state.direction, how, self._time, self._packet))
+    def _end(self, state: _Side, how: str, by: int | None = None) -> None:
+        """The body is over; by: for a reset, the side that sent it."""
+        reset_by = None if by is None else self._sides[by].direction
+        self._events.append(
+            HttpEnd(state.exchange, state.direction, how, self._time, self._packet, reset_by)
+        )
         state.state = "head"
 
     def _lose(self, state: _Side, why: str) -> None:

@@ -213,9 +213,11 @@ class Http2Connection:
         events, self._events = self._events, []
         return events
 
-    def close(self, side: int, how: str) -> list[HttpEvent | Problem]:
-        """The connection's side is over; how: "closed", "reset" or "capture" (its end)."""
+    def close(self, side: int, how: str, by: int | None = None) -> list[HttpEvent | Problem]:
+        """The connection's side is over; how: "closed", "reset" or "capture" (its end);
+        by: for a reset, the side that sent it."""
         state = self._sides[side]
+        reset_by = None if by is None else self._sides[by].direction
         if state.buffer:
             self._events.append(
                 self._problem(
@@ -227,7 +229,7 @@ class Http2Connection:
             self._reset_over(state, stream, late.by)
         for stream, direction in sorted(self._open):
             if direction is state.direction:
-                self._end(stream, direction, how)
+                self._end(stream, direction, how, by=reset_by)
         events, self._events = self._events, []
         return events
 

@@ -64,6 +64,7 @@ class TcpClosed(NamedTuple):
     connection: Connection
     side: int
     how: str  # "fin", "rst" or "end" (the capture ended first)
+    by: int | None = None  # "rst": the side that sent it
 
 
 TcpEvent = TcpData | TcpGap | TcpClosed | Problem
@@ -113,7 +114,7 @@ class _Conversation:
         flow, peer = self.flows[side], self.flows[1 - side]
         if flow.closed:  # a retransmission after the close, or a RST that ends the other side
             if segment.flags & RST:
-                self.finish(1 - side, "rst", segment)
+                self.finish(1 - side, "rst", segment, by=side)
             self.events += _late_bytes(self.connection, side, self.end_seq(side), segment)
             return
         syn = 1 if segment.flags & SYN else 0
@@ -129,8 +130,8 @@ class _Conversation:
         if segment.flags & FIN:
             flow.fin_at = start + len(segment.payload) + segment.missing
         if segment.flags & RST:
-            self.finish(0, "rst", segment)
-            self.finish(1, "rst", segment)
+            self.finish(0, "rst", segment, by=side)
+            self.finish(1, "rst", segment, by=side)
         elif flow.fin_at is not None and flow.delivered >= flow.fin_at:
             self.finish(side, "fin", segment)
 
@@ -215,7 +216,9 @@ class _Conversation:
                 )
             )
 
-    def finish(self, side: int, how: str, segment: Segment | None) -> None:
+    def finish(
+        self, side: int, how: str, segment: Segment | None, *, by: int | None = None
+    ) -> None:
         flow = self.flows[side]
         if flow.closed:
             return
@@ -227,7 +230,7 @@ class _Conversation:
             time, packet = (segment.time, segment.packet) if segment else (None, 0)
             self._skip_to(side, flow.fin_at, time, packet)
         flow.closed = True
-        self.events.append(TcpClosed(self.connection, side, how))
+        self.events.append(TcpClosed(self.connection, side, how, by))
 
 
 class _Elsewhere:
