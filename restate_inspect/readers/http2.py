@@ -396,8 +396,8 @@ class Http2Connection:
                 if stream > frame.last_stream_id and stream % 2:
                     self._end(stream, direction, "reset", by=state.direction)
         elif isinstance(frame, SettingsFrame) and SettingsFrame.HEADER_TABLE_SIZE in frame.settings:
-            peer = self._sides[1] if state is self._sides[0] else self._sides[0]
-            peer.decoder.max_allowed_table_size = frame.settings[SettingsFrame.HEADER_TABLE_SIZE]
+            size = frame.settings[SettingsFrame.HEADER_TABLE_SIZE]
+            self._peer(state).decoder.max_allowed_table_size = size
 
     def _header_block(self, state: _Side) -> None:
         assert state.block is not None
@@ -478,7 +478,7 @@ class Http2Connection:
         """RST_STREAM from state's side: its direction of the stream is over; the other
         side's is once its frames under way have had time to come (_settle). A direction
         that had not begun is over too (a request refused before its response)."""
-        peer = self._sides[1] if state is self._sides[0] else self._sides[0]
+        peer = self._peer(state)
         keys = [(stream, state.direction), (stream, peer.direction)]
         if not any(key in self._open or key in self._ended for key in keys):
             return  # a stream this capture does not know
@@ -487,6 +487,9 @@ class Http2Connection:
         if keys[1] not in self._ended:
             until = None if self._time is None else self._time + _IN_FLIGHT
             peer.resetting[stream] = _Resetting(until, self._time, self._packet, state.direction)
+
+    def _peer(self, state: _Side) -> _Side:
+        return self._sides[1] if state is self._sides[0] else self._sides[0]
 
     def _settle(self) -> None:
         """End the reset streams whose frames under way have had time to come. Each side
@@ -519,14 +522,13 @@ class Http2Connection:
             self._head_if_missing(state, stream)
             return True
         if length:
-            sender = "runtime" if state.direction is Direction.RUNTIME_TO_SDK else "SDK"
             after = "its END_STREAM" if how == "end" else "the stream was reset"
             self._events.append(
                 Problem(
                     "RI311",
                     f"{self.label}/{self._exchange(stream)}: a DATA frame of {length} bytes "
-                    f"from the {sender} comes after {after}; it is not part of the body (the "
-                    "receiver ignores it)",
+                    f"from {state.direction.sender} comes after {after}; it is not part of the "
+                    "body (the receiver ignores it)",
                     None,
                     None,
                 )
