@@ -146,7 +146,8 @@ class TextRenderer:
         if direction is not None:
             line.append(f"{direction.value} ({direction.body} body)", DIRECTION_STYLES[direction])
         if stream is not None:
-            line.append(" · " if direction is not None else "", "dim")
+            if direction is not None:
+                line.append(" · ", "dim")
             line.append(safe_text(str(stream)), "bold")
         elif direction is None:
             line.append("the capture as a whole", "bold")  # what no stream has: TCP, IP…
