@@ -18,7 +18,7 @@ from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import HEADER, Frame
 from restate_inspect.journal import AFTER_LOSS, AttemptJournal, DecodedFrame, Entry, Moment
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import lookup
+from restate_inspect.messages import LINKABLE, lookup
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
 from restate_inspect.rules import Problem
@@ -380,7 +380,7 @@ def for_checking(finished: Finished) -> Finished:
     def frame(original: Frame) -> Frame:
         copy = slim.get(id(original))
         if copy is None:
-            keep = isinstance(original.message, _LINKED)
+            keep = isinstance(original.message, LINKABLE)
             copy = slim[id(original)] = original._replace(
                 body=b"", message=original.message if keep else None
             )
@@ -415,6 +415,3 @@ def for_checking(finished: Finished) -> Finished:
     if info is not None:
         info = replace(info, request_headers=None, response_headers=None)
     return finished._replace(attempt=copy, info=info)
-
-
-_LINKED: Final = (pb.AwakeableEntryMessage, pb.CompleteAwakeableEntryMessage)

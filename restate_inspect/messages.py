@@ -6,11 +6,15 @@ completable, fallible, and which side sends it.
 
 from __future__ import annotations
 
+import copyreg
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
 
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from restate_inspect._proto import protocol_pb2 as pb
@@ -145,6 +149,10 @@ def lookup(code: int) -> MessageType | None:
     return known
 
 
+# entries whose messages link invocations: an awakeable, and the entry that completes one
+LINKABLE: Final = (pb.AwakeableEntryMessage, pb.CompleteAwakeableEntryMessage)
+
+
 def flag_names(flags: int) -> list[str]:
     """Named flags first, then any other set bit in hex."""
     names = [name for bit, name in FLAG_NAMES.items() if flags & bit]
@@ -220,3 +228,39 @@ def custom_entry_name(fields: tuple[RawField, ...]) -> str | None:
         if field.number == NAME_FIELD and field.as_text is not None:
             return field.as_text
     return None
+
+
+# --- pickling ----------------------------------------------------------------------------
+# Decoded records are pickled to go to another process (check on several cores) or to disk
+# (the TUI's store). The generated classes name a module, "protocol_pb2", that cannot be
+# imported by that name: their messages are pickled as their type's name and their bytes,
+# and message types as their codes.
+
+
+def _descriptors(descriptors: Iterable[Descriptor]) -> Iterator[Descriptor]:
+    for descriptor in descriptors:
+        yield descriptor
+        yield from _descriptors(descriptor.nested_types)
+
+
+_CLASSES: Final = {
+    d.full_name: GetMessageClass(d)
+    for d in _descriptors(pb.DESCRIPTOR.message_types_by_name.values())
+}
+
+
+def _message(full_name: str, body: bytes) -> Message:
+    return _CLASSES[full_name].FromString(body)
+
+
+def _reduce_message(message: Message) -> tuple[Callable[[str, bytes], Message], tuple[str, bytes]]:
+    return _message, (message.DESCRIPTOR.full_name, message.SerializeToString())
+
+
+def _reduce_message_type(spec: MessageType) -> tuple[Callable[[int], Any], tuple[int]]:
+    return lookup, (spec.code,)  # custom entries too, which BY_CODE does not hold
+
+
+for _cls in _CLASSES.values():
+    copyreg.pickle(_cls, _reduce_message)
+copyreg.pickle(MessageType, _reduce_message_type)

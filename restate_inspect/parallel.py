@@ -23,10 +23,7 @@ from multiprocessing.connection import Connection
 from operator import itemgetter
 from typing import Any, Final
 
-from google.protobuf.message import Message
-
 from restate_inspect.invocations import Built, Finished, finished_attempts, for_checking
-from restate_inspect.messages import BY_CODE, MessageType
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError, read_input
 from restate_inspect.readers.events import InputEvent
@@ -146,6 +143,8 @@ def _drained(receiver: Connection) -> Callable[[], Note]:
                 message: Note = receiver.recv()
             except EOFError:
                 message = ("ended", None)
+            except BaseException:  # a result that cannot be read: this process reports it
+                message = ("internal", traceback.format_exc())
             messages.put(message)
             if message[0] != "items":
                 return
@@ -169,35 +168,10 @@ def _receive(next_message: Callable[[], Note]) -> Iterator[tuple[Any, Any]]:
             raise RuntimeError(f"a decoding worker failed:\n{value}")
 
 
-# Results travel pickled. The generated protobuf classes name a module ("protocol_pb2") that
-# cannot be imported by that name, so their messages travel as their bytes, and message
-# types as their codes.
-def _message(code: int, body: bytes) -> Message:
-    spec = BY_CODE[code]
-    assert spec.cls is not None
-    return spec.cls.FromString(body)
-
-
-def _reduce_message(message: Message) -> tuple[Callable[[int, bytes], Message], tuple[int, bytes]]:
-    return _message, (_CODES[type(message)], message.SerializeToString())
-
-
-def _message_type(code: int) -> MessageType:
-    return BY_CODE[code]
-
-
-def _reduce_message_type(spec: MessageType) -> tuple[Callable[[int], MessageType], tuple[int]]:
-    return _message_type, (spec.code,)
-
-
 def _reduce_finished(finished: Finished) -> tuple[type[Finished], tuple[Any, ...]]:
     """A finished attempt travels cut down to what `check` reads: this process, which takes
     a share itself, keeps its own attempts whole rather than copy them for nothing."""
     return Finished, tuple(for_checking(finished))
 
 
-_CODES: Final = {spec.cls: code for code, spec in BY_CODE.items() if spec.cls is not None}
-for _cls in _CODES:
-    copyreg.pickle(_cls, _reduce_message)
-copyreg.pickle(MessageType, _reduce_message_type)
-copyreg.pickle(Finished, _reduce_finished)
+copyreg.pickle(Finished, _reduce_finished)  # messages pickle as restate_inspect.messages says

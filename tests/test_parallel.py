@@ -2,7 +2,8 @@
 
 The capture is built so that sharding has something to get wrong: an invocation whose two
 attempts are on different TCP connections (so in different workers) and whose replay does
-not match, an attempt that the capture cuts short, streams of several connections
+not match, a custom entry (its type is not in the registry's table, and travels between the
+processes all the same), an attempt that the capture cuts short, streams of several connections
 interleaved, streams of several connections that capture time ends at one point (reset,
 then quiet), and a problem of the file as a whole.
 """
@@ -10,13 +11,16 @@ then quiet), and a problem of the file as a whole.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import struct
+import threading
 from pathlib import Path
 
 import pytest
 
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import encode_frame
+from restate_inspect.parallel import _drained, _receive
 from tests import capturewriter as cw
 from tests.helpers import run_cli
 
@@ -82,8 +86,9 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     failed = encode_frame(0x0003, pb.ErrorMessage(code=500, message="boom"))
     first = _connection(40000, 0.0, _start(INVOCATION, 1) + INPUT, stored + failed)
     replayed = encode_frame(0x0800, pb.SetStateEntryMessage(key=b"other", value=b"1"))
+    custom = encode_frame(0xFC01, b"\x62\x04note")  # field 12, its name
     ended = encode_frame(0x0401, pb.OutputEntryMessage(value=b'"ok"')) + encode_frame(0x0005)
-    second = _connection(40001, 0.0135, _start(INVOCATION, 2) + INPUT + replayed, ended)
+    second = _connection(40001, 0.0135, _start(INVOCATION, 2) + INPUT + replayed, custom + ended)
     cut = _connection(40002, 0.0025, _start(OTHER, 1) + INPUT, stored, cut=True)
     quiet = [
         packet
@@ -113,11 +118,32 @@ def test_several_workers_give_what_one_does(capture: Path, command: list[str], j
     assert (several.exit_code, several.stdout) == (one.exit_code, one.stdout)
 
 
+def test_a_result_that_cannot_be_read_is_reported_not_waited_for() -> None:
+    """What a worker sends is read by a thread; if it cannot be read, this process says so
+    (a custom entry's type once could not be, and the command then waited for ever)."""
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    sender.send_bytes(b"not a pickle")
+    failures: list[str] = []
+
+    def read() -> None:
+        try:
+            list(_receive(_drained(receiver)))
+        except RuntimeError as exc:
+            failures.append(str(exc))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert failures and "a decoding worker failed" in failures[0]
+
+
 def test_the_capture_has_what_sharding_could_get_wrong(capture: Path) -> None:
     result = run_cli(["check", "--json", "--fail-on", "info", "--jobs", "2", str(capture)])
     findings = [json.loads(line) for line in result.stdout.splitlines()]
     where = {(f["code"], f.get("attempt"), f.get("stream")) for f in findings}
     assert ("RI240", 2, "tcp5/s1") in where  # the replay of attempt 1, sent on tcp0
+    entries = run_cli(["journal", "--json", str(capture)]).stdout.splitlines()
+    assert any('"type_hex":"0xfc01"' in line and '"kind":"entry"' in line for line in entries)
     assert ("RI207", 1, "tcp1/s1") in where  # cut short by the capture's end
     (cut_file,) = [f for f in findings if f["code"] == "RI301"]  # the file as a whole
     assert cut_file["stream"] is None and cut_file["packet"] == PACKETS + 1
