@@ -136,7 +136,7 @@ def _places(app: InspectorApp, where: Where, count: int) -> list[tuple[Selected,
     places = []
     step = max(1, len(app.attempts) // (4 * count))
     for selected in app.attempts[::step]:
-        rows = app.rows_of(selected.attempt)
+        rows = app.rows_of(selected)
         places += [(selected, at) for at in range(len(rows)) if where(rows, at)][:1]
         if len(places) == count:
             break
@@ -148,7 +148,7 @@ async def _presses(
 ) -> list[tuple[float, float]]:
     out = []
     for selected, at in _places(app, WHERE[key], presses):
-        row = app.rows_of(selected.attempt)[at]
+        row = app.rows_of(selected)[at]
         app._open_attempt(selected, row)
         await pilot.pause()
         assert app.current_row is row, "the benchmark could not place the cursor"

@@ -5,12 +5,14 @@ is the reference for the invocations pane."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import itertools
 import json
 import re
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from restate_inspect.invocations import Invocation, Journaled, invocations
@@ -26,7 +28,7 @@ from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.render.fields import field_spans
 from restate_inspect.tui import model
-from restate_inspect.tui.app import InspectorApp
+from restate_inspect.tui.app import OPENED_CACHED, InspectorApp
 from restate_inspect.tui.looks import HIGHLIGHT_STYLE, KEYS
 from restate_inspect.tui.widgets import (
     DetailView,
@@ -111,7 +113,7 @@ async def open_invocation(app: InspectorApp, pilot: Pilot[None], target: str, nu
     tree = app.query_one(InvocationTree)
     for selected in app.attempts:
         if selected.invocation.target == target and selected.attempt.number == number:
-            tree.move_cursor(app._attempt_nodes[id(selected.attempt)])
+            tree.move_cursor(app._attempt_nodes[selected.position])
             await pilot.pause()
             assert app.selected == selected
             app.query_one(Timeline).focus()
@@ -161,7 +163,7 @@ def test_invocations_pane_lists_what_the_runtime_stored() -> None:
 def test_attempts_of_a_retried_invocation_are_listed_with_their_outcome() -> None:
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         await open_invocation(app, pilot, "Demo/longSleep", 1)
-        node = app._attempt_nodes[id(app.selected.attempt)] if app.selected else None
+        node = app._attempt_nodes[app.selected.position] if app.selected else None
         assert node is not None and "suspended on #2" in str(node.label)
         assert "attempt 1" in str(app.query_one(Timeline).border_title)
         await open_invocation(app, pilot, "Demo/longSleep", 2)
@@ -171,6 +173,55 @@ def test_attempts_of_a_retried_invocation_are_listed_with_their_outcome() -> Non
         replayed = [r for r in rows if r.entry is not None and r.entry.replayed]
         assert replayed and all(r.section == "replay" for r in replayed)
         assert any(r.kind == model.SECTION and r.section == "processing" for r in rows)
+
+    drive(check)
+
+
+def test_what_was_decoded_stays_on_disk_but_the_invocations_opened_last() -> None:
+    """Memory holds what the invocations pane shows; an invocation's frames and payloads
+    are read back when one of its attempts is opened, so memory does not grow with the
+    capture."""
+    handed_out: list[weakref.ref[Invocation]] = []
+
+    def load(progress: Callable[[int], None]) -> Iterator[Journaled]:
+        for item in loader(capture())(progress):
+            if isinstance(item, Invocation):
+                handed_out.append(weakref.ref(item))
+            yield item
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        for selected in app.attempts:  # open every attempt once
+            app.select(selected)
+        await pilot.pause()
+        gc.collect()
+        assert len(handed_out) == len(app.invocations) == 32
+        assert not [ref for ref in handed_out if ref() is not None]
+        assert len(app._opened) == OPENED_CACHED
+        assert app.selected is app.attempts[-1] and app.rows  # the one shown is whole
+
+    app = InspectorApp(load, "v1-features.pcap")
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await decoded(pilot)
+            await check(app, pilot)
+
+    asyncio.run(main())
+
+
+def test_the_list_measures_its_labels_as_textual_does() -> None:
+    """InvocationTree measures a label without rendering it (a big capture's list took
+    O(n²) rendering them all); the widths must stay Textual's own."""
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        tree = app.query_one(InvocationTree)
+        parents = [node for node in tree.root.children if node.children]
+        assert parents and parents[0].is_expanded
+        parents[0].collapse()
+        await pilot.pause()
+        nodes = [*tree.root.children, *(leaf for node in parents for leaf in node.children)]
+        for node in nodes:
+            assert tree.get_label_width(node) == Tree.get_label_width(tree, node)
 
     drive(check)
 
@@ -315,12 +366,12 @@ def test_search_finds_payload_text_and_field_values_in_other_attempts() -> None:
         assert "found: woke" in status_text(app)
         # a field value: the handler a call or send targets
         await pilot.press("slash", *"Counter/add", "enter")
-        assert "counter" in model.row_text(cursor(app), app.selected.attempt)
+        assert "counter" in model.row_text(cursor(app), app.attempt_of(app.selected))
         first = (app.selected, cursor(app))
         # again with the same text: the next match, in another invocation
         await pilot.press("slash", "enter")
         assert (app.selected, cursor(app)) != first
-        assert "counter" in model.row_text(cursor(app), app.selected.attempt)
+        assert "counter" in model.row_text(cursor(app), app.attempt_of(app.selected))
         await pilot.press("slash", *"no such thing anywhere", "enter")
         assert "not found" in status_text(app)
         await pilot.press("slash", "escape")
@@ -557,7 +608,7 @@ def test_a_stream_of_a_protocol_version_not_interpreted_is_browsed_raw(tmp_path:
             await pilot.press(key)
             await pilot.pause()
         assert app.is_running
-        problems = [p.code for p in selected.attempt.all_findings()]
+        problems = [p.code for p in app.attempt_of(selected).all_findings()]
         assert problems == []
 
     drive(check, path)

@@ -48,7 +48,8 @@ MaxInvocationsOpt = Annotated[
         "--max-invocations",
         metavar="N",
         min=1,
-        help="Invocations kept in memory; narrow a bigger capture with --service or --stream.",
+        help="Invocations listed (each kept on disk while the app runs); narrow a bigger "
+        "capture with --service or --stream.",
     ),
 ]
 

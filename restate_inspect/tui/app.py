@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import ClassVar, Final
 
 from rich.console import Group, RenderableType
@@ -28,6 +29,7 @@ from restate_inspect.entries import short_name
 from restate_inspect.invocations import Invocation, Journaled
 from restate_inspect.journal import AttemptJournal
 from restate_inspect.location import Direction
+from restate_inspect.readers.events import Discovery
 from restate_inspect.render.fields import FieldNode, Span, field_spans
 from restate_inspect.render.text import (
     DIRECTION_STYLES,
@@ -51,6 +53,7 @@ from restate_inspect.tui.looks import (
     timeline_line,
 )
 from restate_inspect.tui.model import EVERYTHING, PROBLEM, SECTION, Filter, Row
+from restate_inspect.tui.store import InvocationStore, Summary
 from restate_inspect.tui.widgets import (
     DetailView,
     FieldTree,
@@ -64,12 +67,34 @@ from restate_inspect.tui.widgets import (
 )
 from restate_inspect.values import safe_text
 
+Held = Summary | Problem | Discovery  # what the decoding thread hands to the panes
 Progress = Callable[[int], None]
 Load = Callable[[Progress], Iterator[Journaled]]  # decodes the input, telling bytes read
 
-BATCH_SECONDS: Final = 0.1  # how often the decoding thread hands invocations to the UI
-ROWS_CACHED: Final = 64  # attempts whose timeline rows are kept
+BATCH_SECONDS: Final = 0.1  # how often the decoding thread hands invocations to the UI...
+# ... at least: Textual's Tree measures all its lines again each time nodes are added, so a
+# long list takes them less often, and that work stays a small share of the decoding's
+SECONDS_PER_LISTED: Final = 30e-6
+OPENED_CACHED: Final = 32  # invocations read back from the store and kept, with their rows
 COLLECTOR_THRESHOLDS: Final = (20_000, 10, 10)  # gc.set_threshold while the app runs
+
+
+@dataclass(slots=True)
+class _Opened:
+    """An invocation read back from the store, and the timeline rows of its attempts that
+    were shown (rows point into this copy of it, and only into it)."""
+
+    invocation: Invocation
+    rows: dict[int, list[Row]] = field(default_factory=dict)  # by attempt index
+
+    def attempt(self, index: int) -> AttemptJournal:
+        return self.invocation.attempts[index]
+
+    def rows_of(self, index: int) -> list[Row]:
+        rows = self.rows.get(index)
+        if rows is None:
+            rows = self.rows[index] = model.timeline_rows(self.attempt(index))
+        return rows
 
 
 class InspectorApp(App[None]):
@@ -126,12 +151,13 @@ class InspectorApp(App[None]):
         """cancel: set when the app ends; `load` may watch it too (a live capture's reading
         stops on it)."""
         super().__init__()
-        self.keep = keep  # invocations kept: memory stays bounded on any capture
+        self.keep = keep  # invocations listed: their summaries take memory
         self.dropped = 0
         self.load = load
         self.source_name = name
         self.source_size = size
-        self.invocations: list[Invocation] = []
+        self.store = InvocationStore()  # the decoded invocations, on disk
+        self.invocations: list[Summary] = []
         self.attempts: list[Selected] = []  # in the invocations pane's order
         self.capture_problems: list[Problem] = []
         self.selected: Selected | None = None
@@ -142,9 +168,8 @@ class InspectorApp(App[None]):
         self.read = 0
         self.finished = False
         self.failure: str | None = None
-        self._rows_cache: OrderedDict[int, list[Row]] = OrderedDict()
-        self._attempt_nodes: dict[int, TreeNode[Selected]] = {}  # by id(attempt)
-        self.problems: dict[int, int] = {}  # problems found in each attempt, by id(attempt)
+        self._opened: OrderedDict[int, _Opened] = OrderedDict()  # by place in the store
+        self._attempt_nodes: list[TreeNode[Selected]] = []  # by position
         self.problem_total = 0
         self._field_spans: dict[str, Span] = {}
         self._shown: Row | None = None  # the row in the detail panes
@@ -152,8 +177,10 @@ class InspectorApp(App[None]):
         self._thresholds = gc.get_threshold()  # the collector's, restored when the app ends
         self.message = ""  # in the status line
         self._cancel = cancel or threading.Event()
-        self._held: list[Journaled] = []  # decoded, not yet taken into the panes
+        self._held: list[Held] = []  # decoded, not yet taken into the panes
         self._held_lock = threading.Lock()
+        self._taken = time.monotonic()  # when the panes last took what was held
+        self._frozen_at = 0  # attempts listed at the collector's last freeze (see _freeze)
 
     # --- layout -----------------------------------------------------------------------
 
@@ -202,9 +229,6 @@ class InspectorApp(App[None]):
 
     @work(thread=True, exclusive=True)
     def decode(self) -> None:
-        sent = time.monotonic()
-        kept = 0
-
         def progress(done: int) -> None:
             self.read = done
 
@@ -212,39 +236,52 @@ class InspectorApp(App[None]):
             for item in self.load(progress):
                 if self._cancel.is_set():
                     return
-                if isinstance(item, Invocation):
-                    if kept >= self.keep:
-                        self.dropped += 1
-                        continue
-                    kept += 1
+                held = self._stored(item)
+                if held is None:
+                    continue
                 with self._held_lock:
-                    self._held.append(item)
-                first = not self.invocations and isinstance(item, Invocation)
-                if first or time.monotonic() - sent >= BATCH_SECONDS:
+                    self._held.append(held)
+                first = not self.invocations and isinstance(held, Summary)
+                if first or self._take_due():
                     self.call_from_thread(self._take)
-                    sent = time.monotonic()
         except Exception as exc:  # shown in the UI: a TUI must not crash on input
             self.failure = safe_text(str(exc) or type(exc).__name__)
         self.call_from_thread(self._take, True)
 
+    def _stored(self, item: Journaled) -> Held | None:
+        """What the panes get of a decoded item: an invocation goes to the store, and only
+        its summary stays in memory; one beyond --max-invocations is only counted."""
+        if not isinstance(item, Invocation):
+            return item
+        if len(self.store) >= self.keep:
+            self.dropped += 1
+            return None
+        return self.store.add(item)
+
     def on_unmount(self) -> None:
         self._cancel.set()
         gc.set_threshold(*self._thresholds)
+        gc.unfreeze()
+        self.store.close()
+
+    def _take_due(self) -> bool:
+        wait = max(BATCH_SECONDS, len(self.attempts) * SECONDS_PER_LISTED)
+        return time.monotonic() - self._taken >= wait
 
     def _take(self, last: bool = False) -> None:
         """What the decoding thread holds; the progress timer takes it too, so that the
         last invocations of a live capture gone quiet do not wait for more to come."""
         with self._held_lock:
             batch, self._held = self._held, []
-        # What was decoded stays for the whole session: out of the collector's sight, so
-        # that its full collections do not stall keys on a big capture.
-        gc.freeze()
+            self._taken = time.monotonic()
         tree = self.query_one(InvocationTree)
         for item in batch:
-            if isinstance(item, Invocation):
+            if isinstance(item, Summary):
                 self._add_invocation(tree, item)
             elif isinstance(item, Problem):
                 self.capture_problems.append(item)
+        if last or len(self.attempts) >= 2 * self._frozen_at:
+            self._freeze()
         if last:
             self.finished = True
             self._progress_timer.stop()
@@ -254,27 +291,31 @@ class InspectorApp(App[None]):
         if self.selected is None and self.attempts:
             tree.focus()
             self.select(self.attempts[0])
-            tree.move_cursor(self._attempt_nodes[id(self.attempts[0].attempt)])
+            tree.move_cursor(self._attempt_nodes[0])
 
-    def _add_invocation(self, tree: InvocationTree, invocation: Invocation) -> None:
+    def _add_invocation(self, tree: InvocationTree, invocation: Summary) -> None:
         self.invocations.append(invocation)
-        attempts = invocation.attempts
-        counts = [model.problem_count(a) for a in attempts]
-        for attempt, count in zip(attempts, counts, strict=True):
-            self.problems[id(attempt)] = count
-        self.problem_total += sum(counts)
-        label = invocation_label(invocation, sum(counts))
-        if len(attempts) == 1:
-            selected = Selected(invocation, attempts[0], len(self.attempts))
-            self._attempt_nodes[id(attempts[0])] = tree.root.add_leaf(label, selected)
-            self.attempts.append(selected)
-            return
+        self.problem_total += invocation.problems
+        label = invocation_label(invocation)
         first = len(self.attempts)
-        self.attempts += [Selected(invocation, a, first + i) for i, a in enumerate(attempts)]
+        count = len(invocation.attempts)
+        self.attempts += [Selected(invocation, i, first + i) for i in range(count)]
+        if count == 1:
+            self._attempt_nodes.append(tree.root.add_leaf(label, self.attempts[-1]))
+            return
         node = tree.root.add(label, self.attempts[-1], expand=True)  # shows the last attempt
-        for selected, count in zip(self.attempts[first:], counts, strict=True):
-            leaf = node.add_leaf(attempt_label(selected.attempt, count), selected)
-            self._attempt_nodes[id(selected.attempt)] = leaf
+        for selected in self.attempts[first:]:
+            self._attempt_nodes.append(node.add_leaf(attempt_label(selected.attempt), selected))
+
+    def _freeze(self) -> None:
+        """Take what is listed out of the collector's sight: on a list of tens of thousands
+        of invocations its full passes took up to 0.8 s, and landed on keys. Only when the
+        list has doubled, and at the end: what is alive at a freeze and dies later (the
+        tree's lines, built again when nodes are added) is never collected, so freezing
+        after each batch kept every one of them, gigabytes on a big capture."""
+        gc.collect(1)  # the young garbage, not to be frozen with the rest
+        gc.freeze()
+        self._frozen_at = len(self.attempts)
 
     def _final_message(self) -> str:
         if self.failure:
@@ -287,7 +328,7 @@ class InspectorApp(App[None]):
     def _show_progress(self) -> None:
         if self.finished:
             return
-        if self._held:  # read without the lock: a list's length is safe to look at
+        if self._held and self._take_due():  # a list's length is safe to read without the lock
             self._take()
         bar = self.query_one(ProgressBar)
         if self.source_size:
@@ -321,16 +362,26 @@ class InspectorApp(App[None]):
 
     # --- the attempt and its rows -----------------------------------------------------
 
-    def rows_of(self, attempt: AttemptJournal) -> list[Row]:
-        key = id(attempt)
-        rows = self._rows_cache.get(key)
-        if rows is None:
-            rows = self._rows_cache[key] = model.timeline_rows(attempt)
-            if len(self._rows_cache) > ROWS_CACHED:
-                self._rows_cache.popitem(last=False)
-        else:
-            self._rows_cache.move_to_end(key)
-        return rows
+    def opened(self, selected: Selected) -> _Opened:
+        """The selected attempt's invocation, read back from the store unless it was lately.
+        The one selected stays: the rows shown point into it."""
+        place = selected.invocation.place
+        opened = self._opened.get(place)
+        if opened is not None:
+            self._opened.move_to_end(place)
+            return opened
+        opened = self._opened[place] = _Opened(self.store.load(place))
+        shown = self.selected.invocation.place if self.selected is not None else None
+        for old in list(self._opened)[: max(0, len(self._opened) - OPENED_CACHED)]:
+            if old != shown:
+                del self._opened[old]
+        return opened
+
+    def attempt_of(self, selected: Selected) -> AttemptJournal:
+        return self.opened(selected).attempt(selected.index)
+
+    def rows_of(self, selected: Selected) -> list[Row]:
+        return self.opened(selected).rows_of(selected.index)
 
     def _attempt_reached(self, selected: Selected) -> None:
         if selected is not self.selected:
@@ -338,7 +389,7 @@ class InspectorApp(App[None]):
 
     def select(self, selected: Selected, row: Row | None = None) -> None:
         self.selected = selected
-        self.rows = model.visible(self.rows_of(selected.attempt), self.active_filter)
+        self.rows = model.visible(self.rows_of(selected), self.active_filter)
         self._filling = True  # clear() puts the cursor on row 0: not a row to show
         try:
             self._fill_timeline()
@@ -355,7 +406,7 @@ class InspectorApp(App[None]):
 
     def _fill_timeline(self) -> None:
         assert self.selected is not None
-        attempt = self.selected.attempt
+        attempt = self.attempt_of(self.selected)
         started = model.first_time(self.rows)
         timeline = self.query_one(Timeline)
         timeline.clear()
@@ -416,7 +467,7 @@ class InspectorApp(App[None]):
         row = self._shown = self.rows[at]
         nodes = model.row_fields(row)
         frame = row.frame
-        info = self._info(row, self.selected.attempt, nodes)
+        info = self._info(row, self.selected, nodes)
         if frame is None:
             detail.show(info, None)
             return
@@ -425,17 +476,18 @@ class InspectorApp(App[None]):
         self._field_spans = field_spans(frame)
         detail.show(info, hex_view_text(frame, None, self._hex_per_row()))
 
-    def _info(self, row: Row, attempt: AttemptJournal, nodes: list[FieldNode]) -> Group:
+    def _info(self, row: Row, selected: Selected, nodes: list[FieldNode]) -> Group:
         parts: list[RenderableType] = []
         frame = row.frame
         if frame is None:
             parts.append(Text(safe_text(row.title or "problem"), "bold"))
         else:
             parts.append(frame_header(frame, row))
-            started = model.first_time(self.rows_of(attempt))
-            found = model.links(row, attempt, started)
-            if row.entry is not None and self.selected is not None:
-                found += model.replayed_in(attempt, self.selected.invocation, row.entry.index)
+            opened = self.opened(selected)
+            attempt = opened.attempt(selected.index)
+            found = model.links(row, attempt, model.first_time(opened.rows_of(selected.index)))
+            if row.entry is not None:
+                found += model.replayed_in(attempt, opened.invocation, row.entry.index)
             if found:
                 parts.append(Text("\nLinks", "bold"))
                 parts.extend(Text("  ↪ " + safe_text(link), "italic") for link in found)
@@ -490,8 +542,8 @@ class InspectorApp(App[None]):
             return
         start = self.selected.position
         for selected in self.attempts[start + 1 :]:
-            if self.problems[id(selected.attempt)]:
-                rows = self.rows_of(selected.attempt)
+            if selected.attempt.problems:
+                rows = self.rows_of(selected)
                 self._open_attempt(selected, next(r for r in rows if r.problems))
                 return
         self._go(None, "no further problem")
@@ -523,17 +575,21 @@ class InspectorApp(App[None]):
         if not query or self.selected is None:
             return
         self.last_query = query
-        attempts = [s.attempt for s in self.attempts]
         start = self.selected.position
         row = self.current_row
-        at = self.rows_of(self.selected.attempt).index(row) if row is not None else -1
-        found = model.search(attempts, self.rows_of, query, (start, at))
+        at = self.rows_of(self.selected).index(row) if row is not None else -1
+        found = model.search(len(self.attempts), self._timeline_at, query, (start, at))
         if found is None:
             self._go(None, f"not found: {query}")
             return
         selected = self.attempts[found[0]]
-        self._open_attempt(selected, self.rows_of(selected.attempt)[found[1]])
+        self._open_attempt(selected, self.rows_of(selected)[found[1]])
         self._set_message(f"found: {query}")
+
+    def _timeline_at(self, position: int) -> model.Timeline:
+        selected = self.attempts[position]
+        opened = self.opened(selected)
+        return opened.attempt(selected.index), opened.rows_of(selected.index)
 
     def _open_attempt(self, selected: Selected, row: Row) -> None:
         """Show a row of any attempt, clearing a filter that would hide it."""
@@ -541,12 +597,12 @@ class InspectorApp(App[None]):
             self.active_filter = EVERYTHING
             self._show_title()
         self.select(selected, row)  # first: the tree's cursor then finds it open
-        self.query_one(InvocationTree).move_cursor(self._attempt_nodes[id(selected.attempt)])
+        self.query_one(InvocationTree).move_cursor(self._attempt_nodes[selected.position])
 
     def action_filter(self) -> None:
         if self.selected is None:
             return
-        choices = model.filter_choices(self.rows_of(self.selected.attempt))
+        choices = model.filter_choices(self.rows_of(self.selected))
         if self.active_filter not in choices:
             choices.append(self.active_filter)
         self.push_screen(FilterScreen(choices, self.active_filter), self._filter)
@@ -562,9 +618,8 @@ class InspectorApp(App[None]):
 
 def _timeline_title(selected: Selected) -> str:
     attempt = selected.attempt
-    parts = [model.invocation_title(selected.invocation), f"attempt {attempt.number}"]
-    parts += [str(attempt.stream), attempt.ending_text]
-    return " · ".join(parts)
+    parts = [selected.invocation.title, f"attempt {attempt.number}", attempt.stream]
+    return " · ".join([*parts, attempt.ending_text])
 
 
 def run(

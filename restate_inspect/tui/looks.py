@@ -13,14 +13,12 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from restate_inspect.framing import HEADER_SIZE, Frame
-from restate_inspect.invocations import Invocation
-from restate_inspect.journal import AttemptJournal
 from restate_inspect.messages import flag_names
 from restate_inspect.render.fields import FieldNode, Span
 from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVERITY_STYLES
 from restate_inspect.rules import Problem
-from restate_inspect.tui import model
 from restate_inspect.tui.model import Row
+from restate_inspect.tui.store import AttemptSummary, Summary
 from restate_inspect.values import safe_text
 
 HEX_SHOWN: Final = 2048  # bytes of a frame in the hex view
@@ -89,24 +87,22 @@ def timeline_line(cells: list[Text]) -> Text:
     return line.append_text(cells[-1])
 
 
-def invocation_label(invocation: Invocation, problems: int) -> Text:
-    attempt = invocation.attempts[-1]
-    label = Text(safe_text(model.invocation_title(invocation)), "bold")
-    for badge in model.invocation_badges(invocation):
+def invocation_label(invocation: Summary) -> Text:
+    label = Text(safe_text(invocation.title), "bold")
+    for badge in invocation.badges:
         label.append(" " + badge, STATUS_STYLES[badge])
-    label.append(f" {model.entry_count(attempt)}e", "dim")
-    if problems:
-        label.append(f" {problems}!", "bold red")
+    label.append(f" {invocation.attempts[-1].entries}e", "dim")
+    if invocation.problems:
+        label.append(f" {invocation.problems}!", "bold red")
     return label
 
 
-def attempt_label(attempt: AttemptJournal, problems: int) -> Text:
-    status = model.attempt_status(attempt)
+def attempt_label(attempt: AttemptSummary) -> Text:
     label = Text(f"attempt {attempt.number} ", "bold")
-    label.append(safe_text(attempt.ending_text), STATUS_STYLES[status])
-    label.append(f" {model.entry_count(attempt)}e", "dim")
-    if problems:
-        label.append(f" {problems}!", "bold red")
+    label.append(safe_text(attempt.ending_text), STATUS_STYLES[attempt.status])
+    label.append(f" {attempt.entries}e", "dim")
+    if attempt.problems:
+        label.append(f" {attempt.problems}!", "bold red")
     return label
 
 

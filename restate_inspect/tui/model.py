@@ -343,41 +343,42 @@ def visible(rows: list[Row], active: Filter) -> list[Row]:
 # --- search across attempts --------------------------------------------------------------
 
 
+Timeline = tuple[AttemptJournal, list[Row]]  # an attempt and its rows
+
+
 def search(
-    attempts: list[AttemptJournal],
-    rows_of: Callable[[AttemptJournal], list[Row]],
+    count: int,
+    timeline_at: Callable[[int], Timeline],
     query: str,
     at: tuple[int, int],
     forward: bool = True,
 ) -> tuple[int, int] | None:
     """The next row (attempt, row) after `at` whose text holds `query` (case-insensitive),
-    going on into the following attempts and wrapping around once."""
+    going on into the following attempts (of `count`, each given by `timeline_at`) and
+    wrapping around once."""
     needle = query.casefold()
-    if not needle or not attempts:
+    if not needle or not count:
         return None
-    for attempt_at, row_at in _positions(attempts, rows_of, at, forward):
-        attempt = attempts[attempt_at]
-        if needle in row_text(rows_of(attempt)[row_at], attempt):
-            return attempt_at, row_at
+    for attempt_at, (attempt, rows), indexes in _positions(count, timeline_at, at, forward):
+        for row_at in indexes:
+            if needle in row_text(rows[row_at], attempt):
+                return attempt_at, row_at
     return None
 
 
 def _positions(
-    attempts: list[AttemptJournal],
-    rows_of: Callable[[AttemptJournal], list[Row]],
-    at: tuple[int, int],
-    forward: bool,
-) -> Iterator[tuple[int, int]]:
-    count = len(attempts)
+    count: int, timeline_at: Callable[[int], Timeline], at: tuple[int, int], forward: bool
+) -> Iterator[tuple[int, Timeline, range]]:
+    """Each attempt in turn from `at`, with the indexes of its rows to look at."""
     first, row = at
     for turn in range(count + 1):
         attempt_at = (first + turn if forward else first - turn) % count
-        size = len(rows_of(attempts[attempt_at]))
+        timeline = timeline_at(attempt_at)
+        size = len(timeline[1])
         if turn == 0:
             indexes = range(row + 1, size) if forward else range(row - 1, -1, -1)
         elif turn == count:  # back where it began: the rows before (or after) the start
             indexes = range(min(row + 1, size)) if forward else range(size - 1, row - 1, -1)
         else:
             indexes = range(size) if forward else range(size - 1, -1, -1)
-        for index in indexes:
-            yield attempt_at, index
+        yield attempt_at, timeline, indexes

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Self, TypeVar
 
+from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.text import Text
 from textual import on
@@ -22,23 +23,27 @@ from textual.widgets import DataTable, Input, OptionList, RichLog, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from restate_inspect.invocations import Invocation
-from restate_inspect.journal import AttemptJournal
 from restate_inspect.location import Direction
 from restate_inspect.render.fields import FieldNode
 from restate_inspect.render.text import DIRECTION_STYLES
 from restate_inspect.tui.looks import KEYS, KIND_STYLES, SECTION_STYLE, STATUS_STYLES
 from restate_inspect.tui.model import Filter
+from restate_inspect.tui.store import AttemptSummary, Summary
 from restate_inspect.values import safe_text
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared by identity: cheap, and meant
 class Selected:
-    """An attempt in the invocations pane, and its place there."""
+    """An attempt in the invocations pane: its invocation, which attempt of it (0-based),
+    and its place in the pane."""
 
-    invocation: Invocation
-    attempt: AttemptJournal
+    invocation: Summary
+    index: int
     position: int
+
+    @property
+    def attempt(self) -> AttemptSummary:
+        return self.invocation.attempts[self.index]
 
 
 _VIM_KEYS: list[BindingType] = [
@@ -94,6 +99,15 @@ class CursorTree(Tree[NodeData]):
 
 class InvocationTree(CursorTree[Selected]):
     """The invocations and their attempts; an attempt opens as the cursor reaches it."""
+
+    def get_label_width(self, node: TreeNode[Selected]) -> int:
+        """What Tree's own does, without rendering the label: Tree measures every line each
+        time a node is added, and rendering them all made a big capture's list O(n²)."""
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(label)
+        if not node.allow_expand:
+            return width
+        return cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE) + width
 
 
 class FieldTree(CursorTree[str], FixedPane):

@@ -1,0 +1,123 @@
+"""Decoded invocations kept on disk while the TUI runs.
+
+The TUI lists every invocation of its input but shows one attempt at a time. The store
+pickles each decoded invocation into an anonymous temporary file and gives the app a
+Summary, which is what the invocations pane shows: memory then holds a few hundred bytes
+an invocation, not its frames and payloads (about 80 KB an invocation on the shared big
+capture). An invocation is read back when one of its attempts is opened.
+
+No rich or textual here, as in model: tests drive it without a screen.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+import threading
+from dataclasses import dataclass
+
+from restate_inspect.invocations import Invocation
+from restate_inspect.journal import AttemptJournal
+from restate_inspect.messages import LINKABLE
+from restate_inspect.tui import model
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSummary:
+    number: int
+    status: str  # ended, suspended, failed or open
+    ending_text: str
+    stream: str
+    entries: int
+    problems: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """An invocation as the invocations pane shows it, and its place in the store."""
+
+    place: int
+    invocation_id: str
+    target: str | None
+    title: str  # service/handler [key], or the invocation id
+    badges: tuple[str, ...]
+    attempts: tuple[AttemptSummary, ...]
+
+    @property
+    def problems(self) -> int:
+        return sum(a.problems for a in self.attempts)
+
+
+def _attempt_summary(attempt: AttemptJournal) -> AttemptSummary:
+    return AttemptSummary(
+        attempt.number or 0,
+        model.attempt_status(attempt),
+        attempt.ending_text,
+        str(attempt.stream),
+        model.entry_count(attempt),
+        model.problem_count(attempt),
+    )
+
+
+def summary(place: int, invocation: Invocation) -> Summary:
+    return Summary(
+        place,
+        invocation.invocation_id,
+        invocation.target,
+        model.invocation_title(invocation),
+        tuple(model.invocation_badges(invocation)),
+        tuple(_attempt_summary(a) for a in invocation.attempts),
+    )
+
+
+_Links = dict[tuple[int, int], list[str]]  # (attempt position, entry index) -> Entry.links
+
+
+class InvocationStore:
+    """Invocations on disk: add() from the decoding thread, load() from the UI's."""
+
+    def __init__(self) -> None:
+        # open as long as the app runs; deleted when closed, or when the process ends
+        self._file = tempfile.TemporaryFile(prefix="restate-inspect-")  # noqa: SIM115
+        self._places: list[tuple[int, int]] = []  # (offset, size) of each invocation
+        self._size = 0
+        self._lock = threading.Lock()  # the two threads share the file's position
+        # An awakeable entry learns its links when the attempt that completes it ends, which
+        # may come after its invocation was stored: those lists stay in memory, shared with
+        # the tracker that appends to them, and replace the stored copies when loaded.
+        self._links: list[_Links] = []
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def add(self, invocation: Invocation) -> Summary:
+        data = pickle.dumps(invocation, protocol=pickle.HIGHEST_PROTOCOL)
+        links: _Links = {
+            (position, entry.index): entry.links
+            for position, attempt in enumerate(invocation.attempts)
+            for entry in attempt.entries.values()
+            if isinstance(entry.frame.message, LINKABLE)
+        }
+        with self._lock:
+            place = len(self._places)
+            self._file.seek(self._size)
+            self._file.write(data)
+            self._places.append((self._size, len(data)))
+            self._size += len(data)
+            self._links.append(links)
+        return summary(place, invocation)
+
+    def load(self, place: int) -> Invocation:
+        """A copy of the invocation stored at `place` (a new one on every call)."""
+        with self._lock:
+            offset, size = self._places[place]
+            self._file.seek(offset)
+            data = self._file.read(size)
+            links = self._links[place]
+        invocation: Invocation = pickle.loads(data)  # our own file, written by add()
+        for (position, index), live in links.items():
+            invocation.attempts[position].entries[index].links = live
+        return invocation
+
+    def close(self) -> None:
+        self._file.close()
