@@ -82,6 +82,13 @@ def drive(
     return app
 
 
+async def search_for(pilot: Pilot[None], *keys: str) -> None:
+    """Type a search and wait for it: it runs in a thread."""
+    await pilot.press("slash", *keys, "enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def cursor(app: InspectorApp) -> model.Row:
     row = app.current_row
     assert row is not None
@@ -360,22 +367,54 @@ def test_search_finds_payload_text_and_field_values_in_other_attempts() -> None:
         await pilot.press("slash")
         assert isinstance(app.screen, SearchScreen)
         await pilot.press(*"woke", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         assert not isinstance(app.screen, SearchScreen)
         assert app.selected is not None and app.selected.invocation.target == "Demo/sleepy"
         assert cursor(app).type_name == "OutputEntryMessage"
         assert "found: woke" in status_text(app)
         # a field value: the handler a call or send targets
-        await pilot.press("slash", *"Counter/add", "enter")
+        await search_for(pilot, *"Counter/add")
         assert "counter" in model.row_text(cursor(app), app.attempt_of(app.selected))
         first = (app.selected, cursor(app))
         # again with the same text: the next match, in another invocation
-        await pilot.press("slash", "enter")
+        await search_for(pilot)
         assert (app.selected, cursor(app)) != first
         assert "counter" in model.row_text(cursor(app), app.attempt_of(app.selected))
-        await pilot.press("slash", *"no such thing anywhere", "enter")
+        await search_for(pilot, *"no such thing anywhere")
         assert "not found" in status_text(app)
         await pilot.press("slash", "escape")
         assert not isinstance(app.screen, SearchScreen)
+
+    drive(check)
+
+
+def test_a_search_under_way_leaves_the_keys_working_and_esc_stops_it() -> None:
+    """On a big capture a search reads back thousands of invocations: it runs in a thread
+    (slowed here), says how far it got, and stops on esc without jumping anywhere."""
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        load = app.store.load
+
+        def slow_load(place: int) -> Invocation:
+            time.sleep(0.05)
+            return load(place)
+
+        app.store.load = slow_load  # type: ignore[method-assign]
+        app.query_one(Timeline).focus()
+        before = (app.selected, app.query_one(Timeline).cursor_row)
+        await pilot.press("slash", *"no such thing anywhere", "enter")
+        await pilot.pause(0.4)
+        assert "searching: no such thing anywhere" in status_text(app)
+        assert "of 36 attempts" in status_text(app)  # how far it got
+        await pilot.press("j")  # keys are taken meanwhile
+        assert app.query_one(Timeline).cursor_row == before[1] + 1
+        await pilot.press("escape")
+        assert status_text(app) == "search stopped"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert status_text(app) == "search stopped"  # and no "not found" after it
+        assert app.selected is before[0]
 
     drive(check)
 
@@ -454,7 +493,8 @@ def test_help_lists_every_key_and_closes() -> None:
             assert key in text and what in text
         for binding in app.BINDINGS:
             assert not isinstance(binding, tuple)
-            key = {"question_mark": "?", "slash": "/"}.get(binding.key, binding.key)
+            shown = {"question_mark": "?", "slash": "/", "escape": "esc"}
+            key = shown.get(binding.key, binding.key)
             assert any(key in k.split() for k, _ in KEYS), binding.key
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)

@@ -24,6 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
 
 from restate_inspect.entries import short_name
 from restate_inspect.invocations import Invocation, Journaled
@@ -76,6 +77,7 @@ BATCH_SECONDS: Final = 0.1  # how often the decoding thread hands invocations to
 # long list takes them less often, and that work stays a small share of the decoding's
 SECONDS_PER_LISTED: Final = 30e-6
 OPENED_CACHED: Final = 32  # invocations read back from the store and kept, with their rows
+SEARCH_PROGRESS_SECONDS: Final = 0.25  # how often a search says how far it got
 COLLECTOR_THRESHOLDS: Final = (20_000, 10, 10)  # gc.set_threshold while the app runs
 
 
@@ -138,6 +140,7 @@ class InspectorApp(App[None]):
         Binding("slash", "search", "Search"),
         Binding("f", "filter", "Filter"),
         Binding("r", "toggle_time", "Time"),
+        Binding("escape", "stop_search", "Stop search", show=False),
     ]
 
     def __init__(
@@ -575,10 +578,49 @@ class InspectorApp(App[None]):
         if not query or self.selected is None:
             return
         self.last_query = query
-        start = self.selected.position
         row = self.current_row
         at = self.rows_of(self.selected).index(row) if row is not None else -1
-        found = model.search(len(self.attempts), self._timeline_at, query, (start, at))
+        self._set_message(f"searching: {query} (esc stops)")
+        self.search(query, (self.selected.position, at), len(self.attempts))
+
+    @work(thread=True, exclusive=True, group="search")
+    def search(self, query: str, at: tuple[int, int], count: int) -> None:
+        """Search in a thread: it reads every attempt back from the store, which takes
+        seconds on a big capture, and the keys go on working meanwhile; esc stops it. Its
+        copies are its own: the panes' cache is the UI thread's."""
+        worker = get_current_worker()
+        read: dict[int, Invocation] = {}  # the last invocation read, by place
+        searched = 0
+        told = time.monotonic()
+
+        def timeline_at(position: int) -> model.Timeline:
+            nonlocal searched, told
+            if worker.is_cancelled:
+                raise _SearchStopped
+            selected = self.attempts[position]
+            place = selected.invocation.place
+            if place not in read:
+                read.clear()
+                read[place] = self.store.load(place)
+            attempt = read[place].attempts[selected.index]
+            searched += 1
+            if time.monotonic() - told >= SEARCH_PROGRESS_SECONDS:
+                told = time.monotonic()
+                text = f"searching: {query}, {searched:,} of {count:,} attempts (esc stops)"
+                self.call_from_thread(self._set_message, text)
+            return attempt, model.timeline_rows(attempt)
+
+        try:
+            found = model.search(count, timeline_at, query, at)
+        except _SearchStopped:
+            return
+        except Exception as exc:  # the store closed under it as the app ended, or a bug
+            if not worker.is_cancelled:
+                self.call_from_thread(self._set_message, f"search failed: {exc}")
+            return
+        self.call_from_thread(self._found, query, found)
+
+    def _found(self, query: str, found: tuple[int, int] | None) -> None:
         if found is None:
             self._go(None, f"not found: {query}")
             return
@@ -586,10 +628,9 @@ class InspectorApp(App[None]):
         self._open_attempt(selected, self.rows_of(selected)[found[1]])
         self._set_message(f"found: {query}")
 
-    def _timeline_at(self, position: int) -> model.Timeline:
-        selected = self.attempts[position]
-        opened = self.opened(selected)
-        return opened.attempt(selected.index), opened.rows_of(selected.index)
+    def action_stop_search(self) -> None:
+        if self.workers.cancel_group(self, "search"):
+            self._set_message("search stopped")
 
     def _open_attempt(self, selected: Selected, row: Row) -> None:
         """Show a row of any attempt, clearing a filter that would hide it."""
@@ -614,6 +655,10 @@ class InspectorApp(App[None]):
         self.active_filter = chosen
         self._show_title()
         self.select(self.selected, row)
+
+
+class _SearchStopped(Exception):
+    """esc, or another search, stopped the one under way."""
 
 
 def _timeline_title(selected: Selected) -> str:

@@ -51,6 +51,7 @@ KEYS: Final = (
     ("J K", "next or previous problem"),
     ("tab  shift+tab", "next or previous pane"),
     ("/", "search type names, field values and payload text (enter again: next match)"),
+    ("esc", "stop a search under way"),
     ("f", "filter: problems only, one direction, entries, one message type"),
     ("r", "relative or absolute time"),
     ("?", "this help"),
