@@ -21,7 +21,7 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import LINKABLE, lookup
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, capture_order
 from restate_inspect.values import awakeable_id
 
 _AWAKEABLES_KEPT: Final = 100_000  # awakeable ids remembered, to link their completions
@@ -272,18 +272,22 @@ def tracked(built: Iterable[Built]) -> Iterator[Journaled]:
 
 def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
     """Each Restate stream's attempt, once both its bodies are over, in the order they end;
-    then those that were still open when the input ended, in the order they began. (This
-    order does not depend on how a capture is sharded: see restate_inspect.parallel.)"""
+    then the problems of the capture as a whole found at its end, and the attempts that were
+    still open then, in the order they began. (This order does not depend on how a capture
+    is sharded: see restate_inspect.parallel.)"""
     building: dict[StreamKey, _Building] = {}
     skipped: set[StreamKey] = set()
     cut_short: list[_Building] = []
+    found_at_the_end: list[Problem] = []  # they come from every shard: see capture_order
     for item in items:
         if isinstance(item, Discovery):
             yield item
             continue
         stream = item.frame.stream if isinstance(item, DecodedFrame) else item.stream
         if stream is None:
-            if isinstance(item, Problem):
+            if isinstance(item, Problem) and item.packet is None:
+                found_at_the_end.append(item)
+            elif isinstance(item, Problem):
                 yield item  # a problem of the capture as a whole
             continue
         if stream in skipped:
@@ -302,6 +306,7 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
                 cut_short.append(state)
             else:
                 yield state.finished(float(item.packet))
+    yield from sorted(found_at_the_end, key=capture_order)
     for state in _still_open(building.values(), cut_short):
         yield state.finished(_NEVER)
 

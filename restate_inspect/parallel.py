@@ -27,7 +27,7 @@ from restate_inspect.invocations import Built, Finished, finished_attempts, for_
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError, read_input
 from restate_inspect.readers.events import InputEvent
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, capture_order
 from restate_inspect.streams import OrderKey, StreamGroup, group_streams, ordered
 
 Work = Callable[[Iterator[InputEvent]], Iterator[tuple[Any, Any]]]  # events -> (key, result)
@@ -48,35 +48,46 @@ def can_fork() -> bool:
 
 
 def rendering(render: Render, *, max_length: int) -> Work:
-    """decode and streams: each stream group rendered, in the order of `ordered`."""
+    """decode and streams: each stream group rendered, in the order of `ordered`; but the
+    problems of the capture as a whole are left to the process that merges, which renders
+    them in their merged order (see rendered): a stream group begins with its own heading,
+    and they share one."""
 
-    def work(events: Iterator[InputEvent]) -> Iterator[tuple[OrderKey, tuple[bytes, Any]]]:
+    def work(
+        events: Iterator[InputEvent],
+    ) -> Iterator[tuple[OrderKey, tuple[bytes, Any] | StreamGroup]]:
         for key, group in ordered(group_streams(decode_events(events, max_length=max_length))):
-            yield key, render(group)
+            yield key, group if group.capture_wide else render(group)
 
     return work
+
+
+def rendered(results: Iterator[Any], render: Render) -> Iterator[tuple[bytes, Any]]:
+    """The merged results of `rendering`, with the groups it left rendered here, in order."""
+    for result in results:
+        yield render(result) if isinstance(result, StreamGroup) else result
 
 
 def attempts(*, max_length: int) -> Work:
     """check: each finished attempt (a worker's travel without their payloads: see
     _reduce_finished), and the problems of the capture as a whole, in the order of
     `finished_attempts`: the merged attempts then make the same invocations as one process
-    would. A problem is placed by the packet it was found in; one found at the capture's
-    end, before the attempts that the end cut short."""
+    would. A problem is placed by the packet it was found in; those found at the capture's
+    end, by their text (rules.capture_order), before the attempts that the end cut short."""
 
-    def work(events: Iterator[InputEvent]) -> Iterator[tuple[tuple[float, float, int], Built]]:
+    def work(events: Iterator[InputEvent]) -> Iterator[tuple[CheckKey, Built]]:
         built = finished_attempts(decode_events(events, max_length=max_length))
         for sequence, item in enumerate(built):
             if isinstance(item, Finished):
-                yield (item.ended_by, item.began, sequence), item
+                yield (item.ended_by, item.began, "", sequence), item
             elif isinstance(item, Problem):
-                at = _AT_THE_END if item.packet is None else float(item.packet)
-                yield (at, 0.0, sequence), item
+                at, text = capture_order(item)
+                yield (at, 0.0, text, sequence), item
 
     return work
 
 
-_AT_THE_END: Final = float("inf")
+CheckKey = tuple[float, float, str, int]  # ended (found) at, began, text, arrival
 
 
 def sharded(

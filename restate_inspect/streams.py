@@ -20,7 +20,7 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import interpreted, not_interpreted
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
-from restate_inspect.rules import Problem, Severity
+from restate_inspect.rules import Problem, Severity, capture_order
 from restate_inspect.values import invocation_id_text
 
 
@@ -29,6 +29,11 @@ class StreamGroup:
     stream: StreamKey | None
     info: StreamInfo | None
     items: list[Decoded] = field(default_factory=list)
+
+    @property
+    def capture_wide(self) -> bool:
+        """A problem of the capture as a whole: TCP, IP, the file."""
+        return self.stream is None and self.info is None
 
 
 def group_streams(items: Iterable[Decoded]) -> Iterator[StreamGroup]:
@@ -236,16 +241,17 @@ def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGro
     capture shows it then). Streams that capture time ended between two packets (n - 0.5)
     come from every shard, each shard's in the order they began (see CaptureDecoder), so
     they are keyed by that. Streams still open at the capture's end come from every shard
-    too, and are sorted by name; problems of the capture as a whole come last. The streams
-    of a file pass straight on, in the order they come."""
+    too, and are sorted by name; problems of the capture as a whole come last, in the order
+    of rules.capture_order. The streams of a file pass straight on, in the order they
+    come."""
     at_the_end: list[tuple[OrderKey, StreamGroup]] = []
     capture_wide: list[tuple[OrderKey, StreamGroup]] = []
     for sequence, group in enumerate(groups):
-        if group.info is None:
-            if group.stream is not None:  # a file's stream
-                yield (-1.0, 0.0, "", sequence), group
-            else:
-                capture_wide.append(((_LAST, _LAST, "", sequence), group))
+        if group.capture_wide:
+            capture_wide.append(((_LAST, *_capture_order(group), sequence), group))
+            continue
+        if group.info is None:  # a file's stream
+            yield (-1.0, 0.0, "", sequence), group
             continue
         packet = _end_packet(group)
         if packet == _LAST:
@@ -255,7 +261,15 @@ def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGro
         else:
             yield (packet, float(group.info.packet or 0), "", sequence), group
     yield from sorted(at_the_end, key=lambda item: item[0])
-    yield from capture_wide
+    yield from sorted(capture_wide, key=lambda item: item[0])
+
+
+def _capture_order(group: StreamGroup) -> tuple[float, str]:
+    """A capture-wide group is one problem: after the streams that the capture's end left
+    open (whose key has 0.0 here), in the order of rules.capture_order."""
+    (problem,) = group.items
+    assert isinstance(problem, Problem)
+    return capture_order(problem)
 
 
 def _end_packet(group: StreamGroup) -> float:

@@ -5,7 +5,8 @@ attempts are on different TCP connections (so in different workers) and whose re
 not match, a custom entry (its type is not in the registry's table, and travels between the
 processes all the same), an attempt that the capture cuts short, streams of several connections
 interleaved, streams of several connections that capture time ends at one point (reset,
-then quiet), and a problem of the file as a whole.
+then quiet), problems of the capture as a whole from several workers (at a packet, and at
+the capture's end), and a problem of the file as a whole.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tests import capturewriter as cw
 from tests.helpers import run_cli
 
 INVOCATION = b"\x01" * 16
-PACKETS = 76  # whole ones: then the file ends inside the next
+PACKETS = 85  # whole ones: then the file ends inside the next
 OTHER = b"\x02" * 16
 
 
@@ -39,7 +40,13 @@ INPUT = encode_frame(0x0400, pb.InputEntryMessage(value=b'"hi"'))
 
 
 def _connection(
-    port: int, start: float, request: bytes, response: bytes, *, cut: bool = False
+    port: int,
+    start: float,
+    request: bytes,
+    response: bytes,
+    *,
+    cut: bool = False,
+    after_fin: bytes = b"",
 ) -> list[cw.Packet]:
     talk = cw.Conversation(("10.0.0.1", port), ("10.0.0.2", 9080), start=start)
     talk.handshake()
@@ -51,6 +58,17 @@ def _connection(
     if not cut:
         talk.segment(0, flags=cw.FIN | cw.ACK)
         talk.segment(1, flags=cw.FIN | cw.ACK)
+    if after_fin:  # RI310, a problem of the capture as a whole, at this packet
+        talk.segment(0, after_fin)
+    return talk.packets
+
+
+def _undecided(port: int, start: float) -> list[cw.Packet]:
+    """A connection still open at the capture's end, too short to tell its protocol: RI314,
+    a problem of the capture as a whole found at its end (no packet to place it by)."""
+    talk = cw.Conversation(("10.0.0.1", port), ("10.0.0.2", 9080), start=start)
+    talk.handshake()
+    talk.segment(0, b"\x16\x03")
     return talk.packets
 
 
@@ -88,7 +106,8 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     replayed = encode_frame(0x0800, pb.SetStateEntryMessage(key=b"other", value=b"1"))
     custom = encode_frame(0xFC01, b"\x62\x04note")  # field 12, its name
     ended = encode_frame(0x0401, pb.OutputEntryMessage(value=b'"ok"')) + encode_frame(0x0005)
-    second = _connection(40001, 0.0135, _start(INVOCATION, 2) + INPUT + replayed, custom + ended)
+    request = _start(INVOCATION, 2) + INPUT + replayed
+    second = _connection(40001, 0.0135, request, custom + ended, after_fin=b"late")
     cut = _connection(40002, 0.0025, _start(OTHER, 1) + INPUT, stored, cut=True)
     quiet = [
         packet
@@ -97,7 +116,8 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     later = cw.Conversation(("10.0.0.1", 40009), ("10.0.0.2", 9080), start=2.0)
     later.segment(0, flags=cw.SYN)
-    everything = first + second + cut + quiet + later.packets
+    undecided = _undecided(40010, 1.5) + _undecided(40011, 1.6)  # on two shards
+    everything = first + second + cut + quiet + undecided + later.packets
     packets = sorted(everything, key=lambda packet: packet.time)
     assert len(packets) == PACKETS
     data = cw.pcap([cw.Packet(1_700_000_000 + p.time, p.data) for p in packets])
@@ -145,6 +165,14 @@ def test_the_capture_has_what_sharding_could_get_wrong(capture: Path) -> None:
     entries = run_cli(["journal", "--json", str(capture)]).stdout.splitlines()
     assert any('"type_hex":"0xfc01"' in line and '"kind":"entry"' in line for line in entries)
     assert ("RI207", 1, "tcp1/s1") in where  # cut short by the capture's end
+    # problems of the capture as a whole, from two shards: one found at a packet, ...
+    assert [f["packet"] for f in findings if f["code"] == "RI310"] == [72]
+    # ... and two found at the capture's end, with none
+    ends = [f["message"] for f in findings if f["code"] == "RI314"]
+    assert ends == [
+        "tcp6 ends before it shows HTTP; skipped",
+        "tcp7 ends before it shows HTTP; skipped",
+    ]
     (cut_file,) = [f for f in findings if f["code"] == "RI301"]  # the file as a whole
     assert cut_file["stream"] is None and cut_file["packet"] == PACKETS + 1
     assert result.exit_code == 1

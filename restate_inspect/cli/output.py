@@ -134,10 +134,10 @@ def rendered_groups(
     """Rendered stream groups in their order, from this process or from workers. through:
     what the input events pass through first, in this process (one job)."""
     if jobs > 1 and source.path is not None and through is None:
-        from restate_inspect.parallel import rendering, sharded  # noqa: PLC0415 - forks
+        from restate_inspect.parallel import rendered, rendering, sharded  # noqa: PLC0415
 
         work = rendering(render, max_length=max_length)
-        return sharded(source.path, work, jobs=jobs, progress=progress)
+        return rendered(sharded(source.path, work, jobs=jobs, progress=progress), render)
     events = source.events(progress)
     if through is not None:
         events = through(events)
