@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import random
 import struct
 import threading
 from pathlib import Path
@@ -23,7 +24,7 @@ from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import encode_frame
 from restate_inspect.parallel import _drained, _receive
 from tests import capturewriter as cw
-from tests.helpers import run_cli
+from tests.helpers import SAMPLES, run_cli
 
 INVOCATION = b"\x01" * 16
 PACKETS = 85  # whole ones: then the file ends inside the next
@@ -189,3 +190,24 @@ def test_streams_that_capture_time_ends_together_come_in_the_order_they_began(
         rows = [json.loads(line) for line in result.stdout.splitlines()]
         streams = [row["stream"] for row in rows if row["kind"] == "stream_summary"]
         assert streams[-5:] == ["tcp2/s1", "tcp3/s1", "tcp4/s1", "tcp2/s3", "tcp1/s1"]
+
+
+def _damaged(seed: int) -> bytes:
+    """The bundled sample with bytes changed at random, and perhaps cut short."""
+    data = bytearray((SAMPLES / "v1-features.pcapng").read_bytes())
+    rng = random.Random(seed)
+    for _ in range(rng.randint(1, 20)):
+        data[rng.randrange(24, len(data))] = rng.randrange(256)
+    if rng.random() < 0.3:
+        del data[rng.randrange(24, len(data)) :]
+    return bytes(data)
+
+
+@pytest.mark.parametrize("seed", [12, 13, 17, 24])  # each once gave another order with 2 jobs
+def test_a_damaged_capture_gives_what_one_worker_does(tmp_path: Path, seed: int) -> None:
+    path = tmp_path / "damaged.pcapng"
+    path.write_bytes(_damaged(seed))
+    for command in (["decode", "--json"], ["decode"], ["check", "--json", "--fail-on", "info"]):
+        one = run_cli([*command, "--jobs", "1", str(path)])
+        two = run_cli([*command, "--jobs", "2", str(path)])
+        assert (two.exit_code, two.stdout) == (one.exit_code, one.stdout), command
