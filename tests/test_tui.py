@@ -409,11 +409,16 @@ def test_a_search_under_way_leaves_the_keys_working_and_esc_stops_it() -> None:
         assert "of 36 attempts" in status_text(app)  # how far it got
         await pilot.press("j")  # keys are taken meanwhile
         assert app.query_one(Timeline).cursor_row == before[1] + 1
+        (search,) = [worker for worker in app.workers if worker.group == "search"]
         await pilot.press("escape")
         assert status_text(app) == "search stopped"
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert status_text(app) == "search stopped"  # and no "not found" after it
+        # what it had sent before it saw that it was stopped comes to nothing
+        app._searching(search, "searching: no such thing anywhere, 9 of 36 attempts")
+        app._found(search, "no such thing anywhere", (len(app.attempts) - 1, 0))
+        assert status_text(app) == "search stopped"
         assert app.selected is before[0]
 
     drive(check)

@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 from textual.widgets.tree import TreeNode
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from restate_inspect.entries import short_name
 from restate_inspect.invocations import Invocation, Journaled
@@ -607,7 +607,7 @@ class InspectorApp(App[None]):
             if time.monotonic() - told >= SEARCH_PROGRESS_SECONDS:
                 told = time.monotonic()
                 text = f"searching: {query}, {searched:,} of {count:,} attempts (esc stops)"
-                self.call_from_thread(self._set_message, text)
+                self.call_from_thread(self._searching, worker, text)
             return attempt, model.timeline_rows(attempt)
 
         try:
@@ -616,11 +616,20 @@ class InspectorApp(App[None]):
             return
         except Exception as exc:  # the store closed under it as the app ended, or a bug
             if not worker.is_cancelled:
-                self.call_from_thread(self._set_message, f"search failed: {exc}")
+                self.call_from_thread(self._searching, worker, f"search failed: {exc}")
             return
-        self.call_from_thread(self._found, query, found)
+        self.call_from_thread(self._found, worker, query, found)
 
-    def _found(self, query: str, found: tuple[int, int] | None) -> None:
+    # What a search tells comes through the UI thread, which is where esc or a new search
+    # cancels it: one cancelled meanwhile says nothing more.
+
+    def _searching(self, worker: Worker[None], text: str) -> None:
+        if not worker.is_cancelled:
+            self._set_message(text)
+
+    def _found(self, worker: Worker[None], query: str, found: tuple[int, int] | None) -> None:
+        if worker.is_cancelled:
+            return
         if found is None:
             self._go(None, f"not found: {query}")
             return
