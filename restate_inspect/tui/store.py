@@ -85,7 +85,7 @@ class InvocationStore:
         # An awakeable entry learns its links when the attempt that completes it ends, which
         # may come after its invocation was stored: those lists stay in memory, shared with
         # the tracker that appends to them, and replace the stored copies when loaded.
-        self._links: list[_Links] = []
+        self._links: dict[int, _Links] = {}  # by place, for the invocations that have some
 
     def __len__(self) -> int:
         return len(self._places)
@@ -104,7 +104,8 @@ class InvocationStore:
             self._file.write(data)
             self._places.append((self._size, len(data)))
             self._size += len(data)
-            self._links.append(links)
+            if links:
+                self._links[place] = links
         return summary(place, invocation)
 
     def load(self, place: int) -> Invocation:
@@ -113,7 +114,7 @@ class InvocationStore:
             offset, size = self._places[place]
             self._file.seek(offset)
             data = self._file.read(size)
-            links = self._links[place]
+            links = self._links.get(place, {})
         invocation: Invocation = pickle.loads(data)  # our own file, written by add()
         for (position, index), live in links.items():
             invocation.attempts[position].entries[index].links = live
