@@ -122,6 +122,13 @@ class Packet:
     interface: int = 0
 
 
+def _ticks(time: float, per_second: int) -> int:
+    """A time as timestamp ticks, the whole seconds apart: at ns, time * per_second alone
+    is some hundred ticks out (a float near 1.7e18 is exact to 256)."""
+    seconds = int(time)
+    return seconds * per_second + round((time - seconds) * per_second)
+
+
 def pcap(
     packets: Iterable[Packet],
     *,
@@ -135,8 +142,7 @@ def pcap(
     out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)]
     unit = 1_000_000_000 if nanoseconds else 1_000_000
     for packet in packets:
-        seconds = int(packet.time)
-        fraction = round((packet.time - seconds) * unit)
+        seconds, fraction = divmod(_ticks(packet.time, unit), unit)
         original = packet.original_length or len(packet.data)
         out.append(struct.pack(order + "IIII", seconds, fraction, len(packet.data), original))
         out.append(packet.data)
@@ -192,7 +198,7 @@ def pcapng(
             interface = section.interfaces[packet.interface if known else 0]
             resolution = interface.resolution if interface.resolution is not None else 6
             unit = 2 ** (resolution & 0x7F) if resolution & 0x80 else 10**resolution
-            ticks = round((packet.time - interface.offset) * unit)
+            ticks = _ticks(packet.time - interface.offset, unit)
             original = packet.original_length or len(packet.data)
             if section.block == "spb":
                 out.append(_block(order, 3, struct.pack(order + "I", original) + packet.data))

@@ -19,6 +19,7 @@ from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import capture_events
 from restate_inspect.readers.events import StreamEnd, StreamInfo
 from restate_inspect.readers.netpacket import Segment
+from restate_inspect.readers.pcapfile import Packet, read_packets
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES
@@ -93,6 +94,22 @@ def test_pcap_byte_orders_and_resolutions(big_endian: bool, nanoseconds: bool) -
     assert_whole_exchange(items)
     first = frames_of(items, RUNTIME)[0]
     assert first.time == pytest.approx(packets[(first.packet or 0) - 1].time, abs=1e-6)
+
+
+@pytest.mark.parametrize("nanoseconds", [False, True])
+def test_the_same_packets_have_the_same_times_in_pcap_and_pcapng(nanoseconds: bool) -> None:
+    """Seconds since the epoch, from ticks, rounded once: a capture saved as pcap and as
+    pcapng decodes to the same output, times included (they were one ulp apart)."""
+    packets = [cw.Packet(1_764_042_474 + n * 0.000123457, b"\x00" * 60) for n in range(200)]
+    resolution = 9 if nanoseconds else None
+    in_pcap = cw.pcap(packets, nanoseconds=nanoseconds)
+    in_pcapng = cw.pcapng([cw.Section([cw.Interface(cw.EN10MB, resolution)], packets)])
+    times = [
+        [p.time for p in read_packets(io.BytesIO(data), "x") if isinstance(p, Packet)]
+        for data in (in_pcap, in_pcapng)
+    ]
+    assert len(times[0]) == 200
+    assert times[0] == times[1]
 
 
 def test_pcapng_sections_interfaces_and_block_kinds() -> None:

@@ -16,11 +16,11 @@ from typing import Final, NamedTuple, Protocol
 
 from restate_inspect.rules import Problem
 
-PCAP_MAGICS: Final = {
-    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
-    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
-    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+PCAP_MAGICS: Final = {  # byte order, timestamp ticks per second
+    b"\xd4\xc3\xb2\xa1": ("<", 10**6),
+    b"\xa1\xb2\xc3\xd4": (">", 10**6),
+    b"\x4d\x3c\xb2\xa1": ("<", 10**9),
+    b"\xa1\xb2\x3c\x4d": (">", 10**9),
 }
 PCAPNG_MAGIC: Final = b"\x0a\x0d\x0d\x0a"
 _BYTE_ORDER_MAGIC: Final = 0x1A2B3C4D
@@ -113,7 +113,13 @@ def read_packets(handle: Readable, label: str) -> Iterator[Packet | Problem]:
         yield Problem("RI302", f"{label} is neither pcap nor pcapng", 0, len(magic))
 
 
-def _pcap(reader: _Reader, order: str, unit: float) -> Iterator[Packet | Problem]:
+def _seconds(ticks: int, per_second: int) -> float:
+    """A timestamp in seconds, rounded once (int / int is exact, then rounded): the same
+    instant gives the same float from a pcap and a pcapng file."""
+    return ticks / per_second
+
+
+def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Problem]:
     header = reader.read(20)
     if len(header) < 20:
         yield reader.cut_short("the pcap file header", 24, 4 + len(header), 0)
@@ -144,14 +150,15 @@ def _pcap(reader: _Reader, order: str, unit: float) -> Iterator[Packet | Problem
         if len(data) < captured:
             yield reader.cut_short(f"packet {number}", captured + 16, len(data) + 16, start)
             return
-        yield Packet(number, seconds + fraction * unit, linktype, data, original)
+        time = _seconds(seconds * per_second + fraction, per_second)
+        yield Packet(number, time, linktype, data, original)
 
 
 @dataclass(slots=True)
 class _Interface:
     linktype: int
-    unit: float  # seconds per timestamp tick
-    offset: float  # seconds added to every timestamp
+    per_second: int  # timestamp ticks
+    offset: int  # seconds added to every timestamp
 
 
 def _pcapng(reader: _Reader, magic: bytes) -> Iterator[Packet | Problem]:
@@ -196,13 +203,13 @@ def _pcapng(reader: _Reader, magic: bytes) -> Iterator[Packet | Problem]:
 
 def _interface(body: bytes, order: str) -> _Interface:
     linktype = struct.unpack_from(order + "H", body, 0)[0]
-    interface = _Interface(linktype, 1e-6, 0.0)
+    interface = _Interface(linktype, 10**6, 0)
     for code, value in _options(body[8:], order):
         if code == _IF_TSRESOL and value:
             resolution = value[0]
-            interface.unit = 2.0 ** -(resolution & 0x7F) if resolution & 0x80 else 10.0**-resolution
+            interface.per_second = 2 ** (resolution & 0x7F) if resolution & 0x80 else 10**resolution
         elif code == _IF_TSOFFSET and len(value) >= 8:
-            interface.offset = float(struct.unpack_from(order + "q", value)[0])
+            interface.offset = struct.unpack_from(order + "q", value)[0]
     return interface
 
 
@@ -241,7 +248,7 @@ def _packet(
         time = None
         if interface_id < len(interfaces):
             unit = interfaces[interface_id]
-            time = ((high << 32) | low) * unit.unit + unit.offset
+            time = _seconds((high << 32) | low, unit.per_second) + unit.offset
     if interface_id >= len(interfaces):
         return Problem(
             "RI304",
