@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
+import pickle
+import tempfile
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +118,30 @@ def test_the_file_goes_when_the_store_is_closed(store: InvocationStore) -> None:
     store.close()
     with pytest.raises(ValueError, match="closed file"):
         store.load(0)
+
+
+def _folder_of(store: InvocationStore) -> str:
+    target = os.readlink(f"/proc/self/fd/{store._file.fileno()}")
+    return os.path.dirname(target.removesuffix(" (deleted)"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads /proc")
+def test_the_file_goes_to_var_tmp_unless_tmpdir_says_where(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """/tmp is often in memory (tmpfs): the store would then take what it saves."""
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    if os.access("/var/tmp", os.W_OK):
+        assert _folder_of(InvocationStore()) == "/var/tmp"
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # the module caches what it found
+    assert _folder_of(InvocationStore()) == str(tmp_path)
+
+
+def test_what_is_stored_is_compressed(store: InvocationStore) -> None:
+    decoded = _decoded()
+    for invocation in decoded:
+        store.add(invocation)
+    pickled = sum(len(pickle.dumps(i, pickle.HIGHEST_PROTOCOL)) for i in decoded)
+    assert store._size < pickled / 2
