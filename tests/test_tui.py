@@ -27,6 +27,7 @@ from restate_inspect.invocations import Invocation, Journaled, invocations
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.render.fields import field_spans
+from restate_inspect.rules import Problem
 from restate_inspect.tui import model
 from restate_inspect.tui.app import OPENED_CACHED, InspectorApp
 from restate_inspect.tui.looks import HIGHLIGHT_STYLE, KEYS
@@ -214,6 +215,30 @@ def test_what_was_decoded_stays_on_disk_but_the_invocations_opened_last() -> Non
             await check(app, pilot)
 
     asyncio.run(main())
+
+
+def test_the_collector_freezes_what_is_listed_only_as_the_list_grows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A freeze keeps what is alive then for good, garbage to be included: an input that
+    lists nothing (problems only, as they come) is frozen once, at its end."""
+    freezes: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(1))
+
+    def load(progress: Callable[[int], None]) -> Iterator[Journaled]:
+        for number in range(5):
+            time.sleep(0.15)  # more than a batch apart
+            yield Problem("RI303", f"packet {number} is cut", None, None, packet=number + 1)
+
+    app = InspectorApp(load, "problems only")
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await decoded(pilot)
+            assert len(app.capture_problems) == 5 and not app.attempts
+
+    asyncio.run(main())
+    assert len(freezes) == 1
 
 
 def test_the_list_measures_its_labels_as_textual_does() -> None:

@@ -283,7 +283,7 @@ class InspectorApp(App[None]):
                 self._add_invocation(tree, item)
             elif isinstance(item, Problem):
                 self.capture_problems.append(item)
-        if last or len(self.attempts) >= 2 * self._frozen_at:
+        if last or len(self.attempts) > 2 * self._frozen_at:  # grown: not 0 >= 2 * 0
             self._freeze()
         if last:
             self.finished = True
@@ -589,7 +589,7 @@ class InspectorApp(App[None]):
         seconds on a big capture, and the keys go on working meanwhile; esc stops it. Its
         copies are its own: the panes' cache is the UI thread's."""
         worker = get_current_worker()
-        read: dict[int, Invocation] = {}  # the last invocation read, by place
+        read: dict[int, _Opened] = {}  # the last invocation read, by place
         searched = 0
         told = time.monotonic()
 
@@ -599,16 +599,16 @@ class InspectorApp(App[None]):
                 raise _SearchStopped
             selected = self.attempts[position]
             place = selected.invocation.place
-            if place not in read:
+            opened = read.get(place)
+            if opened is None:
                 read.clear()
-                read[place] = self.store.load(place)
-            attempt = read[place].attempts[selected.index]
+                opened = read[place] = _Opened(self.store.load(place))
             searched += 1
             if time.monotonic() - told >= SEARCH_PROGRESS_SECONDS:
                 told = time.monotonic()
                 text = f"searching: {query}, {searched:,} of {count:,} attempts (esc stops)"
                 self.call_from_thread(self._searching, worker, text)
-            return attempt, model.timeline_rows(attempt)
+            return opened.attempt(selected.index), opened.rows_of(selected.index)
 
         try:
             found = model.search(count, timeline_at, query, at)
