@@ -11,7 +11,6 @@ are put together here.
 
 from __future__ import annotations
 
-import copyreg
 import heapq
 import multiprocessing
 import os
@@ -69,11 +68,11 @@ def rendered(results: Iterator[Any], render: Render) -> Iterator[tuple[bytes, An
 
 
 def attempts(*, max_length: int) -> Work:
-    """check: each finished attempt (a worker's travel without their payloads: see
-    _reduce_finished), and the problems of the capture as a whole, in the order of
-    `finished_attempts`: the merged attempts then make the same invocations as one process
-    would. A problem is placed by the packet it was found in; those found at the capture's
-    end, by their text (rules.capture_order), before the attempts that the end cut short."""
+    """journal and check: each finished attempt, and the problems of the capture as a whole,
+    in the order of `finished_attempts`: the merged attempts then make the same invocations
+    as one process would. A problem is placed by the packet it was found in; those found at
+    the capture's end, by their text (rules.capture_order), before the attempts that the end
+    cut short."""
 
     def work(events: Iterator[InputEvent]) -> Iterator[tuple[CheckKey, Built]]:
         built = finished_attempts(decode_events(events, max_length=max_length))
@@ -90,22 +89,31 @@ def attempts(*, max_length: int) -> Work:
 CheckKey = tuple[float, float, str, int]  # ended (found) at, began, text, arrival
 
 
+def for_checking_only(item: Any) -> Any:
+    """check's `travel`: a finished attempt goes to this process cut down to what check
+    reads (invocations.for_checking), a tenth of its pickle. This process, which takes a
+    share itself, keeps its own attempts whole rather than copy them for nothing."""
+    return for_checking(item) if isinstance(item, Finished) else item
+
+
 def sharded(
     path: str,
     work: Work,
     *,
     jobs: int,
     progress: Callable[[int], None] | None = None,
+    travel: Callable[[Any], Any] | None = None,
 ) -> Iterator[Any]:
     """The results of `work` on `jobs` shares of the capture, merged in order: this
-    process takes the first share, and a worker process each other one."""
+    process takes the first share, and a worker process each other one. travel: what a
+    worker's results are turned into before they are sent here."""
     context = multiprocessing.get_context("fork")
     receivers: list[Connection] = []
     workers = []
     for shard in range(1, jobs):
         receiver, sender = context.Pipe(duplex=False)
         worker = context.Process(
-            target=_work, args=(sender, path, work, (shard, jobs)), daemon=True
+            target=_work, args=(sender, path, work, (shard, jobs), travel), daemon=True
         )
         worker.start()
         sender.close()
@@ -122,11 +130,17 @@ def sharded(
             worker.join()
 
 
-def _work(sender: Connection, path: str, work: Work, share: tuple[int, int]) -> None:
+def _work(
+    sender: Connection,
+    path: str,
+    work: Work,
+    share: tuple[int, int],
+    travel: Callable[[Any], Any] | None,
+) -> None:
     batch: list[tuple[Any, Any]] = []
     try:
-        for item in work(read_input(path, share=share)):
-            batch.append(item)
+        for key, result in work(read_input(path, share=share)):
+            batch.append((key, result if travel is None else travel(result)))
             if len(batch) >= _BATCH:
                 sender.send(("items", batch))
                 batch = []
@@ -177,12 +191,3 @@ def _receive(next_message: Callable[[], Note]) -> Iterator[tuple[Any, Any]]:
             raise RuntimeError("a decoding worker ended without finishing")
         else:
             raise RuntimeError(f"a decoding worker failed:\n{value}")
-
-
-def _reduce_finished(finished: Finished) -> tuple[type[Finished], tuple[Any, ...]]:
-    """A finished attempt travels cut down to what `check` reads: this process, which takes
-    a share itself, keeps its own attempts whole rather than copy them for nothing."""
-    return Finished, tuple(for_checking(finished))
-
-
-copyreg.pickle(Finished, _reduce_finished)  # messages pickle as restate_inspect.messages says

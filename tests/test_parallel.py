@@ -131,7 +131,15 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("jobs", ["2", "3"])
 @pytest.mark.parametrize(
     "command",
-    [["check"], ["check", "--json"], ["decode", "--json"], ["decode"], ["streams", "--json"]],
+    [
+        ["check"],
+        ["check", "--json"],
+        ["decode", "--json"],
+        ["decode"],
+        ["streams", "--json"],
+        ["journal"],
+        ["journal", "--json"],
+    ],
 )
 def test_several_workers_give_what_one_does(capture: Path, command: list[str], jobs: str) -> None:
     one = run_cli([*command, "--jobs", "1", str(capture)])
@@ -207,7 +215,12 @@ def _damaged(seed: int) -> bytes:
 def test_a_damaged_capture_gives_what_one_worker_does(tmp_path: Path, seed: int) -> None:
     path = tmp_path / "damaged.pcapng"
     path.write_bytes(_damaged(seed))
-    for command in (["decode", "--json"], ["decode"], ["check", "--json", "--fail-on", "info"]):
+    for command in (
+        ["decode", "--json"],
+        ["decode"],
+        ["check", "--json", "--fail-on", "info"],
+        ["journal", "--json"],
+    ):
         one = run_cli([*command, "--jobs", "1", str(path)])
         two = run_cli([*command, "--jobs", "2", str(path)])
         assert (two.exit_code, two.stdout) == (one.exit_code, one.stdout), command

@@ -55,7 +55,12 @@ Examples:
 
 @quiet_on_a_closed_pipe
 @reads_input()
-def journal(inputs: Inputs, json_output: JsonOpt = False, color: ColorOpt = ColorMode.AUTO) -> None:
+def journal(
+    inputs: Inputs,
+    json_output: JsonOpt = False,
+    jobs: JobsOpt = 0,
+    color: ColorOpt = ColorMode.AUTO,
+) -> None:
     from restate_inspect.render.journal import JournalRenderer  # noqa: PLC0415
     from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
@@ -66,8 +71,8 @@ def journal(inputs: Inputs, json_output: JsonOpt = False, color: ColorOpt = Colo
     shown = 0
     try:
         with progress_bar(where.path) as progress:
-            events = decode_events(where.events(progress), max_length=inputs.max_length)
-            for item in selection.chosen(invocations(events)):
+            built = _invocations(where, inputs.max_length, jobs_for(where, jobs), progress)
+            for item in selection.chosen(built):
                 if isinstance(item, Invocation):
                     shown += 1
                     _tally_invocation(tally, item)
@@ -152,7 +157,9 @@ def check(
     codes: Counter[str] = Counter()
     try:
         with progress_bar(where.path) as progress:
-            built = _checked_invocations(where, inputs.max_length, jobs_for(where, jobs), progress)
+            built = _invocations(
+                where, inputs.max_length, jobs_for(where, jobs), progress, whole=False
+            )
             for item in selection.chosen(built):
                 if isinstance(item, Invocation):
                     checked += 1
@@ -179,15 +186,26 @@ def check(
     raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)
 
 
-def _checked_invocations(
-    source: Source, max_length: int, jobs: int, progress: Callable[[int], None] | None
+def _invocations(
+    source: Source,
+    max_length: int,
+    jobs: int,
+    progress: Callable[[int], None] | None,
+    *,
+    whole: bool = True,
 ) -> Iterator[Journaled]:
-    """The invocations, built in this process or from the attempts of workers."""
+    """The invocations, built in this process or from the attempts of workers; whole: with
+    everything the journal shows, else only what check reads."""
     if jobs > 1 and source.path is not None:
-        from restate_inspect.parallel import attempts, sharded  # noqa: PLC0415 - forks
+        from restate_inspect.parallel import (  # noqa: PLC0415 - forks
+            attempts,
+            for_checking_only,
+            sharded,
+        )
 
-        built = sharded(source.path, attempts(max_length=max_length), jobs=jobs, progress=progress)
-        return tracked(built)
+        work = attempts(max_length=max_length)
+        travel = None if whole else for_checking_only
+        return tracked(sharded(source.path, work, jobs=jobs, progress=progress, travel=travel))
     return invocations(decode_events(source.events(progress), max_length=max_length))
 
 
