@@ -23,6 +23,7 @@ from restate_inspect.cli import browsing, options, output
 from restate_inspect.invocations import Invocation
 from restate_inspect.journal import DecodedFrame
 from restate_inspect.readers import InputFormat, input_size
+from tests import capturewriter as cw
 from tests.helpers import SAMPLES, captures_dir, expected_streams, run_cli
 from tests.hostile import hostile_stream
 
@@ -168,6 +169,27 @@ def test_a_selection_that_matches_nothing_is_said_on_stderr(command: str) -> Non
     found = run_cli([command, "--service", "Demo/greet", capture])
     assert "Demo/greet" in found.stdout or command == "check"  # check: a clean invocation
     assert "nothing in the input" not in found.stderr
+
+
+@pytest.mark.parametrize("command", ["decode", "journal", "check"])
+def test_a_capture_without_restate_traffic_says_how_it_is_recognised(
+    command: str, tmp_path: Path
+) -> None:
+    """A capture taken in the wrong place (another port, the wrong interface) is the likely
+    reason; stdout stays as it is (a --json reader gets nothing)."""
+    health = [
+        (0, b"GET /health HTTP/1.1\r\nhost: sdk\r\n\r\n"),
+        (1, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"),
+    ]
+    capture = tmp_path / "health.pcap"
+    capture.write_bytes(cw.pcap(cw.conversation_packets(health)))
+    result = run_cli([command, "--json", str(capture)])
+    assert result.exit_code == 0
+    assert f"no Restate invocation in {capture}" in result.stderr
+    assert "application/vnd.restate.invocation.vN" in result.stderr
+    assert all('"kind":"frame"' not in line for line in result.stdout.splitlines())
+    restate = run_cli([command, "--json", str(SAMPLES / "v1-features.pcapng")])
+    assert "no Restate invocation" not in restate.stderr
 
 
 def test_streams_of_a_file_or_a_pair_is_one_row() -> None:

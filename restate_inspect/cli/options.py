@@ -16,7 +16,7 @@ import typer
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.invocations import Invocation, Journaled
 from restate_inspect.location import Direction
-from restate_inspect.readers import InputFormat, read_input, read_pair
+from restate_inspect.readers import InputFormat, capture_kind, read_input, read_pair
 from restate_inspect.readers.events import InputEvent
 from restate_inspect.readers.pcapfile import Readable
 from restate_inspect.rules import Problem
@@ -218,6 +218,24 @@ class Inputs:
     source: Source
     selection: Selection
     max_length: int
+
+    def tell_if_nothing(self, found: int) -> None:
+        """On stderr, when nothing was found: which filter matched nothing, or, for a capture
+        without any Restate traffic, how the traffic is recognised (likely a capture taken
+        in the wrong place)."""
+        if self.selection:
+            self.selection.tell_if_nothing(found)
+            return
+        path = self.source.path
+        if found or path in (None, "-") or not capture_kind(str(path)):
+            return
+        sys.stderr.write(
+            f"restate-inspect: no Restate invocation in {safe_text(str(path))}.\n"
+            "  Its traffic is recognised on any port by its requests (POST .../invoke/SERVICE/"
+            "HANDLER,\n  content-type application/vnd.restate.invocation.vN), in cleartext "
+            "HTTP/2 (h2c) or HTTP/1.1:\n  capture where the runtime reaches the SDK endpoint. "
+            "`restate-inspect streams` lists\n  the HTTP that the capture holds.\n"
+        )
 
 
 def _input_options(
