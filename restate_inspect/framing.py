@@ -26,7 +26,7 @@ from restate_inspect.messages import (
     interpreted,
     lookup,
 )
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, counted
 
 HEADER: Final = struct.Struct(">HHI")
 START_MESSAGE_TYPE: Final = 0x0000
@@ -182,7 +182,7 @@ class FrameDecoder:
         events = self._unframed(cut_by_gap=True)
         at = self._total
         text = (
-            f"{length} bytes missing from the capture at offset {at:#x}"
+            f"{counted(length, 'byte')} missing from the capture at offset {at:#x}"
             if length
             else f"an unknown number of bytes may be missing from the capture at offset {at:#x}"
         )
@@ -205,13 +205,16 @@ class FrameDecoder:
         if self._lost_at is not None:
             length = self._total - self._lost_at
             text = (
-                f"{length} bytes from offset {self._lost_at:#x} cannot be framed after the "
-                "framing error there"
+                f"{counted(length, 'byte')} from offset {self._lost_at:#x} cannot be framed "
+                "after the framing error there"
             )
             return [self._problem("RI104", text, self._lost_at, length, undecoded=True)]
         if self._resync_from is not None:
             skipped = self._total - self._resync_from
-            text = f"{skipped} bytes at offset {self._resync_from:#x} skipped: no plausible frame"
+            text = (
+                f"{counted(skipped, 'byte')} at offset {self._resync_from:#x} skipped: "
+                "no plausible frame"
+            )
             return (
                 [self._problem("RI112", text, self._resync_from, skipped, undecoded=True)]
                 if skipped
@@ -230,7 +233,7 @@ class FrameDecoder:
         skipped = self._base - self._resync_from
         if skipped:
             text = (
-                f"{skipped} bytes at offset {self._resync_from:#x} skipped to the next "
+                f"{counted(skipped, 'byte')} at offset {self._resync_from:#x} skipped to the next "
                 "plausible frame"
             )
             events.append(self._problem("RI112", text, self._resync_from, skipped, undecoded=True))
@@ -358,7 +361,7 @@ class FrameDecoder:
             fields = decode_schemaless(frame.body)
         except Exception as exc:  # untrusted bytes: every parse failure is a finding
             reason = str(exc).rsplit(": ", 1)[-1] or type(exc).__name__
-            text = f"body of {spec.name} ({frame.length} bytes) does not parse: {reason}"
+            text = f"body of {spec.name} ({counted(frame.length, 'byte')}) does not parse: {reason}"
             return None, self._problem("RI109", text, *where)
         reserved = sorted({f.number for f in fields if f.number in RESERVED_ENTRY_FIELDS})
         if spec.code >= CUSTOM_ENTRY_MIN and reserved:
@@ -383,8 +386,8 @@ class FrameDecoder:
         if len(rest) < HEADER_SIZE:
             code = "RI113" if cut_by_gap else "RI101"
             text = (
-                f"{ending} {len(rest)} bytes into a frame header at offset {self._base:#x}; "
-                f"a header has {HEADER_SIZE}"
+                f"{ending} {counted(len(rest), 'byte')} into a frame header at offset "
+                f"{self._base:#x}; a header has {HEADER_SIZE}"
             )
             return self._problem(code, text, self._base, len(rest), undecoded=True)
         type_code, _flags, length = HEADER.unpack_from(rest)

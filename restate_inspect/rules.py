@@ -167,3 +167,8 @@ def capture_order(problem: Problem) -> tuple[float, str]:
     if problem.packet is not None:
         return float(problem.packet), ""
     return float("inf"), re.sub(r"\d+", lambda number: number[0].zfill(20), problem.message)
+
+
+def counted(number: int, noun: str, plural: str = "") -> str:
+    """ "1 stream", "2 streams"; plural for a noun that does not just take an s."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

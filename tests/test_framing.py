@@ -153,6 +153,8 @@ def test_stream_ending_inside_a_header() -> None:
     )
     assert "3 bytes into a frame header at offset 0x8" in problem.message
     assert_tiles(events, len(wire))
+    (one,) = problems(feed_pieces([b"\x00"]))
+    assert "ends 1 byte into a frame header" in one.message
 
 
 def test_stream_ending_inside_a_body() -> None:

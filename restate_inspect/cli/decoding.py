@@ -138,7 +138,8 @@ def streams(
     color: ColorOpt = ColorMode.AUTO,
     export: ExportOpt = None,
 ) -> None:
-    from restate_inspect.render.text import StreamTable, counted  # noqa: PLC0415
+    from restate_inspect.render.text import StreamTable  # noqa: PLC0415
+    from restate_inspect.rules import counted  # noqa: PLC0415
 
     where, selection = inputs.source, inputs.selection
     bodies = _body_export(export)

@@ -17,7 +17,7 @@ from typing import Final
 from restate_inspect.location import Direction
 from restate_inspect.readers.events import Headers, find_header
 from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, counted
 
 _REQUEST_LINE: Final = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]\r?\n")
 _MAX_HEAD: Final = 256 * 1024  # a head longer than this is not HTTP
@@ -92,7 +92,9 @@ class Http1Connection:
             state.state = "chunk-resync"
         else:
             self._lose(
-                state, f"{length} bytes missing in the {state.state} part of an HTTP/1.1 message"
+                state,
+                f"{counted(length, 'byte')} missing in the {state.state} part of an HTTP/1.1 "
+                "message",
             )
         events, self._events = self._events, []
         return events
@@ -112,7 +114,8 @@ class Http1Connection:
             elif state.buffer.strip():
                 self._events.append(
                     self._problem(
-                        f"connection ends inside an HTTP/1.1 head ({len(state.buffer)} bytes)"
+                        "connection ends inside an HTTP/1.1 head "
+                        f"({counted(len(state.buffer), 'byte')})"
                     )
                 )
         state.buffer.clear()

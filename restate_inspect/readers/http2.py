@@ -37,7 +37,7 @@ from hyperframe.frame import (
 from restate_inspect.location import Direction
 from restate_inspect.readers.events import Headers
 from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, counted
 
 PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _HEADER: Final = struct.Struct("!HBBBL")  # 24-bit length as 16 + 8 bits, type, flags, stream
@@ -221,7 +221,8 @@ class Http2Connection:
         if state.buffer:
             self._events.append(
                 self._problem(
-                    f"connection closes with {len(state.buffer)} bytes of an unfinished frame"
+                    f"connection closes with {counted(len(state.buffer), 'byte')} of an "
+                    "unfinished frame"
                 )
             )
         state.buffer = b""
@@ -251,7 +252,9 @@ class Http2Connection:
                 if found > pos:
                     skipped = found - pos
                     self._events.append(
-                        self._problem(f"{skipped} bytes skipped to the next plausible HTTP/2 frame")
+                        self._problem(
+                            f"{counted(skipped, 'byte')} skipped to the next plausible HTTP/2 frame"
+                        )
                     )
                 pos, state.synced = found, True
             step = self._next_frame(state, pos)
@@ -335,7 +338,8 @@ class Http2Connection:
     def _lose_framing(self, state: _Side, length: int) -> None:
         self._events.append(
             self._problem(
-                f"{length} bytes missing; HTTP/2 framing is lost until the next plausible frame"
+                f"{counted(length, 'byte')} missing; HTTP/2 framing is lost until the next "
+                "plausible frame"
             )
         )
         state.buffer = b""
@@ -526,9 +530,9 @@ class Http2Connection:
             self._events.append(
                 Problem(
                     "RI311",
-                    f"{self.label}/{self._exchange(stream)}: a DATA frame of {length} bytes "
-                    f"from {state.direction.sender} comes after {after}; it is not part of the "
-                    "body (the receiver ignores it)",
+                    f"{self.label}/{self._exchange(stream)}: a DATA frame of "
+                    f"{counted(length, 'byte')} from {state.direction.sender} comes after {after}; "
+                    "it is not part of the body (the receiver ignores it)",
                     None,
                     None,
                 )

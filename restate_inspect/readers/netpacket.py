@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from restate_inspect.readers.pcapfile import Packet
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, counted
 
 # link types
 EN10MB, NULL, RAW, LOOP, LINUX_SLL, RAW_IPV4, RAW_IPV6, LINUX_SLL2 = (
@@ -211,7 +211,7 @@ class PacketDecoder:
         return Problem(
             "RI307",
             f"packet {packet.number}: malformed or cut-short {what} "
-            f"({len(packet.data)} bytes captured); skipped",
+            f"({counted(len(packet.data), 'byte')} captured); skipped",
             None,
             None,
         )

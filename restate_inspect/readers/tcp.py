@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from restate_inspect.readers.netpacket import ACK, FIN, RST, SYN, Segment
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, counted
 
 Endpoint = tuple[str, int]
 _WRAP: Final = 1 << 32
@@ -283,7 +283,7 @@ def _late_bytes(
     if new <= 0:
         return []  # sent again: bytes the side had sent before it closed
     text = (
-        f"tcp{connection.index}: packet {segment.packet} carries {new} bytes from "
+        f"tcp{connection.index}: packet {segment.packet} carries {counted(new, 'byte')} from "
         f"{show_endpoint(segment.source)} after its side of the connection was over (FIN or "
         "RST); no receiver takes them, and they are not decoded"
     )

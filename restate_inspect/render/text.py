@@ -18,7 +18,7 @@ from restate_inspect.messages import Namespace, flag_names
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
 from restate_inspect.render.fields import FieldNode, field_tree
-from restate_inspect.rules import Problem, Severity
+from restate_inspect.rules import Problem, Severity, counted
 from restate_inspect.streams import StreamSummary, Tally, discovery_manifest
 from restate_inspect.values import pretty_json, safe_text
 
@@ -354,11 +354,6 @@ class StreamTable:
             counts or "no problems"
         )
         return Text(text, "bold red" if tally.failing else "dim")
-
-
-def counted(number: int, noun: str, plural: str = "") -> str:
-    """ "1 stream", "2 streams"; plural for a noun that does not just take an s."""
-    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def _counts(tally: Tally) -> str:

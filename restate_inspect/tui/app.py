@@ -35,10 +35,9 @@ from restate_inspect.render.fields import FieldNode, Span, field_spans
 from restate_inspect.render.text import (
     DIRECTION_STYLES,
     SEVERITY_STYLES,
-    counted,
     type_style,
 )
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, counted
 from restate_inspect.tui import model
 from restate_inspect.tui.looks import (
     BADGE_STYLES,
