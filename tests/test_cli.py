@@ -190,6 +190,10 @@ def test_a_capture_without_restate_traffic_says_how_it_is_recognised(
     assert all('"kind":"frame"' not in line for line in result.stdout.splitlines())
     restate = run_cli([command, "--json", str(SAMPLES / "v1-features.pcapng")])
     assert "no Restate invocation" not in restate.stderr
+    cut = tmp_path / "cut.pcapng"  # the errors are the reason: no advice on where to capture
+    cut.write_bytes((SAMPLES / "v1-features.pcapng").read_bytes()[:400] + b"\xff" * 40)
+    broken = run_cli([command, str(cut)])
+    assert broken.exit_code == 1 and "no Restate invocation" not in broken.stderr
 
 
 def test_streams_of_a_file_or_a_pair_is_one_row() -> None:

@@ -90,7 +90,7 @@ def journal(
         fail(str(exc))
     if not json_output:
         problems.summary(tally)
-    inputs.tell_if_nothing(shown)
+    inputs.tell_if_nothing(shown, tally)
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
 
 
@@ -181,7 +181,7 @@ def check(
         fail(str(exc))
     if not json_output:
         text.check_summary(tally, checked, codes)
-    inputs.tell_if_nothing(checked)
+    inputs.tell_if_nothing(checked, tally)
     failing = any(tally.problems[s] for s in _AT_LEAST[fail_on])
     raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)
 

@@ -99,7 +99,7 @@ def decode(
         from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
         TextRenderer(console).summary(tally)
-    inputs.tell_if_nothing(tally.frames)
+    inputs.tell_if_nothing(tally.frames, tally)
     raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
 
 

@@ -19,8 +19,8 @@ from restate_inspect.location import Direction
 from restate_inspect.readers import InputFormat, capture_kind, read_input, read_pair
 from restate_inspect.readers.events import InputEvent
 from restate_inspect.readers.pcapfile import Readable
-from restate_inspect.rules import Problem
-from restate_inspect.streams import StreamGroup, StreamSummary, summarize
+from restate_inspect.rules import Problem, Severity
+from restate_inspect.streams import StreamGroup, StreamSummary, Tally, summarize
 from restate_inspect.values import safe_text
 
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -219,15 +219,17 @@ class Inputs:
     selection: Selection
     max_length: int
 
-    def tell_if_nothing(self, found: int) -> None:
+    def tell_if_nothing(self, found: int, tally: Tally) -> None:
         """On stderr, when nothing was found: which filter matched nothing, or, for a capture
         without any Restate traffic, how the traffic is recognised (likely a capture taken
-        in the wrong place)."""
+        in the wrong place; not said when errors in the capture are reason enough)."""
         if self.selection:
             self.selection.tell_if_nothing(found)
             return
         path = self.source.path
-        if found or path in (None, "-") or not capture_kind(str(path)):
+        if found or tally.problems[Severity.ERROR] or path in (None, "-"):
+            return
+        if not capture_kind(str(path)):
             return
         sys.stderr.write(
             f"restate-inspect: no Restate invocation in {safe_text(str(path))}.\n"
