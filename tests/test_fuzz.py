@@ -38,6 +38,8 @@ from restate_inspect.readers.hextext import HexTextDecoder
 from restate_inspect.render.journal import JournalRenderer
 from restate_inspect.render.jsonl import encode, invocation_records, record
 from restate_inspect.render.text import TextRenderer
+from restate_inspect.tui import model
+from restate_inspect.tui.store import InvocationStore
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES
 from tests.test_framing import assert_tiles
@@ -212,3 +214,37 @@ def test_broken_compressed_inputs_end_in_a_report(raw: bytes) -> None:
     except InputError as exc:
         message = str(exc)
     assert not message or "cut short or corrupt" in message or "decompress it first" in message
+
+
+@fuzz
+@given(raw=st.one_of(mutated(CAPTURES), mutated(REAL_STREAMS)))
+def test_the_tui_views_survive_broken_input(raw: bytes) -> None:
+    """What the TUI shows of each attempt, after a trip through its store: rows, summaries,
+    links, fields (searched), filters, and a search that visits every row."""
+    store = InvocationStore()
+    try:
+        try:
+            built = list(invocations(decode_events(read_input("-", piped=raw))))
+        except InputError:  # a magic number mutated into another format's: exit 2
+            return
+        places = [store.add(item).place for item in built if isinstance(item, Invocation)]
+        timelines = []
+        for place in places:
+            invocation = store.load(place)
+            for attempt in invocation.attempts:
+                rows = model.timeline_rows(attempt)
+                started = model.first_time(rows)
+                for row in rows:
+                    model.time_text(row, started, absolute=True)
+                    model.row_badges(row)
+                    model.links(row, attempt, started)
+                    if row.entry is not None:
+                        model.replayed_in(attempt, invocation, row.entry.index)
+                for choice in model.filter_choices(rows):
+                    model.visible(rows, choice)
+                timelines.append((attempt, rows))
+        if timelines:
+            found = model.search(len(timelines), timelines.__getitem__, "\x00absent", (0, -1))
+            assert found is None
+    finally:
+        store.close()
