@@ -155,7 +155,8 @@ class AttemptJournal:
     """One attempt: feed it the stream's decoded frames in order, then finish() it."""
 
     stream: StreamKey | None
-    request_response: bool | None = None  # HTTP/1.1: no completions or acks mid-stream
+    http_version: str | None = None  # None: the input was not a capture
+    request_ended_first: bool = False  # the runtime's body ended before the SDK sent a frame
     protocol_version: int | None = None
     start: pb.StartMessage | None = None
     start_frame: Frame | None = None
@@ -229,8 +230,8 @@ class AttemptJournal:
     def describe(
         self, http_version: str | None, status: str | None, types: tuple[str | None, str | None]
     ) -> None:
-        """What the HTTP layer knows: request/response mode, status, content types."""
-        self.request_response = http_version == "HTTP/1.1" if http_version else None
+        """What the HTTP layer knows: its version, status, content types."""
+        self.http_version = http_version or self.http_version
         self.status = status
         self.content_types = types
 
@@ -239,6 +240,19 @@ class AttemptJournal:
         reset the stream."""
         self.ends[direction] = how
         self.reset_by_runtime |= how == "reset" and by is RUNTIME
+        if direction is RUNTIME and how == "end" and SDK not in self.seen | set(self.ends):
+            self.request_ended_first = True
+
+    @property
+    def request_response(self) -> bool | None:
+        """Request/response mode: the runtime sends its whole body before the SDK answers,
+        so no completion or ack comes mid-stream. Always on HTTP/1.1; on HTTP/2 when the
+        runtime's body ended before the SDK sent anything (an endpoint that declared
+        REQUEST_RESPONSE: in bidi mode the runtime keeps its body open to send completions).
+        None: not known (not a capture)."""
+        if not self.http_version:
+            return None
+        return self.http_version == "HTTP/1.1" or self.request_ended_first
 
     @property
     def ending_text(self) -> str:
@@ -315,7 +329,7 @@ class AttemptJournal:
     ) -> None:
         index = message.entry_index
         if self.request_response:
-            text = f"a CompletionMessage for entry {index} in request/response mode (HTTP/1.1)"
+            text = f"a CompletionMessage for entry {index} in request/response mode"
             findings.append(self._finding("RI214", text, decoded))
         if self.replaying:
             text = f"a CompletionMessage for entry {index} before the replay is over"
@@ -343,7 +357,7 @@ class AttemptJournal:
     ) -> None:
         index = message.entry_index
         if self.request_response:
-            text = f"an EntryAckMessage for entry {index} in request/response mode (HTTP/1.1)"
+            text = f"an EntryAckMessage for entry {index} in request/response mode"
             findings.append(self._finding("RI214", text, decoded))
         entry = self.entries.get(index)
         if entry is None:

@@ -6,6 +6,7 @@ checks the exact frames, gaps and problems that come out."""
 from __future__ import annotations
 
 import io
+import json
 import struct
 from pathlib import Path
 from typing import Any
@@ -1062,3 +1063,22 @@ def test_an_attempt_with_other_frames_at_the_same_time_is_not_a_copy() -> None:
     journaled, found = _journaled(other + talk.packets)
     assert sum(len(i.attempts) for i in journaled) == 2
     assert [p.code for p in found if p.code == "RI315"] == []
+
+
+def test_an_http2_endpoint_in_request_response_mode_is_shown_so(tmp_path: Path) -> None:
+    """An endpoint that declared REQUEST_RESPONSE gets the runtime's whole body, END_STREAM
+    and all, before it answers (h2_exchange sends it so); the journal names the mode."""
+    from tests.helpers import run_cli
+
+    request = (SAMPLES / "v2-py-flaky-error.req.bin").read_bytes()
+    response = (SAMPLES / "v2-py-flaky-error.resp.bin").read_bytes()
+    path = tmp_path / "request-response.pcap"
+    exchange = cw.h2_exchange(request, response, path="/invoke/Demo/flaky", version=2)
+    path.write_bytes(cw.pcap(cw.conversation_packets(exchange)))
+    text = run_cli(["journal", str(path)]).stdout
+    assert "tcp0/s1 · HTTP/2 request/response · V2" in text
+    records = [
+        json.loads(line) for line in run_cli(["journal", "--json", str(path)]).stdout.splitlines()
+    ]
+    (attempt,) = [r for r in records if r["kind"] == "attempt"]
+    assert attempt["mode"] == "request_response"

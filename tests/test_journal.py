@@ -154,6 +154,29 @@ def test_completion_in_request_response_mode_and_ack_for_nothing() -> None:
     assert attempt.entries[1].completed_by == "completion"
 
 
+def test_the_mode_is_request_response_on_http1_or_when_the_request_ends_first() -> None:
+    """On HTTP/2, an endpoint that declared REQUEST_RESPONSE gets the runtime's whole body
+    (END_STREAM) before it answers; in bidi mode the runtime keeps its body open."""
+    assert AttemptJournal(KEY).request_response is None  # a file: not known
+    assert _attempt((RUNTIME, START), mode="HTTP/1.1").request_response is True
+    end = encode_frame(0x0005)
+    bidi = _attempt((RUNTIME, START), (RUNTIME, INPUT), (SDK, end))
+    bidi.end_of(SDK, "end")
+    bidi.end_of(RUNTIME, "end")
+    assert bidi.request_response is False
+    answered_first = _attempt((RUNTIME, START))  # a 404 without a body, before the request ends
+    answered_first.end_of(SDK, "end")
+    answered_first.end_of(RUNTIME, "end")
+    assert answered_first.request_response is False
+    whole_request_first = _attempt((RUNTIME, START), (RUNTIME, INPUT))
+    whole_request_first.end_of(RUNTIME, "end")
+    whole_request_first.add(EntryNumbering().number(_timed(SDK, end, 3.0)[0]))
+    assert whole_request_first.request_response is True
+    reset = _attempt((RUNTIME, START))  # the runtime aborting is not a mode
+    reset.end_of(RUNTIME, "reset", RUNTIME)
+    assert reset.request_response is False
+
+
 def test_related_entry_in_words() -> None:
     attempt = _attempt((RUNTIME, START), (RUNTIME, INPUT))
     read = attempt.related_entry

@@ -92,6 +92,20 @@ def test_suspensions_are_on_the_right_entry_and_resumed_with_the_result(capture:
         assert suspended >= (2 if capture.startswith("v1") else 10)
 
 
+@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+def test_the_mode_of_each_attempt_is_the_one_its_traffic_used(capture: str) -> None:
+    """HTTP/1.1 is request/response; the HTTP/2 endpoints captured here are bidi (the
+    runtime keeps its body open), whatever the SDK's end or a reset looked like."""
+    attempts = [
+        attempt
+        for invocation in _invocations(str(captures_dir() / capture / f"{capture}.pcap"))
+        for attempt in invocation.attempts
+    ]
+    assert all(a.request_response for a in attempts if a.http_version == "HTTP/1.1")
+    if capture in BUNDLED_CAPTURES:  # which of them is bidi is known
+        assert {a.request_response for a in attempts} == {capture == "py-v2-http11"}
+
+
 def test_the_journal_text_shows_the_resumed_attempt() -> None:
     path = captures_dir() / "v1-features" / "v1-features.pcapng"
     result = run_cli(["journal", str(path), "--service", "Demo/longSleep"])

@@ -72,8 +72,9 @@ class JournalRenderer:
 
     def _attempt_line(self, attempt: AttemptJournal, invocation: Invocation) -> Text:
         parts = [str(attempt.stream)]
-        if attempt.request_response is not None:
-            parts.append("HTTP/1.1 request/response" if attempt.request_response else "HTTP/2 bidi")
+        if attempt.http_version:
+            mode = "request/response" if attempt.request_response else "bidi"
+            parts.append(f"{attempt.http_version} {mode}")
         if attempt.protocol_version:
             parts.append(f"V{attempt.protocol_version}")
         number = attempt.number or 1
