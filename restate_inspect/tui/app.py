@@ -71,9 +71,11 @@ Held = Summary | Problem | Discovery  # what the decoding thread hands to the pa
 Progress = Callable[[int], None]
 Load = Callable[[Progress], Iterator[Journaled]]  # decodes the input, telling bytes read
 
-BATCH_SECONDS: Final = 0.1  # how often the decoding thread hands invocations to the UI...
-# ... at least: Textual's Tree measures all its lines again each time nodes are added, so a
-# long list takes them less often, and that work stays a small share of the decoding's
+BATCH_SECONDS: Final = 0.3  # how often the decoding thread hands invocations to the UI...
+# ... at least (the first one at once): each batch lays out and draws the screen again,
+# which at 0.1 s took a third of a big capture's load time. Textual's Tree also measures all
+# its lines again each time nodes are added, so a long list takes them less often, and that
+# work stays a small share of the decoding's
 SECONDS_PER_LISTED: Final = 30e-6
 OPENED_CACHED: Final = 32  # invocations read back from the store and kept, with their rows
 SEARCH_PROGRESS_SECONDS: Final = 0.25  # how often a search says how far it got
