@@ -2,9 +2,9 @@
 
 The capture is read in n shares: each decodes only every n-th TCP connection (CaptureDecoder's
 share) and turns it into ordered results: rendered stream groups for `decode` and `streams`,
-finished attempts for `check`. This process takes the first share and merges its results
-with those the worker processes send, by the results' order keys, so that the output is the
-same whatever the number of shares. Decoding is what costs, and TCP connections are
+finished attempts for `journal` and `check`. This process takes the first share and merges
+its results with those the worker processes send, by the results' order keys, so that the
+output is the same whatever the number of shares. Decoding is what costs, and TCP connections are
 independent of each other; the invocations, whose attempts may be on different connections,
 are put together here.
 """
