@@ -529,3 +529,24 @@ def test_the_tuis_pipe_reads_what_comes_and_gives_up_when_told() -> None:
     assert (
         browsing._StoppablePipe(os.fdopen(read_end, "rb"), threading.Event()).read() == b"all of it"
     )
+
+
+def test_journal_oneline_gives_each_invocation_in_one_line() -> None:
+    """The invocations and their order, endings and findings are those of journal --json."""
+    capture = str(SAMPLES / "v1-features.pcapng")
+    full = [
+        json.loads(line) for line in run_cli(["journal", "--json", capture]).stdout.splitlines()
+    ]
+    invocations = [r for r in full if r["kind"] == "invocation"]
+    result = run_cli(["journal", "--oneline", capture])
+    *lines, summary = result.stdout.splitlines()
+    assert result.exit_code == 0 and summary == "210 frames, 10505 bytes; 12 info"
+    assert len(lines) == len(invocations) == 32
+    for line, record in zip(lines, invocations, strict=True):
+        attempts = f"{record['attempts']} attempt{'s' if record['attempts'] > 1 else ''}"
+        assert line.startswith(f"{record['invocation_id']}  {record['target']}")
+        assert f"  {attempts} · {record['ending']}" in line
+        info = record["problems"].get("info", 0)
+        assert line.endswith(f" · {info} info") if info else line.endswith(record["ending"])
+    records = run_cli(["journal", "--oneline", "--json", capture]).stdout.splitlines()
+    assert [json.loads(line) for line in records] == invocations

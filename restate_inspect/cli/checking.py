@@ -33,7 +33,7 @@ from restate_inspect.cli.output import (
 from restate_inspect.invocations import Invocation, Journaled, invocations, tracked
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError
-from restate_inspect.render.jsonl import invocation_records, problem_record
+from restate_inspect.render.jsonl import invocation_record, invocation_records, problem_record
 from restate_inspect.rules import RULES, Problem, Severity
 from restate_inspect.streams import Tally
 
@@ -49,6 +49,7 @@ Examples:
   restate-inspect journal samples/v1-features.pcapng --service Demo/awakeSuspend
   restate-inspect journal --request attempt.req.bin --response attempt.resp.bin
   restate-inspect journal --json capture.pcap | jq 'select(.kind == "entry" and .completed|not)'
+  restate-inspect journal --oneline capture.pcap | grep -v ' · end$'
   sudo tcpdump -i lo -U -w - port 9080 | restate-inspect journal -
 """
 
@@ -58,6 +59,14 @@ Examples:
 def journal(
     inputs: Inputs,
     json_output: JsonOpt = False,
+    oneline: Annotated[
+        bool,
+        typer.Option(
+            "--oneline",
+            help="One line per invocation: its id, target, attempts, how it ended, and its "
+            "problems by severity (with --json: the invocation records only).",
+        ),
+    ] = False,
     jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
@@ -75,9 +84,14 @@ def journal(
             for item in selection.chosen(built):
                 if isinstance(item, Invocation):
                     shown += 1
-                    _tally_invocation(tally, item)
+                    own = Tally()
+                    _tally_invocation(own, item)
+                    tally.merge(own)
                     if json_output:
-                        write_records(invocation_records(item))
+                        records = [invocation_record(item)] if oneline else invocation_records(item)
+                        write_records(records)
+                    elif oneline:
+                        text.invocation_line(item, own)
                     else:
                         text.invocation(item)
                 elif isinstance(item, Problem):

@@ -15,9 +15,11 @@ from restate_inspect.render.text import (
     ENDING_STYLES,
     SEVERITY_STYLES,
     LinePrinter,
+    severity_counts,
     type_style,
 )
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, Severity
+from restate_inspect.streams import Tally
 from restate_inspect.values import human_duration, safe_text
 
 _BADGE_STYLES = {
@@ -41,23 +43,20 @@ class JournalRenderer:
         self.print = LinePrinter(console)
 
     def invocation(self, invocation: Invocation) -> None:
-        line = Text("━━ ", "bold").append(safe_text(invocation.invocation_id), "bold")
-        if invocation.target:
-            target = invocation.target + (
-                f" [{invocation.object_key}]" if invocation.object_key else ""
-            )
-            line.append("  " + safe_text(target), "bold cyan")
-        count = len(invocation.attempts)
-        line.append(f"  {count} attempt{'s' if count > 1 else ''} · ", "dim")
-        ending = invocation.ending
-        line.append(safe_text(ending), ENDING_STYLES.get(ending.split(" ")[0], ""))
-        waiting = _NEXT_NOT_SEEN.get(invocation.attempts[-1].ending or "")
-        if waiting:
-            line.append(f" · {waiting}", "dim")
-        self.print(line)
+        self.print(Text("━━ ", "bold").append(_heading(invocation)))
         for attempt in invocation.attempts:
             self._attempt(attempt, invocation)
         self.print.flush()
+
+    def invocation_line(self, invocation: Invocation, tally: Tally) -> None:
+        """journal --oneline: the invocation's heading, and its problems counted (in the
+        colour of the most severe)."""
+        line = _heading(invocation)
+        worst = next((s for s in Severity if tally.problems[s]), None)
+        if worst is not None:
+            line.append(f" · {severity_counts(tally)}", SEVERITY_STYLES[worst])
+        self.print(line)
+        self.print.flush()  # each as its invocation ends: a live capture shows them as they do
 
     def _attempt(self, attempt: AttemptJournal, invocation: Invocation) -> None:
         self.print(self._attempt_line(attempt, invocation))
@@ -136,3 +135,21 @@ def _first_time(attempt: AttemptJournal) -> float | None:
         if isinstance(moment.item, DecodedFrame) and moment.item.frame.time is not None:
             return moment.item.frame.time
     return None
+
+
+def _heading(invocation: Invocation) -> Text:
+    """inv_…  Service/handler [key]  2 attempts · suspended on #2 · not resumed in the input"""
+    line = Text(safe_text(invocation.invocation_id), "bold")
+    if invocation.target:
+        target = invocation.target + (
+            f" [{invocation.object_key}]" if invocation.object_key else ""
+        )
+        line.append("  " + safe_text(target), "bold cyan")
+    count = len(invocation.attempts)
+    line.append(f"  {count} attempt{'s' if count > 1 else ''} · ", "dim")
+    ending = invocation.ending
+    line.append(safe_text(ending), ENDING_STYLES.get(ending.split(" ")[0], ""))
+    waiting = _NEXT_NOT_SEEN.get(invocation.attempts[-1].ending or "")
+    if waiting:
+        line.append(f" · {waiting}", "dim")
+    return line

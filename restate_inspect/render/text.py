@@ -257,7 +257,7 @@ class TextRenderer:
 
     def check_summary(self, tally: Tally, invocations: int, codes: Counter[str]) -> None:
         """The totals, and the findings by code, most frequent first (what `--ignore` takes)."""
-        counts = _counts(tally)
+        counts = severity_counts(tally)
         text = f"{counted(invocations, 'invocation')} checked; " + (counts or "no findings")
         style = "bold red" if tally.problems[Severity.ERROR] else "dim"
         self.print(Text(text, style))
@@ -267,7 +267,7 @@ class TextRenderer:
         self.print.flush()
 
     def summary(self, tally: Tally) -> None:
-        counts = _counts(tally)
+        counts = severity_counts(tally)
         text = f"{counted(tally.frames, 'frame')}, {counted(tally.bytes, 'byte')}; " + (
             counts or "no problems"
         )
@@ -349,14 +349,14 @@ class StreamTable:
         return line
 
     def footer_text(self, tally: Tally) -> Text:
-        counts = _counts(tally)
+        counts = severity_counts(tally)
         text = f"{counted(tally.streams, 'stream')}, {counted(tally.frames, 'frame')}; " + (
             counts or "no problems"
         )
         return Text(text, "bold red" if tally.failing else "dim")
 
 
-def _counts(tally: Tally) -> str:
+def severity_counts(tally: Tally) -> str:
     """1 error, 2 warnings, 3 info."""
     words = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
     parts = []
