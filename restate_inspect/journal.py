@@ -42,6 +42,9 @@ LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"}
 # What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
 _SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
 AFTER_LOSS: Final = "; bytes of this attempt are missing before it, which may explain it"
+WITHOUT_SDK_BODY: Final = (
+    "; the SDK's body is not in the input (only the request is), which may explain it"
+)
 # A completion or ack the runtime sent this shortly (capture time) before the SDK suspended
 # on its entry was on its way: the SDK could not have read it when it decided to suspend.
 IN_FLIGHT: Final = 0.02
@@ -535,6 +538,9 @@ class AttemptJournal:
         if self._lost:
             for moment in self.timeline:
                 moment.findings[:] = [self._after_loss(f) for f in moment.findings]
+        if self.http_version is None and SDK not in self.seen | set(self.ends):
+            for moment in self.timeline:
+                moment.findings[:] = [self._without_sdk_body(f) for f in moment.findings]
         self.finished = True
         return findings
 
@@ -565,6 +571,16 @@ class AttemptJournal:
             invocation_id=self.invocation_id,
             attempt=self.number,
         )
+
+    def _without_sdk_body(self, finding: Problem) -> Problem:
+        """A request body given alone (a file): a completion or ack for an entry past the
+        replay names one the SDK sent, in the body that the input does not have."""
+        index, known = finding.entry_index, self.known_entries
+        if finding.code != "RI210" or finding.after_loss or known is None or index is None:
+            return finding
+        if index < known:
+            return finding  # a replayed entry: the request itself should have it
+        return replace(finding, message=finding.message + WITHOUT_SDK_BODY, after_loss=True)
 
     def _after_loss(self, finding: Problem) -> Problem:
         """A finding that the attempt's lost bytes may explain: one about a frame after

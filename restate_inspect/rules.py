@@ -147,7 +147,8 @@ class Problem:
     invocation_id: str | None = None  # journal findings: which invocation
     attempt: int | None = None  # ... and which of its attempts (1-based)
     packet: int | None = None  # in a capture: the packet being read when it was found
-    # a journal finding that bytes lost before it may explain: it counts as info
+    # a journal finding that bytes missing from the input may explain (lost before it, or
+    # the SDK's body not given with a request body): it counts as info
     after_loss: bool = False
 
     @property

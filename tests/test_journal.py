@@ -13,7 +13,7 @@ from restate_inspect.journal import (
     is_entry,
 )
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, Severity
 
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 
@@ -175,6 +175,36 @@ def test_the_mode_is_request_response_on_http1_or_when_the_request_ends_first() 
     reset = _attempt((RUNTIME, START))  # the runtime aborting is not a mode
     reset.end_of(RUNTIME, "reset", RUNTIME)
     assert reset.request_response is False
+
+
+def _file_attempt(*wires: tuple[Direction, bytes]) -> AttemptJournal:
+    """An attempt read from files: no capture times, no HTTP; each body given ends."""
+    attempt, numbering = AttemptJournal(KEY), EntryNumbering()
+    for direction, wire in wires:
+        for frame in _frames(direction, wire):
+            attempt.add(numbering.number(frame))
+    for direction in dict.fromkeys(direction for direction, _wire in wires):
+        attempt.end_of(direction, "end")
+    attempt.finish()
+    return attempt
+
+
+def test_a_request_given_alone_does_not_blame_the_runtime_for_the_sdks_entries() -> None:
+    """Its completions name the entries the SDK sent, in the body the input lacks: info."""
+    start = encode_frame(0x0000, pb.StartMessage(id=b"\x01" * 24, known_entries=2))
+    done = pb.CompletionMessage(entry_index=2, value=b"1")
+    replayed = pb.CompletionMessage(entry_index=1, value=b"1")
+    request = start + INPUT + encode_frame(0x0001, replayed) + encode_frame(0x0001, done)
+    (missing, past) = [
+        f for f in _file_attempt((RUNTIME, request)).all_findings() if f.code == "RI210"
+    ]
+    assert (missing.entry_index, missing.severity) == (1, Severity.ERROR)  # a replayed one
+    assert (past.entry_index, past.severity) == (2, Severity.INFO)
+    assert past.message.endswith(
+        "the SDK's body is not in the input (only the request is), which may explain it"
+    )
+    both = _file_attempt((RUNTIME, request), (SDK, encode_frame(0x0005)))
+    assert [f.severity for f in both.all_findings() if f.code == "RI210"] == [Severity.ERROR] * 2
 
 
 def test_related_entry_in_words() -> None:
