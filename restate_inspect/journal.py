@@ -538,7 +538,7 @@ class AttemptJournal:
         if self._lost:
             for moment in self.timeline:
                 moment.findings[:] = [self._after_loss(f) for f in moment.findings]
-        if self.http_version is None and SDK not in self.seen | set(self.ends):
+        if self._sdk_body_missing:
             for moment in self.timeline:
                 moment.findings[:] = [self._without_sdk_body(f) for f in moment.findings]
         self.finished = True
@@ -572,9 +572,18 @@ class AttemptJournal:
             attempt=self.number,
         )
 
+    @property
+    def _sdk_body_missing(self) -> bool:
+        """Is what the SDK sent not in the input: a request body given alone (a file), or a
+        capture that has neither the response's head nor any frame of it (one that saw only
+        the runtime's side of the connection)?"""
+        if SDK in self.seen:
+            return False
+        return SDK not in self.ends if self.http_version is None else self.status is None
+
     def _without_sdk_body(self, finding: Problem) -> Problem:
-        """A request body given alone (a file): a completion or ack for an entry past the
-        replay names one the SDK sent, in the body that the input does not have."""
+        """A completion or ack for an entry past the replay names one the SDK sent, in the
+        body that the input does not have."""
         index, known = finding.entry_index, self.known_entries
         if finding.code != "RI210" or finding.after_loss or known is None or index is None:
             return finding

@@ -1082,3 +1082,29 @@ def test_an_http2_endpoint_in_request_response_mode_is_shown_so(tmp_path: Path) 
     ]
     (attempt,) = [r for r in records if r["kind"] == "attempt"]
     assert attempt["mode"] == "request_response"
+
+
+def test_a_capture_of_one_side_says_so_and_does_not_blame_the_runtime() -> None:
+    """A capture filter on one address or port keeps only the runtime's packets: the
+    connection says so, and its completions, for the SDK's entries that the capture lacks,
+    are not errors."""
+    from restate_inspect.rules import Severity
+
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    runtime_side = [talk.segment(0, flags=cw.SYN)]
+    talk.segment(1, flags=cw.SYN | cw.ACK)
+    runtime_side.append(talk.segment(0, flags=cw.ACK))
+    for side, data in cw.h2_exchange(REQUEST, RESPONSE):
+        packet = talk.segment(side, data)
+        if side == 0:
+            runtime_side.append(packet)
+    (invocation,), found = _journaled(runtime_side)
+    (one_sided,) = [p for p in found if p.code == "RI316"]
+    assert one_sided.severity is Severity.WARNING
+    assert "only the packets from 10.0.0.1:40000, none from 10.0.0.2:9080" in one_sided.message
+    (attempt,) = invocation.attempts
+    completions = [f for f in attempt.all_findings() if f.code == "RI210"]
+    assert completions and all(f.severity is Severity.INFO for f in completions)
+    assert all(f.severity is not Severity.ERROR for f in attempt.all_findings())
+    both_sides = _attempt_on(40000, 1_700_000_000.0)
+    assert [p.code for p in _journaled(both_sides)[1] if p.code == "RI316"] == []

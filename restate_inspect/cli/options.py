@@ -19,7 +19,7 @@ from restate_inspect.location import Direction
 from restate_inspect.readers import InputFormat, capture_kind, read_input, read_pair
 from restate_inspect.readers.events import InputEvent
 from restate_inspect.readers.pcapfile import Readable
-from restate_inspect.rules import Problem, Severity
+from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamGroup, StreamSummary, Tally, summarize
 from restate_inspect.values import safe_text
 
@@ -222,12 +222,13 @@ class Inputs:
     def tell_if_nothing(self, found: int, tally: Tally) -> None:
         """On stderr, when nothing was found: which filter matched nothing, or, for a capture
         without any Restate traffic, how the traffic is recognised (likely a capture taken
-        in the wrong place; not said when errors in the capture are reason enough)."""
+        in the wrong place; not said when errors or warnings about the capture are reason
+        enough: cut short, corrupt, one side of its connections missing...)."""
         if self.selection:
             self.selection.tell_if_nothing(found)
             return
         path = self.source.path
-        if found or tally.problems[Severity.ERROR] or path in (None, "-"):
+        if found or tally.failing or path in (None, "-"):
             return
         if not capture_kind(str(path)):
             return

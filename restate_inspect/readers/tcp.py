@@ -290,6 +290,24 @@ def _late_bytes(
     return [Problem("RI310", text, None, None)]
 
 
+def _one_sided(conversation: _Conversation) -> list[Problem]:
+    """A side that sent bytes, over a connection whose other side has no packet in the
+    capture (one that is over has both: each side's FIN or a RST): the capture missed a
+    direction, and what that side sent is not in the input."""
+    flows, connection = conversation.flows, conversation.connection
+    ends = (connection.first, connection.second)
+    for side in (0, 1):
+        if flows[side].delivered and flows[1 - side].base is None:
+            text = (
+                f"tcp{connection.index} ({connection.label()}): the capture has only the "
+                f"packets from {show_endpoint(ends[side])}, none from "
+                f"{show_endpoint(ends[1 - side])}: it missed one direction (a capture filter "
+                "on one address or port, or asymmetric routing), and what that side sent"
+            )
+            return [Problem("RI316", text + " is not in it", None, None)]
+    return []
+
+
 OVER_KEPT: Final = 1 << 14  # connections remembered as over: memory stays flat however many
 
 
@@ -336,6 +354,7 @@ class TcpReassembler:
         for conversation in self._conversations.values():
             if not isinstance(conversation, _Conversation):
                 continue
+            events += _one_sided(conversation)
             conversation.finish(0, "end", None)
             conversation.finish(1, "end", None)
             events += conversation.events
