@@ -582,13 +582,17 @@ class AttemptJournal:
         return SDK not in self.ends if self.http_version is None else self.status is None
 
     def _without_sdk_body(self, finding: Problem) -> Problem:
-        """A completion or ack for an entry past the replay names one the SDK sent, in the
-        body that the input does not have."""
-        index, known = finding.entry_index, self.known_entries
-        if finding.code != "RI210" or finding.after_loss or known is None or index is None:
+        """What the body that the input does not have may explain: a completion or ack for
+        an entry past the replay (one the SDK sent), and a runtime's reset that seems to
+        come before the SDK ended the attempt (its End may be in that body)."""
+        if finding.after_loss:
             return finding
-        if index < known:
-            return finding  # a replayed entry: the request itself should have it
+        if finding.code == "RI210":
+            index, known = finding.entry_index, self.known_entries
+            if known is None or index is None or index < known:
+                return finding  # a replayed entry: the request itself should have it
+        elif finding.code != "RI242":
+            return finding
         return replace(finding, message=finding.message + WITHOUT_SDK_BODY, after_loss=True)
 
     def _after_loss(self, finding: Problem) -> Problem:

@@ -205,6 +205,30 @@ def test_a_request_given_alone_does_not_blame_the_runtime_for_the_sdks_entries()
     )
     both = _file_attempt((RUNTIME, request), (SDK, encode_frame(0x0005)))
     assert [f.severity for f in both.all_findings() if f.code == "RI210"] == [Severity.ERROR] * 2
+    lossy, numbering = AttemptJournal(KEY), EntryNumbering()  # bytes lost before: said once
+    lossy.add(Problem("RI111", "lost", 0, 0, direction=RUNTIME))
+    for frame in _frames(RUNTIME, request):
+        lossy.add(numbering.number(frame))
+    lossy.end_of(RUNTIME, "end")
+    lossy.finish()
+    explained = [f.message for f in lossy.all_findings() if f.code == "RI210"]
+    assert len(explained) == 2 and all(m.count("may explain it") == 1 for m in explained)
+
+
+def test_a_reset_without_any_of_the_sdks_side_in_the_capture_may_not_be_an_abort() -> None:
+    """The SDK's End may be in the side the capture missed; with the response's head
+    captured, the runtime did reset before the SDK ended."""
+    findings = {}
+    for status in (None, "200"):
+        attempt = _attempt((RUNTIME, START), (RUNTIME, INPUT))
+        attempt.describe("HTTP/2", status, (None, None))
+        attempt.end_of(RUNTIME, "reset", RUNTIME)
+        attempt.end_of(SDK, "reset", RUNTIME)
+        (finding,) = attempt.finish()
+        findings[status] = finding
+    assert findings[None].code == findings["200"].code == "RI242"
+    assert findings[None].message.endswith("which may explain it")
+    assert not findings["200"].message.endswith("which may explain it")
 
 
 def test_related_entry_in_words() -> None:
