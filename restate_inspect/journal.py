@@ -42,6 +42,7 @@ LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"}
 # What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
 _SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
 AFTER_LOSS: Final = "; bytes of this attempt are missing before it, which may explain it"
+SWAPPED: Final = "; the response begins with a StartMessage: are --request and --response swapped?"
 WITHOUT_SDK_BODY: Final = (
     "; the SDK's body is not in the input (only the request is), which may explain it"
 )
@@ -504,6 +505,7 @@ class AttemptJournal:
         for item in sorted(self._untimed, key=_protocol_order):
             self._take(item)
         self._untimed = []
+        self._tell_if_swapped()
         findings: list[Problem] = []
         if not self.interpreted:
             return self._closed(self._http_findings())
@@ -531,6 +533,27 @@ class AttemptJournal:
                 findings.append(self._finding("RI205", text, None))
         findings += self._http_findings()
         return self._closed(findings)
+
+    def _tell_if_swapped(self) -> None:
+        """A request without a StartMessage and a response that begins with one: the two
+        bodies were likely given the wrong way round (--request and --response)."""
+        if self.start is not None:
+            return
+        first = next(
+            (
+                moment.item.frame
+                for moment in self.timeline
+                if isinstance(moment.item, DecodedFrame) and moment.item.frame.direction is SDK
+            ),
+            None,
+        )
+        if first is None or not isinstance(first.message, pb.StartMessage):
+            return
+        for moment in self.timeline:
+            moment.findings[:] = [
+                replace(f, message=f.message + SWAPPED) if f.code == "RI201" else f
+                for f in moment.findings
+            ]
 
     def _closed(self, findings: list[Problem]) -> list[Problem]:
         if findings:

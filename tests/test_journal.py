@@ -215,6 +215,16 @@ def test_a_request_given_alone_does_not_blame_the_runtime_for_the_sdks_entries()
     assert len(explained) == 2 and all(m.count("may explain it") == 1 for m in explained)
 
 
+def test_bodies_given_the_wrong_way_round_are_told_so() -> None:
+    end = encode_frame(0x0005)
+    swapped = _file_attempt((RUNTIME, end), (SDK, START + INPUT))
+    (no_start,) = [f for f in swapped.all_findings() if f.code == "RI201"]
+    assert no_start.message.endswith("are --request and --response swapped?")
+    for other in (_file_attempt((RUNTIME, end), (SDK, end)), _file_attempt((RUNTIME, end))):
+        (no_start,) = [f for f in other.all_findings() if f.code == "RI201"]
+        assert "swapped" not in no_start.message
+
+
 def test_a_reset_without_any_of_the_sdks_side_in_the_capture_may_not_be_an_abort() -> None:
     """The SDK's End may be in the side the capture missed; with the response's head
     captured, the runtime did reset before the SDK ended."""
