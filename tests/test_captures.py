@@ -378,6 +378,11 @@ def test_snap_length_cuts_become_gaps() -> None:
     items = decode(cw.pcap(talk.packets))
     assert any(p.code == "RI111" for p in problems(items))
     assert shape(frames_of(items, RUNTIME)) == expected(REQUEST)
+    # why: said once, at the first packet cut
+    (cut,) = [p for p in problems(items) if p.code == "RI317"]
+    first = next(p for p in talk.packets if p.original_length is not None)
+    assert cut.packet == talk.packets.index(first) + 1
+    assert f"with 104 of its {first.original_length} bytes" in cut.message
 
 
 def test_reset_connection_ends_its_streams() -> None:

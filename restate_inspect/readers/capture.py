@@ -114,6 +114,17 @@ _NEVER: Final = float("inf")
 _TICK: Final = 0.1  # seconds of capture time between looks at the reset streams
 
 
+def _cut_by_snap_length(packet: Packet) -> Problem:
+    """Once per capture: why so many bytes are missing (RI111) from a capture cut so."""
+    text = (
+        f"packet {packet.number} is in the capture with {len(packet.data)} of its "
+        f"{packet.original_length} bytes: the capture cuts packets to a snap length, and the "
+        "bytes it cut off are missing (RI111) from every payload it cut; capture without a "
+        "limit (tcpdump -s 0, or no packet length limit in Wireshark)"
+    )
+    return Problem("RI317", text, None, None)
+
+
 def _next_due(link: _Link) -> float | None:
     protocol = link.protocol
     return protocol.next_due if isinstance(protocol, Http2Connection) else None
@@ -135,6 +146,7 @@ class CaptureDecoder:
         self._waiting: dict[int, _Link] = {}  # HTTP/2 connections with reset streams
         self._due = _NEVER  # the capture time after which one of them has a stream to end
         self._next_tick = -_NEVER  # capture time looks at them each _TICK, not each packet
+        self._cut_told = False  # that the capture cuts packets (snap length): said once
 
     def packet(self, packet: Packet) -> list[InputEvent]:
         events = []
@@ -144,6 +156,9 @@ class CaptureDecoder:
             if time > self._due:
                 events = self._settle(time, packet.number - 0.5)
         self._now = packet.number
+        if packet.truncated and self.reports_capture and not self._cut_told:
+            events = [*events, _cut_by_snap_length(packet)]
+            self._cut_told = True
         decoded = self._packets.decode(packet)
         if decoded is None:
             return events
