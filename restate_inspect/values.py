@@ -196,6 +196,16 @@ def epoch_ms_to_iso(ms: int) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def time_of_day(epoch: float, digits: int = 3) -> str:
+    """UTC time of day with `digits` decimals, as captures show it; a capture time that is
+    no date Python can hold (a corrupt pcapng timestamp, years past 9999) as seconds."""
+    try:
+        moment = datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):
+        return f"{epoch:.{digits}f} s"
+    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond:06d}"[:digits]
+
+
 def human_duration(ms: float) -> str:
     if ms < 1000:
         return f"{ms:g} ms"

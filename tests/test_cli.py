@@ -550,3 +550,13 @@ def test_journal_oneline_gives_each_invocation_in_one_line() -> None:
         assert line.endswith(f" · {info} info") if info else line.endswith(record["ending"])
     records = run_cli(["journal", "--oneline", "--json", capture]).stdout.splitlines()
     assert [json.loads(line) for line in records] == invocations
+
+
+def test_a_capture_time_past_the_year_9999_is_shown_not_failed_on(tmp_path: Path) -> None:
+    request = (SAMPLES / "v1-call-other.req.bin").read_bytes()
+    response = (SAMPLES / "v1-call-other.resp.bin").read_bytes()
+    packets = cw.conversation_packets(cw.h2_exchange(request, response), start=3.2e11)
+    path = tmp_path / "far.pcapng"
+    path.write_bytes(cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], packets)]))
+    result = run_cli(["streams", str(path)])
+    assert result.exit_code == 0 and "32000000000" in result.stdout.splitlines()[1]

@@ -20,6 +20,7 @@ from restate_inspect.values import (
     parse_awakeable_id,
     pretty_json,
     safe_text,
+    time_of_day,
     view_payload,
 )
 from tests.helpers import CAPTURE_NAMES, captures_dir
@@ -140,3 +141,13 @@ def test_times_durations_and_codes() -> None:
         None,
         None,
     ]
+
+
+def test_time_of_day_is_utc_and_survives_times_that_are_no_date() -> None:
+    """A corrupt pcapng timestamp can lie past the year 9999: such a time is shown as it is
+    (once a streams table and the TUI's clock failed on it)."""
+    assert time_of_day(1_700_000_000.123456) == "22:13:20.123"
+    assert time_of_day(1_700_000_000.123456, 6) == "22:13:20.123456"
+    assert time_of_day(3.2e11) == "320000000000.000 s"
+    assert time_of_day(-1e12, 1) == "-1000000000000.0 s"
+    assert time_of_day(1e20) == "100000000000000000000.000 s"

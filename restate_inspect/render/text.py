@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.console import Console
@@ -20,7 +19,7 @@ from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
 from restate_inspect.render.fields import FieldNode, field_tree
 from restate_inspect.rules import Problem, Severity, counted
 from restate_inspect.streams import StreamSummary, Tally, discovery_manifest
-from restate_inspect.values import pretty_json, safe_text
+from restate_inspect.values import pretty_json, safe_text, time_of_day
 
 NAMESPACE_STYLES = {
     Namespace.CORE: "bold magenta",
@@ -369,7 +368,4 @@ def severity_counts(tally: Tally) -> str:
 
 def _clock(epoch: float | None) -> str:
     """UTC time of day with milliseconds, as captures show it."""
-    if epoch is None:
-        return ""
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    return "" if epoch is None else time_of_day(epoch)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Final
 
 from restate_inspect.annotations import annotate
@@ -17,6 +16,7 @@ from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry
 from restate_inspect.location import Direction
 from restate_inspect.render.fields import FieldNode, field_tree
 from restate_inspect.rules import Problem, Severity
+from restate_inspect.values import time_of_day
 
 SECTION, FRAME, PROBLEM, END = "section", "frame", "problem", "end"
 
@@ -146,7 +146,7 @@ def time_text(row: Row, started: float | None, absolute: bool) -> str:
     if frame.time is None:
         return f"@{frame.offset:#x}"
     if absolute:
-        return datetime.fromtimestamp(frame.time, UTC).strftime("%H:%M:%S.%f")
+        return time_of_day(frame.time, 6)
     return f"{(frame.time - (started or frame.time)) * 1000:+.1f}ms"
 
 
