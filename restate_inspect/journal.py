@@ -43,9 +43,12 @@ LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"}
 _SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
 AFTER_LOSS: Final = "; bytes of this attempt are missing before it, which may explain it"
 SWAPPED: Final = "; the response begins with a StartMessage: are --request and --response swapped?"
-WITHOUT_SDK_BODY: Final = (
-    "; the SDK's body is not in the input (only the request is), which may explain it"
-)
+WITHOUT_BODY: Final = {
+    Direction.SDK_TO_RUNTIME: "; the SDK's body is not in the input (only the request is), "
+    "which may explain it",
+    Direction.RUNTIME_TO_SDK: "; the runtime's body is not in the input (only the response "
+    "is), which may explain it",
+}
 # A completion or ack the runtime sent this shortly (capture time) before the SDK suspended
 # on its entry was on its way: the SDK could not have read it when it decided to suspend.
 IN_FLIGHT: Final = 0.02
@@ -561,9 +564,10 @@ class AttemptJournal:
         if self._lost:
             for moment in self.timeline:
                 moment.findings[:] = [self._after_loss(f) for f in moment.findings]
-        if self._sdk_body_missing:
+        missing = self._missing_body()
+        if missing is not None:
             for moment in self.timeline:
-                moment.findings[:] = [self._without_sdk_body(f) for f in moment.findings]
+                moment.findings[:] = [self._without_body(missing, f) for f in moment.findings]
         self.finished = True
         return findings
 
@@ -595,28 +599,35 @@ class AttemptJournal:
             attempt=self.number,
         )
 
-    @property
-    def _sdk_body_missing(self) -> bool:
-        """Is what the SDK sent not in the input: a request body given alone (a file), or a
-        capture that has neither the response's head nor any frame of it (one that saw only
-        the runtime's side of the connection)?"""
-        if SDK in self.seen:
-            return False
-        return SDK not in self.ends if self.http_version is None else self.status is None
+    def _missing_body(self) -> Direction | None:
+        """The direction whose body is not in the input at all: one body given alone (a
+        file), or a capture that has neither that body's head nor any frame of it (one that
+        saw only one side of the connection: RI316)."""
+        for direction, head in ((SDK, self.status), (RUNTIME, self.content_types[0])):
+            if direction in self.seen:
+                continue
+            if (direction not in self.ends) if self.http_version is None else head is None:
+                return direction
+        return None
 
-    def _without_sdk_body(self, finding: Problem) -> Problem:
-        """What the body that the input does not have may explain: a completion or ack for
-        an entry past the replay (one the SDK sent), and a runtime's reset that seems to
-        come before the SDK ended the attempt (its End may be in that body)."""
+    def _without_body(self, missing: Direction, finding: Problem) -> Problem:
+        """What the body that the input does not have may explain. Without the SDK's: a
+        completion or ack for an entry past the replay (one the SDK sent), and a runtime's
+        reset that seems to come before the SDK ended the attempt (its End may be in that
+        body). Without the runtime's: a suspension on an entry that does not exist (without
+        the StartMessage, no entry has an index)."""
         if finding.after_loss:
             return finding
-        if finding.code == "RI210":
+        if missing is RUNTIME:
+            if finding.code != "RI221":
+                return finding
+        elif finding.code == "RI210":
             index, known = finding.entry_index, self.known_entries
             if known is None or index is None or index < known:
                 return finding  # a replayed entry: the request itself should have it
         elif finding.code != "RI242":
             return finding
-        return replace(finding, message=finding.message + WITHOUT_SDK_BODY, after_loss=True)
+        return replace(finding, message=finding.message + WITHOUT_BODY[missing], after_loss=True)
 
     def _after_loss(self, finding: Problem) -> Problem:
         """A finding that the attempt's lost bytes may explain: one about a frame after

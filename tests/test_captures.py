@@ -1113,3 +1113,28 @@ def test_a_capture_of_one_side_says_so_and_does_not_blame_the_runtime() -> None:
     assert all(f.severity is not Severity.ERROR for f in attempt.all_findings())
     both_sides = _attempt_on(40000, 1_700_000_000.0)
     assert [p.code for p in _journaled(both_sides)[1] if p.code == "RI316"] == []
+
+
+def test_a_capture_of_the_sdks_side_alone_is_read_from_its_start() -> None:
+    """Without its client's preface, an HTTP/2 server's side is still read whole: its
+    SETTINGS, then answers to requests that the capture does not have."""
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.segment(0, flags=cw.SYN)
+    sdk_side = [talk.segment(1, flags=cw.SYN | cw.ACK)]
+    talk.segment(0, flags=cw.ACK)
+    request = (SAMPLES / "v2-py-flaky-error.req.bin").read_bytes()
+    response = (SAMPLES / "v2-py-flaky-error.resp.bin").read_bytes()  # 831 bytes: told apart
+    for side, data in cw.h2_exchange(request, response, chunk=40, version=2):
+        packet = talk.segment(side, data)
+        if side == 1:
+            sdk_side.append(packet)
+    items = decode(cw.pcap(sdk_side))
+    assert shape(frames_of(items, SDK)) == expected(response)
+    assert frames_of(items, RUNTIME) == []
+    assert [p.code for p in problems(items)] == ["RI316"]
+    garbage = cw.Conversation(("10.0.0.1", 40001), ("10.0.0.2", 9080))
+    garbage.segment(0, flags=cw.SYN)
+    server_side = [garbage.segment(1, flags=cw.SYN | cw.ACK), garbage.segment(1, b"\xff" * 300)]
+    found = problems(decode(cw.pcap(server_side)))
+    assert [p.code for p in found] == ["RI314", "RI316"]  # not held on to: skipped at once
+    assert "is neither HTTP/2 nor HTTP/1.1" in found[0].message

@@ -215,6 +215,21 @@ def test_a_request_given_alone_does_not_blame_the_runtime_for_the_sdks_entries()
     assert len(explained) == 2 and all(m.count("may explain it") == 1 for m in explained)
 
 
+def test_a_response_given_alone_does_not_blame_the_sdk_for_the_runtimes_entries() -> None:
+    """Without the StartMessage no entry has an index: a suspension names one the runtime
+    sent, in the body the input lacks."""
+    suspension = encode_frame(0x0002, pb.SuspensionMessage(entry_indexes=[1]))
+    runtimes = encode_frame(0x0004, pb.EntryAckMessage(entry_index=1))  # the SDK must not
+    (wrong_sender, alone) = _file_attempt((SDK, runtimes + suspension)).all_findings()
+    assert (wrong_sender.code, wrong_sender.severity) == ("RI209", Severity.ERROR)
+    assert (alone.code, alone.severity) == ("RI221", Severity.INFO)
+    assert alone.message.endswith(
+        "the runtime's body is not in the input (only the response is), which may explain it"
+    )
+    with_request = _file_attempt((RUNTIME, START + INPUT), (SDK, suspension)).all_findings()
+    assert [(f.code, f.severity) for f in with_request] == [("RI221", Severity.ERROR)]
+
+
 def test_bodies_given_the_wrong_way_round_are_told_so() -> None:
     end = encode_frame(0x0005)
     swapped = _file_attempt((RUNTIME, end), (SDK, START + INPUT))

@@ -46,6 +46,10 @@ INVOCATION_CONTENT_TYPE: Final = "application/vnd.restate.invocation.v"
 MAX_MANIFEST: Final = 4 * 1024 * 1024
 _DETECT_BYTES: Final = 64  # enough to tell HTTP/2, HTTP/1.1 or neither from a start
 _MID_STREAM_BYTES: Final = 1024  # joined mid-stream: enough to find a chain of HTTP/2 frames
+# An HTTP/2 server sends its SETTINGS (and perhaps a WINDOW_UPDATE), some tens of bytes, and
+# then nothing until its client's preface and requests come: this much from it alone means
+# that the capture has only its side
+_SERVER_ALONE_BYTES: Final = 256
 _CLOSE_HOW: Final = {"fin": "closed", "rst": "reset", "end": "capture"}
 
 
@@ -123,6 +127,11 @@ def _cut_by_snap_length(packet: Packet) -> Problem:
         "limit (tcpdump -s 0, or no packet length limit in Wireshark)"
     )
     return Problem("RI317", text, None, None)
+
+
+def _neither(link: _Link) -> Problem:
+    label = f"tcp{link.connection.index} ({link.connection.label()})"
+    return Problem("RI314", f"{label} is neither HTTP/2 nor HTTP/1.1; skipped", None, None)
 
 
 def _next_due(link: _Link) -> float | None:
@@ -314,12 +323,15 @@ class CaptureDecoder:
                 guess = self._guess_client(link.connection) if client is None else client
                 return Http2Connection(guess, preface=False, label=label)
             if len(first) >= _MID_STREAM_BYTES or _text_line(first):
-                return Problem(
-                    "RI314",
-                    f"{label} ({link.connection.label()}) is neither HTTP/2 nor HTTP/1.1; skipped",
-                    None,
-                    None,
-                )
+                return _neither(link)
+        server = bytes(link.undecided[1][:_MID_STREAM_BYTES])
+        if client == 0 and not firsts[0] and len(server) >= _SERVER_ALONE_BYTES:
+            # The server sent this much and its client (whose SYN was seen) nothing, not even
+            # HTTP/2's preface: a capture of the server's side only (RI316), read from its start.
+            if not looks_like_http2(server):
+                return _neither(link)
+            link.http_version = "HTTP/2"
+            return Http2Connection(0, label=label)
         return None
 
     @staticmethod
