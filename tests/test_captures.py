@@ -1113,6 +1113,11 @@ def test_a_capture_of_one_side_says_so_and_does_not_blame_the_runtime() -> None:
     assert all(f.severity is not Severity.ERROR for f in attempt.all_findings())
     both_sides = _attempt_on(40000, 1_700_000_000.0)
     assert [p.code for p in _journaled(both_sides)[1] if p.code == "RI316"] == []
+    reset = talk.segment(0, flags=cw.RST | cw.ACK)  # said when the one side ends it, too
+    (at_reset,) = [
+        p for p in problems(decode(cw.pcap([*runtime_side, reset]))) if p.code == "RI316"
+    ]
+    assert at_reset.packet == len(runtime_side) + 1
 
 
 def test_a_capture_of_the_sdks_side_alone_is_read_from_its_start() -> None:

@@ -338,6 +338,8 @@ class TcpReassembler:
             conversation.segment(segment)
             events, conversation.events = conversation.events, []
         if conversation.closed:
+            if isinstance(conversation, _Conversation):  # a RST from the one side captured
+                events += _one_sided(conversation)
             self._forget(key, conversation)
         return events
 
