@@ -155,7 +155,7 @@ class CaptureDecoder:
         self._waiting: dict[int, _Link] = {}  # HTTP/2 connections with reset streams
         self._due = _NEVER  # the capture time after which one of them has a stream to end
         self._next_tick = -_NEVER  # capture time looks at them each _TICK, not each packet
-        self._cut_told = False  # that the capture cuts packets (snap length): said once
+        self._cut_untold = self.reports_capture  # a snap length's cut: said once, by shard 0
 
     def packet(self, packet: Packet) -> list[InputEvent]:
         events = []
@@ -165,9 +165,9 @@ class CaptureDecoder:
             if time > self._due:
                 events = self._settle(time, packet.number - 0.5)
         self._now = packet.number
-        if packet.truncated and self.reports_capture and not self._cut_told:
+        if self._cut_untold and packet.truncated:
             events = [*events, _cut_by_snap_length(packet)]
-            self._cut_told = True
+            self._cut_untold = False
         decoded = self._packets.decode(packet)
         if decoded is None:
             return events
@@ -324,11 +324,10 @@ class CaptureDecoder:
                 return Http2Connection(guess, preface=False, label=label)
             if len(first) >= _MID_STREAM_BYTES or _text_line(first):
                 return _neither(link)
-        server = bytes(link.undecided[1][:_MID_STREAM_BYTES])
-        if client == 0 and not firsts[0] and len(server) >= _SERVER_ALONE_BYTES:
+        if client == 0 and not firsts[0] and len(link.undecided[1]) >= _SERVER_ALONE_BYTES:
             # The server sent this much and its client (whose SYN was seen) nothing, not even
             # HTTP/2's preface: a capture of the server's side only (RI316), read from its start.
-            if not looks_like_http2(server):
+            if not looks_like_http2(bytes(link.undecided[1][:_MID_STREAM_BYTES])):
                 return _neither(link)
             link.http_version = "HTTP/2"
             return Http2Connection(0, label=label)

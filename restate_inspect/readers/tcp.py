@@ -302,9 +302,10 @@ def _one_sided(conversation: _Conversation) -> list[Problem]:
                 f"tcp{connection.index} ({connection.label()}): the capture has only the "
                 f"packets from {show_endpoint(ends[side])}, none from "
                 f"{show_endpoint(ends[1 - side])}: it missed one direction (a capture filter "
-                "on one address or port, or asymmetric routing), and what that side sent"
+                "on one address or port, or asymmetric routing), and what that side sent is "
+                "not in it"
             )
-            return [Problem("RI316", text + " is not in it", None, None)]
+            return [Problem("RI316", text, None, None)]
     return []
 
 
