@@ -43,11 +43,10 @@ LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"}
 _SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
 AFTER_LOSS: Final = "; bytes of this attempt are missing before it, which may explain it"
 SWAPPED: Final = "; the response begins with a StartMessage: are --request and --response swapped?"
-WITHOUT_BODY: Final = {
-    Direction.SDK_TO_RUNTIME: "; the SDK's body is not in the input (only the request is), "
-    "which may explain it",
-    Direction.RUNTIME_TO_SDK: "; the runtime's body is not in the input (only the response "
-    "is), which may explain it",
+WITHOUT_BODY: Final = {  # by the direction whose body the input does not have
+    SDK: "; the SDK's body is not in the input (only the request is), which may explain it",
+    RUNTIME: "; the runtime's body is not in the input (only the response is), which may "
+    "explain it",
 }
 # A completion or ack the runtime sent this shortly (capture time) before the SDK suspended
 # on its entry was on its way: the SDK could not have read it when it decided to suspend.

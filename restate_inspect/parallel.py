@@ -4,9 +4,9 @@ The capture is read in n shares: each decodes only every n-th TCP connection (Ca
 share) and turns it into ordered results: rendered stream groups for `decode` and `streams`,
 finished attempts for `journal` and `check`. This process takes the first share and merges
 its results with those the worker processes send, by the results' order keys, so that the
-output is the same whatever the number of shares. Decoding is what costs, and TCP connections are
-independent of each other; the invocations, whose attempts may be on different connections,
-are put together here.
+output is the same whatever the number of shares. Decoding is what costs, and TCP
+connections are independent of each other; the invocations, whose attempts may be on
+different connections, are put together here.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def attempts(*, max_length: int) -> Work:
     the capture's end, by their text (rules.capture_order), before the attempts that the end
     cut short."""
 
-    def work(events: Iterator[InputEvent]) -> Iterator[tuple[CheckKey, Built]]:
+    def work(events: Iterator[InputEvent]) -> Iterator[tuple[AttemptKey, Built]]:
         built = finished_attempts(decode_events(events, max_length=max_length))
         for sequence, item in enumerate(built):
             if isinstance(item, Finished):
@@ -86,7 +86,7 @@ def attempts(*, max_length: int) -> Work:
     return work
 
 
-CheckKey = tuple[float, float, str, int]  # ended (found) at, began, text, arrival
+AttemptKey = tuple[float, float, str, int]  # ended (found) at, began, text, arrival
 
 
 def for_checking_only(item: Any) -> Any:

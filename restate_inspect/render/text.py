@@ -325,7 +325,7 @@ class StreamTable:
         else:  # a file has no HTTP; a capture joined mid-connection lacks the head
             request = "(a file: no HTTP)" if row.kind == "file" else "(headers unknown)"
         cells = {
-            "start (UTC)": _clock(row.start),
+            "start (UTC)": "" if row.start is None else time_of_day(row.start),
             "dur ms": f"{row.duration * 1000:.1f}" if row.duration is not None else "",
             "stream": row.stream,
             "request": request,
@@ -364,8 +364,3 @@ def severity_counts(tally: Tally) -> str:
         if count:
             parts.append(counted(count, word, "info" if severity is Severity.INFO else ""))
     return ", ".join(parts)
-
-
-def _clock(epoch: float | None) -> str:
-    """UTC time of day with milliseconds, as captures show it."""
-    return "" if epoch is None else time_of_day(epoch)
