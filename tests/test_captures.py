@@ -1143,3 +1143,31 @@ def test_a_capture_of_the_sdks_side_alone_is_read_from_its_start() -> None:
     found = problems(decode(cw.pcap(server_side)))
     assert [p.code for p in found] == ["RI314", "RI316"]  # not held on to: skipped at once
     assert "is neither HTTP/2 nor HTTP/1.1" in found[0].message
+
+
+def test_a_short_exchange_of_the_sdks_side_alone_is_read_when_its_connection_ends() -> None:
+    """An HTTP/2 server's side too short to tell apart while it lasts (a quick call on a
+    connection of its own): once it ends, what it sent is all it will send, and is read."""
+    for ending in ("fin", "end of capture"):
+        talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+        talk.segment(0, flags=cw.SYN)
+        sdk_side = [talk.segment(1, flags=cw.SYN | cw.ACK)]
+        talk.segment(0, flags=cw.ACK)
+        exchange = cw.h2_exchange(REQUEST, RESPONSE)
+        for side, data in exchange:
+            packet = talk.segment(side, data)
+            if side == 1:
+                sdk_side.append(packet)
+        assert sum(len(data) for side, data in exchange if side) < 256  # too few to tell
+        if ending == "fin":
+            sdk_side.append(talk.segment(1, flags=cw.FIN | cw.ACK))
+        items = decode(cw.pcap(sdk_side))
+        assert shape(frames_of(items, SDK)) == expected(RESPONSE), ending
+        assert [p.code for p in problems(items)] == ["RI316"], ending
+    short_garbage = cw.Conversation(("10.0.0.1", 40001), ("10.0.0.2", 9080))
+    short_garbage.segment(0, flags=cw.SYN)
+    server_side = [short_garbage.segment(1, flags=cw.SYN | cw.ACK)]
+    server_side.append(short_garbage.segment(1, b"\xff" * 100))
+    one_sided, skipped = problems(decode(cw.pcap(server_side)))
+    assert (one_sided.code, skipped.code) == ("RI316", "RI314")
+    assert "is neither HTTP/2 nor HTTP/1.1" in skipped.message

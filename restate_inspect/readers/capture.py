@@ -108,6 +108,7 @@ class _Link:
     ignored: bool = False
     closed: set[int] = field(default_factory=set)
     http_version: str = ""
+    held_since: tuple[float | None, int] = (None, 0)  # time and packet of the last held bytes
     exchanges: dict[str, _Exchange] = field(default_factory=dict)
 
 
@@ -248,12 +249,15 @@ class CaptureDecoder:
             if isinstance(link.protocol, Http1Connection) and link.protocol.upgraded:
                 events += self._upgrade(link, link.protocol, event)
             return events
+        events = []
+        if link.protocol is None and isinstance(event, TcpClosed):
+            events = self._detect_at_close(link)
         if link.protocol is None:
-            return []
+            return events
         if isinstance(event, TcpGap):
             return link.protocol.gap(event.side, event.length, event.time, event.packet)
         assert isinstance(event, TcpClosed)
-        return link.protocol.close(event.side, _CLOSE_HOW[event.how], event.by)
+        return events + link.protocol.close(event.side, _CLOSE_HOW[event.how], event.by)
 
     def _detect(self, link: _Link, event: TcpData) -> list[HttpEvent | Problem]:
         """Tell HTTP/2 from HTTP/1.1 from anything else by the first bytes of each side.
@@ -262,7 +266,19 @@ class CaptureDecoder:
         server may send SETTINGS before the client's preface arrives).
         """
         link.undecided[event.side] += event.data
-        decided = self._decide_protocol(link)
+        link.held_since = (event.time, event.packet)
+        return self._decided(link, self._decide_protocol(link))
+
+    def _detect_at_close(self, link: _Link) -> list[HttpEvent | Problem]:
+        """A side closed before its connection was told apart: what little the server
+        sent alone may still be HTTP/2 (a short exchange on its own connection)."""
+        if link.ignored or not any(link.undecided):
+            return []
+        return self._decided(link, self._decide_protocol(link, closing=True))
+
+    def _decided(
+        self, link: _Link, decided: Http1Connection | Http2Connection | Problem | None
+    ) -> list[HttpEvent | Problem]:
         if decided is None:
             return []
         if isinstance(decided, Problem):
@@ -272,7 +288,7 @@ class CaptureDecoder:
         events: list[HttpEvent | Problem] = []
         for side in (decided.client_side, 1 - decided.client_side):
             if link.undecided[side]:
-                events += decided.feed(side, bytes(link.undecided[side]), event.time, event.packet)
+                events += decided.feed(side, bytes(link.undecided[side]), *link.held_since)
         link.undecided = [bytearray(), bytearray()]
         return events
 
@@ -293,7 +309,9 @@ class CaptureDecoder:
                 events += http2.feed(side, rests[side], event.time, event.packet)
         return events
 
-    def _decide_protocol(self, link: _Link) -> Http1Connection | Http2Connection | Problem | None:
+    def _decide_protocol(
+        self, link: _Link, *, closing: bool = False
+    ) -> Http1Connection | Http2Connection | Problem | None:
         label = f"tcp{link.connection.index}"
         firsts = [bytes(held[:_DETECT_BYTES]) for held in link.undecided]
         for side, first in enumerate(firsts):
@@ -324,7 +342,8 @@ class CaptureDecoder:
                 return Http2Connection(guess, preface=False, label=label)
             if len(first) >= _MID_STREAM_BYTES or _text_line(first):
                 return _neither(link)
-        if client == 0 and not firsts[0] and len(link.undecided[1]) >= _SERVER_ALONE_BYTES:
+        alone = _SERVER_ALONE_BYTES if not closing else 9  # closing: all it will send
+        if client == 0 and not firsts[0] and len(link.undecided[1]) >= alone:
             # The server sent this much and its client (whose SYN was seen) nothing, not even
             # HTTP/2's preface: a capture of the server's side only (RI316), read from its start.
             if not looks_like_http2(bytes(link.undecided[1][:_MID_STREAM_BYTES])):
