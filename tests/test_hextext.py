@@ -5,11 +5,13 @@ line and column."""
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from restate_inspect.readers import hextext
 from restate_inspect.readers.hextext import Dialect, HexTextDecoder, detect_dialect
 from restate_inspect.rules import Problem
 
@@ -172,6 +174,57 @@ def test_c_array_ignores_declarations_and_reports_junk_inside() -> None:
         ("RI001", 2, c) for c in range(15, 19)
     ]
     assert decode("char a[] = { 0x01 }; int n = 1;\nchar b[] = {0x02};")[:2] == (b"\x01\x02", [])
+
+
+def _one_line(data: bytes, form: str) -> str:
+    if form == "stream":
+        return data.hex()
+    if form == "C array":
+        return "char s[] = {" + ", ".join(f"0x{b:02x}" for b in data) + "};"
+    return form.join(f"{b:02x}" for b in data)
+
+
+@given(
+    st.binary(max_size=300),
+    st.sampled_from(["stream", "C array", " ", ":", "\\x"]),
+    st.integers(min_value=0),
+    st.sampled_from(["", "z", "0", " ", "\n", "0x", "}", "x", "\\"]),
+    st.integers(min_value=1, max_value=50),
+)
+def test_a_long_line_read_as_it_comes_reads_as_one_held_whole(
+    data: bytes, form: str, where: int, inserted: str, pieces: int
+) -> None:
+    """A line longer than LONG_LINE is read in parts as it comes, not held whole (a hex
+    stream of megabytes is one line): the bytes and the problems, with their columns, are
+    those of the whole line, typos and all. (A run of digits with an x in it, which is
+    garbage, is the one thing that may read differently.)"""
+    line = _one_line(data, form)
+    assume(form != "stream" or inserted not in ("0x", "x"))
+    where %= len(line) + 1
+    text = line[:where] + inserted + line[where:]
+    whole = decode(text)
+    with mock.patch.object(hextext, "LONG_LINE", 40):
+        in_parts = decode(text, pieces)
+    assert in_parts[:2] == whole[:2]
+
+
+def test_a_long_line_holds_little_and_places_its_problems() -> None:
+    line = "00" * 100_000
+    text = line[:150_000] + "z" + line[150_000:] + "\n0g\n"
+    decoder = HexTextDecoder()
+    out, found = bytearray(), list[Problem]()
+    for start in range(0, len(text), 4096):
+        data, problems = decoder.feed(text[start : start + 4096])
+        assert len(decoder._partial) <= hextext.LONG_LINE + 4096  # not the whole line
+        out += data
+        found += problems
+    data, problems = decoder.end()
+    assert bytes(out + data) == bytes(100_000)
+    assert [(p.code, p.line, p.column) for p in found + problems] == [
+        ("RI001", 1, 150_001),
+        ("RI002", 2, 1),
+        ("RI001", 2, 2),
+    ]
 
 
 @given(st.text(max_size=200))

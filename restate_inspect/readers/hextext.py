@@ -38,19 +38,29 @@ class Dialect(StrEnum):
     PLAIN = "plain"
 
 
-_XXD: Final = re.compile(r"\s*([0-9A-Fa-f]+):(\s.*|)$")
-_HEXDUMP_C: Final = re.compile(r"([0-9A-Fa-f]{4,})(?:(\s\s[^|]*)\|.*)?\s*$")
-_OFFSET_DUMP: Final = re.compile(r"\s*([0-9A-Fa-f]{4,})(\s+.*|\s*)$")
+# offsets: up to 64 bits (a longer run of digits is hex, not an offset)
+_XXD: Final = re.compile(r"\s*([0-9A-Fa-f]{1,16}):(\s.*|)$")
+_HEXDUMP_C: Final = re.compile(r"([0-9A-Fa-f]{4,16})(?:(\s\s[^|]*)\|.*)?\s*$")
+_OFFSET_DUMP: Final = re.compile(r"\s*([0-9A-Fa-f]{4,16})(\s+.*|\s*)$")
 _WORD_DUMP: Final = re.compile(r"\s*([0-9A-Fa-f]{6,7})((?:\s+[0-9A-Fa-f]{4})*)\s*$")
 _OCTAL: Final = frozenset("01234567")
 _TOKEN: Final = re.compile(
     r"(?P<hex>(?:0[xX]|\\[xX])?[0-9A-Fa-f]+)|(?P<separator>[\s,:;\-]+)|(?P<other>.)", re.DOTALL
 )
 _BYTE: Final = re.compile(r"[0-9A-Fa-f]{2}")
+# what most text is: whole bytes, each perhaps prefixed, between separators; read at once
+# (possessive: nothing to try again, several times faster)
+_CLEAN_BYTES: Final = re.compile(r"[\s,:;\-]*+(?:(?:0[xX]|\\[xX])?+[0-9A-Fa-f]{2}[\s,:;\-]*+)*+")
+_PREFIXES: Final = ("0x", "0X", "\\x", "\\X")
 _ASCII_COLUMN: Final = re.compile(r"\s{2,}")
 _WIDE_GAP: Final = re.compile(r"\s{3,}")
 _WORD: Final = re.compile(r"\S+")
 _LONG_RUN: Final = 16  # digits: a stream of hex, not a list of bytes; may wrap at any column
+_RUN_ENDS_HALF_WAY: Final = "a run of hex digits ends with half a byte"
+# A line this long is read as it comes, not held whole: a stream copied as one line of hex
+# ("copy as hex stream", a C array on one line) may be megabytes long
+LONG_LINE: Final = 64 * 1024
+_IN_TOKENS: Final = "0123456789abcdefABCDEFxX\\"
 NODE_BUFFER: Final = "<Buffer"
 _LEFT_OUT: Final = re.compile(r"\.\.\.\s*(\d+)\s+more\s+bytes?")
 
@@ -80,9 +90,11 @@ class HexTextDecoder:
         self.dialect = dialect
         self._partial = ""  # an incomplete last line
         self._line_number = 0
+        self._column = 0  # of the line being read, before the part in hand (see _long_line)
         self._count = 0  # bytes decoded so far
         self._nibble: str | None = None  # a digit left over from a run that wraps lines
         self._nibble_at: tuple[int, int] = (0, 0)
+        self._run_goes_on = False  # a long line's part ended in a run of digits
         self._previous_line = b""  # hexdump -C repeats it where `*` stands
         self._repeat_pending = False
         self._offset_skew = 0  # offset column minus bytes read, once they disagree
@@ -92,11 +104,55 @@ class HexTextDecoder:
         self._problems: list[Problem] = []
 
     def feed(self, text: str) -> tuple[bytes, list[Problem]]:
-        lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()
-        for line in lines:
-            self._line(line)
+        text = self._partial + text
+        complete = text.rfind("\n") + 1
+        self._partial = text[complete:]
+        if not self._clean_lines(text, complete):
+            for line in text[:complete].split("\n")[:-1]:
+                self._line(line)
+        if len(self._partial) > LONG_LINE:
+            self._long_line()
         return self._take()
+
+    def _clean_lines(self, text: str, end: int) -> bool:
+        """Plain hex of whole bytes, as most is: its lines are read all at once."""
+        if self.dialect is not Dialect.PLAIN or self._nibble is not None or self._column:
+            return False
+        try:  # digits in pairs, and white space between them: xxd -p, a hex stream
+            data = bytes.fromhex(text[:end])
+        except ValueError:
+            return False
+        self._emit(data)
+        self._line_number += text.count("\n", 0, end)
+        return True
+
+    def _long_line(self) -> None:
+        """Read the part of a long incomplete line that ends with a whole token, when the
+        line is plain hex or a C array. A run of digits is cut anywhere, and carries its odd
+        digit on; so is a line of some other garbage, which may then read a little
+        differently."""
+        text = self._partial
+        dialect = self.dialect or detect_dialect(text)
+        if dialect not in (Dialect.PLAIN, Dialect.C_ARRAY):
+            return  # a dump's line (an offset, bytes and characters), or not told yet
+        self.dialect = dialect
+        # no token goes on past a character that is neither a digit nor in a prefix, nor
+        # begins before a backslash
+        cut = max(len(text.rstrip(_IN_TOKENS)), text.rfind("\\"))
+        goes_on = cut <= 0  # one run of digits: it goes on where the line does
+        cut = len(text) if goes_on else cut
+        if self._column == 0:
+            self._line_number += 1
+        self._plain_or_array(text, cut)
+        self._run_goes_on = goes_on
+        self._partial = text[cut:]
+        self._column += cut
+
+    def _plain_or_array(self, text: str, end: int) -> None:
+        if self.dialect is Dialect.C_ARRAY:
+            self._c_array_line(text[:end])
+        else:
+            self._tokens(text, 0, end)
 
     def end(self) -> tuple[bytes, list[Problem]]:
         if self._partial:
@@ -131,6 +187,11 @@ class HexTextDecoder:
         )
 
     def _line(self, raw_line: str) -> None:
+        if self._column:  # the rest of a long line (_long_line)
+            line = raw_line.rstrip("\r")
+            self._plain_or_array(line, len(line))
+            self._column = 0
+            return
         self._line_number += 1
         line = raw_line.rstrip("\r")
         if not line.strip():
@@ -287,24 +348,47 @@ class HexTextDecoder:
     # --- plain tokens --------------------------------------------------------------
 
     def _tokens(self, line: str, start: int, end: int) -> None:
+        goes_on, self._run_goes_on = self._run_goes_on, False
+        if self._nibble is None and self._clean_bytes(line, start, end):
+            return
         for match in _TOKEN.finditer(line, start, end):
-            column = match.start() + 1
+            column = self._column + match.start() + 1
             if match.lastgroup == "hex":
-                self._hex_token(match.group(), column, match.end() == len(line.rstrip()))
+                at_line_end = match.end() == len(line.rstrip())
+                self._hex_token(match.group(), column, at_line_end, goes_on and not match.start())
                 continue
             self._break_run()
             if match.lastgroup == "other":
                 text = f"{match.group()!r} is not a hex digit"
                 self._report("RI001", text, self._line_number, column)
 
+    def _clean_bytes(self, line: str, start: int, end: int) -> bool:
+        """Whole bytes, perhaps prefixed, between separators, as most lines are: read at
+        once, with no token to report on."""
+        try:
+            data = bytes.fromhex(line[start:end])
+        except ValueError:
+            if not _CLEAN_BYTES.fullmatch(line, start, end):
+                return False
+            digits = line[start:end]
+            for prefix in _PREFIXES:  # where the match saw an x: each is a prefix
+                digits = digits.replace(prefix, "")
+            for separator in ",:;-":
+                digits = digits.replace(separator, " ")
+            data = bytes.fromhex(digits)
+        self._emit(data)
+        return True
+
     def _break_run(self) -> None:
         if self._nibble is not None:
             line, column = self._nibble_at
-            self._report("RI002", "odd number of hex digits: half a byte", line, column)
+            self._report("RI002", _RUN_ENDS_HALF_WAY, line, column)
             self._nibble = None
 
-    def _hex_token(self, token: str, column: int, at_line_end: bool) -> None:
-        prefixed = token[:2] in ("0x", "0X", "\\x", "\\X")
+    def _hex_token(self, token: str, column: int, at_line_end: bool, goes_on: bool) -> None:
+        """goes_on: the token goes on with the run of digits that the line's part before
+        ended in (_long_line)."""
+        prefixed = token[:2] in _PREFIXES
         digits = token[2:] if prefixed else token
         if prefixed and len(digits) == 1:
             digits = "0" + digits  # 0x1 is a byte too
@@ -312,10 +396,11 @@ class HexTextDecoder:
             digits = self._nibble + digits
             self._nibble = None
         if len(digits) % 2:
-            # a long run that reaches the end of the line may continue on the next one
-            if len(digits) >= _LONG_RUN and at_line_end:
-                self._nibble = digits[-1]
-                self._nibble_at = (self._line_number, column + len(token) - 1)
+            last_digit = (self._line_number, column + len(token) - 1)
+            if len(digits) >= _LONG_RUN or goes_on:
+                # a long run that reaches the end of the line may continue on the next one;
+                # one that ends here is told at its last digit, after its bytes
+                self._nibble, self._nibble_at = digits[-1], last_digit
             else:
                 self._report(
                     "RI002",
@@ -325,3 +410,5 @@ class HexTextDecoder:
                 )
             digits = digits[:-1]
         self._emit(bytes.fromhex(digits))
+        if not at_line_end:
+            self._break_run()
