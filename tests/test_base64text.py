@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from restate_inspect.readers import base64text
 from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.rules import Problem
 
@@ -67,3 +70,38 @@ def test_round_trip_wrapped_at_any_width(data: bytes, width: int) -> None:
 def test_any_text_gives_bytes_and_problems_never_an_exception(text: str) -> None:
     data, _ = decode(text, size=3)
     assert isinstance(data, bytes)
+
+
+@given(
+    st.binary(max_size=300),
+    st.integers(min_value=0),
+    st.sampled_from(["", "!", "=", " ", "\n", "A", "\r\n"]),
+    st.integers(min_value=1, max_value=50),
+)
+def test_a_long_line_read_as_it_comes_reads_as_one_held_whole(
+    data: bytes, where: int, inserted: str, size: int
+) -> None:
+    """A line longer than LONG_LINE (`base64 -w0` of a big stream) is read in parts as it
+    comes: the bytes and the problems, with their lines and columns, are the whole line's."""
+    line = base64.b64encode(data).decode()
+    where %= len(line) + 1
+    text = line[:where] + inserted + line[where:]
+    whole = decode(text)
+    with mock.patch.object(base64text, "LONG_LINE", 40):
+        assert decode(text, size) == whole
+
+
+def test_a_long_line_holds_little_and_places_its_problems() -> None:
+    line = base64.b64encode(bytes(150_000)).decode()
+    text = line[:150_000] + "!" + line[150_000:] + "\nA!A\n"
+    decoder = Base64TextDecoder()
+    held, problems = 0, list[Problem]()
+    for start in range(0, len(text), 4096):
+        problems += decoder.feed(text[start : start + 4096])[1]
+        held = max(held, len(decoder._partial))
+    problems += decoder.end()[1]
+    assert held <= base64text.LONG_LINE + 4096  # not the whole line
+    assert [(p.code, p.line, p.column) for p in problems] == [
+        ("RI004", 1, 150_001),
+        ("RI004", 2, 2),
+    ]

@@ -14,12 +14,14 @@ _CLEAN_LINE: Final = re.compile(r"[A-Za-z0-9+/_\-]*=*")
 _PADDING: Final = re.compile(r"=+")
 _TO_STANDARD: Final = str.maketrans("-_", "+/")
 _ALPHABET: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
+LONG_LINE: Final = 64 * 1024  # a longer line is read as it comes: `base64 -w0` writes one
 
 
 class Base64TextDecoder:
     def __init__(self) -> None:
         self._partial = ""  # an incomplete last line
         self._line_number = 0
+        self._column = 0  # of the line being read, before the part in hand
         self._symbols = ""  # alphabet characters not yet decoded (fewer than 4)
         self._count = 0  # bytes decoded so far
         self._problems: list[Problem] = []
@@ -28,6 +30,10 @@ class Base64TextDecoder:
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         out = b"".join(self._line(line) for line in lines)
+        if len(self._partial) > LONG_LINE:
+            out += self._read(self._partial)
+            self._column += len(self._partial)
+            self._partial = ""
         return out, self._take_problems()
 
     def end(self) -> tuple[bytes, list[Problem]]:
@@ -42,7 +48,14 @@ class Base64TextDecoder:
         return problems
 
     def _line(self, raw_line: str) -> bytes:
-        self._line_number += 1
+        out = self._read(raw_line)
+        self._column = 0
+        return out
+
+    def _read(self, raw_line: str) -> bytes:
+        """A line, or the part of a long one that came (its symbols are read alike)."""
+        if self._column == 0:
+            self._line_number += 1
         line = raw_line.strip()
         if not _CLEAN_LINE.fullmatch(line):
             line = self._drop_strangers(raw_line)
@@ -55,6 +68,7 @@ class Base64TextDecoder:
     def _close_group(self, symbols: str) -> bytes:
         if len(symbols) % 4 != 1:
             return self._decode(symbols + "=" * (-len(symbols) % 4))
+        data = self._decode(symbols[:-1])  # the lone character comes after these bytes
         self._problems.append(
             Problem(
                 "RI005",
@@ -65,19 +79,21 @@ class Base64TextDecoder:
                 line=self._line_number,
             )
         )
-        return self._decode(symbols[:-1])
+        return data
 
     def _drop_strangers(self, raw_line: str) -> str:
-        kept = []
-        for column, char in enumerate(raw_line, start=1):
+        kept: list[str] = []
+        symbols = len(self._symbols)  # before the character at hand, padding aside
+        for column, char in enumerate(raw_line, start=self._column + 1):
             if char in _ALPHABET:
                 kept.append(char)
+                symbols += char != "="
             elif not char.isspace():
                 self._problems.append(
                     Problem(
                         "RI004",
                         f"line {self._line_number}, column {column}: {char!r} is not base64",
-                        self._count,
+                        self._count + symbols * 3 // 4,  # after the bytes of the symbols before
                         0,
                         line=self._line_number,
                         column=column,
