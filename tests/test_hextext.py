@@ -107,6 +107,11 @@ def test_odd_number_of_digits() -> None:
     assert [(p.code, p.line, p.column) for p in problems] == [("RI002", 1, 4)]
 
 
+def test_any_white_space_separates_bytes() -> None:
+    for text in ("00\u00a011\u2003 22\n", "0x00,\u00a00x11\u3000\\x22", "00\u202f11\t22"):
+        assert decode(text)[:2] == (bytes.fromhex("001122"), []), text
+
+
 def test_prefixed_single_digits_are_bytes() -> None:
     assert decode("0x1, 0x0a, \\x0b\\xFF")[:2] == (bytes.fromhex("010a0bff"), [])
 
@@ -225,6 +230,26 @@ def test_a_long_line_holds_little_and_places_its_problems() -> None:
         ("RI002", 2, 1),
         ("RI001", 2, 2),
     ]
+
+
+_HEXISH = st.lists(
+    st.sampled_from(
+        [*"0123456789abcdefABCDEFxX\\ ,:;-\t\n\r{}z*|", "\u00a0", "\u3000", "0x", "00"]
+    ),
+    max_size=120,
+).map("".join)
+
+
+@given(st.one_of(_HEXISH, st.text(max_size=60)), st.integers(min_value=1, max_value=8))
+def test_whole_bytes_read_at_once_read_as_token_by_token(text: str, pieces: int) -> None:
+    """Lines of whole bytes are converted at once (bytes.fromhex), for speed: the bytes
+    and the problems are those of reading them token by token."""
+    fast = decode(text, pieces)[:2]
+    with (
+        mock.patch.object(HexTextDecoder, "_clean_lines", return_value=False),
+        mock.patch.object(HexTextDecoder, "_clean_bytes", return_value=False),
+    ):
+        assert decode(text, pieces)[:2] == fast
 
 
 @given(st.text(max_size=200))

@@ -48,9 +48,17 @@ _TOKEN: Final = re.compile(
     r"(?P<hex>(?:0[xX]|\\[xX])?[0-9A-Fa-f]+)|(?P<separator>[\s,:;\-]+)|(?P<other>.)", re.DOTALL
 )
 _BYTE: Final = re.compile(r"[0-9A-Fa-f]{2}")
-# what most text is: whole bytes, each perhaps prefixed, between separators; read at once
-# (possessive: nothing to try again, several times faster)
-_CLEAN_BYTES: Final = re.compile(r"[\s,:;\-]*+(?:(?:0[xX]|\\[xX])?+[0-9A-Fa-f]{2}[\s,:;\-]*+)*+")
+# What most text is: runs of whole bytes, each perhaps prefixed, between separators (a
+# 0x prefix only after one: 000x00 is a run of three digits and an x), read at once.
+# Possessive: nothing to try again, several times faster. ASCII: the white space that
+# bytes.fromhex skips.
+_SEPARATORS: Final = r"[\s,:;\-]"
+_ESCAPED_RUN: Final = r"\\[xX](?:[0-9A-Fa-f]{2})++"  # \x may follow digits: \x00\x01
+_RUN: Final = rf"(?:0[xX])?+(?:[0-9A-Fa-f]{{2}})++|{_ESCAPED_RUN}"
+_CLEAN_BYTES: Final = re.compile(
+    rf"{_SEPARATORS}*+(?:(?:{_RUN})(?:{_SEPARATORS}++(?:{_RUN})|{_ESCAPED_RUN})*+{_SEPARATORS}*+)?",
+    re.ASCII,
+)
 _PREFIXES: Final = ("0x", "0X", "\\x", "\\X")
 _ASCII_COLUMN: Final = re.compile(r"\s{2,}")
 _WIDE_GAP: Final = re.compile(r"\s{3,}")
