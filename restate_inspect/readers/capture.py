@@ -135,11 +135,6 @@ def _neither(link: _Link) -> Problem:
     return Problem("RI314", f"{label} is neither HTTP/2 nor HTTP/1.1; skipped", None, None)
 
 
-def _next_due(link: _Link) -> float | None:
-    protocol = link.protocol
-    return protocol.next_due if isinstance(protocol, Http2Connection) else None
-
-
 class CaptureDecoder:
     """share: decode only every n-th connection, so that n shards of one capture can run
     side by side; shard 0 also reports what concerns the whole capture."""
@@ -229,10 +224,14 @@ class CaptureDecoder:
                 link = self._links[event.connection.index] = _Link(event.connection)
             if not link.ignored:
                 out += self._http_events(link, self._to_http(link, event))
-                due = _next_due(link)
-                if due is not None:  # a stream was reset: it ends once capture time says so
-                    self._waiting[link.connection.index] = link
-                    self._due = min(self._due, due)
+                protocol = link.protocol
+                if isinstance(protocol, Http2Connection) and protocol.new_resets:
+                    # a stream was reset: it ends once capture time says so
+                    protocol.new_resets = False
+                    due = protocol.next_due
+                    if due is not None:
+                        self._waiting[link.connection.index] = link
+                        self._due = min(self._due, due)
             if isinstance(event, TcpClosed):
                 link.closed.add(event.side)
                 if len(link.closed) == 2:

@@ -148,6 +148,9 @@ class Http2Connection:
         self._events: list[HttpEvent | Problem] = []
         self._time: float | None = None
         self._packet = 0
+        # a stream was reset since the capture decoder last asked for next_due: it asks
+        # only then, rather than after every packet of a connection that resets streams
+        self.new_resets = False
         if not preface:
             self._events.append(
                 Problem(
@@ -288,6 +291,23 @@ class Http2Connection:
             late = state.resetting[stream]
             late.time, late.packet = self._time, self._packet
         if kind == 0 and not flags & _PADDED and stream:
+            end = pos + 9 + length
+            if end <= len(buffer) and (stream, state.direction) in self._open:
+                # the common case, the whole frame of an open stream at hand: what the
+                # streaming below would make of it, without its steps
+                if length:
+                    self._events.append(
+                        HttpBody(
+                            self._names.get(stream) or f"s{stream}",
+                            state.direction,
+                            buffer[pos + 9 : end],
+                            self._time,
+                            self._packet,
+                        )
+                    )
+                if flags & _END_STREAM:
+                    self._end(stream, state.direction, "end")
+                return end
             # DATA is streamed as it comes, so that a gap inside it can be placed exactly
             kept = self._data_kept(state, stream, length)
             state.inside_data = (stream, length, bool(flags & _END_STREAM), kept)
@@ -491,6 +511,7 @@ class Http2Connection:
         if keys[1] not in self._ended:
             until = None if self._time is None else self._time + _IN_FLIGHT
             peer.resetting[stream] = _Resetting(until, self._time, self._packet, state.direction)
+            self.new_resets = True
 
     def _peer(self, state: _Side) -> _Side:
         return self._sides[1] if state is self._sides[0] else self._sides[0]
