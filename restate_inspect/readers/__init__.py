@@ -162,7 +162,8 @@ def capture_events(
         if isinstance(item, _Pause):
             if last is not None:
                 now = last[0] + time.monotonic() - last[1]
-                yield from _placed(decoder.idle(now), number)
+                for event in decoder.idle(now):
+                    yield _placed(event, number)
             continue
         if isinstance(item, Problem):
             if decoder.reports_capture:  # the reader's: about the packet after the last one
@@ -171,17 +172,16 @@ def capture_events(
         number = item.number
         if live and item.time is not None:
             last = (item.time, time.monotonic())
-        yield from _placed(decoder.packet(item), number)
+        for event in decoder.packet(item):  # a loop here, not a generator per packet
+            yield _placed(event, number)
     yield from decoder.end_of_capture()
 
 
-def _placed(events: list[InputEvent], number: int) -> Iterator[InputEvent]:
-    """Problems found while reading packet `number` (or after it) name it."""
-    for event in events:
-        if isinstance(event, Problem) and event.packet is None:
-            yield replace(event, packet=number)
-        else:
-            yield event
+def _placed(event: InputEvent, number: int) -> InputEvent:
+    """A problem found while reading packet `number` (or after it) names it."""
+    if isinstance(event, Problem) and event.packet is None:
+        return replace(event, packet=number)
+    return event
 
 
 class _Pause:
