@@ -59,7 +59,8 @@ def is_capture(prefix: bytes) -> str | None:
 
 class _Reader:
     """Exact reads from a binary handle, counting the offset for problem reports. It reads
-    the handle a block at a time: a capture has two small reads per packet."""
+    the handle a block at a time into `buffer`, whose bytes from `pos` on are not taken
+    yet: a capture has small reads, two per packet."""
 
     def __init__(self, handle: Readable, label: str) -> None:
         # read1 takes what a pipe holds now: a live capture (tcpdump -U -w - | ...) is
@@ -67,22 +68,22 @@ class _Reader:
         self._read_some = getattr(handle, "read1", handle.read)
         self.label = label
         self.offset = 0
-        self._buffer = b""
-        self._pos = 0
+        self.buffer = b""
+        self.pos = 0
 
     def read(self, size: int) -> bytes:
-        end = self._pos + size
-        if end > len(self._buffer):
-            self._fill(size)
-            end = min(size, len(self._buffer))
-        data = self._buffer[self._pos : end]
-        self._pos = end
+        end = self.pos + size
+        if end > len(self.buffer):
+            self.fill(size)
+            end = min(size, len(self.buffer))
+        data = self.buffer[self.pos : end]
+        self.pos = end
         self.offset += len(data)
         return data
 
-    def _fill(self, size: int) -> None:
-        """Have at least `size` bytes from _pos on, unless the handle ends first."""
-        pieces = [self._buffer[self._pos :]]
+    def fill(self, size: int) -> None:
+        """Have at least `size` bytes from pos on, unless the handle ends first."""
+        pieces = [self.buffer[self.pos :]]
         have = len(pieces[0])
         while have < size:
             piece = self._read_some(max(_BLOCK, size - have))
@@ -90,7 +91,7 @@ class _Reader:
                 break
             pieces.append(piece)
             have += len(piece)
-        self._buffer, self._pos = b"".join(pieces), 0
+        self.buffer, self.pos = b"".join(pieces), 0
 
     def cut_short(self, what: str, wanted: int, got: int, start: int) -> Problem:
         return Problem(
@@ -125,18 +126,23 @@ def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Pro
         yield reader.cut_short("the pcap file header", 24, 4 + len(header), 0)
         return
     linktype = struct.unpack(order + "I", header[16:20])[0] & 0x0FFFFFFF
-    record = struct.Struct(order + "IIII")
+    unpack = struct.Struct(order + "IIII").unpack_from
     number = 0
     while True:
-        start = reader.offset
-        head = reader.read(16)
-        if not head:
+        # the records are read from the reader's buffer in place: two reads per packet
+        # were a tenth of the time a capture takes to decode
+        buffer, pos = reader.buffer, reader.pos
+        if len(buffer) - pos < 16:
+            reader.fill(16)
+            buffer, pos = reader.buffer, reader.pos
+        start, have = reader.offset, len(buffer) - pos
+        if not have:
             return
         number += 1
-        if len(head) < 16:
-            yield reader.cut_short(f"the header of packet {number}", 16, len(head), start)
+        if have < 16:
+            yield reader.cut_short(f"the header of packet {number}", 16, have, start)
             return
-        seconds, fraction, captured, original = record.unpack(head)
+        seconds, fraction, captured, original = unpack(buffer, pos)
         if captured > _MAX_BLOCK:
             yield Problem(
                 "RI303",
@@ -146,12 +152,18 @@ def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Pro
                 16,
             )
             return
-        data = reader.read(captured)
-        if len(data) < captured:
-            yield reader.cut_short(f"packet {number}", captured + 16, len(data) + 16, start)
-            return
+        end = pos + 16 + captured
+        if end > len(buffer):
+            reader.fill(16 + captured)
+            buffer, pos = reader.buffer, reader.pos
+            end = pos + 16 + captured
+            if end > len(buffer):
+                got = len(buffer) - pos
+                yield reader.cut_short(f"packet {number}", captured + 16, got, start)
+                return
+        reader.pos, reader.offset = end, start + 16 + captured
         time = _seconds(seconds * per_second + fraction, per_second)
-        yield Packet(number, time, linktype, data, original)
+        yield Packet(number, time, linktype, buffer[pos + 16 : end], original)
 
 
 @dataclass(slots=True)
