@@ -33,6 +33,8 @@ _IPV6_FRAGMENT = 44
 _MAX_FRAGMENTED: Final = 64  # datagrams being reassembled at once; the oldest is given up
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+_IPV4: Final = struct.Struct("!BBHHHxB2x4s4s")
+_TCP_HEADER: Final = struct.Struct("!HHIIH")
 
 
 class Segment(NamedTuple):
@@ -108,11 +110,12 @@ class PacketDecoder:
     # --- IP --------------------------------------------------------------------------
 
     def _ipv4(self, packet: Packet, data: bytes, start: int) -> Segment | Problem | None:
-        first, _tos, total, ident, fragment = struct.unpack_from("!BBHHH", data, start)
+        first, _tos, total, ident, fragment, protocol, source_raw, destination_raw = (
+            _IPV4.unpack_from(data, start)
+        )
         header = (first & 0x0F) * 4
-        protocol = data[start + 9]
-        source = _ipv4_text(data[start + 12 : start + 16])
-        destination = _ipv4_text(data[start + 16 : start + 20])
+        source = _ipv4_text(source_raw)
+        destination = _ipv4_text(destination_raw)
         if header < 20 or total < header:
             return self._malformed(packet, f"IPv4 header (header length {header}, total {total})")
         end = min(start + total, len(data))
@@ -240,7 +243,7 @@ def _ethertype(data: bytes, pos: int, header: int = 0) -> tuple[int | None, int]
 def _tcp(
     packet: Packet, source: str, destination: str, data: bytes, start: int, end: int, cut: int
 ) -> Segment:
-    sport, dport, seq, ack, offset_flags = struct.unpack_from("!HHIIH", data, start)
+    sport, dport, seq, ack, offset_flags = _TCP_HEADER.unpack_from(data, start)
     header = (offset_flags >> 12) * 4
     if header < 20 or start + header > end:
         raise ValueError("TCP header length")
