@@ -123,10 +123,14 @@ class _Conversation:
         if segment.flags & ACK and peer.base is not None and not peer.closed:
             acked = peer.offset(segment.ack)
             peer.acked = max(peer.acked, min(acked, peer.fin_at) if peer.fin_at else acked)
-            self._give_up_acked(1 - side, segment)
+            if peer.acked > peer.delivered:
+                self._give_up_acked(1 - side, segment)
         start = flow.offset(segment.seq + syn)
         if segment.payload:
-            self._insert(side, start, _Piece(segment.payload, segment.time, segment.packet))
+            if start == flow.delivered and not flow.buffer:  # in order, as most are
+                self._deliver(side, segment.payload, segment.time, segment.packet)
+            else:
+                self._insert(side, start, _Piece(segment.payload, segment.time, segment.packet))
         if segment.flags & FIN:
             flow.fin_at = start + len(segment.payload) + segment.missing
         if segment.flags & RST:
@@ -167,14 +171,18 @@ class _Conversation:
         seen = flow.delivered - start
         self._compare(side, start, piece.data[:seen], piece.packet)
         new = piece.data[seen:]
-        if not new:
-            return
+        if new:
+            self._deliver(side, new, piece.time, piece.packet)
+
+    def _deliver(self, side: int, new: bytes, time: float | None, packet: int) -> None:
+        """Hand on bytes that follow the delivered ones."""
+        flow = self.flows[side]
         flow.delivered += len(new)
         flow.recent.append(new)  # pieces, not a byte array: keeping them copies nothing
         flow.recent_size += len(new)
         while flow.recent_size - len(flow.recent[0]) >= _WINDOW:
             flow.recent_size -= len(flow.recent.pop(0))
-        self.events.append(TcpData(self.connection, side, new, piece.time, piece.packet))
+        self.events.append(TcpData(self.connection, side, new, time, packet))
 
     def _skip_to(self, side: int, offset: int, time: float | None, packet: int) -> None:
         flow = self.flows[side]
@@ -325,7 +333,8 @@ class TcpReassembler:
         self._select = select
 
     def feed(self, segment: Segment) -> list[TcpEvent]:
-        key = (min(segment.source, segment.destination), max(segment.source, segment.destination))
+        source, destination = segment.source, segment.destination
+        key = (source, destination) if source < destination else (destination, source)
         conversation = self._conversations.get(key)
         opening = bool(segment.flags & SYN) and not segment.flags & ACK
         if conversation is None or (conversation.closed and opening):
@@ -333,7 +342,7 @@ class TcpReassembler:
         if isinstance(conversation, _Over):
             return conversation.late(segment)
         if isinstance(conversation, _Elsewhere):
-            conversation.segment(segment, 0 if segment.source <= segment.destination else 1)
+            conversation.segment(segment, 0 if source <= destination else 1)
             events: list[TcpEvent] = []
         else:
             conversation.segment(segment)
