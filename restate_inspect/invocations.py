@@ -103,7 +103,8 @@ class InvocationTracker:
             sighting = _Sighting(attempt.stream, finished.span, invocation.invocation_id,
                                  len(invocation.attempts))  # fmt: skip
             self._remember(self._sightings, finished.fingerprint, sighting, _SIGHTINGS_KEPT)
-        self._check_replay(key, attempt)
+        # an attempt that ends its invocation leaves nothing for a later replay to match
+        self._check_replay(key, attempt, keep=attempt.ending != "end")
         self._link_awakeables(attempt)
         if attempt.ending == "end":
             return [self._close(key)]
@@ -135,7 +136,9 @@ class InvocationTracker:
         self._stored.pop(key, None)
         return self._open.pop(key)
 
-    def _check_replay(self, key: bytes | str, attempt: AttemptJournal) -> None:
+    def _check_replay(self, key: bytes | str, attempt: AttemptJournal, *, keep: bool) -> None:
+        """Compare the attempt's replay with what the earlier attempts sent; keep: store
+        its entries for the next attempt's replay."""
         stored = self._stored.setdefault(key, {})
         for moment in attempt.timeline:
             item = moment.item
@@ -147,16 +150,17 @@ class InvocationTracker:
             earlier = stored.get(entry.index)
             if entry.replayed and earlier is not None:
                 self._compare(attempt, moment, entry, earlier)
-            stored[entry.index] = _Stored(
-                entry.frame.type, entry.replay_key, attempt.number or 0, attempt.stream,
-                attempt.lossy,
-            )  # fmt: skip
+            if keep:
+                stored[entry.index] = _Stored(
+                    entry.frame.type, entry.comparable_key(), attempt.number or 0,
+                    attempt.stream, attempt.lossy,
+                )  # fmt: skip
 
     def _compare(
         self, attempt: AttemptJournal, moment: Moment, entry: Entry, earlier: _Stored
     ) -> None:
         frame, index = entry.frame, entry.index
-        if earlier.type == frame.type and earlier.key == entry.replay_key:
+        if earlier.type == frame.type and earlier.key == entry.comparable_key():
             return
         what = (
             f"type {frame.name or hex(frame.type)} where attempt {earlier.attempt} had "
@@ -391,9 +395,10 @@ def for_checking(finished: Finished) -> Finished:
             )
         return copy
 
+    ends = attempt.ending == "end"  # then only its replay is compared (InvocationTracker.add)
     entries = {
         index: Entry(entry.index, frame(entry.frame), entry.replayed, entry.spec,
-                     replay_key=entry.replay_key)
+                     replay_key=entry.comparable_key() if entry.replayed or not ends else None)
         for index, entry in attempt.entries.items()
     }  # fmt: skip
     entry_frames = {id(entry.frame) for entry in attempt.entries.values()}

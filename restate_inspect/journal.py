@@ -123,7 +123,15 @@ class Entry:
     completion: Frame | None = None
     ack: Frame | None = None
     links: list[str] = field(default_factory=list)  # to entries of other invocations
-    replay_key: bytes = b""  # a digest of what a replay of it must carry: comparable()
+    # a digest of what a replay of it must carry (comparable()), made when first asked for
+    replay_key: bytes | None = None
+
+    def comparable_key(self) -> bytes:
+        """replay_key, made now if it was not: most entries are never compared (an
+        invocation that ends in its first attempt replays nothing of it again)."""
+        if self.replay_key is None:
+            self.replay_key = hashlib.blake2b(comparable(self.frame), digest_size=16).digest()
+        return self.replay_key
 
     @property
     def completable(self) -> bool:
@@ -666,8 +674,7 @@ def _ahead(answer: Frame | None, suspension: Frame) -> float | None:
 
 
 def _entry(index: int, frame: Frame, *, replayed: bool) -> Entry:
-    replay_key = hashlib.blake2b(comparable(frame), digest_size=16).digest()
-    return Entry(index, frame, replayed, frame.message_type, replay_key=replay_key)
+    return Entry(index, frame, replayed, frame.message_type)
 
 
 def _protocol_order(decoded: DecodedFrame) -> int:
@@ -703,14 +710,17 @@ def comparable(frame: Frame) -> bytes:
     message = frame.message
     if message is None:
         return frame.body
+    if isinstance(message, pb.SleepEntryMessage):
+        return pb.SleepEntryMessage(name=message.name).SerializeToString(deterministic=True)
+    spec = frame.message_type
+    completable = spec is not None and spec.completable
+    if not completable and not isinstance(message, pb.OneWayCallEntryMessage):
+        return message.SerializeToString(deterministic=True)  # nothing to leave out
     copy: Message = type(message)()
     copy.CopyFrom(message)
-    spec = frame.message_type
-    if isinstance(copy, pb.SleepEntryMessage):
-        return pb.SleepEntryMessage(name=copy.name).SerializeToString(deterministic=True)
     if isinstance(copy, pb.OneWayCallEntryMessage):
         copy.ClearField("invoke_time")
-    if spec is not None and spec.completable:
+    if completable:
         for name in RESULT_FIELDS:
             if name in copy.DESCRIPTOR.fields_by_name:
                 copy.ClearField(name)

@@ -290,3 +290,15 @@ def test_entries_compare_as_the_sdks_compare_them_on_replay() -> None:
         encode_frame(0x0C05, pb.RunEntryMessage(value=b"2"))
     )
     assert one(encode_frame(0xFC00, b"\x08\x01")) == b"\x08\x01"  # no schema: the bytes
+
+
+def test_an_entry_key_is_made_when_first_asked_for_and_kept() -> None:
+    sent = _attempt((RUNTIME, START), (RUNTIME, INPUT)).entries[0]
+    assert sent.replay_key is None  # an invocation that ends at once never needs it
+    key = sent.comparable_key()
+    assert key == sent.replay_key and len(key) == 16
+    assert sent.comparable_key() is key
+    other = _attempt(
+        (RUNTIME, START), (RUNTIME, encode_frame(0x0400, pb.InputEntryMessage(value=b"x")))
+    )
+    assert other.entries[0].comparable_key() != key
