@@ -8,15 +8,14 @@ to be retried) stays until its next attempt, so memory holds only open invocatio
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple
 
 from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import HEADER, Frame
-from restate_inspect.journal import AFTER_LOSS, AttemptJournal, DecodedFrame, Entry, Moment
+from restate_inspect.framing import Frame
+from restate_inspect.journal import AFTER_LOSS, SDK, AttemptJournal, DecodedFrame, Entry, Moment
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import LINKABLE, lookup
 from restate_inspect.pipeline import Decoded
@@ -331,13 +330,17 @@ class _Building:
     info: StreamInfo | None
     began: float  # the packet of the stream's first event
     took: bool = False  # a frame or a problem
-    digest: hashlib.blake2b = field(default_factory=lambda: hashlib.blake2b(digest_size=16))
+    # a digest of its frames, to tell a copy of it: Python's hash, which a process and the
+    # workers it forks compute alike (they share its key), at a third of blake2b's cost
+    digest: int = 0
     first: float | None = None  # capture time of the first frame
     last: float | None = None
 
     def finished(self, ended_by: float) -> Finished:
         span = None if self.first is None or self.last is None else (self.first, self.last)
-        fingerprint = self.digest.digest() if self.attempt.start is not None else b""
+        fingerprint = (
+            self.digest.to_bytes(8, "big", signed=True) if self.attempt.start is not None else b""
+        )
         return Finished(self.attempt, self.info, ended_by, self.began, fingerprint, span)
 
     def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd) -> bool:
@@ -361,9 +364,9 @@ class _Building:
         return False
 
     def _saw(self, frame: Frame) -> None:
-        direction = b"<" if frame.direction is Direction.SDK_TO_RUNTIME else b">"
-        self.digest.update(direction + HEADER.pack(frame.type, frame.flags, frame.length))
-        self.digest.update(frame.body)
+        self.digest = hash(
+            (self.digest, frame.direction is SDK, frame.type, frame.flags, frame.length, frame.body)
+        )
         time = frame.time
         if time is not None:
             self.first = time if self.first is None else min(self.first, time)
