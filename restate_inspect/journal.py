@@ -20,6 +20,7 @@ from restate_inspect.annotations import FrameContext
 from restate_inspect.framing import Frame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import (
+    BY_CODE,
     COMPLETED,
     REQUIRES_ACK,
     MessageType,
@@ -65,9 +66,12 @@ class DecodedFrame(NamedTuple):
         return self.context.entry_index
 
 
+_IS_ENTRY: Final = {code: spec.namespace is not Namespace.CORE for code, spec in BY_CODE.items()}
+
+
 def is_entry(type_code: int) -> bool:
-    spec = lookup(type_code)
-    return spec.namespace is not Namespace.CORE if spec else type_code >= FIRST_ENTRY_TYPE
+    """By the registry; a type it does not know (custom ones too) by its namespace."""
+    return _IS_ENTRY.get(type_code, type_code >= FIRST_ENTRY_TYPE)
 
 
 class EntryNumbering:

@@ -31,6 +31,11 @@ class Decoding:
         self._versions: dict[StreamKey, int] = {}  # from the content type, once known
 
     def process(self, event: InputEvent) -> list[Decoded]:
+        if event.__class__ is Chunk:  # most events are: straight to its frame decoder
+            decoder = self._decoders[event.direction].get(event.stream)
+            if decoder is None:
+                decoder = self._decoder(event.stream, event.direction)
+            return self._numbered(event.stream, decoder.feed(event.data, event.time, event.packet))
         if isinstance(event, StreamInfo):
             return self._stream_info(event)
         if isinstance(event, Problem | Discovery):
@@ -53,8 +58,10 @@ class Decoding:
         """A stream's frames are read by the protocol version its content type names; one
         that is not interpreted here is said so once. (Other HTTP has no frames to read,
         and no body of it ends here to forget its version.)"""
+        if info.stream in self._versions:
+            return [info]  # its version is known: the request's head told it
         version = info.protocol_version
-        if version is None or not info.restate or info.stream in self._versions:
+        if version is None or not info.restate:
             return [info]
         self._versions[info.stream] = version
         if interpreted(version):
@@ -93,11 +100,12 @@ class Decoding:
             numbering = self._numbering[stream] = EntryNumbering()
         out: list[Decoded] = []
         last: DecodedFrame | None = None
+        number = numbering.number
         for event in events:
-            if isinstance(event, Problem):
+            if event.__class__ is Problem:
                 out.append(_with_entry_index(event, last))
             else:
-                last = numbering.number(event)
+                last = number(event)  # type: ignore[arg-type]
                 out.append(last)
         return out
 

@@ -20,7 +20,7 @@ def media_type(content_type: str | None) -> str:
 def find_header(headers: Headers | None, name: str) -> str | None:
     """The value of the first header called name (given in lowercase), in any case."""
     for key, value in headers or ():
-        if key.lower() == name:
+        if len(key) == len(name) and key.lower() == name:
             return value
     return None
 
