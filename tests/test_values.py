@@ -151,3 +151,9 @@ def test_time_of_day_is_utc_and_survives_times_that_are_no_date() -> None:
     assert time_of_day(3.2e11) == "320000000000.000 s"
     assert time_of_day(-1e12, 1) == "-1000000000000.0 s"
     assert time_of_day(1e20) == "100000000000000000000.000 s"
+
+
+def test_a_number_beyond_64_bits_is_read_exactly() -> None:
+    view = view_payload(b'{"n": 123456789012345678901234567890, "m": -9223372036854775809}')
+    assert view.value == {"n": 123456789012345678901234567890, "m": -9223372036854775809}
+    assert isinstance(view.value["n"], int)
