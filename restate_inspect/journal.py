@@ -659,9 +659,11 @@ class AttemptJournal:
         """Once the attempt's invocation and place in it are known, its findings say so."""
         self.invocation_id, self.number = invocation_id, number
         for moment in self.timeline:
-            moment.findings[:] = [
-                replace(f, invocation_id=invocation_id, attempt=number) for f in moment.findings
-            ]
+            if moment.findings:
+                moment.findings[:] = [
+                    replace(f, invocation_id=invocation_id, attempt=number)
+                    for f in moment.findings
+                ]
 
     def all_findings(self) -> list[Problem]:
         """Every finding of the attempt, in timeline order."""

@@ -33,7 +33,7 @@ _IPV6_FRAGMENT = 44
 _MAX_FRAGMENTED: Final = 64  # datagrams being reassembled at once; the oldest is given up
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
-_IPV4: Final = struct.Struct("!BBHHHxB2x4s4s")
+_IPV4: Final = struct.Struct("!BBHHHxB2x8s")
 _TCP_HEADER: Final = struct.Struct("!HHIIH")
 
 
@@ -67,6 +67,11 @@ class PacketDecoder:
 
     def decode(self, packet: Packet) -> Segment | Problem | None:
         """Positions are passed down the layers, so a payload is copied once, at the end."""
+        if packet.linktype == EN10MB and packet.data[12:14] == b"\x08\x00":  # IPv4, as most
+            try:
+                return self._ipv4(packet, packet.data, 14)
+            except (struct.error, ValueError, IndexError):
+                return self._malformed(packet, "IPv4 or TCP header")
         try:
             network = self._link(packet)
         except (struct.error, ValueError, IndexError):
@@ -110,12 +115,9 @@ class PacketDecoder:
     # --- IP --------------------------------------------------------------------------
 
     def _ipv4(self, packet: Packet, data: bytes, start: int) -> Segment | Problem | None:
-        first, _tos, total, ident, fragment, protocol, source_raw, destination_raw = (
-            _IPV4.unpack_from(data, start)
-        )
+        first, _tos, total, ident, fragment, protocol, addresses = _IPV4.unpack_from(data, start)
         header = (first & 0x0F) * 4
-        source = _ipv4_text(source_raw)
-        destination = _ipv4_text(destination_raw)
+        source, destination = _ipv4_texts(addresses)
         if header < 20 or total < header:
             return self._malformed(packet, f"IPv4 header (header length {header}, total {total})")
         end = min(start + total, len(data))
@@ -221,8 +223,9 @@ class PacketDecoder:
 
 
 @functools.lru_cache(maxsize=4096)  # a capture has few addresses and many packets
-def _ipv4_text(raw: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET, raw)
+def _ipv4_texts(raw: bytes) -> tuple[str, str]:
+    """The source and destination of an IPv4 header's 8 address bytes, as text."""
+    return socket.inet_ntop(socket.AF_INET, raw[:4]), socket.inet_ntop(socket.AF_INET, raw[4:])
 
 
 def _ethertype(data: bytes, pos: int, header: int = 0) -> tuple[int | None, int]:
