@@ -661,8 +661,7 @@ class AttemptJournal:
         for moment in self.timeline:
             if moment.findings:
                 moment.findings[:] = [
-                    replace(f, invocation_id=invocation_id, attempt=number)
-                    for f in moment.findings
+                    replace(f, invocation_id=invocation_id, attempt=number) for f in moment.findings
                 ]
 
     def all_findings(self) -> list[Problem]:
