@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.annotations import FrameContext
 from restate_inspect.framing import Frame
-from restate_inspect.location import Direction, StreamKey
+from restate_inspect.location import Direction, StreamKey, new_record
 from restate_inspect.messages import (
     BY_CODE,
     COMPLETED,
@@ -88,7 +88,8 @@ class EntryNumbering:
         self._invocation_raw: bytes | None = None
 
     def number(self, frame: Frame) -> DecodedFrame:
-        return DecodedFrame(frame, FrameContext(self._index(frame), self._invocation_raw))
+        context = new_record(FrameContext, (self._index(frame), self._invocation_raw))
+        return new_record(DecodedFrame, (frame, context))
 
     def _index(self, frame: Frame) -> int | None:
         message = frame.message

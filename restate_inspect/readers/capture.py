@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from restate_inspect.location import Direction, StreamKey
+from restate_inspect.location import Direction, StreamKey, new_record
 from restate_inspect.messages import lookup
 from restate_inspect.readers.events import (
     Chunk,
@@ -419,7 +419,7 @@ class CaptureDecoder:
         if isinstance(event, HttpBody):
             exchange.bytes[event.direction] += len(event.data)
             if kind == "invocation":
-                return [Chunk(exchange.key, event.direction, event.data, event.time, event.packet)]
+                return [new_record(Chunk, (exchange.key, *event[1:]))]
             if kind == "discovery" and event.direction is Direction.SDK_TO_RUNTIME:
                 exchange.manifest += event.data[: MAX_MANIFEST - len(exchange.manifest)]
             return []

@@ -34,7 +34,7 @@ from hyperframe.frame import (
     SettingsFrame,
 )
 
-from restate_inspect.location import Direction
+from restate_inspect.location import Direction, new_record
 from restate_inspect.readers.events import Headers
 from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
 from restate_inspect.rules import Problem, counted
@@ -296,15 +296,10 @@ class Http2Connection:
                 # the common case, the whole frame of an open stream at hand: what the
                 # streaming below would make of it, without its steps
                 if length:
-                    self._events.append(
-                        HttpBody(
-                            self._names.get(stream) or f"s{stream}",
-                            state.direction,
-                            buffer[pos + 9 : end],
-                            self._time,
-                            self._packet,
-                        )
-                    )
+                    name = self._names.get(stream) or f"s{stream}"
+                    data = buffer[pos + 9 : end]
+                    body = (name, state.direction, data, self._time, self._packet)
+                    self._events.append(new_record(HttpBody, body))
                 if flags & _END_STREAM:
                     self._end(stream, state.direction, "end")
                 return end

@@ -9,6 +9,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
+from restate_inspect.location import new_record
 from restate_inspect.readers.pcapfile import Packet
 from restate_inspect.rules import Problem, counted
 
@@ -250,14 +251,17 @@ def _tcp(
     header = (offset_flags >> 12) * 4
     if header < 20 or start + header > end:
         raise ValueError("TCP header length")
-    return Segment(
-        (source, sport),
-        (destination, dport),
-        seq,
-        ack,
-        offset_flags & 0x3F,
-        data[start + header : end],
-        cut,
-        packet.time,
-        packet.number,
+    return new_record(
+        Segment,
+        (
+            (source, sport),
+            (destination, dport),
+            seq,
+            ack,
+            offset_flags & 0x3F,
+            data[start + header : end],
+            cut,
+            packet.time,
+            packet.number,
+        ),
     )

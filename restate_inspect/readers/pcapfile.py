@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, NamedTuple, Protocol
 
+from restate_inspect.location import new_record
 from restate_inspect.rules import Problem
 
 PCAP_MAGICS: Final = {  # byte order, timestamp ticks per second
@@ -163,7 +164,7 @@ def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Pro
                 return
         reader.pos, reader.offset = end, start + 16 + captured
         time = _seconds(seconds * per_second + fraction, per_second)
-        yield Packet(number, time, linktype, buffer[pos + 16 : end], original)
+        yield new_record(Packet, (number, time, linktype, buffer[pos + 16 : end], original))
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
+from restate_inspect.location import new_record
 from restate_inspect.readers.netpacket import ACK, FIN, RST, SYN, Segment
 from restate_inspect.rules import Problem, counted
 
@@ -182,7 +183,7 @@ class _Conversation:
         flow.recent_size += len(new)
         while flow.recent_size - len(flow.recent[0]) >= _WINDOW:
             flow.recent_size -= len(flow.recent.pop(0))
-        self.events.append(TcpData(self.connection, side, new, time, packet))
+        self.events.append(new_record(TcpData, (self.connection, side, new, time, packet)))
 
     def _skip_to(self, side: int, offset: int, time: float | None, packet: int) -> None:
         flow = self.flows[side]
