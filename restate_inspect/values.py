@@ -131,11 +131,17 @@ _BASE62: Final = string.digits + string.ascii_lowercase + string.ascii_uppercase
 _INVOCATION_ID_BYTES: Final = 24  # u64 partition key + 128-bit invocation uuid
 
 
+_BASE62_PAIRS: Final = tuple(high + low for high in _BASE62 for low in _BASE62)
+
+
 def _base62(number: int, width: int) -> str:
+    """width base-62 digits, two at a time (a StartMessage of each attempt asks)."""
     digits = []
-    for _ in range(width):
-        number, digit = divmod(number, 62)
-        digits.append(_BASE62[digit])
+    for _ in range(width // 2):
+        number, pair = divmod(number, 62 * 62)
+        digits.append(_BASE62_PAIRS[pair])
+    if width % 2:
+        digits.append(_BASE62[number % 62])
     return "".join(reversed(digits))
 
 

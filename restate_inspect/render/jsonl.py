@@ -6,7 +6,7 @@ payload cannot reach a terminal through `--json` either.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -253,7 +253,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
 
 
 def _base64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).decode("ascii")  # b64encode, one call less
 
 
 def _as_is(value: Any) -> Any:
