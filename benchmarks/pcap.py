@@ -11,10 +11,11 @@ In one run, alternating (so that drift of a shared machine hits both alike), it 
 on ../shared/captures/big-v2/big-v2.pcap, and then restate-inspect alone on a capture ten
 times larger, made from the same packets repeated with shifted client ports and times, to
 show that memory stays flat. Peak RSS is the largest total of the process and its children
-(restate-inspect may fork workers), sampled every 50 ms from /proc. That total counts the
-pages the forked workers share with their parent (the interpreter and the libraries) once
-per process; peak PSS, beside it, counts each shared page once, split among its sharers.
-Figures are medians.
+(restate-inspect may fork workers), sampled every 50 ms from /proc in a run of its own: the
+timed runs have nothing beside them, as sampling takes CPU from the run it measures and sees
+its end up to 50 ms late. That total counts the pages the forked workers share with their
+parent (the interpreter and the libraries) once per process; peak PSS, beside it, counts
+each shared page once, split among its sharers. Times are medians.
 """
 
 from __future__ import annotations
@@ -62,18 +63,25 @@ def _kb(text: str, field: str) -> int:
     return int(next(line.split()[1] for line in text.splitlines() if line.startswith(field)))
 
 
-def measure(command: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak RSS MiB, peak PSS MiB of the process tree)."""
+def timed(command: list[str]) -> float:
+    """Wall seconds of a run, with nothing else running beside it: sampling memory would take
+    CPU from the run measured, on a machine of few cores, and notice its end late."""
     with open(os.devnull, "wb") as devnull:
         start = time.perf_counter()
+        subprocess.run(command, stdout=devnull, stderr=subprocess.DEVNULL, check=False)
+        return time.perf_counter() - start
+
+
+def peak_memory(command: list[str]) -> tuple[float, float]:
+    """(peak RSS MiB, peak PSS MiB of the process tree) of a run, sampled every 50 ms."""
+    with open(os.devnull, "wb") as devnull:
         process = subprocess.Popen(command, stdout=devnull, stderr=subprocess.DEVNULL)
         peak_rss = peak_pss = 0
         while process.poll() is None:
             rss, pss = _tree_memory_kb(process.pid)
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             time.sleep(0.05)
-        elapsed = time.perf_counter() - start
-    return elapsed, peak_rss / 1024, peak_pss / 1024
+    return peak_rss / 1024, peak_pss / 1024
 
 
 def restate_inspect(*args: str) -> list[str]:
@@ -136,37 +144,31 @@ def main() -> int:
         commands["tshark"] = [tshark, "-r", str(capture), *TSHARK_ARGS]
     else:
         print("tshark not found: apt-get install tshark")
-    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.rounds):
         for name, command in commands.items():
-            runs[name].append(measure(command))
+            times[name].append(timed(command))
+    memory = {name: peak_memory(command) for name, command in commands.items()}
     size = capture.stat().st_size / 1e6
-    print(f"{capture.name}: {size:.1f} MB; median of {args.rounds} alternated rounds")
-    medians = {
-        name: (
-            statistics.median(t for t, _, _ in r),
-            max(m for _, m, _ in r),
-            max(p for _, _, p in r),
-        )
-        for name, r in runs.items()
-    }
-    for name, (seconds, rss, pss) in medians.items():
+    print(f"{capture.name}: {size:.1f} MB; median wall time of {args.rounds} alternated rounds")
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    for name, seconds in medians.items():
+        rss, pss = memory[name]
         print(f"  {name:14} {seconds:6.2f} s  peak RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB")
     if "tshark" in medians:
         for name in commands:
             if name != "tshark":
-                print(
-                    f"  {name} / tshark wall time: {medians[name][0] / medians['tshark'][0]:.2f}x"
-                )
+                print(f"  {name} / tshark wall time: {medians[name] / medians['tshark']:.2f}x")
     if not args.no_large:
         with tempfile.TemporaryDirectory() as folder:
             large = Path(folder) / "big-v2-x10.pcap"
             repeat_capture(capture, large, 10)
-            seconds, rss, pss = measure(restate_inspect("decode", "--json", str(large)))
-            one = medians["decode --json"]
+            command = restate_inspect("decode", "--json", str(large))
+            seconds, (rss, pss) = timed(command), peak_memory(command)
+            one = memory["decode --json"]
             print(f"{large.name}: {large.stat().st_size / 1e6:.0f} MB")
             print(f"  decode --json  {seconds:6.2f} s  peak RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB"
-                  f"  (1x: {one[1]:.1f} / {one[2]:.1f} MiB)")  # fmt: skip
+                  f"  (1x: {one[0]:.1f} / {one[1]:.1f} MiB)")  # fmt: skip
     return 0
 
 
