@@ -426,5 +426,5 @@ def for_checking(finished: Finished) -> Finished:
     )
     info = finished.info
     if info is not None:
-        info = replace(info, request_headers=None, response_headers=None)
+        info = info._replace(request_headers=None, response_headers=None)
     return finished._replace(attempt=copy, info=info)

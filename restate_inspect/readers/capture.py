@@ -11,7 +11,7 @@ an invocation when its body begins with a plausible Restate frame header.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 from restate_inspect.location import Direction, StreamKey, new_record
@@ -446,7 +446,7 @@ class CaptureDecoder:
             if len({e.direction for e in held if isinstance(e, HttpEnd)}) < 2:
                 return []  # not enough bytes yet to tell
             restate = False
-        exchange.info = replace(exchange.info, kind="invocation" if restate else "other")
+        exchange.info = exchange.info._replace(kind="invocation" if restate else "other")
         exchange.held = []
         out: list[InputEvent] = [exchange.info]
         for waiting in held:

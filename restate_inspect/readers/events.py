@@ -3,7 +3,7 @@ known about each HTTP stream."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from restate_inspect.location import Direction, StreamKey
@@ -60,11 +60,11 @@ class StreamEnd(NamedTuple):
     by: Direction | None = None  # a reset: the direction whose sender reset the stream
 
 
-@dataclass(frozen=True, slots=True)
-class StreamInfo:
+class StreamInfo(NamedTuple):
     """What a capture tells about an HTTP stream, once a head is seen (sent again when the
     response head arrives). kind: "invocation", "discovery", "other" or "unknown" (no
-    headers: a capture that starts mid-connection)."""
+    headers: a capture that starts mid-connection). A NamedTuple, as the other events: made
+    twice per stream and sent between processes, where a frozen dataclass is slow both ways."""
 
     stream: StreamKey
     kind: str
@@ -77,7 +77,7 @@ class StreamInfo:
     request_headers: Headers | None = None
     status: str | None = None
     response_headers: Headers | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
     def header(self, name: str, *, response: bool = False) -> str | None:
         return find_header(self.response_headers if response else self.request_headers, name)
