@@ -19,7 +19,7 @@ from restate_inspect.location import Direction
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import capture_events
 from restate_inspect.readers.events import StreamEnd, StreamInfo
-from restate_inspect.readers.netpacket import Segment
+from restate_inspect.readers.netpacket import PacketDecoder, Segment
 from restate_inspect.readers.pcapfile import Packet, read_packets
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
@@ -311,6 +311,58 @@ def test_overlap_with_different_bytes_is_reported_and_the_first_copy_kept() -> N
     talk.packets.insert(8, cw.Packet(bad.time, bytes(ip)))
     items = decode(cw.pcap(talk.packets))
     assert [p.code for p in problems(items)] == ["RI309"]
+    assert shape(frames_of(items, RUNTIME)) == expected(REQUEST)
+
+
+def _kept_for_comparing(packets: list[cw.Packet]) -> list[int]:
+    """Bytes each side of the one connection keeps to compare copies with, at the end."""
+    from restate_inspect.readers.tcp import TcpReassembler, _Conversation
+
+    reassembler = TcpReassembler()
+    segments = PacketDecoder()
+    for packet in read_packets(io.BytesIO(cw.pcap(packets)), "test"):
+        assert isinstance(packet, Packet)
+        segment = segments.decode(packet)
+        assert isinstance(segment, Segment)
+        reassembler.feed(segment)
+    (conversation,) = reassembler._conversations.values()
+    assert isinstance(conversation, _Conversation)
+    return [flow.recent_size for flow in conversation.flows]
+
+
+def test_acknowledged_bytes_are_not_kept_to_compare_copies_with() -> None:
+    """What the peer acknowledged is not sent again (short of an ACK lost beyond the capture
+    point): an open connection whose bytes were all acknowledged keeps none of them, where it
+    kept 64 KiB each way, and a capture of many open connections grew with them."""
+    talk = _talk()
+    talk.segment(1, flags=cw.ACK)  # the server acknowledges the client's last bytes
+    talk.segment(0, flags=cw.ACK)
+    assert _kept_for_comparing(talk.packets) == [0, 0]
+
+
+def test_bytes_not_yet_acknowledged_are_kept_and_a_differing_copy_still_reported() -> None:
+    talk = _talk()  # the client acknowledges nothing after the server's last segment
+    response = sum(len(data) for side, data in cw.h2_exchange(REQUEST, RESPONSE) if side == 1)
+    kept = _kept_for_comparing(talk.packets)
+    assert kept[0] == 0
+    assert 0 < kept[1] <= response
+    last = max(_runs_from(talk.packets, b"\x23\x78"))  # the server's (port 9080)
+    copy = bytearray(talk.packets[last].data)
+    copy[-1] ^= 0xFF
+    talk.packets.append(cw.Packet(talk.packets[-1].time + 0.001, bytes(copy)))
+    assert [p.code for p in problems(decode(cw.pcap(talk.packets)))] == ["RI309"]
+
+
+def test_a_differing_copy_of_acknowledged_bytes_is_not_compared() -> None:
+    """The documented cost of keeping memory flat: a copy of bytes that were acknowledged
+    is trimmed unseen, even when it differs; the first copy is what the receiver took."""
+    talk = _talk()
+    first = _runs_from(talk.packets, b"\x9c\x40")[0]
+    copy = bytearray(talk.packets[first].data)
+    copy[-1] ^= 0xFF
+    talk.packets.append(cw.Packet(talk.packets[-1].time + 0.001, bytes(copy)))
+    items = decode(cw.pcap(talk.packets))
+    assert problems(items) == []
     assert shape(frames_of(items, RUNTIME)) == expected(REQUEST)
 
 

@@ -85,7 +85,8 @@ class _Flow:
     delivered: int = 0  # payload bytes handed on, or given up as a gap
     buffer: dict[int, _Piece] = field(default_factory=dict)  # out of order, by offset
     buffered: int = 0
-    recent: list[bytes] = field(default_factory=list)  # the last pieces handed on, in order
+    # the last pieces handed on, in order, that the peer has not acknowledged
+    recent: deque[bytes] = field(default_factory=deque)
     recent_size: int = 0
     fin_at: int | None = None
     acked: int = 0  # the highest offset the peer acknowledged
@@ -96,6 +97,18 @@ class _Flow:
         assert self.base is not None
         relative = (seq - self.base) % _WRAP
         return self.delivered + ((relative - self.delivered + _HALF) % _WRAP) - _HALF
+
+
+def _forget_acked(flow: _Flow) -> None:
+    """Bytes that the peer acknowledged are not kept to compare copies with: they are sent
+    again only when an ACK was lost between the capture point and their sender. Kept, they
+    made every open connection hold 128 KiB, and a capture of many of them grow."""
+    recent = flow.recent
+    start = flow.delivered - flow.recent_size
+    while recent and start + len(recent[0]) <= flow.acked:
+        size = len(recent.popleft())
+        flow.recent_size -= size
+        start += size
 
 
 class _Conversation:
@@ -126,6 +139,8 @@ class _Conversation:
             peer.acked = max(peer.acked, min(acked, peer.fin_at) if peer.fin_at else acked)
             if peer.acked > peer.delivered:
                 self._give_up_acked(1 - side, segment)
+            else:
+                _forget_acked(peer)
         start = flow.offset(segment.seq + syn)
         if segment.payload:
             if start == flow.delivered and not flow.buffer:  # in order, as most are
@@ -182,7 +197,7 @@ class _Conversation:
         flow.recent.append(new)  # pieces, not a byte array: keeping them copies nothing
         flow.recent_size += len(new)
         while flow.recent_size - len(flow.recent[0]) >= _WINDOW:
-            flow.recent_size -= len(flow.recent.pop(0))
+            flow.recent_size -= len(flow.recent.popleft())
         self.events.append(new_record(TcpData, (self.connection, side, new, time, packet)))
 
     def _skip_to(self, side: int, offset: int, time: float | None, packet: int) -> None:
