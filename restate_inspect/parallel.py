@@ -2,20 +2,20 @@
 
 The capture is read in n shares: each decodes only every n-th TCP connection (CaptureDecoder's
 share) and turns it into ordered results: rendered stream groups for `decode` and `streams`,
-finished attempts for `journal` and `check`. This process takes the first share and merges
-its results with those the worker processes send, by the results' order keys, so that the
-output is the same whatever the number of shares. Decoding is what costs, and TCP
-connections are independent of each other; the invocations, whose attempts may be on
-different connections, are put together here.
+finished attempts for `journal` and `check`. Worker processes take the shares (for `journal`
+and `check`, this process takes the first one itself), and this process merges their results
+by the results' order keys, so that the output is the same whatever the number of shares.
+Decoding is what costs, and TCP connections are independent of each other; the invocations,
+whose attempts may be on different connections, are put together here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl  # sharding forks: only where there is fork, and so fcntl
 import heapq
 import multiprocessing
 import os
-import queue
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
@@ -32,7 +32,7 @@ from restate_inspect.streams import OrderKey, StreamGroup, group_streams, ordere
 Work = Callable[[Iterator[InputEvent]], Iterator[tuple[Any, Any]]]  # events -> (key, result)
 Render = Callable[[StreamGroup], tuple[bytes, Any]]  # a group's output, and what to tally
 _BATCH: Final = 64  # results a worker gathers before it sends them
-_AHEAD: Final = 16  # batches of a worker's results held while this process merges
+_PIPE_SIZE: Final = 1 << 20
 
 
 def usable_cores() -> int:
@@ -103,31 +103,50 @@ def sharded(
     jobs: int,
     progress: Callable[[int], None] | None = None,
     travel: Callable[[Any], Any] | None = None,
+    local: bool = True,
 ) -> Iterator[Any]:
-    """The results of `work` on `jobs` shares of the capture, merged in order: this
-    process takes the first share, and a worker process each other one. travel: what a
+    """The results of `work` on `jobs` shares of the capture, merged in order. local: this
+    process takes the first share itself (journal, check: their results cost more to send
+    than to make); else a worker takes every share and this process only merges (decode,
+    streams: writing what the workers rendered is enough for one process). travel: what a
     worker's results are turned into before they are sent here."""
     context = multiprocessing.get_context("fork")
-    receivers: list[Connection] = []
+    streams: list[Iterator[tuple[Any, Any]]] = []
     workers = []
-    for shard in range(1, jobs):
+    for shard in range(1 if local else 0, jobs):
         receiver, sender = context.Pipe(duplex=False)
+        _widen(receiver)
+        reports = progress is not None and shard == 0  # the first share's reader tells
         worker = context.Process(
-            target=_work, args=(sender, path, work, (shard, jobs), travel), daemon=True
+            target=_work, args=(sender, path, work, (shard, jobs), travel, reports), daemon=True
         )
         worker.start()
         sender.close()
-        receivers.append(receiver)
+        streams.append(_received(receiver, progress if reports else None))
         workers.append(worker)
-    try:  # threads only now: forking a process that has threads is unsafe
-        streams = [_receive(_drained(receiver)) for receiver in receivers]
-        local = work(read_input(path, share=(0, jobs), progress=progress))
-        for _key, result in heapq.merge(local, *streams, key=itemgetter(0)):
+    try:
+        if local:
+            streams.insert(0, work(read_input(path, share=(0, jobs), progress=progress)))
+        for _key, result in heapq.merge(*streams, key=itemgetter(0)):
             yield result
     finally:
         for worker in workers:
             worker.terminate()
             worker.join()
+
+
+def _widen(receiver: Connection) -> None:
+    """A worker's pipe holds 1 MiB (Linux's default for a user), not 64 KiB: the worker
+    goes on while this process merges, without a thread here to read ahead for it (one
+    held what it read in memory arenas of its own, and took the GIL from the merge)."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if set_size is None:
+        return
+    with contextlib.suppress(OSError):  # a system that allows less keeps its default
+        fcntl.fcntl(receiver.fileno(), set_size, _PIPE_SIZE)
+
+
+Note = tuple[str, Any, int]  # what a worker sends: ("items", [...], bytes read), ("done", ...)
 
 
 def _work(
@@ -136,58 +155,51 @@ def _work(
     work: Work,
     share: tuple[int, int],
     travel: Callable[[Any], Any] | None,
+    reports: bool,
 ) -> None:
+    """A worker: its share's results in batches, each with how far its reader has read
+    when it reports progress (0 when it does not)."""
+    done = 0
+
+    def count(read: int) -> None:
+        nonlocal done
+        done = read
+
     batch: list[tuple[Any, Any]] = []
     try:
-        for key, result in work(read_input(path, share=share)):
+        for key, result in work(read_input(path, share=share, progress=count if reports else None)):
             batch.append((key, result if travel is None else travel(result)))
             if len(batch) >= _BATCH:
-                sender.send(("items", batch))
+                sender.send(("items", batch, done))
                 batch = []
-        sender.send(("items", batch))
-        sender.send(("done", None))
+        sender.send(("items", batch, done))
+        sender.send(("done", None, done))
     except InputError as exc:
-        sender.send(("input-error", str(exc)))
+        sender.send(("input-error", str(exc), 0))
     except BaseException:  # everything reaches the main process, which reports it
-        sender.send(("internal", traceback.format_exc()))
+        sender.send(("internal", traceback.format_exc(), 0))
     finally:
         sender.close()
 
 
-Note = tuple[str, Any]  # what a worker sends: ("items", [...]), ("done", None)...
-
-
-def _drained(receiver: Connection) -> Callable[[], Note]:
-    """A worker's messages, read by a thread as they come, so that the worker does not
-    wait on this process while it merges; up to _AHEAD batches are held."""
-    messages: queue.Queue[Note] = queue.Queue(maxsize=_AHEAD)
-
-    def drain() -> None:
-        while True:
-            try:
-                message: Note = receiver.recv()
-            except EOFError:
-                message = ("ended", None)
-            except BaseException:  # a result that cannot be read: this process reports it
-                message = ("internal", traceback.format_exc())
-            messages.put(message)
-            if message[0] != "items":
-                return
-
-    threading.Thread(target=drain, daemon=True).start()
-    return messages.get
-
-
-def _receive(next_message: Callable[[], Note]) -> Iterator[tuple[Any, Any]]:
+def _received(
+    receiver: Connection, progress: Callable[[int], None] | None
+) -> Iterator[tuple[Any, Any]]:
+    """A worker's results, read as the merge asks for them."""
     while True:
-        kind, value = next_message()
+        try:
+            kind, value, done = receiver.recv()
+        except EOFError:
+            raise RuntimeError("a decoding worker ended without finishing") from None
+        except Exception:  # a result that cannot be read (not a Ctrl-C: that is the user's)
+            raise RuntimeError(f"a decoding worker failed:\n{traceback.format_exc()}") from None
+        if progress is not None and done:
+            progress(done)
         if kind == "items":
             yield from value
         elif kind == "done":
             return
         elif kind == "input-error":
             raise InputError(value)
-        elif kind == "ended":
-            raise RuntimeError("a decoding worker ended without finishing")
         else:
             raise RuntimeError(f"a decoding worker failed:\n{value}")

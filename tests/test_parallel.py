@@ -22,7 +22,7 @@ import pytest
 
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import encode_frame
-from restate_inspect.parallel import _drained, _receive
+from restate_inspect.parallel import _received
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES, run_cli
 
@@ -148,15 +148,15 @@ def test_several_workers_give_what_one_does(capture: Path, command: list[str], j
 
 
 def test_a_result_that_cannot_be_read_is_reported_not_waited_for() -> None:
-    """What a worker sends is read by a thread; if it cannot be read, this process says so
-    (a custom entry's type once could not be, and the command then waited for ever)."""
+    """If what a worker sends cannot be read, this process says so (a custom entry's type
+    once could not be, and the command then waited for ever)."""
     receiver, sender = multiprocessing.Pipe(duplex=False)
     sender.send_bytes(b"not a pickle")
     failures: list[str] = []
 
     def read() -> None:
         try:
-            list(_receive(_drained(receiver)))
+            list(_received(receiver, None))
         except RuntimeError as exc:
             failures.append(str(exc))
 
@@ -164,6 +164,38 @@ def test_a_result_that_cannot_be_read_is_reported_not_waited_for() -> None:
     reader.start()
     reader.join(timeout=10)
     assert failures and "a decoding worker failed" in failures[0]
+
+
+def test_a_worker_that_ends_without_finishing_is_reported() -> None:
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    sender.send(("items", [((1,), "one")], 0))
+    sender.close()
+    results = _received(receiver, None)
+    assert next(results) == ((1,), "one")
+    with pytest.raises(RuntimeError, match="ended without finishing"):
+        next(results)
+
+
+def test_the_first_workers_progress_reaches_the_bar() -> None:
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    for done in (65536, 0, 131072):
+        sender.send(("items", [], done))
+    sender.send(("done", None, 262144))
+    seen: list[int] = []
+    assert list(_received(receiver, seen.append)) == []
+    assert seen == [65536, 131072, 262144]  # 0: nothing read since, nothing told
+
+
+def test_a_ctrl_c_while_waiting_on_a_worker_is_the_users() -> None:
+    """A KeyboardInterrupt in recv is not a result that cannot be read: it must reach the
+    entry point (exit 130), not be reported as a worker's failure."""
+
+    class Interrupted:
+        def recv(self) -> None:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        next(_received(Interrupted(), None))  # type: ignore[arg-type]
 
 
 def test_the_capture_has_what_sharding_could_get_wrong(capture: Path) -> None:
@@ -224,3 +256,14 @@ def test_a_damaged_capture_gives_what_one_worker_does(tmp_path: Path, seed: int)
         one = run_cli([*command, "--jobs", "1", str(path)])
         two = run_cli([*command, "--jobs", "2", str(path)])
         assert (two.exit_code, two.stdout) == (one.exit_code, one.stdout), command
+
+
+def test_when_workers_take_every_share_the_first_one_tells_how_far_it_read(capture: Path) -> None:
+    from restate_inspect.parallel import rendering, sharded
+
+    seen: list[int] = []
+    work = rendering(lambda group: (b"", None), max_length=1 << 20)
+    results = list(sharded(str(capture), work, jobs=2, progress=seen.append, local=False))
+    assert results
+    assert seen and seen[-1] == capture.stat().st_size
+    assert seen == sorted(seen)

@@ -137,7 +137,8 @@ def rendered_groups(
         from restate_inspect.parallel import rendered, rendering, sharded  # noqa: PLC0415
 
         work = rendering(render, max_length=max_length)
-        return rendered(sharded(source.path, work, jobs=jobs, progress=progress), render)
+        shares = sharded(source.path, work, jobs=jobs, progress=progress, local=False)
+        return rendered(shares, render)
     events = source.events(progress)
     if through is not None:
         events = through(events)
