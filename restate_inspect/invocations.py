@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple
 
 from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.annotations import FrameContext
 from restate_inspect.framing import Frame
 from restate_inspect.journal import AFTER_LOSS, SDK, AttemptJournal, DecodedFrame, Entry, Moment
 from restate_inspect.location import Direction, StreamKey
@@ -383,35 +384,34 @@ _NEVER: Final = float("inf")
 
 def for_checking(finished: Finished) -> Finished:
     """A finished attempt cut down to what InvocationTracker and the findings read, to be
-    sent to another process for `check`: the timeline keeps its findings, its problems and
-    its entries (replays are checked against them), without payloads; the frames keep only
-    the awakeable messages that the tracker links."""
+    sent to another process for `check`: the entries that a replay is compared with or an
+    awakeable link needs, without payloads (the frames keep only the awakeable messages that
+    the tracker links); the timeline's findings and problems, and the moments of those
+    entries. An attempt that ends its invocation stores nothing for a later replay: of its
+    entries, only the replayed ones are compared, and most attempts end so."""
     attempt = finished.attempt
-    slim: dict[int, Frame] = {}
-
-    def frame(original: Frame) -> Frame:
-        copy = slim.get(id(original))
-        if copy is None:
-            keep = isinstance(original.message, LINKABLE)
-            copy = slim[id(original)] = original._replace(
-                body=b"", message=original.message if keep else None
-            )
-        return copy
-
-    ends = attempt.ending == "end"  # then only its replay is compared (InvocationTracker.add)
-    entries = {
-        index: Entry(entry.index, frame(entry.frame), entry.replayed, entry.spec,
-                     replay_key=entry.comparable_key() if entry.replayed or not ends else None)
-        for index, entry in attempt.entries.items()
-    }  # fmt: skip
-    entry_frames = {id(entry.frame) for entry in attempt.entries.values()}
+    ends = attempt.ending == "end"
+    entries: dict[int, Entry] = {}
+    kept: dict[int, Frame] = {}  # by id of the original frame: the timeline's are the same
+    for index, entry in attempt.entries.items():
+        original = entry.frame
+        linkable = isinstance(original.message, LINKABLE)
+        if ends and not entry.replayed and not linkable:
+            continue
+        frame = kept[id(original)] = original._replace(
+            body=b"", message=original.message if linkable else None
+        )
+        key = entry.comparable_key() if entry.replayed or not ends else None
+        entries[index] = Entry(index, frame, entry.replayed, entry.spec, replay_key=key)
     timeline = []
     for moment in attempt.timeline:
         item = moment.item
         if isinstance(item, DecodedFrame):
-            if id(item.frame) not in entry_frames and not moment.findings:
-                continue  # neither an entry nor a finding: check does not look at it
-            item = DecodedFrame(frame(item.frame), item.context)
+            frame = kept.get(id(item.frame))
+            if frame is None and not moment.findings:
+                continue  # neither a compared entry nor a finding: check does not look at it
+            slim = item.frame._replace(body=b"", message=None) if frame is None else frame
+            item = DecodedFrame(slim, FrameContext(item.context.entry_index))
         timeline.append(Moment(item, moment.findings))
     start = None
     if attempt.start is not None:
