@@ -407,10 +407,11 @@ def for_checking(finished: Finished) -> Finished:
     for moment in attempt.timeline:
         item = moment.item
         if isinstance(item, DecodedFrame):
-            frame = kept.get(id(item.frame))
-            if frame is None and not moment.findings:
+            slim = kept.get(id(item.frame))
+            if slim is None and not moment.findings:
                 continue  # neither a compared entry nor a finding: check does not look at it
-            slim = item.frame._replace(body=b"", message=None) if frame is None else frame
+            if slim is None:
+                slim = item.frame._replace(body=b"", message=None)
             item = DecodedFrame(slim, FrameContext(item.context.entry_index))
         timeline.append(Moment(item, moment.findings))
     start = None
