@@ -119,6 +119,21 @@ def test_importing_the_package_does_not_import_textual() -> None:
     assert result.stdout.strip() == "False", result.stderr
 
 
+def test_json_output_does_not_import_rich() -> None:
+    """NDJSON needs no terminal: decode --json starts without rich, and so do the workers
+    it forks on a large capture, which would each hold its pages."""
+    sample = str(ROOT / "samples" / "v1-call-other.req.bin")
+    code = (
+        "import sys\nfrom restate_inspect.cli import main\n"
+        f"sys.argv = ['restate-inspect', 'decode', '--json', {sample!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('rich' in sys.modules, file=sys.stderr)"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.stdout.startswith('{"kind":')
+    assert result.stderr.strip() == "False"
+
+
 def test_the_tui_model_is_free_of_ui_toolkits() -> None:
     """tui/model.py is the view's logic: tests and benchmarks drive it without a screen."""
     code = (

@@ -78,8 +78,8 @@ def decode(
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
     where, selection = inputs.source, inputs.selection
-    console = console_for(color)
-    if json_output:
+    console = None if json_output else console_for(color)  # NDJSON needs no rich
+    if console is None:
         render = json_render(show_bytes, selection)
     else:
         render = text_render(console, selection, show_bytes=show_bytes, max_payload=max_payload)
@@ -95,7 +95,7 @@ def decode(
             tally = write_all(outputs)
     except InputError as exc:
         fail(str(exc))
-    if not json_output:
+    if console is not None:
         from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
         TextRenderer(console).summary(tally)
