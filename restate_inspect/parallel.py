@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import fcntl  # sharding forks: only where there is fork, and so fcntl
 import heapq
+import io
 import multiprocessing
 import os
+import pickle
 import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
@@ -31,7 +33,7 @@ from restate_inspect.streams import OrderKey, StreamGroup, group_streams, ordere
 
 Work = Callable[[Iterator[InputEvent]], Iterator[tuple[Any, Any]]]  # events -> (key, result)
 Render = Callable[[StreamGroup], tuple[bytes, Any]]  # a group's output, and what to tally
-_BATCH: Final = 64  # results a worker gathers before it sends them
+_BATCH_BYTES: Final = 256 * 1024  # of pickled results, that a worker gathers before it sends
 _PIPE_SIZE: Final = 1 << 20
 
 
@@ -157,22 +159,27 @@ def _work(
     travel: Callable[[Any], Any] | None,
     reports: bool,
 ) -> None:
-    """A worker: its share's results in batches, each with how far its reader has read
-    when it reports progress (0 when it does not)."""
+    """A worker: its share's results, each pickled on its own, sent in batches of about
+    _BATCH_BYTES, with how far its reader has read when it reports progress (0 when it does
+    not). Bounded by bytes, not by count: a batch of a few rendered streams can be
+    megabytes, which both processes held twice over (pickled and not)."""
     done = 0
 
     def count(read: int) -> None:
         nonlocal done
         done = read
 
-    batch: list[tuple[Any, Any]] = []
+    batch: list[bytes] = []
+    size = 0
     try:
         for key, result in work(read_input(path, share=share, progress=count if reports else None)):
-            batch.append((key, result if travel is None else travel(result)))
-            if len(batch) >= _BATCH:
-                sender.send(("items", batch, done))
-                batch = []
-        sender.send(("items", batch, done))
+            item = (key, result if travel is None else travel(result))
+            batch.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+            size += len(batch[-1])
+            if size >= _BATCH_BYTES:
+                sender.send(("items", b"".join(batch), done))
+                batch, size = [], 0
+        sender.send(("items", b"".join(batch), done))
         sender.send(("done", None, done))
     except InputError as exc:
         sender.send(("input-error", str(exc), 0))
@@ -185,21 +192,31 @@ def _work(
 def _received(
     receiver: Connection, progress: Callable[[int], None] | None
 ) -> Iterator[tuple[Any, Any]]:
-    """A worker's results, read as the merge asks for them."""
+    """A worker's results, read and unpickled as the merge asks for them."""
     while True:
         try:
             kind, value, done = receiver.recv()
         except EOFError:
             raise RuntimeError("a decoding worker ended without finishing") from None
-        except Exception:  # a result that cannot be read (not a Ctrl-C: that is the user's)
+        except Exception:  # what cannot be read (not a Ctrl-C: that is the user's)
             raise RuntimeError(f"a decoding worker failed:\n{traceback.format_exc()}") from None
         if progress is not None and done:
             progress(done)
         if kind == "items":
-            yield from value
+            yield from _unpickled(value)
         elif kind == "done":
             return
         elif kind == "input-error":
             raise InputError(value)
         else:
             raise RuntimeError(f"a decoding worker failed:\n{value}")
+
+
+def _unpickled(batch: bytes) -> Iterator[tuple[Any, Any]]:
+    source = io.BytesIO(batch)
+    while source.tell() < len(batch):
+        try:
+            item: tuple[Any, Any] = pickle.load(source)
+        except Exception:  # a result that cannot be read
+            raise RuntimeError(f"a decoding worker failed:\n{traceback.format_exc()}") from None
+        yield item

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import pickle
 import random
 import struct
 import threading
@@ -168,18 +169,22 @@ def test_a_result_that_cannot_be_read_is_reported_not_waited_for() -> None:
 
 def test_a_worker_that_ends_without_finishing_is_reported() -> None:
     receiver, sender = multiprocessing.Pipe(duplex=False)
-    sender.send(("items", [((1,), "one")], 0))
+    items = [((1,), "one"), ((2,), b"two")]
+    sender.send(("items", b"".join(pickle.dumps(item) for item in items), 0))
+    sender.send(("items", b"not a pickle", 0))
     sender.close()
     results = _received(receiver, None)
-    assert next(results) == ((1,), "one")
-    with pytest.raises(RuntimeError, match="ended without finishing"):
+    assert [next(results), next(results)] == items
+    with pytest.raises(RuntimeError, match="a decoding worker failed"):
         next(results)
+    with pytest.raises(RuntimeError, match="ended without finishing"):
+        next(_received(receiver, None))
 
 
 def test_the_first_workers_progress_reaches_the_bar() -> None:
     receiver, sender = multiprocessing.Pipe(duplex=False)
     for done in (65536, 0, 131072):
-        sender.send(("items", [], done))
+        sender.send(("items", b"", done))
     sender.send(("done", None, 262144))
     seen: list[int] = []
     assert list(_received(receiver, seen.append)) == []
