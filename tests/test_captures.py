@@ -564,6 +564,45 @@ def test_http2_continuation_padding_and_small_segments() -> None:
     assert_whole_exchange(decode(cw.pcap(cw.conversation_packets(exchange, segment=7))))
 
 
+def test_http2_headers_with_padding_and_priority_and_flow_control_frames() -> None:
+    """HEADERS with the PADDED and PRIORITY flags (read by hyperframe), between the plain
+    ones and WINDOW_UPDATEs of the connection and of the stream (read without it)."""
+    from hyperframe.frame import HeadersFrame, WindowUpdateFrame
+
+    exchange = cw.h2_exchange(REQUEST, RESPONSE)
+    heading = next(i for i, (side, data) in enumerate(exchange) if side == 0 and data[3] == 1)
+    plain = exchange[heading][1]
+    fancy = HeadersFrame(1, plain[9:], flags=["END_HEADERS", "PADDED", "PRIORITY"])
+    fancy.pad_length, fancy.depends_on, fancy.stream_weight = 4, 0, 15
+    updates = cw.h2_frames(WindowUpdateFrame(0, window_increment=65535), WindowUpdateFrame(1, 1))
+    exchange[heading] = (0, cw.h2_frames(fancy) + updates)
+    assert_whole_exchange(decode(cw.pcap(cw.conversation_packets(exchange, segment=7))))
+
+
+@pytest.mark.parametrize(
+    ("kind", "stream", "payload", "why"),
+    [
+        (3, 1, b"\x00\x00\x08", "RST_STREAM must have 4 byte body"),
+        (3, 0, b"\x00\x00\x00\x08", "Stream ID must be non-zero"),
+        (8, 1, b"\x00\x00\x00\x00", "WINDOW_UPDATE increment must be between"),
+        (8, 0, b"\x80\x00\x00\x01", "WINDOW_UPDATE increment must be between"),
+        (1, 0, b"\x82", "Stream ID must be non-zero"),
+    ],
+)
+def test_http2_malformed_control_frames_are_reported_and_skipped(
+    kind: int, stream: int, payload: bytes, why: str
+) -> None:
+    exchange = cw.h2_exchange(REQUEST, RESPONSE)
+    bad = struct.pack("!HBBBL", 0, len(payload), kind, 0x04 if kind == 1 else 0, stream) + payload
+    exchange.insert(2, (0, bad))
+    items = decode(cw.pcap(cw.conversation_packets(exchange)))
+    (problem,) = problems(items)
+    assert problem.code == "RI311"
+    assert "invalid HTTP/2 frame skipped" in problem.message and why in problem.message
+    assert shape(frames_of(items, RUNTIME)) == expected(REQUEST)
+    assert shape(frames_of(items, SDK)) == expected(RESPONSE)
+
+
 def test_http2_concurrent_streams_on_one_connection() -> None:
     from hpack import Encoder
 

@@ -56,7 +56,7 @@ _SHAPES: Final = {
     8: (0x00, "either", 4),  # WINDOW_UPDATE
     9: (0x04, "nonzero", None),  # CONTINUATION
 }
-_END_STREAM, _PADDED = 0x01, 0x08
+_END_STREAM, _END_HEADERS, _PADDED, _PRIORITY = 0x01, 0x04, 0x08, 0x20
 
 
 def plausible_header(data: bytes | bytearray, pos: int) -> int | None:
@@ -307,11 +307,28 @@ class Http2Connection:
             kept = self._data_kept(state, stream, length)
             state.inside_data = (stream, length, bool(flags & _END_STREAM), kept)
             return pos + 9
-        if len(buffer) - pos < 9 + length:
+        end = pos + 9 + length
+        if len(buffer) < end:
             return None
-        view = memoryview(buffer)
-        self._frame(state, view[pos : pos + 9], view[pos + 9 : pos + 9 + length])
-        return pos + 9 + length
+        if not self._plain(state, kind, flags, stream, buffer[pos + 9 : end]):
+            view = memoryview(buffer)
+            self._frame(state, view[pos : pos + 9], view[pos + 9 : end])
+        return end
+
+    def _plain(self, state: _Side, kind: int, flags: int, stream: int, payload: bytes) -> bool:
+        """The common frames, handled without hyperframe's objects, which cost as much as
+        the rest of their reading: HEADERS of a stream without padding or priority, a
+        RST_STREAM, a WINDOW_UPDATE (flow control: nothing to follow). False: not one of
+        them, or one that is not well formed; hyperframe reads it, and tells what is wrong."""
+        if kind == 1 and stream and not flags & (_PADDED | _PRIORITY):
+            state.block = (stream, [payload], bool(flags & _END_STREAM))
+            if flags & _END_HEADERS:
+                self._header_block(state)
+            return True
+        if kind == 3 and stream and len(payload) == 4:
+            self._reset(state, stream)
+            return True
+        return kind == 8 and len(payload) == 4 and 0 < int.from_bytes(payload) < 1 << 31
 
     def _continue_data(self, state: _Side, pos: int) -> int:
         assert state.inside_data is not None
