@@ -17,6 +17,7 @@ from typing import Final
 from restate_inspect.location import Direction, StreamKey, new_record
 from restate_inspect.messages import lookup
 from restate_inspect.readers.events import (
+    INVOCATION_CONTENT_TYPE,
     Chunk,
     Discovery,
     Gap,
@@ -42,7 +43,6 @@ from restate_inspect.readers.tcp import (
 )
 from restate_inspect.rules import Problem
 
-INVOCATION_CONTENT_TYPE: Final = "application/vnd.restate.invocation.v"
 MAX_MANIFEST: Final = 4 * 1024 * 1024
 _DETECT_BYTES: Final = 64  # enough to tell HTTP/2, HTTP/1.1 or neither from a start
 _MID_STREAM_BYTES: Final = 1024  # joined mid-stream: enough to find a chain of HTTP/2 frames

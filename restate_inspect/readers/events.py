@@ -3,18 +3,30 @@ known about each HTTP stream."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.rules import Problem
 
 Headers = tuple[tuple[str, str], ...]
+INVOCATION_CONTENT_TYPE: Final = "application/vnd.restate.invocation.v"  # then N
 
 
 def media_type(content_type: str | None) -> str:
     """A content type as compared: without its parameters, in lowercase."""
     return (content_type or "").split(";")[0].strip().lower()
+
+
+@functools.lru_cache(maxsize=64)  # a capture holds a few content types, asked for often
+def invocation_version(content_type: str | None) -> int | None:
+    """N from `application/vnd.restate.invocation.vN`; None for any other content type."""
+    kind = media_type(content_type)
+    number = kind[len(INVOCATION_CONTENT_TYPE) :]
+    if kind.startswith(INVOCATION_CONTENT_TYPE) and number.isascii() and number.isdigit():
+        return int(number)  # isdigit() alone takes "²", which int() refuses
+    return None
 
 
 def find_header(headers: Headers | None, name: str) -> str | None:
@@ -91,12 +103,10 @@ class StreamInfo(NamedTuple):
     @property
     def protocol_version(self) -> int | None:
         """N from `content-type: application/vnd.restate.invocation.vN`."""
-        for response in (False, True):
-            kind = media_type(self.header("content-type", response=response))
-            prefix = "application/vnd.restate.invocation.v"
-            number = kind[len(prefix) :]
-            if kind.startswith(prefix) and number.isascii() and number.isdigit():
-                return int(number)  # isdigit() alone takes "²", which int() refuses
+        for headers in (self.request_headers, self.response_headers):
+            version = invocation_version(find_header(headers, "content-type"))
+            if version is not None:
+                return version
         return None
 
     @property
