@@ -1262,3 +1262,84 @@ def test_a_short_exchange_of_the_sdks_side_alone_is_read_when_its_connection_end
     one_sided, skipped = problems(decode(cw.pcap(server_side)))
     assert (one_sided.code, skipped.code) == ("RI316", "RI314")
     assert "is neither HTTP/2 nor HTTP/1.1" in skipped.message
+
+
+def _plain_packet(**ip: Any) -> Packet:
+    tcp = cw.tcp_header(40000, 9080, 1000, 5000, cw.ACK | cw.PSH) + b"body"
+    frame = cw.link(cw.EN10MB, cw.ipv4("10.0.0.1", "10.0.0.2", tcp, **ip))
+    return Packet(1, 0.0, cw.EN10MB, frame, len(frame))
+
+
+def test_a_plain_ipv4_tcp_packet_is_named_by_its_addresses_and_ports() -> None:
+    from restate_inspect.readers.netpacket import opens_or_closes, other_way, plain_ipv4_tcp
+
+    packet = _plain_packet()
+    key = plain_ipv4_tcp(packet)
+    assert key == bytes([10, 0, 0, 1, 10, 0, 0, 2]) + struct.pack("!HH", 40000, 9080)
+    assert other_way(key) == bytes([10, 0, 0, 2, 10, 0, 0, 1]) + struct.pack("!HH", 9080, 40000)
+    assert not opens_or_closes(packet)
+    segment = PacketDecoder().decode(packet)
+    assert isinstance(segment, Segment) and segment.payload == b"body"
+
+
+def _reshaped(packet: Packet, change: str) -> Packet:
+    data = bytearray(packet.data)
+    if change == "cut":
+        del data[50:]
+    elif change == "tcp header length":
+        data[46] = 0x40  # 16 bytes
+    elif change == "tcp header past the end":
+        data[46] = 0xF0  # 60 bytes
+    elif change == "total length short":
+        data[16:18] = (30).to_bytes(2, "big")
+    elif change == "not tcp":
+        data[23] = 17
+    elif change == "ethertype":
+        data[12:14] = b"\x86\xdd"
+    return packet._replace(data=bytes(data))
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["cut", "tcp header length", "tcp header past the end", "total length short", "not tcp",
+     "ethertype", "options", "fragment", "more fragments", "linktype"],
+)  # fmt: skip
+def test_any_other_packet_is_not_plain(change: str) -> None:
+    """Each is one that PacketDecoder reads otherwise: with a problem, into fragments kept,
+    or through another layout; only it may read them."""
+    from restate_inspect.readers.netpacket import plain_ipv4_tcp
+
+    if change == "options":
+        packet = _plain_packet(options=b"\x01\x01\x01\x01")
+    elif change in ("fragment", "more fragments"):
+        packet = _plain_packet(fragment=0x0001 if change == "fragment" else 0x2000)
+    elif change == "linktype":
+        packet = _plain_packet()._replace(linktype=cw.LINUX_SLL2)
+    else:
+        packet = _reshaped(_plain_packet(), change)
+    assert plain_ipv4_tcp(packet) is None
+
+
+def test_shards_pass_by_other_shards_packets_and_number_connections_alike() -> None:
+    """Connections on two shards, one of whose ports is used again after a close by a
+    connection of the other shard (numbered anew), and packets of the other shard's that a
+    shard must still decode (VLAN-tagged, flagged): the shards see each connection as one
+    process does."""
+    talks = []
+    for number, (port, vlans) in enumerate([(40000, ()), (40000, ()), (40001, (7,)), (40002, ())]):
+        talk = cw.Conversation(("10.0.0.1", port), ("10.0.0.2", 9080), start=number * 10.0)
+        talk.handshake()
+        for side, data in cw.h2_exchange(REQUEST, RESPONSE):
+            talk.segment(side, data, vlans=vlans)
+        talk.segment(0, flags=cw.FIN | cw.ACK)
+        talk.segment(1, flags=cw.FIN | cw.ACK)
+        talks.append(talk)
+    capture = cw.pcap([p for talk in talks for p in talk.packets])
+    whole = [i for i in decode(capture) if not isinstance(i, StreamInfo | StreamEnd)]
+    shares = []
+    for shard in range(2):
+        events = capture_events(_Bytes(capture), "test", (shard, 2))
+        shares += [i for i in decode_events(events) if not isinstance(i, StreamInfo | StreamEnd)]
+    assert sorted(map(repr, shares)) == sorted(map(repr, whole))
+    streams = {str(i.frame.stream) for i in whole if isinstance(i, DecodedFrame)}
+    assert streams == {"tcp0/s1", "tcp1/s1", "tcp2/s1", "tcp3/s1"}

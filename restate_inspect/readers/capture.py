@@ -30,7 +30,13 @@ from restate_inspect.readers.events import (
 from restate_inspect.readers.http1 import Http1Connection, looks_like_request
 from restate_inspect.readers.http2 import PREFACE, Http2Connection, looks_like_http2
 from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
-from restate_inspect.readers.netpacket import PacketDecoder
+from restate_inspect.readers.netpacket import (
+    PacketDecoder,
+    Segment,
+    opens_or_closes,
+    other_way,
+    plain_ipv4_tcp,
+)
 from restate_inspect.readers.pcapfile import Packet
 from restate_inspect.readers.tcp import (
     Connection,
@@ -152,6 +158,9 @@ class CaptureDecoder:
         self._due = _NEVER  # the capture time after which one of them has a stream to end
         self._next_tick = -_NEVER  # capture time looks at them each _TICK, not each packet
         self._cut_untold = self.reports_capture  # a snap length's cut: said once, by shard 0
+        # sharded: the plain_ipv4_tcp keys of other shards' open connections, whose packets
+        # pass by undecoded
+        self._elsewhere: set[bytes] | None = None if shards == 1 else set()
 
     def packet(self, packet: Packet) -> list[InputEvent]:
         events = []
@@ -164,12 +173,37 @@ class CaptureDecoder:
         if self._cut_untold and packet.truncated:
             events = [*events, _cut_by_snap_length(packet)]
             self._cut_untold = False
+        elsewhere = self._elsewhere
+        if elsewhere and packet.data[26:38] in elsewhere and self._passes_by(packet):
+            return events
         decoded = self._packets.decode(packet)
         if decoded is None:
             return events
         if isinstance(decoded, Problem):
             return [*events, decoded] if self.reports_capture else events
-        return events + self._tcp_events(self._tcp.feed(decoded))
+        tcp_events = self._tcp.feed(decoded)
+        if elsewhere is not None and not tcp_events:
+            self._follow_elsewhere(packet, decoded)
+        return events + self._tcp_events(tcp_events)
+
+    @staticmethod
+    def _passes_by(packet: Packet) -> bool:
+        """A packet of a connection another shard reassembles, which it would only have
+        been decoded to be dropped: a plain one (see plain_ipv4_tcp), that neither opens nor
+        closes the connection. Each shard reads every packet, and half of them are others'."""
+        return plain_ipv4_tcp(packet) is not None and not opens_or_closes(packet)
+
+    def _follow_elsewhere(self, packet: Packet, segment: Segment) -> None:
+        """Keep _elsewhere to the open connections of other shards, by their packets'
+        keys both ways."""
+        key = plain_ipv4_tcp(packet)
+        if key is None:
+            return
+        assert self._elsewhere is not None
+        if self._tcp.elsewhere(segment):
+            self._elsewhere.update((key, other_way(key)))
+        else:
+            self._elsewhere.difference_update((key, other_way(key)))
 
     def idle(self, time: float) -> list[InputEvent]:
         """No packet has come, and capture time has gone on to `time` (a live capture gone

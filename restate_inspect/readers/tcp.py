@@ -369,6 +369,12 @@ class TcpReassembler:
             self._forget(key, conversation)
         return events
 
+    def elsewhere(self, segment: Segment) -> bool:
+        """Is the segment's connection open, and another shard's?"""
+        source, destination = segment.source, segment.destination
+        key = (source, destination) if source < destination else (destination, source)
+        return isinstance(self._conversations.get(key), _Elsewhere)
+
     def _forget(self, key: tuple[Endpoint, Endpoint], over: _Conversation | _Elsewhere) -> None:
         self._conversations[key] = _Over(over)
         self._over.append(key)
