@@ -159,27 +159,28 @@ def _work(
     travel: Callable[[Any], Any] | None,
     reports: bool,
 ) -> None:
-    """A worker: its share's results, each pickled on its own, sent in batches of about
-    _BATCH_BYTES, with how far its reader has read when it reports progress (0 when it does
-    not). Bounded by bytes, not by count: a batch of a few rendered streams can be
-    megabytes, which both processes held twice over (pickled and not)."""
+    """A worker: its share's results, sent in batches of about _BATCH_BYTES pickled, with
+    how far its reader has read when it reports progress (0 when it does not). Bounded by
+    bytes, not by count: a few rendered streams can be megabytes, which both processes held
+    twice over (pickled and not). One pickler per batch, whose memo spans its results: what
+    they share (stream keys, message types) is pickled once, which halves a batch of
+    check's attempts and the time to read it."""
     done = 0
 
     def count(read: int) -> None:
         nonlocal done
         done = read
 
-    batch: list[bytes] = []
-    size = 0
+    batch = io.BytesIO()
+    pickler = pickle.Pickler(batch, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         for key, result in work(read_input(path, share=share, progress=count if reports else None)):
-            item = (key, result if travel is None else travel(result))
-            batch.append(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
-            size += len(batch[-1])
-            if size >= _BATCH_BYTES:
-                sender.send(("items", b"".join(batch), done))
-                batch, size = [], 0
-        sender.send(("items", b"".join(batch), done))
+            pickler.dump((key, result if travel is None else travel(result)))
+            if batch.tell() >= _BATCH_BYTES:
+                sender.send(("items", batch.getvalue(), done))
+                batch = io.BytesIO()
+                pickler = pickle.Pickler(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        sender.send(("items", batch.getvalue(), done))
         sender.send(("done", None, done))
     except InputError as exc:
         sender.send(("input-error", str(exc), 0))
@@ -213,10 +214,12 @@ def _received(
 
 
 def _unpickled(batch: bytes) -> Iterator[tuple[Any, Any]]:
+    """A batch's results, one at a time, by one unpickler: their memo is the batch's."""
     source = io.BytesIO(batch)
+    unpickler = pickle.Unpickler(source)
     while source.tell() < len(batch):
         try:
-            item: tuple[Any, Any] = pickle.load(source)
+            item: tuple[Any, Any] = unpickler.load()
         except Exception:  # a result that cannot be read
             raise RuntimeError(f"a decoding worker failed:\n{traceback.format_exc()}") from None
         yield item

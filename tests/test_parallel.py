@@ -11,6 +11,7 @@ the capture's end), and a problem of the file as a whole.
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import pickle
@@ -169,12 +170,19 @@ def test_a_result_that_cannot_be_read_is_reported_not_waited_for() -> None:
 
 def test_a_worker_that_ends_without_finishing_is_reported() -> None:
     receiver, sender = multiprocessing.Pipe(duplex=False)
-    items = [((1,), "one"), ((2,), b"two")]
-    sender.send(("items", b"".join(pickle.dumps(item) for item in items), 0))
+    shared = ["what both results hold"]
+    items = [((1,), shared), ((2,), (b"two", shared))]
+    batch = io.BytesIO()
+    pickler = pickle.Pickler(batch)  # one memo for the batch, as a worker sends it
+    for item in items:
+        pickler.dump(item)
+    sender.send(("items", batch.getvalue(), 0))
     sender.send(("items", b"not a pickle", 0))
     sender.close()
     results = _received(receiver, None)
-    assert [next(results), next(results)] == items
+    first, second = next(results), next(results)
+    assert [first, second] == items
+    assert second[1][1] is first[1]  # the second result refers to the first's object
     with pytest.raises(RuntimeError, match="a decoding worker failed"):
         next(results)
     with pytest.raises(RuntimeError, match="ended without finishing"):
