@@ -90,7 +90,8 @@ class InvocationTracker:
         invocation = self._open.get(key)
         if invocation is None:
             name = attempt.invocation_id or f"(no StartMessage in {attempt.stream})"
-            target = "/".join(info.target) if info is not None and info.target else None
+            parts = info.target if info is not None else None
+            target = "/".join(parts) if parts else None
             object_key = (
                 attempt.start.key if attempt.start is not None and attempt.start.key else None
             )
