@@ -19,10 +19,10 @@ import multiprocessing
 import os
 import pickle
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
-from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from restate_inspect.invocations import Built, Finished, finished_attempts, for_checking
 from restate_inspect.pipeline import decode_events
@@ -34,6 +34,7 @@ from restate_inspect.streams import OrderKey, StreamGroup, group_streams, ordere
 Work = Callable[[Iterator[InputEvent]], Iterator[tuple[Any, Any]]]  # events -> (key, result)
 Render = Callable[[StreamGroup], tuple[bytes, Any]]  # a group's output, and what to tally
 _BATCH_BYTES: Final = 256 * 1024  # of pickled results, that a worker gathers before it sends
+_BATCH_RESULTS: Final = 64  # ... or this many results, whichever comes first
 _PIPE_SIZE: Final = 1 << 20
 
 
@@ -113,7 +114,7 @@ def sharded(
     streams: writing what the workers rendered is enough for one process). travel: what a
     worker's results are turned into before they are sent here."""
     context = multiprocessing.get_context("fork")
-    streams: list[Iterator[tuple[Any, Any]]] = []
+    remotes: list[Results] = []
     workers = []
     for shard in range(1 if local else 0, jobs):
         receiver, sender = context.Pipe(duplex=False)
@@ -124,12 +125,11 @@ def sharded(
         )
         worker.start()
         sender.close()
-        streams.append(_received(receiver, progress if reports else None))
+        remotes.append(_Received(receiver, progress if reports else None))
         workers.append(worker)
     try:
-        if local:
-            streams.insert(0, work(read_input(path, share=(0, jobs), progress=progress)))
-        for _key, result in heapq.merge(*streams, key=itemgetter(0)):
+        own = work(read_input(path, share=(0, jobs), progress=progress)) if local else None
+        for _key, result in _merged(own, remotes):
             yield result
     finally:
         for worker in workers:
@@ -159,12 +159,13 @@ def _work(
     travel: Callable[[Any], Any] | None,
     reports: bool,
 ) -> None:
-    """A worker: its share's results, sent in batches of about _BATCH_BYTES pickled, with
-    how far its reader has read when it reports progress (0 when it does not). Bounded by
-    bytes, not by count: a few rendered streams can be megabytes, which both processes held
-    twice over (pickled and not). One pickler per batch, whose memo spans its results: what
-    they share (stream keys, message types) is pickled once, which halves a batch of
-    check's attempts and the time to read it."""
+    """A worker: its share's results, sent in batches of about _BATCH_BYTES pickled or
+    _BATCH_RESULTS results, with how far its reader has read when it reports progress (0
+    when it does not). Bounded by bytes too: a few rendered streams can be megabytes, which
+    both processes held twice over (pickled and not); and by count, so that the merging
+    process does not wait long for the next (see _merged). One pickler per batch, whose
+    memo spans its results: what they share (stream keys, message types) is pickled once,
+    which halves a batch of check's attempts and the time to read it."""
     done = 0
 
     def count(read: int) -> None:
@@ -173,12 +174,14 @@ def _work(
 
     batch = io.BytesIO()
     pickler = pickle.Pickler(batch, protocol=pickle.HIGHEST_PROTOCOL)
+    results = 0
     try:
         for key, result in work(read_input(path, share=share, progress=count if reports else None)):
             pickler.dump((key, result if travel is None else travel(result)))
-            if batch.tell() >= _BATCH_BYTES:
+            results += 1
+            if batch.tell() >= _BATCH_BYTES or results == _BATCH_RESULTS:
                 sender.send(("items", batch.getvalue(), done))
-                batch = io.BytesIO()
+                batch, results = io.BytesIO(), 0
                 pickler = pickle.Pickler(batch, protocol=pickle.HIGHEST_PROTOCOL)
         sender.send(("items", batch.getvalue(), done))
         sender.send(("done", None, done))
@@ -190,36 +193,106 @@ def _work(
         sender.close()
 
 
-def _received(
-    receiver: Connection, progress: Callable[[int], None] | None
-) -> Iterator[tuple[Any, Any]]:
-    """A worker's results, read and unpickled as the merge asks for them."""
-    while True:
+class Results(Protocol):
+    """What merging asks of a worker's results."""
+
+    def ready(self) -> bool: ...
+    def next(self) -> tuple[Any, Any] | None: ...
+
+
+class _Received:
+    """A worker's results, read from its pipe and unpickled as they are asked for."""
+
+    def __init__(self, receiver: Connection, progress: Callable[[int], None] | None) -> None:
+        self._receiver = receiver
+        self._progress = progress
+        self._batch = io.BytesIO()
+        self._size = 0  # of the batch
+        self._unpickler: pickle.Unpickler | None = None  # one per batch: its memo spans it
+        self._ended = False
+
+    def ready(self) -> bool:
+        """Would next() answer without waiting for the worker?"""
+        return self._ended or self._unread() or self._receiver.poll()
+
+    def next(self) -> tuple[Any, Any] | None:
+        """The next result (key, value), waiting for it if need be; None after the last."""
+        while not self._unread():
+            if self._ended or not self._receive():
+                self._ended = True
+                return None
+        assert self._unpickler is not None
         try:
-            kind, value, done = receiver.recv()
+            item: tuple[Any, Any] = self._unpickler.load()
+        except Exception:  # a result that cannot be read
+            raise RuntimeError(f"a decoding worker failed:\n{traceback.format_exc()}") from None
+        return item
+
+    def _unread(self) -> bool:
+        return self._batch.tell() < self._size
+
+    def _receive(self) -> bool:
+        """Take the worker's next message; False when it says it is done."""
+        try:
+            kind, value, done = self._receiver.recv()
         except EOFError:
             raise RuntimeError("a decoding worker ended without finishing") from None
         except Exception:  # what cannot be read (not a Ctrl-C: that is the user's)
             raise RuntimeError(f"a decoding worker failed:\n{traceback.format_exc()}") from None
-        if progress is not None and done:
-            progress(done)
+        if self._progress is not None and done:
+            self._progress(done)
         if kind == "items":
-            yield from _unpickled(value)
-        elif kind == "done":
-            return
-        elif kind == "input-error":
+            self._batch, self._size = io.BytesIO(value), len(value)
+            self._unpickler = pickle.Unpickler(self._batch)
+            return True
+        if kind == "done":
+            return False
+        if kind == "input-error":
             raise InputError(value)
+        raise RuntimeError(f"a decoding worker failed:\n{value}")
+
+
+_AHEAD: Final = 1024  # results of this process's share made while a worker's are awaited
+
+
+def _merged(
+    own: Iterator[tuple[Any, Any]] | None, remotes: list[Results]
+) -> Iterator[tuple[Any, Any]]:
+    """The results of this process's share (own, if it takes one) and of the workers', in
+    the order of their keys (ties: own first, then by worker), as heapq.merge would give
+    them. But where merging must wait for a worker's next result, this process makes its
+    own share's results ahead meanwhile (up to _AHEAD of them), rather than wait idle."""
+    ahead: deque[tuple[Any, Any]] = deque()
+    heads: list[tuple[Any, int, Any]] = []  # (key, source, value): source 0 is own
+    own_live = own is not None
+
+    def take_own() -> None:
+        nonlocal own_live
+        item = ahead.popleft() if ahead else next(own, None) if own is not None else None
+        if item is None:
+            own_live = False
         else:
-            raise RuntimeError(f"a decoding worker failed:\n{value}")
+            heapq.heappush(heads, (item[0], 0, item[1]))
 
+    def take(index: int) -> None:
+        remote = remotes[index - 1]
+        while own_live and len(ahead) < _AHEAD and not remote.ready():
+            item = next(own, None) if own is not None else None
+            if item is None:
+                break
+            ahead.append(item)
+        item = remote.next()
+        if item is not None:
+            heapq.heappush(heads, (item[0], index, item[1]))
 
-def _unpickled(batch: bytes) -> Iterator[tuple[Any, Any]]:
-    """A batch's results, one at a time, by one unpickler: their memo is the batch's."""
-    source = io.BytesIO(batch)
-    unpickler = pickle.Unpickler(source)
-    while source.tell() < len(batch):
-        try:
-            item: tuple[Any, Any] = unpickler.load()
-        except Exception:  # a result that cannot be read
-            raise RuntimeError(f"a decoding worker failed:\n{traceback.format_exc()}") from None
-        yield item
+    for index in range(1, len(remotes) + 1):
+        take(index)
+    if own_live:
+        take_own()
+    while heads:
+        key, source, value = heapq.heappop(heads)
+        yield key, value
+        if source == 0:
+            take_own()
+        else:
+            take(source)

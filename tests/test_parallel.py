@@ -11,6 +11,7 @@ the capture's end), and a problem of the file as a whole.
 
 from __future__ import annotations
 
+import heapq
 import io
 import json
 import multiprocessing
@@ -18,17 +19,27 @@ import pickle
 import random
 import struct
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from restate_inspect._proto import protocol_pb2 as pb
 from restate_inspect.framing import encode_frame
-from restate_inspect.parallel import _received
+from restate_inspect.parallel import Results, _merged, _Received
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES, run_cli
 
 INVOCATION = b"\x01" * 16
+
+
+def _received(receiver: Any, progress: Any) -> Iterator[tuple[Any, Any]]:
+    results = _Received(receiver, progress)
+    while (item := results.next()) is not None:
+        yield item
+
+
 PACKETS = 85  # whole ones: then the file ends inside the next
 OTHER = b"\x02" * 16
 
@@ -208,7 +219,7 @@ def test_a_ctrl_c_while_waiting_on_a_worker_is_the_users() -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        next(_received(Interrupted(), None))  # type: ignore[arg-type]
+        next(_received(Interrupted(), None))
 
 
 def test_the_capture_has_what_sharding_could_get_wrong(capture: Path) -> None:
@@ -280,3 +291,43 @@ def test_when_workers_take_every_share_the_first_one_tells_how_far_it_read(captu
     assert results
     assert seen and seen[-1] == capture.stat().st_size
     assert seen == sorted(seen)
+
+
+class _Remote:
+    """A worker's results as merging sees them: each ready only after some asking."""
+
+    def __init__(self, items: list[tuple[Any, Any]], waits: int) -> None:
+        self.items, self.waits, self.asked = list(items), waits, 0
+
+    def ready(self) -> bool:
+        self.asked += 1
+        return self.asked % self.waits == 0
+
+    def next(self) -> tuple[Any, Any] | None:
+        return self.items.pop(0) if self.items else None
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_merging_while_making_ahead_gives_what_heapq_merge_does(seed: int) -> None:
+    """Results in the order of their keys, ties to this process's share, then the workers'
+    in order: the same order however long each worker keeps merging waiting."""
+    rng = random.Random(seed)
+
+    def stream(source: int) -> list[tuple[Any, Any]]:
+        keys = sorted(rng.randrange(40) for _ in range(rng.randrange(25)))
+        return [(key, (source, n)) for n, key in enumerate(keys)]
+
+    own, *others = [stream(source) for source in range(rng.randrange(1, 4))]
+    made: list[int] = []
+
+    def own_results() -> Iterator[tuple[Any, Any]]:
+        for item in own:
+            made.append(item[0])
+            yield item
+
+    remotes: list[Results] = [_Remote(items, rng.randrange(1, 5)) for items in others]
+    merged = list(_merged(own_results(), remotes))
+    assert merged == list(heapq.merge(own, *others, key=lambda item: item[0]))
+    assert made == [key for key, _value in own]
+    remotes = [_Remote(items, 2) for items in others]
+    assert list(_merged(None, remotes)) == list(heapq.merge(*others, key=lambda item: item[0]))
