@@ -148,9 +148,6 @@ def _widen(receiver: Connection) -> None:
         fcntl.fcntl(receiver.fileno(), set_size, _PIPE_SIZE)
 
 
-Note = tuple[str, Any, int]  # what a worker sends: ("items", [...], bytes read), ("done", ...)
-
-
 def _work(
     sender: Connection,
     path: str,
@@ -262,33 +259,35 @@ def _merged(
     the order of their keys (ties: own first, then by worker), as heapq.merge would give
     them. But where merging must wait for a worker's next result, this process makes its
     own share's results ahead meanwhile (up to _AHEAD of them), rather than wait idle."""
-    ahead: deque[tuple[Any, Any]] = deque()
+    mine = iter(()) if own is None else own
+    ahead: deque[tuple[Any, Any]] = deque()  # made, not merged yet
     heads: list[tuple[Any, int, Any]] = []  # (key, source, value): source 0 is own
-    own_live = own is not None
+    made_all = False  # this process's share has made its last result
+
+    def make() -> tuple[Any, Any] | None:
+        nonlocal made_all
+        item = None if made_all else next(mine, None)
+        made_all = item is None
+        return item
 
     def take_own() -> None:
-        nonlocal own_live
-        item = ahead.popleft() if ahead else next(own, None) if own is not None else None
-        if item is None:
-            own_live = False
-        else:
+        item = ahead.popleft() if ahead else make()
+        if item is not None:
             heapq.heappush(heads, (item[0], 0, item[1]))
 
     def take(index: int) -> None:
         remote = remotes[index - 1]
-        while own_live and len(ahead) < _AHEAD and not remote.ready():
-            item = next(own, None) if own is not None else None
-            if item is None:
-                break
-            ahead.append(item)
+        while not made_all and len(ahead) < _AHEAD and not remote.ready():
+            item = make()
+            if item is not None:
+                ahead.append(item)
         item = remote.next()
         if item is not None:
             heapq.heappush(heads, (item[0], index, item[1]))
 
     for index in range(1, len(remotes) + 1):
         take(index)
-    if own_live:
-        take_own()
+    take_own()
     while heads:
         key, source, value = heapq.heappop(heads)
         yield key, value

@@ -102,7 +102,7 @@ class _Flow:
 def _forget_acked(flow: _Flow) -> None:
     """Bytes that the peer acknowledged are not kept to compare copies with: they are sent
     again only when an ACK was lost between the capture point and their sender. Kept, they
-    made every open connection hold 128 KiB, and a capture of many of them grow."""
+    made each open connection hold 128 KiB, and memory grow with the connections open."""
     recent = flow.recent
     start = flow.delivered - flow.recent_size
     while recent and start + len(recent[0]) <= flow.acked:
@@ -336,6 +336,12 @@ def _one_sided(conversation: _Conversation) -> list[Problem]:
 OVER_KEPT: Final = 1 << 14  # connections remembered as over: memory stays flat however many
 
 
+def _connection_key(segment: Segment) -> tuple[Endpoint, Endpoint]:
+    """Both directions of a connection: its endpoints in order."""
+    source, destination = segment.source, segment.destination
+    return (source, destination) if source < destination else (destination, source)
+
+
 class TcpReassembler:
     """select: which connections (by index) to reassemble; the others are only counted.
     Shards of one capture, each selecting its own connections, can then run in parallel."""
@@ -349,8 +355,7 @@ class TcpReassembler:
         self._select = select
 
     def feed(self, segment: Segment) -> list[TcpEvent]:
-        source, destination = segment.source, segment.destination
-        key = (source, destination) if source < destination else (destination, source)
+        key = _connection_key(segment)
         conversation = self._conversations.get(key)
         opening = bool(segment.flags & SYN) and not segment.flags & ACK
         if conversation is None or (conversation.closed and opening):
@@ -358,7 +363,7 @@ class TcpReassembler:
         if isinstance(conversation, _Over):
             return conversation.late(segment)
         if isinstance(conversation, _Elsewhere):
-            conversation.segment(segment, 0 if source <= destination else 1)
+            conversation.segment(segment, 0 if segment.source <= segment.destination else 1)
             events: list[TcpEvent] = []
         else:
             conversation.segment(segment)
@@ -371,9 +376,7 @@ class TcpReassembler:
 
     def elsewhere(self, segment: Segment) -> bool:
         """Is the segment's connection open, and another shard's?"""
-        source, destination = segment.source, segment.destination
-        key = (source, destination) if source < destination else (destination, source)
-        return isinstance(self._conversations.get(key), _Elsewhere)
+        return isinstance(self._conversations.get(_connection_key(segment)), _Elsewhere)
 
     def _forget(self, key: tuple[Endpoint, Endpoint], over: _Conversation | _Elsewhere) -> None:
         self._conversations[key] = _Over(over)
