@@ -170,7 +170,7 @@ class CaptureDecoder:
             if time > self._due:
                 events = self._settle(time, packet.number - 0.5)
         self._now = packet.number
-        if self._cut_untold and packet.truncated:
+        if self._cut_untold and packet.original_length > len(packet.data):  # cut by snap length
             events = [*events, _cut_by_snap_length(packet)]
             self._cut_untold = False
         elsewhere = self._elsewhere
@@ -195,15 +195,18 @@ class CaptureDecoder:
 
     def _follow_elsewhere(self, packet: Packet, segment: Segment) -> None:
         """Keep _elsewhere to the open connections of other shards, by their packets'
-        keys both ways."""
-        key = plain_ipv4_tcp(packet)
-        if key is None:
-            return
-        assert self._elsewhere is not None
+        keys both ways: a key is added when such a connection is seen, and taken out when
+        it is over. (A packet of this shard's own costs a lookup or two.)"""
+        elsewhere = self._elsewhere
+        assert elsewhere is not None
         if self._tcp.elsewhere(segment):
-            self._elsewhere.update((key, other_way(key)))
-        else:
-            self._elsewhere.difference_update((key, other_way(key)))
+            key = plain_ipv4_tcp(packet)
+            if key is not None and key not in elsewhere:
+                elsewhere.update((key, other_way(key)))
+        elif packet.data[26:38] in elsewhere:
+            key = plain_ipv4_tcp(packet)
+            if key is not None:
+                elsewhere.difference_update((key, other_way(key)))
 
     def idle(self, time: float) -> list[InputEvent]:
         """No packet has come, and capture time has gone on to `time` (a live capture gone

@@ -37,12 +37,7 @@ class Packet(NamedTuple):
     time: float | None  # seconds since the epoch
     linktype: int
     data: bytes  # as captured (maybe cut by the snap length)
-    original_length: int  # on the wire
-
-    @property
-    def truncated(self) -> int:
-        """Bytes the capture left out (snap length)."""
-        return max(0, self.original_length - len(self.data))
+    original_length: int  # on the wire: more than data holds when cut by a snap length
 
 
 class Readable(Protocol):
