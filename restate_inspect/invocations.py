@@ -285,20 +285,23 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
     cut_short: list[_Building] = []
     found_at_the_end: list[Problem] = []  # they come from every shard: see capture_order
     for item in items:
+        if type(item) is DecodedFrame:  # most are: what follows, without its steps
+            state = building.get(item.frame.stream)
+            if state is not None:
+                state.take_frame(item)  # a frame never ends an attempt
+                continue
         if isinstance(item, Discovery):
             yield item
             continue
         stream = item.frame.stream if isinstance(item, DecodedFrame) else item.stream
-        if stream is None:
-            if isinstance(item, Problem) and item.packet is None:
-                found_at_the_end.append(item)
+        if stream is None:  # a problem of the capture as a whole: now, or at its end
+            if isinstance(item, Problem) and item.packet is not None:
+                yield item
             elif isinstance(item, Problem):
-                yield item  # a problem of the capture as a whole
+                found_at_the_end.append(item)
             continue
-        if stream in skipped:
-            continue
-        if isinstance(item, StreamInfo) and not item.restate:
-            skipped.add(stream)
+        if stream in skipped or (isinstance(item, StreamInfo) and not item.restate):
+            skipped.add(stream)  # not Restate: its frames are not journaled
             building.pop(stream, None)
             continue
         state = building.get(stream)
@@ -309,8 +312,8 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
             assert isinstance(item, StreamEnd)
             if item.packet is None:  # the capture's end ended it
                 cut_short.append(state)
-            else:
-                yield state.finished(float(item.packet))
+                continue
+            yield state.finished(float(item.packet))
     yield from sorted(found_at_the_end, key=capture_order)
     for state in _still_open(building.values(), cut_short):
         yield state.finished(_NEVER)
@@ -358,12 +361,17 @@ class _Building:
             if self.info is not None and len(attempt.ends) == len(Direction):
                 attempt.finish()
                 return True
+        elif isinstance(item, DecodedFrame):
+            self.take_frame(item)
         else:
             self.took = True
             attempt.add(item)
-            if isinstance(item, DecodedFrame):
-                self._saw(item.frame)
         return False
+
+    def take_frame(self, decoded: DecodedFrame) -> None:
+        self.took = True
+        self.attempt.add(decoded)
+        self._saw(decoded.frame)
 
     def _saw(self, frame: Frame) -> None:
         self.digest = hash(

@@ -216,15 +216,18 @@ class AttemptJournal:
 
     def _take(self, item: DecodedFrame | Problem) -> None:
         findings: list[Problem] = []
-        self.timeline.append(Moment(item, findings))
-        if isinstance(item, Problem) and item.code in LOSSES:
-            where, offset = item.direction or RUNTIME, item.offset or 0  # a file: one body
-            self._lost[where] = min(self._lost.get(where, offset), offset)
-        if isinstance(item, DecodedFrame) and item.frame.foreign_version is not None:
+        self.timeline.append(new_record(Moment, (item, findings)))
+        if isinstance(item, Problem):
+            if item.code in LOSSES:
+                where, offset = item.direction or RUNTIME, item.offset or 0  # a file: one body
+                self._lost[where] = min(self._lost.get(where, offset), offset)
+            return
+        frame = item.frame
+        if frame.foreign_version is not None:
             self._foreign(item)
-        elif isinstance(item, DecodedFrame) and item.frame.direction is not None:
-            self.seen.add(item.frame.direction)
-            if item.frame.direction is RUNTIME:
+        elif frame.direction is not None:
+            self.seen.add(frame.direction)
+            if frame.direction is RUNTIME:
                 self._from_runtime(item, findings)
             else:
                 self._from_sdk(item, findings)

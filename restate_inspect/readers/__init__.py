@@ -29,7 +29,7 @@ from restate_inspect.readers.formats import (
     sniff,
     stream_events,
 )
-from restate_inspect.readers.pcapfile import Readable, is_capture, read_packets
+from restate_inspect.readers.pcapfile import Packet, Readable, is_capture, read_packets
 from restate_inspect.rules import Problem
 
 __all__ = [
@@ -159,6 +159,11 @@ def capture_events(
     last: tuple[float, float] | None = None  # its capture time, and the clock's then
     items = read_packets(handle, label)
     for item in _with_pauses(items, _QUIET) if live else items:
+        if item.__class__ is Packet and not live:  # most are: what follows, without its steps
+            number = item.number
+            for event in decoder.packet(item):  # a loop here, not a generator per packet
+                yield event if event.__class__ is not Problem else _placed(event, number)
+            continue
         if isinstance(item, _Pause):
             if last is not None:
                 now = last[0] + time.monotonic() - last[1]

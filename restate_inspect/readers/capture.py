@@ -182,9 +182,12 @@ class CaptureDecoder:
         if isinstance(decoded, Problem):
             return [*events, decoded] if self.reports_capture else events
         tcp_events = self._tcp.feed(decoded)
-        if elsewhere is not None and not tcp_events:
-            self._follow_elsewhere(packet, decoded)
-        return events + self._tcp_events(tcp_events)
+        if not tcp_events:
+            if elsewhere is not None:
+                self._follow_elsewhere(packet, decoded)
+            return events
+        http = self._tcp_events(tcp_events)
+        return events + http if events else http
 
     @staticmethod
     def _passes_by(packet: Packet) -> bool:
