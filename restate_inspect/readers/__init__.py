@@ -159,26 +159,19 @@ def capture_events(
     last: tuple[float, float] | None = None  # its capture time, and the clock's then
     items = read_packets(handle, label)
     for item in _with_pauses(items, _QUIET) if live else items:
-        if item.__class__ is Packet and not live:  # most are: what follows, without its steps
+        if type(item) is Packet:  # most are: first
             number = item.number
+            if live and item.time is not None:
+                last = (item.time, time.monotonic())
             for event in decoder.packet(item):  # a loop here, not a generator per packet
                 yield event if event.__class__ is not Problem else _placed(event, number)
-            continue
-        if isinstance(item, _Pause):
+        elif isinstance(item, _Pause):
             if last is not None:
                 now = last[0] + time.monotonic() - last[1]
                 for event in decoder.idle(now):
                     yield _placed(event, number)
-            continue
-        if isinstance(item, Problem):
-            if decoder.reports_capture:  # the reader's: about the packet after the last one
-                yield replace(item, packet=number + 1)
-            continue
-        number = item.number
-        if live and item.time is not None:
-            last = (item.time, time.monotonic())
-        for event in decoder.packet(item):  # a loop here, not a generator per packet
-            yield _placed(event, number)
+        elif isinstance(item, Problem) and decoder.reports_capture:
+            yield replace(item, packet=number + 1)  # the reader's: about the packet after
     yield from decoder.end_of_capture()
 
 

@@ -174,8 +174,8 @@ class CaptureDecoder:
             events = [*events, _cut_by_snap_length(packet)]
             self._cut_untold = False
         elsewhere = self._elsewhere
-        if elsewhere and packet.data[26:38] in elsewhere and self._passes_by(packet):
-            return events
+        if elsewhere and self._held_key(packet) is not None and not opens_or_closes(packet):
+            return events  # another shard's, which decoding would only have dropped
         decoded = self._packets.decode(packet)
         if decoded is None:
             return events
@@ -189,27 +189,28 @@ class CaptureDecoder:
         http = self._tcp_events(tcp_events)
         return events + http if events else http
 
-    @staticmethod
-    def _passes_by(packet: Packet) -> bool:
-        """A packet of a connection another shard reassembles, which it would only have
-        been decoded to be dropped: a plain one (see plain_ipv4_tcp), that neither opens nor
-        closes the connection. Each shard reads every packet, and half of them are others'."""
-        return plain_ipv4_tcp(packet) is not None and not opens_or_closes(packet)
+    def _held_key(self, packet: Packet) -> bytes | None:
+        """The packet's key, if it is a plain one (see plain_ipv4_tcp) of an open connection
+        of another shard's. Each shard reads every packet, and half of them are others':
+        those that neither open nor close their connection pass by undecoded. The raw bytes
+        are looked up first, so that a packet of this shard's own costs one lookup."""
+        assert self._elsewhere is not None
+        if packet.data[26:38] not in self._elsewhere:
+            return None
+        return plain_ipv4_tcp(packet)
 
     def _follow_elsewhere(self, packet: Packet, segment: Segment) -> None:
         """Keep _elsewhere to the open connections of other shards, by their packets'
         keys both ways: a key is added when such a connection is seen, and taken out when
-        it is over. (A packet of this shard's own costs a lookup or two.)"""
+        it is over."""
         elsewhere = self._elsewhere
         assert elsewhere is not None
         if self._tcp.elsewhere(segment):
             key = plain_ipv4_tcp(packet)
             if key is not None and key not in elsewhere:
                 elsewhere.update((key, other_way(key)))
-        elif packet.data[26:38] in elsewhere:
-            key = plain_ipv4_tcp(packet)
-            if key is not None:
-                elsewhere.difference_update((key, other_way(key)))
+        elif (key := self._held_key(packet)) is not None:
+            elsewhere.difference_update((key, other_way(key)))
 
     def idle(self, time: float) -> list[InputEvent]:
         """No packet has come, and capture time has gone on to `time` (a live capture gone
