@@ -50,6 +50,33 @@ def _capture_names() -> tuple[str, ...]:
 
 CAPTURE_NAMES = _capture_names()
 
+_CONTENT_VERSION = re.compile(rb"application/vnd\.restate\.invocation\.v(\d+)")
+
+
+def speaks_current_protocol(capture: str) -> bool:
+    """True when the capture's expected decoding names a V4+ content type (commands and
+    notifications), which the `v4` protocol family will read."""
+    expected = _captures_path() / capture / "expected.txt"
+    versions = {int(v) for v in _CONTENT_VERSION.findall(expected.read_bytes())}
+    return any(version >= 4 for version in versions)
+
+
+def captures_expecting_v1_reading() -> list[Any]:
+    """CAPTURE_NAMES for the corpus tests that read a capture as V1/V2 does today: the V4+
+    ones are strict expected failures until the `v4` family reads them, so each fails CI
+    the moment it starts passing and its mark must go."""
+    return [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(
+                strict=True, reason="V4+ capture: the v4 protocol family does not read it yet"
+            ),
+        )
+        if speaks_current_protocol(name)
+        else name
+        for name in CAPTURE_NAMES
+    ]
+
 
 def captures_dir() -> Path:
     """../shared/captures beside the repository, or $RESTATE_INSPECT_CAPTURES.

@@ -18,10 +18,10 @@ import pytest
 from restate_inspect.framing import Frame, FrameDecoder
 from restate_inspect.location import Direction
 from tests.helpers import (
-    CAPTURE_NAMES,
     SAMPLES,
     ExpectedFrame,
     captures_dir,
+    captures_expecting_v1_reading,
     expected_streams,
     run_cli,
 )
@@ -46,7 +46,7 @@ def _assert_matches(
         assert got["message"] == want.message_dict(), f"{where} @{want.offset}"
 
 
-@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+@pytest.mark.parametrize("capture", captures_expecting_v1_reading())
 def test_every_stream_decodes_as_expected_binary_and_hex_on_stdin(capture: str) -> None:
     folder = captures_dir() / capture / "streams"
     streams = [s for s in expected_streams(capture) if s.protocol]

@@ -13,7 +13,13 @@ from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.rules import Severity
-from tests.helpers import BUNDLED_CAPTURES, CAPTURE_NAMES, captures_dir, run_cli
+from tests.helpers import (
+    BUNDLED_CAPTURES,
+    CAPTURE_NAMES,
+    captures_dir,
+    captures_expecting_v1_reading,
+    run_cli,
+)
 
 
 def _invocations(path: str) -> list[Invocation]:
@@ -39,7 +45,7 @@ def test_check_finds_no_error_and_no_warning_in_real_traffic(capture: str, kind:
         assert {f["code"] for f in findings} <= {"RI232", "RI233", "RI241"}
 
 
-@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+@pytest.mark.parametrize("capture", captures_expecting_v1_reading())
 def test_journal_agrees_with_the_runtimes_own_journal(capture: str) -> None:
     dump = captures_dir() / capture / "sys_journal.json"
     if not dump.is_file():
