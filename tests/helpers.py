@@ -25,7 +25,7 @@ SAMPLES = ROOT / "samples"
 BUNDLED_CAPTURES = ("v1-features", "v1-lazy-state", "py-v2-http11")  # facts of these are known
 
 
-def _captures_path() -> Path:
+def captures_path() -> Path:
     return Path(os.environ.get("RESTATE_INSPECT_CAPTURES", ROOT.parent / "shared" / "captures"))
 
 
@@ -33,7 +33,7 @@ def _capture_names() -> tuple[str, ...]:
     """The bundled captures, and every other capture folder laid out as they are (NAME.pcap,
     NAME.pcapng, streams/, expected.txt): more real traffic put beside them, or in
     $RESTATE_INSPECT_CAPTURES, is checked by the same corpus tests."""
-    path = _captures_path()
+    path = captures_path()
     found = (
         {
             folder.name
@@ -56,7 +56,7 @@ _CONTENT_VERSION = re.compile(rb"application/vnd\.restate\.invocation\.v(\d+)")
 def speaks_current_protocol(capture: str) -> bool:
     """True when the capture's expected decoding names a V4+ content type (commands and
     notifications), which the `v4` protocol family will read."""
-    expected = _captures_path() / capture / "expected.txt"
+    expected = captures_path() / capture / "expected.txt"
     versions = {int(v) for v in _CONTENT_VERSION.findall(expected.read_bytes())}
     return any(version >= 4 for version in versions)
 
@@ -83,7 +83,7 @@ def captures_dir() -> Path:
 
     Outside CI a missing folder skips the tests that need it; in CI it fails them.
     """
-    path = _captures_path()
+    path = captures_path()
     if not path.is_dir():
         if os.environ.get("CI"):
             pytest.fail(f"shared captures not found at {path}")
