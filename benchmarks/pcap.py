@@ -10,12 +10,10 @@ In one run, alternating (so that drift of a shared machine hits both alike), it 
 
 on ../shared/captures/big-v2/big-v2.pcap, and then restate-inspect alone on a capture ten
 times larger, made from the same packets repeated with shifted client ports and times, to
-show that memory stays flat. Peak RSS is the largest total of the process and its children
-(restate-inspect may fork workers), sampled every 50 ms from /proc in a run of its own: the
-timed runs have nothing beside them, as sampling takes CPU from the run it measures and sees
-its end up to 50 ms late. That total counts the pages the forked workers share with their
-parent (the interpreter and the libraries) once per process; peak PSS, beside it, counts
-each shared page once, split among its sharers. Times are medians.
+show that memory stays flat. Peak RSS is the largest total of the process and any children,
+sampled every 50 ms from /proc in a run of its own: the timed runs have nothing beside them,
+as sampling takes CPU from the run it measures and sees its end up to 50 ms late. Peak PSS,
+beside it, counts each shared page once, split among its sharers. Times are medians.
 """
 
 from __future__ import annotations

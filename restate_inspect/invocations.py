@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.annotations import FrameContext
 from restate_inspect.framing import Frame
 from restate_inspect.journal import AFTER_LOSS, SDK, AttemptJournal, DecodedFrame, Entry, Moment
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import LINKABLE, lookup
+from restate_inspect.messages import lookup
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
-from restate_inspect.rules import Problem, capture_order
+from restate_inspect.rules import Problem
 from restate_inspect.values import awakeable_id
 
 _AWAKEABLES_KEPT: Final = 100_000  # awakeable ids remembered, to link their completions
@@ -243,14 +242,11 @@ Journaled = Invocation | Problem | Discovery
 
 
 class Finished(NamedTuple):
-    """An attempt whose stream is over, with what the capture told about the stream, the
-    packet that ended it (inf: the input ended first) and the packet that began it; and, to
+    """An attempt whose stream is over, with what the capture told about the stream; and, to
     tell a copy of it, a digest of its frames and the capture times of the first and last."""
 
     attempt: AttemptJournal
     info: StreamInfo | None
-    ended_by: float
-    began: float
     fingerprint: bytes = b""
     span: tuple[float, float] | None = None
 
@@ -277,13 +273,11 @@ def tracked(built: Iterable[Built]) -> Iterator[Journaled]:
 
 def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
     """Each Restate stream's attempt, once both its bodies are over, in the order they end;
-    then the problems of the capture as a whole found at its end, and the attempts that were
-    still open then, in the order they began. (This order does not depend on how a capture
-    is sharded: see restate_inspect.parallel.)"""
+    problems of the capture as a whole where they are found; and at the end, the attempts
+    that were still open then, in the order they began."""
     building: dict[StreamKey, _Building] = {}
     skipped: set[StreamKey] = set()
     cut_short: list[_Building] = []
-    found_at_the_end: list[Problem] = []  # they come from every shard: see capture_order
     for item in items:
         if type(item) is DecodedFrame:  # most are: what follows, without its steps
             state = building.get(item.frame.stream)
@@ -294,11 +288,9 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
             yield item
             continue
         stream = item.frame.stream if isinstance(item, DecodedFrame) else item.stream
-        if stream is None:  # a problem of the capture as a whole: now, or at its end
-            if isinstance(item, Problem) and item.packet is not None:
+        if stream is None:  # a problem of the capture as a whole
+            if isinstance(item, Problem):
                 yield item
-            elif isinstance(item, Problem):
-                found_at_the_end.append(item)
             continue
         if stream in skipped or (isinstance(item, StreamInfo) and not item.restate):
             skipped.add(stream)  # not Restate: its frames are not journaled
@@ -313,10 +305,9 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
             if item.packet is None:  # the capture's end ended it
                 cut_short.append(state)
                 continue
-            yield state.finished(float(item.packet))
-    yield from sorted(found_at_the_end, key=capture_order)
+            yield state.finished()
     for state in _still_open(building.values(), cut_short):
-        yield state.finished(_NEVER)
+        yield state.finished()
 
 
 def _still_open(building: Iterable[_Building], ended: list[_Building]) -> list[_Building]:
@@ -335,18 +326,16 @@ class _Building:
     info: StreamInfo | None
     began: float  # the packet of the stream's first event
     took: bool = False  # a frame or a problem
-    # a digest of its frames, to tell a copy of it: Python's hash, which a process and the
-    # workers it forks compute alike (they share its key), at a third of blake2b's cost
-    digest: int = 0
+    digest: int = 0  # of its frames, to tell a copy of it (Python's hash: within one run)
     first: float | None = None  # capture time of the first frame
     last: float | None = None
 
-    def finished(self, ended_by: float) -> Finished:
+    def finished(self) -> Finished:
         span = None if self.first is None or self.last is None else (self.first, self.last)
         fingerprint = (
             self.digest.to_bytes(8, "big", signed=True) if self.attempt.start is not None else b""
         )
-        return Finished(self.attempt, self.info, ended_by, self.began, fingerprint, span)
+        return Finished(self.attempt, self.info, fingerprint, span)
 
     def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd) -> bool:
         """Add an item of the stream; True when it finished the attempt."""
@@ -389,52 +378,3 @@ def _packet(item: Decoded) -> float:
 
 
 _NEVER: Final = float("inf")
-
-
-def for_checking(finished: Finished) -> Finished:
-    """A finished attempt cut down to what InvocationTracker and the findings read, to be
-    sent to another process for `check`: the entries that a replay is compared with or an
-    awakeable link needs, without payloads (the frames keep only the awakeable messages that
-    the tracker links); the timeline's findings and problems, and the moments of those
-    entries. An attempt that ends its invocation stores nothing for a later replay: of its
-    entries, only the replayed ones are compared, and most attempts end so."""
-    attempt = finished.attempt
-    ends = attempt.ending == "end"
-    entries: dict[int, Entry] = {}
-    kept: dict[int, Frame] = {}  # by id of the original frame: the timeline's are the same
-    for index, entry in attempt.entries.items():
-        original = entry.frame
-        linkable = isinstance(original.message, LINKABLE)
-        if ends and not entry.replayed and not linkable:
-            continue
-        frame = kept[id(original)] = original._replace(
-            body=b"", message=original.message if linkable else None
-        )
-        key = entry.comparable_key() if entry.replayed or not ends else None
-        entries[index] = Entry(index, frame, entry.replayed, entry.spec, replay_key=key)
-    timeline = []
-    for moment in attempt.timeline:
-        item = moment.item
-        if isinstance(item, DecodedFrame):
-            slim = kept.get(id(item.frame))
-            if slim is None and not moment.findings:
-                continue  # neither a compared entry nor a finding: check does not look at it
-            if slim is None:
-                slim = item.frame._replace(body=b"", message=None)
-            item = DecodedFrame(slim, FrameContext(item.context.entry_index))
-        timeline.append(Moment(item, moment.findings))
-    start = None
-    if attempt.start is not None:
-        start = pb.StartMessage(id=attempt.start.id, key=attempt.start.key)
-    copy = replace(
-        attempt,
-        start=start,
-        start_frame=None,
-        end_frame=None,
-        entries=entries,
-        timeline=timeline,
-    )
-    info = finished.info
-    if info is not None:
-        info = info._replace(request_headers=None, response_headers=None)
-    return finished._replace(attempt=copy, info=info)

@@ -231,10 +231,9 @@ def custom_entry_name(fields: tuple[RawField, ...]) -> str | None:
 
 
 # --- pickling ----------------------------------------------------------------------------
-# Decoded records are pickled to go to another process (check on several cores) or to disk
-# (the TUI's store). The generated classes name a module, "protocol_pb2", that cannot be
-# imported by that name: their messages are pickled as their type's name and their bytes,
-# and message types as their codes.
+# Decoded records are pickled to go to disk (the TUI's store). The generated classes name a
+# module, "protocol_pb2", that cannot be imported by that name: their messages are pickled
+# as their type's name and their bytes, and message types as their codes.
 
 
 def _descriptors(descriptors: Iterable[Descriptor]) -> Iterator[Descriptor]:

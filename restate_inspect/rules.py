@@ -6,7 +6,6 @@ framing and message bodies, RI2xx about the conversation (the journal rules).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -161,16 +160,6 @@ class Problem:
     @property
     def severity(self) -> Severity:
         return Severity.INFO if self.after_loss else RULES[self.code].severity
-
-
-def capture_order(problem: Problem) -> tuple[float, str]:
-    """Where a problem of a capture as a whole goes among the others, the same however the
-    capture is sharded: by the packet it was found at (every shard numbers the packets
-    alike); those found at the capture's end, which have none, come from any shard, and go
-    by their text, its numbers as numbers (tcp9 before tcp10)."""
-    if problem.packet is not None:
-        return float(problem.packet), ""
-    return float("inf"), re.sub(r"\d+", lambda number: number[0].zfill(20), problem.message)
 
 
 def counted(number: int, noun: str, plural: str = "") -> str:

@@ -20,7 +20,7 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.messages import interpreted, not_interpreted
 from restate_inspect.pipeline import Decoded
 from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
-from restate_inspect.rules import Problem, Severity, capture_order
+from restate_inspect.rules import Problem, Severity
 from restate_inspect.values import invocation_id_text
 
 
@@ -227,53 +227,3 @@ def discovery_manifest(item: Discovery) -> object:
         return json.loads(item.body)
     except ValueError:
         return item.body.decode("utf-8", "replace")
-
-
-OrderKey = tuple[float, float, str, int]  # end packet, began packet, name, arrival
-_LAST: Final = float("inf")
-
-
-def ordered(groups: Iterable[StreamGroup]) -> Iterator[tuple[OrderKey, StreamGroup]]:
-    """Groups with a key that orders them the same way however a capture is sharded: the
-    packet that ended the stream, then the order they came in. A packet belongs to one
-    connection, and a connection to one shard, so streams that end at one packet come from
-    one shard, in the same order whatever the shards: each group can go at once (a live
-    capture shows it then). Streams that capture time ended between two packets (n - 0.5)
-    come from every shard, each shard's in the order they began (see CaptureDecoder), so
-    they are keyed by that. Streams still open at the capture's end come from every shard
-    too, and are sorted by name; problems of the capture as a whole come last, in the order
-    of rules.capture_order. The streams of a file pass straight on, in the order they
-    come."""
-    at_the_end: list[tuple[OrderKey, StreamGroup]] = []
-    capture_wide: list[tuple[OrderKey, StreamGroup]] = []
-    for sequence, group in enumerate(groups):
-        if group.capture_wide:
-            capture_wide.append(((_LAST, *_capture_order(group), sequence), group))
-            continue
-        if group.info is None:  # a file's stream
-            yield (-1.0, 0.0, "", sequence), group
-            continue
-        packet = _end_packet(group)
-        if packet == _LAST:
-            at_the_end.append(((packet, 0.0, str(group.stream), sequence), group))
-        elif packet.is_integer():
-            yield (packet, 0.0, "", sequence), group
-        else:
-            yield (packet, float(group.info.packet or 0), "", sequence), group
-    yield from sorted(at_the_end, key=lambda item: item[0])
-    yield from sorted(capture_wide, key=lambda item: item[0])
-
-
-def _capture_order(group: StreamGroup) -> tuple[float, str]:
-    """A capture-wide group is one problem: after the streams that the capture's end left
-    open (whose key has 0.0 here), in the order of rules.capture_order."""
-    (problem,) = group.items
-    assert isinstance(problem, Problem)
-    return capture_order(problem)
-
-
-def _end_packet(group: StreamGroup) -> float:
-    ends = [item.packet for item in group.items if isinstance(item, StreamEnd)]
-    if len(ends) < len(Direction) or any(packet is None for packet in ends):
-        return _LAST  # still open when the capture ended
-    return float(max(packet for packet in ends if packet is not None))

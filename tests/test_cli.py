@@ -22,7 +22,6 @@ from restate_inspect import __version__, cli
 from restate_inspect.cli import browsing, options, output
 from restate_inspect.invocations import Invocation
 from restate_inspect.journal import DecodedFrame
-from restate_inspect.readers import InputFormat, input_size
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES, captures_dir, expected_streams, run_cli
 from tests.hostile import hostile_stream
@@ -390,32 +389,6 @@ def test_tui_without_a_terminal_for_keys_says_so(
     assert result.exit_code == 2
     assert "no terminal to take keys from" in result.stderr
     assert not tui_app
-
-
-def test_a_compressed_capture_gives_the_same_output_on_one_or_two_jobs(tmp_path: Path) -> None:
-    capture = SAMPLES / "v1-features.pcapng"
-    packed = tmp_path / "v1-features.pcapng.gz"
-    packed.write_bytes(gzip.compress(capture.read_bytes()))
-    plain = run_cli(["check", "--json", str(capture)])
-    assert plain.exit_code == 0 and plain.stdout
-    for jobs in ("1", "2"):
-        result = run_cli(["check", "--json", "--jobs", jobs, str(packed)])
-        assert (result.exit_code, result.stdout) == (0, plain.stdout)
-
-
-def test_a_large_capture_counts_its_decompressed_size_for_workers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    capture = (SAMPLES / "v1-features.pcapng").read_bytes()
-    packed = tmp_path / "big.pcapng.gz"
-    packed.write_bytes(gzip.compress(capture * 2))  # a second section: still a capture
-    assert input_size(str(packed)) == 2 * len(capture)
-    source = options.Source(str(packed), None, None, InputFormat.AUTO, None)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
-    monkeypatch.setattr(output, "PARALLEL_FROM", packed.stat().st_size + 1)
-    assert output.jobs_for(source, 0) == 2  # more than the file, less than what it holds
-    monkeypatch.setattr(output, "PARALLEL_FROM", 2 * len(capture) + 1)
-    assert output.jobs_for(source, 0) == 1
 
 
 def test_a_progress_bar_for_a_large_input_even_compressed(

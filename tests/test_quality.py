@@ -39,7 +39,7 @@ SANS_IO = (
 FORBIDDEN_MODULES = {
     "io", "os", "sys", "pathlib", "shutil", "tempfile", "subprocess", "select",
     "multiprocessing", "rich", "textual", "typer", "click", "restate_inspect.cli",
-    "restate_inspect.render", "restate_inspect.tui", "restate_inspect.parallel",
+    "restate_inspect.render", "restate_inspect.tui",
 }  # fmt: skip
 # The readers package's own module opens files; its sans-IO submodules may be used.
 FORBIDDEN_EXACTLY = {"restate_inspect.readers"}

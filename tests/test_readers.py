@@ -284,16 +284,6 @@ def test_corrupt_compressed_data_and_trailing_garbage_are_reported(tmp_path: Pat
     assert read == data  # the garbage came after the whole of it
 
 
-def test_a_cut_compressed_capture_is_reported_once_over_shares(tmp_path: Path) -> None:
-    whole = gzip.compress(CAPTURE.read_bytes(), mtime=0)
-    packed = tmp_path / "cut.pcapng.gz"
-    packed.write_bytes(whole[: len(whole) * 2 // 3])
-    shares = [_events(packed, share=(k, 2)) for k in range(2)]
-    reports = [[e.code for e in events if isinstance(e, Problem) and e.code == "RI007"]
-               for events in shares]  # fmt: skip
-    assert reports == [["RI007"], []]
-
-
 def test_nothing_decompressed_is_an_input_error_and_zstd_is_named(tmp_path: Path) -> None:
     packed = tmp_path / "x.bz2"
     packed.write_bytes(bz2.compress(REQUEST)[:30])  # not one whole bzip2 block

@@ -14,7 +14,7 @@ from rich.text import Text
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.render.text import LinePrinter, StreamTable
-from restate_inspect.streams import StreamSummary, group_streams, ordered, summarize
+from restate_inspect.streams import StreamSummary, group_streams, summarize
 from tests.helpers import SAMPLES
 
 STYLES = ("", "bold", "dim", "bold red", "green", "italic dim")
@@ -86,7 +86,7 @@ def test_a_tab_is_expanded_by_cell_width_as_rich_does() -> None:
 
 def _rows() -> list[StreamSummary]:
     groups = group_streams(decode_events(read_input(str(SAMPLES / "v1-features.pcapng"))))
-    return [summarize(group) for _key, group in ordered(groups) if group.info is not None]
+    return [summarize(group) for group in groups if group.info is not None]
 
 
 @pytest.mark.parametrize("width", [80, 100, 120, 140])

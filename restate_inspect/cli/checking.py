@@ -17,7 +17,6 @@ from restate_inspect.cli.options import (
     ColorMode,
     ColorOpt,
     Inputs,
-    JobsOpt,
     JsonOpt,
     Source,
     fail,
@@ -25,12 +24,11 @@ from restate_inspect.cli.options import (
 )
 from restate_inspect.cli.output import (
     console_for,
-    jobs_for,
     progress_bar,
     quiet_on_a_closed_pipe,
     write_records,
 )
-from restate_inspect.invocations import Invocation, Journaled, invocations, tracked
+from restate_inspect.invocations import Invocation, Journaled, invocations
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import InputError
 from restate_inspect.render.jsonl import invocation_record, invocation_records, problem_record
@@ -67,7 +65,6 @@ def journal(
             "problems by severity (with --json: the invocation records only).",
         ),
     ] = False,
-    jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
     from restate_inspect.render.journal import JournalRenderer  # noqa: PLC0415
@@ -80,7 +77,7 @@ def journal(
     shown = 0
     try:
         with progress_bar(where.path) as progress:
-            built = _invocations(where, inputs.max_length, jobs_for(where, jobs), progress)
+            built = _invocations(where, inputs.max_length, progress)
             for item in selection.chosen(built):
                 if isinstance(item, Invocation):
                     shown += 1
@@ -157,7 +154,6 @@ def check(
             "or list codes with commas); they do not count for the exit code.",
         ),
     ] = None,
-    jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
     from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
@@ -171,9 +167,7 @@ def check(
     codes: Counter[str] = Counter()
     try:
         with progress_bar(where.path) as progress:
-            built = _invocations(
-                where, inputs.max_length, jobs_for(where, jobs), progress, whole=False
-            )
+            built = _invocations(where, inputs.max_length, progress)
             for item in selection.chosen(built):
                 if isinstance(item, Invocation):
                     checked += 1
@@ -201,25 +195,8 @@ def check(
 
 
 def _invocations(
-    source: Source,
-    max_length: int,
-    jobs: int,
-    progress: Callable[[int], None] | None,
-    *,
-    whole: bool = True,
+    source: Source, max_length: int, progress: Callable[[int], None] | None
 ) -> Iterator[Journaled]:
-    """The invocations, built in this process or from the attempts of workers; whole: with
-    everything the journal shows, else only what check reads."""
-    if jobs > 1 and source.path is not None:
-        from restate_inspect.parallel import (  # noqa: PLC0415 - forks
-            attempts,
-            for_checking_only,
-            sharded,
-        )
-
-        work = attempts(max_length=max_length)
-        travel = None if whole else for_checking_only
-        return tracked(sharded(source.path, work, jobs=jobs, progress=progress, travel=travel))
     return invocations(decode_events(source.events(progress), max_length=max_length))
 
 

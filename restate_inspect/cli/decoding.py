@@ -17,7 +17,6 @@ from restate_inspect.cli.options import (
     ColorMode,
     ColorOpt,
     Inputs,
-    JobsOpt,
     JsonOpt,
     Selection,
     fail,
@@ -25,7 +24,6 @@ from restate_inspect.cli.options import (
 )
 from restate_inspect.cli.output import (
     console_for,
-    jobs_for,
     json_render,
     mirror,
     progress_bar,
@@ -74,7 +72,6 @@ def decode(
             "--max-payload", metavar="BYTES", min=0, help="Payload bytes shown in text; 0: all."
         ),
     ] = 2048,
-    jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
     where, selection = inputs.source, inputs.selection
@@ -89,7 +86,6 @@ def decode(
                 where,
                 render,
                 max_length=inputs.max_length,
-                jobs=jobs_for(where, jobs),
                 progress=progress,
             )
             tally = write_all(outputs)
@@ -134,7 +130,6 @@ ExportOpt = Annotated[
 def streams(
     inputs: Inputs,
     json_output: JsonOpt = False,
-    jobs: JobsOpt = 0,
     color: ColorOpt = ColorMode.AUTO,
     export: ExportOpt = None,
 ) -> None:
@@ -154,7 +149,6 @@ def streams(
                 where,
                 rows.render,
                 max_length=inputs.max_length,
-                jobs=jobs_for(where, jobs),
                 progress=progress,
                 through=None if bodies is None else bodies.tee,
             )

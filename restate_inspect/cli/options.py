@@ -91,17 +91,6 @@ InvocationOpt = Annotated[
         "--invocation", "-i", metavar="ID", help="Only this invocation (inv_…, or its start)."
     ),
 ]
-JobsOpt = Annotated[
-    int,
-    typer.Option(
-        "--jobs",
-        "-j",
-        metavar="N",
-        min=0,
-        help="Worker processes for a large capture, each decoding a share of its TCP "
-        "connections. 0: as many as there are cores (up to 4) for captures over 8 MB.",
-    ),
-]
 ServiceOpt = Annotated[
     list[str] | None,
     typer.Option("--service", metavar="NAME", help="Only this service, or service/handler."),

@@ -1,5 +1,5 @@
-"""How the commands write: consoles, the progress bar, stream groups rendered in this
-process or by workers, NDJSON records, and a quiet stop when the reader goes away."""
+"""How the commands write: consoles, the progress bar, stream groups rendered as their
+streams end, NDJSON records, and a quiet stop when the reader goes away."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import typer
 
 from restate_inspect.cli.options import EXIT_CLEAN, ColorMode, Selection, Source
 from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import capture_kind, input_size
+from restate_inspect.readers import input_size
 from restate_inspect.readers.events import InputEvent
 from restate_inspect.render.jsonl import encode, record
-from restate_inspect.streams import StreamGroup, Tally, group_streams, ordered
+from restate_inspect.streams import StreamGroup, Tally, group_streams
 
 if TYPE_CHECKING:  # rich and multiprocessing are imported when a command needs them
     from rich.console import Console
@@ -26,8 +26,6 @@ if TYPE_CHECKING:  # rich and multiprocessing are imported when a command needs 
 Render = Callable[[StreamGroup], tuple[bytes, Tally]]
 
 PROGRESS_FROM = 4 * 1024 * 1024  # bytes: smaller inputs are read before a bar would help
-PARALLEL_FROM = 8 * 1024 * 1024  # bytes of capture: smaller ones are done before workers start
-MAX_JOBS = 4
 
 
 def console_for(color: ColorMode, *, stderr: bool = False) -> Console:
@@ -107,43 +105,21 @@ def progress_bar(path: str | None) -> Iterator[Callable[[int], None] | None]:
         yield advance
 
 
-def jobs_for(source: Source, jobs: int) -> int:
-    """How many worker processes: one unless a large capture file is given."""
-    path = source.path
-    if jobs == 1 or path in (None, "-") or not hasattr(os, "fork") or not os.path.isfile(str(path)):
-        return 1
-    if not capture_kind(str(path)):
-        return 1
-    if jobs:
-        return jobs
-    if input_size(str(path)) < PARALLEL_FROM:
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(cores or 1, MAX_JOBS)
-
-
 def rendered_groups(
     source: Source,
     render: Render,
     *,
     max_length: int,
-    jobs: int,
     progress: Callable[[int], None] | None,
     through: Callable[[Iterator[InputEvent]], Iterator[InputEvent]] | None = None,
 ) -> Iterator[tuple[bytes, Tally]]:
-    """Rendered stream groups in their order, from this process or from workers. through:
-    what the input events pass through first, in this process (one job)."""
-    if jobs > 1 and source.path is not None and through is None:
-        from restate_inspect.parallel import rendered, rendering, sharded  # noqa: PLC0415
-
-        work = rendering(render, max_length=max_length)
-        shares = sharded(source.path, work, jobs=jobs, progress=progress, local=False)
-        return rendered(shares, render)
+    """Rendered stream groups, each as its stream ends. through: what the input events pass
+    through first."""
     events = source.events(progress)
     if through is not None:
         events = through(events)
     groups = group_streams(decode_events(events, max_length=max_length))
-    return (render(group) for _key, group in ordered(groups))
+    return (render(group) for group in groups)
 
 
 def write_all(outputs: Iterable[tuple[bytes, Tally]]) -> Tally:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import BinaryIO, Final, TypeVar
 
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.readers.capture import CaptureDecoder, Share
+from restate_inspect.readers.capture import CaptureDecoder
 from restate_inspect.readers.compressed import GZIP_MAGIC, MAGIC_SIZE, decompressing
 from restate_inspect.readers.events import InputEvent
 from restate_inspect.readers.formats import (
@@ -148,13 +148,11 @@ def capture_kind(path: str) -> str | None:
         return is_capture(first if unpacked is None else unpacked.read(4))
 
 
-def capture_events(
-    handle: Readable, label: str, share: Share = (0, 1), *, live: bool = False
-) -> Iterator[InputEvent]:
-    """Every event of a pcap or pcapng capture, packet by packet (of a share of its
-    connections: see CaptureDecoder). live: the packets come as they are captured (a
-    pipe); while none comes, capture time is taken to go on as the clock does."""
-    decoder = CaptureDecoder(share)
+def capture_events(handle: Readable, label: str, *, live: bool = False) -> Iterator[InputEvent]:
+    """Every event of a pcap or pcapng capture, packet by packet. live: the packets come as
+    they are captured (a pipe); while none comes, capture time is taken to go on as the
+    clock does."""
+    decoder = CaptureDecoder()
     number = 0  # of the last packet read
     last: tuple[float, float] | None = None  # its capture time, and the clock's then
     items = read_packets(handle, label)
@@ -170,7 +168,7 @@ def capture_events(
                 now = last[0] + time.monotonic() - last[1]
                 for event in decoder.idle(now):
                     yield _placed(event, number)
-        elif isinstance(item, Problem) and decoder.reports_capture:
+        elif isinstance(item, Problem):
             yield replace(item, packet=number + 1)  # the reader's: about the packet after
     yield from decoder.end_of_capture()
 
@@ -225,12 +223,10 @@ def read_input(
     direction: Direction | None = None,
     stream: StreamKey | None = None,
     progress: Progress | None = None,
-    share: Share = (0, 1),
     piped: bytes | Readable | None = None,
 ) -> Iterator[InputEvent]:
-    """Every event of one input file ("-" is stdin), read in chunks. share: for a capture,
-    which of its connections to decode (see CaptureDecoder). piped: stdin's bytes, when
-    they were read already, or a handle to read in its place."""
+    """Every event of one input file ("-" is stdin), read in chunks. piped: stdin's bytes,
+    when they were read already, or a handle to read in its place."""
     label = "<stdin>" if path == "-" else path
     opened: BinaryIO | None = None  # what this opens, it closes
     handle: Readable
@@ -258,9 +254,8 @@ def read_input(
         if input_format in (InputFormat.PCAP, InputFormat.PCAPNG) or (
             input_format is InputFormat.AUTO and is_capture(first)
         ):
-            yield from capture_events(reader, label, share, live=not _seekable(handle))
-            if share[0] == 0:  # the first share reports what concerns the whole capture
-                yield from late()
+            yield from capture_events(reader, label, live=not _seekable(handle))
+            yield from late()
             return
         pieces = _and_then(decoded_bytes(reader, label, input_format), late)
         yield from stream_events(pieces, stream or StreamKey(label), direction)

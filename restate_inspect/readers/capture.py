@@ -30,13 +30,7 @@ from restate_inspect.readers.events import (
 from restate_inspect.readers.http1 import Http1Connection, looks_like_request
 from restate_inspect.readers.http2 import PREFACE, Http2Connection, looks_like_http2
 from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
-from restate_inspect.readers.netpacket import (
-    PacketDecoder,
-    Segment,
-    opens_or_closes,
-    other_way,
-    plain_ipv4_tcp,
-)
+from restate_inspect.readers.netpacket import PacketDecoder
 from restate_inspect.readers.pcapfile import Packet
 from restate_inspect.readers.tcp import (
     Connection,
@@ -118,9 +112,6 @@ class _Link:
     exchanges: dict[str, _Exchange] = field(default_factory=dict)
 
 
-Share = tuple[int, int]  # (k, n): this shard takes the connections whose index % n == k
-
-
 _NEVER: Final = float("inf")
 _TICK: Final = 0.1  # seconds of capture time between looks at the reset streams
 
@@ -142,14 +133,9 @@ def _neither(link: _Link) -> Problem:
 
 
 class CaptureDecoder:
-    """share: decode only every n-th connection, so that n shards of one capture can run
-    side by side; shard 0 also reports what concerns the whole capture."""
-
-    def __init__(self, share: Share = (0, 1)) -> None:
-        shard, shards = share
-        self.reports_capture = shard == 0
+    def __init__(self) -> None:
         self._packets = PacketDecoder()
-        self._tcp = TcpReassembler(None if shards == 1 else lambda index: index % shards == shard)
+        self._tcp = TcpReassembler()
         self._links: dict[int, _Link] = {}
         # the packet being read, for ordering: streams end at it, or between it and the
         # one before (n - 0.5) when capture time ends them (see _settle)
@@ -157,10 +143,7 @@ class CaptureDecoder:
         self._waiting: dict[int, _Link] = {}  # HTTP/2 connections with reset streams
         self._due = _NEVER  # the capture time after which one of them has a stream to end
         self._next_tick = -_NEVER  # capture time looks at them each _TICK, not each packet
-        self._cut_untold = self.reports_capture  # a snap length's cut: said once, by shard 0
-        # sharded: the plain_ipv4_tcp keys of other shards' open connections, whose packets
-        # pass by undecoded
-        self._elsewhere: set[bytes] | None = None if shards == 1 else set()
+        self._cut_untold = True  # a snap length's cut: said once
 
     def packet(self, packet: Packet) -> list[InputEvent]:
         events = []
@@ -173,44 +156,16 @@ class CaptureDecoder:
         if self._cut_untold and packet.original_length > len(packet.data):  # cut by snap length
             events = [*events, _cut_by_snap_length(packet)]
             self._cut_untold = False
-        elsewhere = self._elsewhere
-        if elsewhere and self._held_key(packet) is not None and not opens_or_closes(packet):
-            return events  # another shard's, which decoding would only have dropped
         decoded = self._packets.decode(packet)
         if decoded is None:
             return events
         if isinstance(decoded, Problem):
-            return [*events, decoded] if self.reports_capture else events
+            return [*events, decoded]
         tcp_events = self._tcp.feed(decoded)
         if not tcp_events:
-            if elsewhere is not None:
-                self._follow_elsewhere(packet, decoded)
             return events
         http = self._tcp_events(tcp_events)
         return events + http if events else http
-
-    def _held_key(self, packet: Packet) -> bytes | None:
-        """The packet's key, if it is a plain one (see plain_ipv4_tcp) of an open connection
-        of another shard's. Each shard reads every packet, and half of them are others':
-        those that neither open nor close their connection pass by undecoded. The raw bytes
-        are looked up first, so that a packet of this shard's own costs one lookup."""
-        assert self._elsewhere is not None
-        if packet.data[26:38] not in self._elsewhere:
-            return None
-        return plain_ipv4_tcp(packet)
-
-    def _follow_elsewhere(self, packet: Packet, segment: Segment) -> None:
-        """Keep _elsewhere to the open connections of other shards, by their packets'
-        keys both ways: a key is added when such a connection is seen, and taken out when
-        it is over."""
-        elsewhere = self._elsewhere
-        assert elsewhere is not None
-        if self._tcp.elsewhere(segment):
-            key = plain_ipv4_tcp(packet)
-            if key is not None and key not in elsewhere:
-                elsewhere.update((key, other_way(key)))
-        elif (key := self._held_key(packet)) is not None:
-            elsewhere.difference_update((key, other_way(key)))
 
     def idle(self, time: float) -> list[InputEvent]:
         """No packet has come, and capture time has gone on to `time` (a live capture gone
@@ -221,11 +176,8 @@ class CaptureDecoder:
 
     def _settle(self, time: float, at: float) -> list[InputEvent]:
         """Capture time is `time`: the reset streams of every connection whose frames under
-        way have had time to come end, at `at`, between two packets. Every shard reads
-        every packet's time, and looks at the first packet of each _TICK, so a stream ends
-        at the same point however many shards there are; and they come out in the order
-        they began (the streams that began at one packet are one connection's, so on one
-        shard): the order of the results is the same too."""
+        way have had time to come end, at `at`, between two packets, in the order they
+        began. Capture time is looked at on the first packet of each _TICK, not on each."""
         self._now = at
         self._due = _NEVER
         ended: list[tuple[int, int, int, _Link, HttpEvent | Problem]] = []
@@ -248,7 +200,7 @@ class CaptureDecoder:
     def end_of_capture(self) -> list[InputEvent]:
         self._now = None
         fragments = self._packets.incomplete_fragments()
-        events: list[InputEvent] = list(fragments) if self.reports_capture else []
+        events: list[InputEvent] = list(fragments)
         events += self._tcp_events(self._tcp.end_of_capture())
         return events
 

@@ -209,8 +209,8 @@ class Http2Connection:
     def settle(self, time: float) -> list[HttpEvent | Problem]:
         """Capture time has gone on to `time` (the connection's own packets, or any of the
         capture's, or a live capture's clock): the reset streams whose frames under way
-        have had time to come are over. The capture decoder calls this, for every
-        connection at once, so that streams end at the same point however it is sharded."""
+        have had time to come are over. The capture decoder calls this for every connection
+        at once."""
         self._time = time
         self._settle()
         events, self._events = self._events, []

@@ -223,38 +223,6 @@ class PacketDecoder:
         )
 
 
-def plain_ipv4_tcp(packet: Packet) -> bytes | None:
-    """For the usual packet, which PacketDecoder turns into a Segment without a problem and
-    without keeping anything (Ethernet, IPv4 without options, not a fragment, a whole TCP
-    header): its addresses and ports as captured, 12 bytes that name its connection and
-    direction. None for any other packet."""
-    data = packet.data
-    if (
-        packet.linktype != EN10MB
-        or len(data) < 54
-        or data[12:14] != b"\x08\x00"
-        or data[14] != 0x45
-        or data[23] != _TCP
-        or data[20] & 0x3F  # more fragments, or a fragment's offset
-        or data[21]
-    ):
-        return None
-    header = (data[46] >> 4) * 4
-    if header < 20 or 34 + header > min(14 + ((data[16] << 8) | data[17]), len(data)):
-        return None
-    return data[26:38]
-
-
-def opens_or_closes(packet: Packet) -> bool:
-    """Does a plain_ipv4_tcp packet carry SYN, FIN or RST?"""
-    return bool(packet.data[47] & (SYN | FIN | RST))
-
-
-def other_way(key: bytes) -> bytes:
-    """The plain_ipv4_tcp key of the connection's other direction."""
-    return key[4:8] + key[:4] + key[10:12] + key[8:10]
-
-
 @functools.lru_cache(maxsize=4096)  # a capture has few addresses and many packets
 def _ipv4_texts(raw: bytes) -> tuple[str, str]:
     """The source and destination of an IPv4 header's 8 address bytes, as text."""

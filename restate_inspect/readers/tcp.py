@@ -14,7 +14,6 @@ or a RST) are reported, as no receiver takes them.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
@@ -257,22 +256,6 @@ class _Conversation:
         self.events.append(TcpClosed(self.connection, side, how, by))
 
 
-class _Elsewhere:
-    """A connection another shard reassembles: followed only far enough to number the
-    connections the same way everywhere (a new one opens after this one closed)."""
-
-    def __init__(self) -> None:
-        self.fin = [False, False]
-        self.closed = False
-
-    def segment(self, segment: Segment, side: int) -> None:
-        if segment.flags & RST:
-            self.closed = True
-        elif segment.flags & FIN:
-            self.fin[side] = True
-            self.closed = all(self.fin)
-
-
 class _Over:
     """What is kept of a connection that is over: the fact, to tell its late packets from a
     new connection on the same ports (a SYN), and where each side's bytes ended, to tell
@@ -281,16 +264,11 @@ class _Over:
     __slots__ = ("connection", "ends")
     closed = True
 
-    def __init__(self, conversation: _Conversation | _Elsewhere) -> None:
-        self.connection: Connection | None = None
-        self.ends: tuple[int | None, int | None] = (None, None)
-        if isinstance(conversation, _Conversation):
-            self.connection = conversation.connection
-            self.ends = (conversation.end_seq(0), conversation.end_seq(1))
+    def __init__(self, conversation: _Conversation) -> None:
+        self.connection = conversation.connection
+        self.ends = (conversation.end_seq(0), conversation.end_seq(1))
 
     def late(self, segment: Segment) -> list[TcpEvent]:
-        if self.connection is None:  # another shard's: it reports them
-            return []
         side = 0 if segment.source == self.connection.first else 1
         return _late_bytes(self.connection, side, self.ends[side], segment)
 
@@ -343,16 +321,10 @@ def _connection_key(segment: Segment) -> tuple[Endpoint, Endpoint]:
 
 
 class TcpReassembler:
-    """select: which connections (by index) to reassemble; the others are only counted.
-    Shards of one capture, each selecting its own connections, can then run in parallel."""
-
-    def __init__(self, select: Callable[[int], bool] | None = None) -> None:
-        self._conversations: dict[
-            tuple[Endpoint, Endpoint], _Conversation | _Elsewhere | _Over
-        ] = {}
+    def __init__(self) -> None:
+        self._conversations: dict[tuple[Endpoint, Endpoint], _Conversation | _Over] = {}
         self._over: deque[tuple[Endpoint, Endpoint]] = deque()  # oldest first
         self._count = 0
-        self._select = select
 
     def feed(self, segment: Segment) -> list[TcpEvent]:
         key = _connection_key(segment)
@@ -362,23 +334,14 @@ class TcpReassembler:
             conversation = self._open(key, segment, opening)
         if isinstance(conversation, _Over):
             return conversation.late(segment)
-        if isinstance(conversation, _Elsewhere):
-            conversation.segment(segment, 0 if segment.source <= segment.destination else 1)
-            events: list[TcpEvent] = []
-        else:
-            conversation.segment(segment)
-            events, conversation.events = conversation.events, []
+        conversation.segment(segment)
+        events, conversation.events = conversation.events, []
         if conversation.closed:
-            if isinstance(conversation, _Conversation):  # a RST from the one side captured
-                events += _one_sided(conversation)
+            events += _one_sided(conversation)  # a RST from the one side captured
             self._forget(key, conversation)
         return events
 
-    def elsewhere(self, segment: Segment) -> bool:
-        """Is the segment's connection open, and another shard's?"""
-        return isinstance(self._conversations.get(_connection_key(segment)), _Elsewhere)
-
-    def _forget(self, key: tuple[Endpoint, Endpoint], over: _Conversation | _Elsewhere) -> None:
+    def _forget(self, key: tuple[Endpoint, Endpoint], over: _Conversation) -> None:
         self._conversations[key] = _Over(over)
         self._over.append(key)
         if len(self._over) > OVER_KEPT:
@@ -389,7 +352,7 @@ class TcpReassembler:
     def end_of_capture(self) -> list[TcpEvent]:
         events: list[TcpEvent] = []
         for conversation in self._conversations.values():
-            if not isinstance(conversation, _Conversation):
+            if isinstance(conversation, _Over):
                 continue
             events += _one_sided(conversation)
             conversation.finish(0, "end", None)
@@ -400,13 +363,11 @@ class TcpReassembler:
 
     def _open(
         self, key: tuple[Endpoint, Endpoint], segment: Segment, opening: bool
-    ) -> _Conversation | _Elsewhere:
+    ) -> _Conversation:
         first, second = segment.source, segment.destination
         if segment.flags & SYN and segment.flags & ACK:  # the SYN-ACK came first: swap
             first, second = second, first
         connection = Connection(self._count, first, second, bool(segment.flags & SYN))
         self._count += 1
-        selected = self._select is None or self._select(connection.index)
-        conversation = _Conversation(connection) if selected else _Elsewhere()
-        self._conversations[key] = conversation
+        conversation = self._conversations[key] = _Conversation(connection)
         return conversation
