@@ -34,9 +34,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from restate_inspect.framing import HEADER, FrameDecoder
-from restate_inspect.journal import EntryNumbering
-from restate_inspect.messages import BY_CODE
+from restate_inspect.events import HEADER, Chunk, DecodedFrame, RawFrame, StreamEnd
+from restate_inspect.framing import FrameDecoder
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.pipeline import Decoding
+from restate_inspect.protocol import hints_for, reader_for
+from restate_inspect.protocol.v1.messages import V2_TABLE
 from restate_inspect.render.jsonl import dumps, frame_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +70,7 @@ def split_frames(stream: bytes) -> list[tuple[int, bytes]]:
 
 def make_runs(stream: bytes) -> dict[str, Callable[[], int]]:
     frames = split_frames(stream)
-    parsers = {code: spec.cls.FromString for code, spec in BY_CODE.items() if spec.cls}
+    parsers = {code: spec.cls.FromString for code, spec in V2_TABLE.by_code.items() if spec.cls}
     prepared = [(parsers[code], body) for code, body in frames]
     chunks = [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
 
@@ -96,17 +99,24 @@ def make_runs(stream: bytes) -> dict[str, Callable[[], int]]:
         return count
 
     def decoder() -> int:
-        frame_decoder, count = FrameDecoder(), 0
+        """Framing, and each frame read by its version's table."""
+        frame_decoder, reader, count = FrameDecoder(hints=hints_for(2)), reader_for(2), 0
         for chunk in chunks:
-            count += len(frame_decoder.feed(chunk))
+            for event in frame_decoder.feed(chunk):
+                if isinstance(event, RawFrame):
+                    reader.read(event)
+                count += 1
         return count + len(frame_decoder.end_of_stream())
 
     def json_output() -> int:
-        frame_decoder, numbering, count = FrameDecoder(), EntryNumbering(), 0
-        for chunk in chunks:
-            for frame in frame_decoder.feed(chunk):
-                dumps(frame_record(numbering.number(frame)))  # type: ignore[arg-type]
-                count += 1
+        decoding, count = Decoding(), 0
+        key, side = StreamKey("bench"), Direction.RUNTIME_TO_SDK
+        events: list[Chunk | StreamEnd] = [Chunk(key, side, c) for c in chunks]
+        for event in [*events, StreamEnd(key, side)]:
+            for item in decoding.feed(event):
+                if isinstance(item, DecodedFrame):
+                    dumps(frame_record(item))
+                    count += 1
         return count
 
     return {

@@ -7,42 +7,24 @@ friendlier is here, keyed by field path ("value", "failure.code", "state_map[0].
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import Frame
-from restate_inspect.messages import (
+from restate_inspect.events import Frame, FrameContext
+from restate_inspect.protocol import message_notes
+from restate_inspect.schemaless import (
     WIRE_TYPE_NAMES,
     RawField,
     custom_entry_name,
     decode_schemaless,
-    lookup,
 )
-from restate_inspect.values import (
-    RESTATE_CODE_MEANINGS,
-    awakeable_id,
-    code_name,
-    epoch_ms_to_iso,
-    human_duration,
-    invocation_id_text,
-    parse_awakeable_id,
-    view_payload,
-)
+from restate_inspect.values import code_name, epoch_ms_to_iso, human_duration, view_payload
 
 TIME_FIELDS = frozenset({"wake_up_time", "invoke_time"})  # ms since the Unix epoch
 DURATION_FIELDS = frozenset({"duration_since_last_stored_entry", "next_retry_delay"})  # ms
 CODE_MESSAGES = frozenset({"ErrorMessage", "Failure"})  # whose `code` is a failure code
-
-
-class FrameContext(NamedTuple):
-    """What the conversation around a frame tells about it."""
-
-    entry_index: int | None = None
-    invocation_raw: bytes | None = None  # StartMessage.id of the attempt, when seen
 
 
 def annotate(frame: Frame, context: FrameContext | None = None) -> dict[str, Any]:
@@ -52,13 +34,8 @@ def annotate(frame: Frame, context: FrameContext | None = None) -> dict[str, Any
         _annotate_raw(frame, notes)
     else:
         _annotate_fields(frame.message, "", notes)
-        note = _MESSAGE_NOTES.get(type(frame.message))
-        if note is not None:
-            note(frame.message, context, notes)
+        message_notes(frame, context, notes)
     return notes
-
-
-_START_ID = pb.StartMessage.DESCRIPTOR.fields_by_name["id"]
 
 
 _ROLES: dict[FieldDescriptor, str] = {}  # filled as fields are met: a dict is the fast cache
@@ -78,7 +55,7 @@ def _classify(field: FieldDescriptor) -> str:
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return "message"
     if field.type == FieldDescriptor.TYPE_BYTES:
-        return "id" if field is _START_ID else "payload"
+        return "id" if field.name == "id" and owner == "StartMessage" else "payload"
     if field.name in TIME_FIELDS:
         return "time"
     if field.name in DURATION_FIELDS:
@@ -115,56 +92,6 @@ def _annotate_value(role: str, path: str, value: Any, notes: dict[str, Any]) -> 
         notes.setdefault("durations", {})[path] = human_duration(value)
     else:
         notes.setdefault("codes", {})[path] = {"code": value, "name": code_name(value)}
-
-
-def _start_notes(message: pb.StartMessage, context: FrameContext, notes: dict[str, Any]) -> None:
-    notes["invocation_id"] = invocation_id_text(message.id)
-
-
-def _awakeable_notes(
-    message: pb.AwakeableEntryMessage, context: FrameContext, notes: dict[str, Any]
-) -> None:
-    if context.invocation_raw is not None and context.entry_index is not None:
-        notes["awakeable_id"] = awakeable_id(context.invocation_raw, context.entry_index)
-
-
-def _complete_awakeable_notes(
-    message: pb.CompleteAwakeableEntryMessage, context: FrameContext, notes: dict[str, Any]
-) -> None:
-    target = parse_awakeable_id(message.id)
-    if target is not None:
-        notes["awakeable"] = {
-            "invocation_id": target.invocation_id,
-            "invocation_id_bytes": base64.b64encode(target.invocation_raw).decode("ascii"),
-            "entry_index": target.entry_index,
-        }
-
-
-def _call_notes(
-    message: pb.CallEntryMessage | pb.OneWayCallEntryMessage,
-    context: FrameContext,
-    notes: dict[str, Any],
-) -> None:
-    notes["target"] = f"{message.service_name}/{message.handler_name}"
-
-
-def _error_notes(message: pb.ErrorMessage, context: FrameContext, notes: dict[str, Any]) -> None:
-    if message.code in RESTATE_CODE_MEANINGS:
-        notes["meaning"] = RESTATE_CODE_MEANINGS[message.code]
-    if message.HasField("related_entry_type"):
-        related = lookup(message.related_entry_type)
-        notes["related_entry_type_name"] = related.name if related else None
-
-
-# What a whole message says beyond its fields, by its class.
-_MESSAGE_NOTES: dict[type[Message], Callable[[Any, FrameContext, dict[str, Any]], None]] = {
-    pb.StartMessage: _start_notes,
-    pb.AwakeableEntryMessage: _awakeable_notes,
-    pb.CompleteAwakeableEntryMessage: _complete_awakeable_notes,
-    pb.CallEntryMessage: _call_notes,
-    pb.OneWayCallEntryMessage: _call_notes,
-    pb.ErrorMessage: _error_notes,
-}
 
 
 def _annotate_raw(frame: Frame, notes: dict[str, Any]) -> None:

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
+from restate_inspect.events import Chunk, Gap, InputEvent, StreamEnd, StreamInfo
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.readers.events import Chunk, Gap, InputEvent, StreamEnd, StreamInfo
 from restate_inspect.render.jsonl import encode, stream_summary_record
 from restate_inspect.streams import StreamSummary
 

@@ -13,13 +13,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import Frame
-from restate_inspect.journal import AFTER_LOSS, SDK, AttemptJournal, DecodedFrame, Entry, Moment
+from restate_inspect.events import DecodedFrame, Discovery, Frame, StreamEnd, StreamInfo
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import lookup
 from restate_inspect.pipeline import Decoded
-from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
+from restate_inspect.protocol.v1.journal import AFTER_LOSS, SDK, AttemptJournal, Entry, Moment
+from restate_inspect.protocol.v1.messages import AWAKEABLE, COMPLETE_AWAKEABLE, V3_TABLE
 from restate_inspect.rules import Problem
 from restate_inspect.values import awakeable_id
 
@@ -192,14 +190,16 @@ class InvocationTracker:
         raw = attempt.start.id if attempt.start is not None else None
         here = _Awakeable(attempt.invocation_id or "", attempt.number or 0, None, attempt.stream)
         for entry in attempt.entries.values():
-            message = entry.frame.message
-            if isinstance(message, pb.AwakeableEntryMessage) and raw is not None:
+            message: Any = entry.frame.message
+            if message is None:
+                continue
+            if entry.frame.type == AWAKEABLE and raw is not None:
                 token = awakeable_id(raw, entry.index)
                 awakeable = _Awakeable(here.invocation_id, here.attempt, entry, here.stream)
                 self._remember(self._awakeables, token, awakeable)
                 for completer in self._completers.pop(token, []):
                     _link(completer, awakeable)
-            elif isinstance(message, pb.CompleteAwakeableEntryMessage):
+            elif entry.frame.type == COMPLETE_AWAKEABLE:
                 completer = _Awakeable(here.invocation_id, here.attempt, entry, here.stream)
                 known = self._awakeables.get(message.id)
                 if known is not None:
@@ -232,7 +232,7 @@ def _link(completer: _Awakeable, awakeable: _Awakeable) -> None:
 
 
 def _type_name(type_code: int) -> str:
-    spec = lookup(type_code)
+    spec = V3_TABLE.lookup(type_code)
     return spec.name if spec else f"0x{type_code:04x}"
 
 

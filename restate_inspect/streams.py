@@ -11,17 +11,16 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import HEADER_SIZE
-from restate_inspect.journal import DecodedFrame
+from restate_inspect.events import HEADER_SIZE, DecodedFrame, Discovery, StreamEnd, StreamInfo
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import interpreted, not_interpreted
 from restate_inspect.pipeline import Decoded
-from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
+from restate_inspect.protocol import ending_of, interpreted, not_interpreted
 from restate_inspect.rules import Problem, Severity
 from restate_inspect.values import invocation_id_text
+
+START_TYPE: Final = 0x0000  # the StartMessage's, in every protocol version
 
 
 @dataclass
@@ -144,12 +143,11 @@ class Summary:
             direction = frame.direction.value if frame.direction else ""
             self.frames[direction] = self.frames.get(direction, 0) + 1
             self.sizes[direction] = self.sizes.get(direction, 0) + 8 + frame.length
-            self.terminal = _terminal(frame.message) or self.terminal
-            if isinstance(frame.message, pb.StartMessage):
+            self.terminal = ending_of(frame) or self.terminal
+            start: Any = frame.message if frame.type == START_TYPE else None
+            if start is not None:
                 self.invocation_id = (
-                    self.invocation_id
-                    or frame.message.debug_id
-                    or invocation_id_text(frame.message.id)
+                    self.invocation_id or start.debug_id or invocation_id_text(start.id)
                 )
             if frame.time is not None:
                 self._saw(frame.time)
@@ -191,16 +189,6 @@ class Summary:
             ending=_ending(info, self.terminal, self.cut),
             problems=self.problems,
         )
-
-
-def _terminal(message: object) -> str | None:
-    if isinstance(message, pb.EndMessage):
-        return "end"
-    if isinstance(message, pb.SuspensionMessage):
-        return "suspended on " + ",".join(map(str, message.entry_indexes))
-    if isinstance(message, pb.ErrorMessage):
-        return f"error {message.code}"
-    return None
 
 
 _CUT_BY: Final = {"reset": "reset", "closed": "cut by the connection's close",

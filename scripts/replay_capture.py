@@ -26,9 +26,10 @@ import sys
 import threading
 import time
 
-from restate_inspect.readers.netpacket import PacketDecoder, Segment
+from restate_inspect.events import Segment, TcpData
+from restate_inspect.readers.netpacket import PacketDecoder
 from restate_inspect.readers.pcapfile import read_packets
-from restate_inspect.readers.tcp import TcpData, TcpReassembler
+from restate_inspect.readers.tcp import TcpReassembler
 from restate_inspect.rules import Problem
 
 

@@ -18,7 +18,12 @@ from google.protobuf.json_format import MessageToDict
 from typer.testing import CliRunner
 
 from restate_inspect.cli import app
-from restate_inspect.messages import lookup
+from restate_inspect.events import Frame, RawFrame
+from restate_inspect.framing import DEFAULT_MAX_LENGTH, DEFAULT_STREAM, decode_all
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.protocol import hints_for, reader_for
+from restate_inspect.protocol.v1.messages import V2_TABLE
+from restate_inspect.rules import Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -105,7 +110,7 @@ class ExpectedFrame:
 
     def message_dict(self) -> dict[str, Any]:
         """The body, parsed from protoc's text format, in protobuf's canonical JSON mapping."""
-        spec = lookup(self.type)
+        spec = V2_TABLE.lookup(self.type)
         assert spec is not None and spec.cls is not None, f"no schema for {self.type:#x}"
         message = text_format.Parse("\n".join(self.body_lines), spec.cls())
         return MessageToDict(message, preserving_proto_field_name=True)
@@ -150,6 +155,33 @@ def expected_streams(capture: str, path: Path | None = None) -> list[ExpectedStr
         elif line.startswith("service-protocol frames"):
             break  # the summary at the end
     return streams
+
+
+# --- framing and reading a whole body at once ---------------------------------------------
+
+
+def read_all(
+    data: bytes,
+    *,
+    stream: StreamKey = DEFAULT_STREAM,
+    direction: Direction | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    version: int | None = None,
+) -> list[Frame | Problem]:
+    """A body framed and read by its version's family, without numbering: each frame, then
+    its problems."""
+    reader = reader_for(version)
+    out: list[Frame | Problem] = []
+    raw = decode_all(
+        data, stream=stream, direction=direction, max_length=max_length, hints=hints_for(version)
+    )
+    for event in raw:
+        if isinstance(event, RawFrame):
+            frame, problems = reader.read(event)
+            out += [frame, *problems]
+        else:
+            out.append(event)
+    return out
 
 
 # --- the CLI -----------------------------------------------------------------------

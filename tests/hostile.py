@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import HEADER, encode_frame
+from restate_inspect.events import HEADER
+from restate_inspect.framing import encode_frame
+from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 
 ATTACKS = [
     "\x1b[2J\x1b[H",  # clear the screen

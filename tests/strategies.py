@@ -8,8 +8,12 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
 
+from restate_inspect.events import MessageType
 from restate_inspect.framing import encode_frame
-from restate_inspect.messages import MESSAGE_TYPES, MessageType
+from restate_inspect.protocol.v1.messages import V2_TABLE
+
+# the V1/V2 types, each with its schema class
+MESSAGE_TYPES = tuple(t for t in V2_TABLE.types if t.cls is not None)
 
 _SCALARS: dict[int, st.SearchStrategy[Any]] = {
     FieldDescriptor.TYPE_UINT32: st.integers(0, 2**32 - 1),

@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from google.protobuf.json_format import MessageToDict
 
-from restate_inspect.journal import DecodedFrame
+from restate_inspect.events import DecodedFrame, Discovery, StreamInfo
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
-from restate_inspect.readers.events import Discovery, StreamInfo
 from restate_inspect.rules import Problem
 from tests.helpers import (
     BUNDLED_CAPTURES,

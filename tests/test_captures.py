@@ -13,17 +13,16 @@ from typing import Any
 
 import pytest
 
-from restate_inspect.framing import Frame, decode_all
-from restate_inspect.journal import DecodedFrame
+from restate_inspect.events import DecodedFrame, Frame, Packet, Segment, StreamEnd, StreamInfo
 from restate_inspect.location import Direction
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import capture_events
-from restate_inspect.readers.events import StreamEnd, StreamInfo
-from restate_inspect.readers.netpacket import PacketDecoder, Segment
-from restate_inspect.readers.pcapfile import Packet, read_packets
+from restate_inspect.readers.netpacket import PacketDecoder
+from restate_inspect.readers.pcapfile import read_packets
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES
+from tests.helpers import read_all as decode_all
 
 REQUEST = (SAMPLES / "v1-call-other.req.bin").read_bytes()
 RESPONSE = (SAMPLES / "v1-call-other.resp.bin").read_bytes()
@@ -806,8 +805,8 @@ def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound(
     from hpack import Encoder
     from hyperframe.frame import DataFrame, HeadersFrame
 
+    from restate_inspect.events import HttpHead
     from restate_inspect.readers.http2 import _ENDED_KEPT, Http2Connection
-    from restate_inspect.readers.httpevents import HttpHead
 
     connection = Http2Connection(0)
     encoder = Encoder()
@@ -956,8 +955,9 @@ def test_a_lost_fin_is_no_lost_byte() -> None:
 
 
 def test_a_single_lost_byte_with_more_after_it_is_a_gap() -> None:
+    from restate_inspect.events import TcpData, TcpEvent, TcpGap
     from restate_inspect.readers.netpacket import ACK
-    from restate_inspect.readers.tcp import TcpData, TcpEvent, TcpGap, TcpReassembler
+    from restate_inspect.readers.tcp import TcpReassembler
 
     client, server = ("10.0.0.1", 40000), ("10.0.0.2", 9080)
     reassembler, events = TcpReassembler(), list[TcpEvent]()
@@ -996,8 +996,8 @@ def test_http1_declined_h2c_does_not_switch_on_a_later_101() -> None:
 def test_http1_chunk_resync_does_not_wait_on_an_implausible_size() -> None:
     """After a loss, a size line found by chance that announces megabytes is passed over:
     the next real chunk is found without holding the bytes in between."""
+    from restate_inspect.events import HttpBody, HttpEnd
     from restate_inspect.readers.http1 import Http1Connection
-    from restate_inspect.readers.httpevents import HttpBody, HttpEnd
 
     http1 = Http1Connection(0)
     http1.feed(0, b"POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", None, 1)
@@ -1012,9 +1012,10 @@ def test_http1_chunk_resync_does_not_wait_on_an_implausible_size() -> None:
 
 def _closes(packets: list[cw.Packet]) -> list[tuple[int, int, str]]:
     """(connection, side, how) of every TcpClosed, from the reassembler itself."""
+    from restate_inspect.events import TcpClosed
     from restate_inspect.readers.netpacket import PacketDecoder
     from restate_inspect.readers.pcapfile import read_packets
-    from restate_inspect.readers.tcp import TcpClosed, TcpReassembler
+    from restate_inspect.readers.tcp import TcpReassembler
 
     decoder, reassembler = PacketDecoder(), TcpReassembler()
     out = []
@@ -1095,8 +1096,8 @@ def test_a_header_block_seen_before_decodes_by_the_table_it_meets() -> None:
     from hpack import Encoder
     from hyperframe.frame import HeadersFrame
 
+    from restate_inspect.events import HttpHead
     from restate_inspect.readers.http2 import Http2Connection
-    from restate_inspect.readers.httpevents import HttpHead
 
     encoder = Encoder()
     first = encoder.encode([("x-a", "1")])  # inserts x-a: 1 at index 62

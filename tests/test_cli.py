@@ -20,8 +20,8 @@ import pytest
 
 from restate_inspect import __version__, cli
 from restate_inspect.cli import browsing, options, output
+from restate_inspect.events import DecodedFrame
 from restate_inspect.invocations import Invocation
-from restate_inspect.journal import DecodedFrame
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES, captures_dir, expected_streams, run_cli
 from tests.hostile import hostile_stream

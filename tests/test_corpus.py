@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from restate_inspect.framing import Frame, FrameDecoder
+from restate_inspect.events import RawFrame
+from restate_inspect.framing import FrameDecoder
 from restate_inspect.location import Direction
 from tests.helpers import (
     SAMPLES,
@@ -113,7 +114,7 @@ def test_big_capture_streams_match_the_expected_frame_counts() -> None:
             side = "req" if name.endswith(".req.bin") else "resp"
             decoder = FrameDecoder()
             for event in decoder.feed(handle.read()) + decoder.end_of_stream():
-                if isinstance(event, Frame):
+                if isinstance(event, RawFrame):
                     got[(side, event.type, event.flags)] += 1
                 else:
                     problems.append((name, event))

@@ -3,37 +3,38 @@
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from google.protobuf.message import Message
 from hypothesis import given
 from hypothesis import strategies as st
 
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import (
-    HEADER,
-    Event,
-    Frame,
-    FrameDecoder,
-    decode_all,
-    encode_frame,
-)
+from restate_inspect.events import HEADER, Frame, MessageType, RawFrame
+from restate_inspect.framing import FrameDecoder, encode_frame
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import MESSAGE_TYPES, MessageType
+from restate_inspect.protocol import hints_for, reader_for
+from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.rules import Problem
 from tests.helpers import SAMPLES, assert_split_invariant
-from tests.strategies import flags_for, messages, typed_messages, valid_streams
+from tests.helpers import read_all as decode_all
+from tests.strategies import MESSAGE_TYPES, flags_for, messages, typed_messages, valid_streams
+
+Event = Frame | RawFrame | Problem
+V1_HINTS = hints_for(None)
 
 
-def frames(events: list[Event]) -> list[Frame]:
-    return [e for e in events if isinstance(e, Frame)]
+def frames(events: Sequence[Event]) -> list[Any]:
+    """The frames: read (Frame) from decode_all, as framed (RawFrame) from a FrameDecoder."""
+    return [e for e in events if isinstance(e, Frame | RawFrame)]
 
 
-def problems(events: list[Event]) -> list[Problem]:
+def problems(events: Sequence[Event]) -> list[Problem]:
     return [e for e in events if isinstance(e, Problem)]
 
 
-def assert_tiles(events: list[Event], total: int) -> None:
+def assert_tiles(events: Sequence[Event], total: int) -> None:
     """Frames and undecoded ranges cover [0, total) exactly, in order, without overlap."""
     ranges = [p for p in problems(events) if p.undecoded]
     assert all(p.offset is not None and p.length is not None for p in ranges)
@@ -49,11 +50,20 @@ def assert_tiles(events: list[Event], total: int) -> None:
 
 
 def feed_pieces(pieces: list[bytes], **options: object) -> list[Event]:
-    decoder = FrameDecoder(**options)  # type: ignore[arg-type]
-    events: list[Event] = []
+    """Framed piece by piece, and read as V1-V3 is."""
+    decoder = FrameDecoder(hints=V1_HINTS, **options)  # type: ignore[arg-type]
+    reader = reader_for(None)
+    raw: list[RawFrame | Problem] = []
     for piece in pieces:
-        events += decoder.feed(piece)
-    return events + decoder.end_of_stream()
+        raw += decoder.feed(piece)
+    events: list[Event] = []
+    for event in raw + decoder.end_of_stream():
+        if isinstance(event, RawFrame):
+            frame, found = reader.read(event)
+            events += [frame, *found]
+        else:
+            events.append(event)
+    return events
 
 
 # --- round trips ---------------------------------------------------------------------
@@ -112,7 +122,7 @@ def test_frames_carry_stream_direction_and_the_time_of_the_chunk_that_completed_
     decoder = FrameDecoder(stream=key, direction=Direction.RUNTIME_TO_SDK)
     assert decoder.feed(wire[:5], time=1.0, packet=1) == []
     (frame,) = decoder.feed(wire[5:] + wire[:3], time=2.5, packet=2)
-    assert isinstance(frame, Frame)
+    assert isinstance(frame, RawFrame)
     assert (frame.stream, frame.direction, frame.time, frame.packet) == (
         key,
         Direction.RUNTIME_TO_SDK,
@@ -120,19 +130,19 @@ def test_frames_carry_stream_direction_and_the_time_of_the_chunk_that_completed_
         2,
     )
     (frame,) = decoder.feed(wire[3:], time=3.0, packet=3)
-    assert isinstance(frame, Frame) and frame.offset == len(wire) and frame.packet == 3
+    assert isinstance(frame, RawFrame) and frame.offset == len(wire) and frame.packet == 3
     assert decoder.bytes_fed == 2 * len(wire)
     assert decoder.end_of_stream() == []
 
 
 def test_empty_feeds_change_nothing() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     assert decoder.feed(b"") == []
     assert decoder.feed(memoryview(encode_frame(0x0005))) != []
 
 
 def test_feed_after_end_of_stream_is_a_programming_error() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     decoder.end_of_stream()
     with pytest.raises(ValueError, match="after end_of_stream"):
         decoder.feed(b"x")
@@ -295,7 +305,7 @@ def test_custom_entry_with_completed_flag_and_garbage_body() -> None:
 
 
 def test_a_4_gib_declared_length_allocates_nothing() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     tracemalloc.start()
     try:
         decoder.feed(HEADER.pack(0x0C01, 0, 0xFFFFFFFF))
@@ -311,7 +321,7 @@ def test_a_4_gib_declared_length_allocates_nothing() -> None:
 
 
 def test_a_large_declared_length_under_the_limit_is_not_allocated_up_front() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     tracemalloc.start()
     try:
         decoder.feed(HEADER.pack(0x0001, 0, 60 * 1024 * 1024) + b"\x08\x01")
@@ -326,8 +336,8 @@ def test_a_large_declared_length_under_the_limit_is_not_allocated_up_front() -> 
 def test_a_big_frame_in_small_chunks_is_joined_once() -> None:
     body = pb.CompletionMessage(entry_index=2, value=bytes(3 * 1024 * 1024)).SerializeToString()
     wire = encode_frame(0x0001, body)
-    decoder = FrameDecoder()
-    events: list[Event] = []
+    decoder = FrameDecoder(hints=V1_HINTS)
+    events: list[RawFrame | Problem] = []
     for start in range(0, len(wire), 4096):
         events += decoder.feed(wire[start : start + 4096])
     (frame,) = frames(events + decoder.end_of_stream())
@@ -358,7 +368,7 @@ END = encode_frame(0x0005)
 
 
 def test_a_gap_between_frames_is_reported_and_decoding_goes_on() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = (
         decoder.feed(ACK) + decoder.gap(20) + decoder.feed(CALL + END) + decoder.end_of_stream()
     )
@@ -370,7 +380,7 @@ def test_a_gap_between_frames_is_reported_and_decoding_goes_on() -> None:
 
 
 def test_a_gap_inside_a_frame_loses_it_and_skips_to_the_next_plausible_one() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.feed(ACK + CALL[:6]) + decoder.gap(5)
     cut, gap = problems(events)
     assert (gap.code, gap.offset, gap.length) == ("RI111", len(ACK) + 6, 5)
@@ -389,14 +399,14 @@ def test_a_gap_inside_a_frame_loses_it_and_skips_to_the_next_plausible_one() -> 
 
 
 def test_a_gap_after_a_whole_header_reports_the_frame_it_cut() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.feed(CALL[:10]) + decoder.gap(3)
     cut = problems(events)[0]
     assert cut.code == "RI113" and "CallEntryMessage (0x0c01)" in cut.message
 
 
 def test_resynchronisation_waits_for_a_body_and_for_what_follows_it() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.gap(0)
     assert problems(events)[0].message.startswith("an unknown number of bytes may be missing")
     for piece in (
@@ -418,7 +428,7 @@ def test_resynchronisation_waits_for_a_body_and_for_what_follows_it() -> None:
 
 def test_a_candidate_whose_body_does_not_parse_is_passed_over() -> None:
     bogus = HEADER.pack(0x0801, 0, 2) + b"\x0a\x09"  # SetState whose body is cut protobuf
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.gap(4) + decoder.feed(bogus + ACK) + decoder.end_of_stream()
     assert [f.type for f in frames(events)] == [4]
     assert problems(events)[1].length == len(bogus)
@@ -426,13 +436,13 @@ def test_a_candidate_whose_body_does_not_parse_is_passed_over() -> None:
 
 def test_a_candidate_needs_a_plausible_frame_after_it() -> None:
     soup = HEADER.pack(0x0005, 0, 0) + b"\xff" * 9  # an End header followed by garbage
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.gap(1) + decoder.feed(soup + ACK) + decoder.end_of_stream()
     assert [f.type for f in frames(events)] == [4]
 
 
 def test_nothing_plausible_before_the_end_is_one_skipped_range() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.gap(2) + decoder.feed(b"\xff" * 30) + decoder.end_of_stream()
     assert [(p.code, p.offset, p.length) for p in problems(events)] == [
         ("RI111", 0, 2),
@@ -442,13 +452,13 @@ def test_nothing_plausible_before_the_end_is_one_skipped_range() -> None:
 
 
 def test_a_gap_right_after_another_reports_no_empty_skip() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.gap(1) + decoder.gap(1) + decoder.end_of_stream()
     assert [p.code for p in problems(events)] == ["RI111", "RI111"]
 
 
 def test_a_gap_after_a_framing_error_closes_the_lost_range_and_resynchronises() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.feed(HEADER.pack(0x0C01, 0, 0xFFFFFFFF) + b"xx") + decoder.gap(7)
     events += decoder.feed(ACK) + decoder.end_of_stream()
     assert [p.code for p in problems(events)] == ["RI103", "RI104", "RI111"]
@@ -457,14 +467,14 @@ def test_a_gap_after_a_framing_error_closes_the_lost_range_and_resynchronises() 
 
 
 def test_gap_after_end_of_stream_is_a_programming_error() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     decoder.end_of_stream()
     with pytest.raises(ValueError, match="after end_of_stream"):
         decoder.gap(1)
 
 
 def test_resynchronisation_waits_for_a_candidate_whose_body_is_still_coming() -> None:
-    decoder = FrameDecoder()
+    decoder = FrameDecoder(hints=V1_HINTS)
     events = decoder.gap(3) + decoder.feed(b"\xee" + CALL[:12])
     assert frames(events) == []  # the call's body has not all arrived: wait
     events += decoder.feed(CALL[12:] + END) + decoder.end_of_stream()
@@ -479,9 +489,8 @@ def test_resynchronisation_waits_for_a_candidate_whose_body_is_still_coming() ->
 # --- protocol versions ---------------------------------------------------------------------
 
 
-def _decode(wire: bytes, protocol: int | None) -> list[Event]:
-    decoder = FrameDecoder(protocol=protocol)
-    return decoder.feed(wire) + decoder.end_of_stream()
+def _decode(wire: bytes, protocol: int | None) -> list[Frame | Problem]:
+    return decode_all(wire, version=protocol)
 
 
 def test_a_v3_stream_knows_the_v3_entry_types() -> None:
@@ -504,7 +513,7 @@ def test_a_stream_of_a_later_version_is_framed_but_not_interpreted() -> None:
     assert problems(events) == []
     first, *others = frames(events)
     assert first.message == start and first.name == "StartMessage"
-    assert first.type_label == "StartMessage" and first.foreign_version == 5
+    assert first.type_label == "StartMessage" and first.version == 5
     assert [(f.type, f.message, f.name, f.type_label) for f in others] == [
         (0x0003, None, None, "V5 message"),
         (0x0C01, None, None, "V5 message"),
@@ -517,9 +526,21 @@ def test_a_stream_of_a_later_version_is_framed_but_not_interpreted() -> None:
 
 def test_a_later_versions_start_message_that_does_not_parse_is_not_reported() -> None:
     (frame,) = _decode(encode_frame(0x0000, b"\xff"), 4)
-    assert isinstance(frame, Frame) and frame.message is None and frame.foreign_version == 4
+    assert isinstance(frame, Frame) and frame.message is None and frame.version == 4
 
 
 def test_type_labels() -> None:
     known, unknown = frames(decode_all(encode_frame(0x0005) + encode_frame(0x7777)))
     assert (known.type_label, unknown.type_label) == ("EndMessage", "unknown type")
+
+
+def test_framing_alone_names_types_by_code_and_resynchronises_on_any_type() -> None:
+    decoder = FrameDecoder()  # no hints: framing knows no protocol version
+    events = decoder.gap(2) + decoder.feed(b"\x01" + encode_frame(0x7777, b"\x08\x01"))
+    events += decoder.feed(encode_frame(0x0000, b"") + b"\x00") + decoder.end_of_stream()
+    assert [f.type for f in frames(events)] == [0x7777, 0x0000]
+    assert [p.code for p in problems(events)] == ["RI111", "RI112", "RI101"]
+    (cut,) = problems(decode_all(encode_frame(0x1234, b"xx")[:9], version=None))
+    assert "type 0x1234" in cut.message
+    lost = FrameDecoder(max_length=1).feed(encode_frame(0x0C01, b"xx"))
+    assert "type 0x0c01 frame" in lost[0].message  # type: ignore[union-attr]

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from restate_inspect.events import InputEvent, StreamEnd
 from restate_inspect.framing import FrameDecoder
 from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.location import Direction, StreamKey
@@ -33,7 +34,6 @@ from restate_inspect.readers import (
     stream_events,
 )
 from restate_inspect.readers.base64text import Base64TextDecoder
-from restate_inspect.readers.events import InputEvent, StreamEnd
 from restate_inspect.readers.hextext import HexTextDecoder
 from restate_inspect.render.journal import JournalRenderer
 from restate_inspect.render.jsonl import encode, invocation_records, record

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.annotations import FrameContext
-from restate_inspect.framing import Frame, decode_all, encode_frame
-from restate_inspect.journal import (
-    AttemptJournal,
-    DecodedFrame,
-    EntryNumbering,
-    comparable,
-    is_entry,
-)
+from restate_inspect.events import DecodedFrame, Frame, FrameContext
+from restate_inspect.framing import encode_frame
 from restate_inspect.location import Direction, StreamKey
+from restate_inspect.protocol.v1._proto import v2_pb2 as pb
+from restate_inspect.protocol.v1.journal import AttemptJournal
+from restate_inspect.protocol.v1.messages import V3_TABLE
+from restate_inspect.protocol.v1.numbering import EntryNumbering
+from restate_inspect.protocol.v1.replay import comparable
 from restate_inspect.rules import Problem, Severity
+from tests.helpers import read_all as decode_all
+
+is_entry = V3_TABLE.is_entry
 
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 
@@ -302,3 +302,10 @@ def test_an_entry_key_is_made_when_first_asked_for_and_kept() -> None:
         (RUNTIME, START), (RUNTIME, encode_frame(0x0400, pb.InputEntryMessage(value=b"x")))
     )
     assert other.entries[0].comparable_key() != key
+
+
+def test_awakeables_and_the_entries_that_complete_them_are_linkable() -> None:
+    awakeable = encode_frame(0x0C03, pb.AwakeableEntryMessage())
+    complete = encode_frame(0x0C04, pb.CompleteAwakeableEntryMessage(id="x"))
+    attempt = _attempt((RUNTIME, START), (RUNTIME, INPUT), (SDK, awakeable + complete))
+    assert [e.linkable for e in attempt.entries.values()] == [False, True, True]

@@ -13,29 +13,24 @@ import pytest
 from tests.helpers import ROOT
 
 PACKAGE = ROOT / "restate_inspect"
-# Layers that take bytes or records and return records: no files, no terminal, no UI.
-SANS_IO = (
-    "location.py",
-    "rules.py",
-    "messages.py",
-    "framing.py",
-    "values.py",
-    "annotations.py",
-    "journal.py",
-    "readers/formats.py",
-    "readers/hextext.py",
-    "readers/base64text.py",
-    "readers/events.py",
-    "readers/netpacket.py",
-    "readers/tcp.py",
-    "readers/httpevents.py",
-    "readers/http2.py",
-    "readers/http1.py",
-    "readers/capture.py",
-    "streams.py",
-    "invocations.py",
-    "entries.py",
+# What touches files, terminals or screens; every other module takes bytes or records and
+# returns records.
+IO_MODULES = (
+    "__init__.py", "__main__.py", "readers/__init__.py", "readers/compressed.py", "export.py",
+)  # fmt: skip
+IO_PACKAGES = ("cli", "render", "tui")
+SANS_IO = tuple(
+    sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "_proto" not in path.parts
+        and path.parts[len(PACKAGE.parts)] not in IO_PACKAGES
+        and str(path.relative_to(PACKAGE)) not in IO_MODULES
+    )
 )
+# The core below the readers: the protocol families, the journal and what they stand on
+# load no reader, and neither the HTTP/2 libraries the readers use.
+CORE = tuple(module for module in SANS_IO if not module.startswith("readers/"))
 FORBIDDEN_MODULES = {
     "io", "os", "sys", "pathlib", "shutil", "tempfile", "subprocess", "select",
     "multiprocessing", "rich", "textual", "typer", "click", "restate_inspect.cli",
@@ -47,8 +42,14 @@ FORBIDDEN_CALLS = {"open", "print", "input"}
 # Full branch coverage is required of the riskiest layers, by their own tests.
 COVERED = {
     "restate_inspect.framing": ("tests/test_framing.py",),
-    "restate_inspect.messages": ("tests/test_messages.py",),
-    "restate_inspect.journal": ("tests/test_journal.py", "tests/test_rules.py"),
+    "restate_inspect.protocol": (
+        "tests/test_framing.py",
+        "tests/test_protocol.py",
+        "tests/test_protocol_v1_messages.py",
+        "tests/test_protocol_v1_entries.py",
+        "tests/test_journal.py",
+        "tests/test_rules.py",
+    ),
 }
 
 
@@ -99,9 +100,7 @@ def test_sans_io_layers_touch_no_io_or_ui(module: str) -> None:
 
 def test_sans_io_layers_load_no_io_or_ui_packages() -> None:
     """Transitively too: importing them pulls in neither rich, textual, typer nor click."""
-    modules = ", ".join(
-        "restate_inspect." + m.removesuffix(".py").replace("/", ".") for m in SANS_IO
-    )
+    modules = ", ".join(_module_name(m) for m in SANS_IO)
     code = (
         f"import sys, importlib\nfor m in '{modules}'.split(', '): importlib.import_module(m)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
@@ -110,6 +109,27 @@ def test_sans_io_layers_load_no_io_or_ui_packages() -> None:
     result = _run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def _module_name(module: str) -> str:
+    return "restate_inspect." + module.removesuffix(".py").removesuffix("/__init__").replace(
+        "/", "."
+    )
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_the_core_loads_no_reader_in_a_fresh_interpreter(module: str) -> None:
+    """Transitively: the protocol families and the journal are fed records, and know
+    nothing of where they came from."""
+    name = _module_name(module)
+    code = (
+        f"import sys, importlib\nimportlib.import_module({name!r})\n"
+        "print(sorted(m for m in sys.modules if m == 'restate_inspect.readers' or "
+        "m.startswith('restate_inspect.readers.') or m.split('.')[0] in {'hyperframe', 'hpack'}))"
+    )
+    result = _run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"{name} loads {result.stdout.strip()}"
 
 
 def test_importing_the_package_does_not_import_textual() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from restate_inspect.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers import (
     CHUNK_SIZE,
@@ -33,7 +34,6 @@ from restate_inspect.readers import (
     stream_events,
 )
 from restate_inspect.readers.compressed import Decompressing, decompressing
-from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.rules import Problem
 from tests.helpers import SAMPLES
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from restate_inspect._proto import protocol_pb2 as pb
+from restate_inspect.events import Chunk, DecodedFrame, Gap, InputEvent, StreamEnd, StreamInfo
 from restate_inspect.framing import encode_frame
 from restate_inspect.invocations import Invocation, invocations
-from restate_inspect.journal import IN_FLIGHT, DecodedFrame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
-from restate_inspect.readers.events import Chunk, Gap, InputEvent, StreamEnd, StreamInfo
+from restate_inspect.protocol.v1._proto import v2_pb2 as pb
+from restate_inspect.protocol.v1.journal import IN_FLIGHT
 from restate_inspect.rules import RULES, Problem
 
 R, S = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
@@ -512,6 +512,6 @@ def test_other_http_with_a_restate_media_type_is_not_read_as_a_stream() -> None:
     key = StreamKey("tcp0", "s1")
     headers = (("content-type", V5),)
     info = StreamInfo(key, "other", "a -> b", "HTTP/2", 1.0, 1, "GET", "/x", headers)
-    assert Decoding().process(info) == [info]
+    assert Decoding().feed(info) == [info]
     invocation = StreamInfo(key, "invocation", "a -> b", "HTTP/2", 1.0, 1, "POST", "/x", headers)
-    assert [type(i).__name__ for i in Decoding().process(invocation)] == ["StreamInfo", "Problem"]
+    assert [type(i).__name__ for i in Decoding().feed(invocation)] == ["StreamInfo", "Problem"]

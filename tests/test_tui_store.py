@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from restate_inspect.invocations import Invocation, invocations
-from restate_inspect.messages import LINKABLE
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.tui import model
@@ -87,7 +86,7 @@ def test_links_found_after_an_invocation_was_stored_are_read_back(
             place = store.add(invocation).place
             for attempt in invocation.attempts:
                 for entry in attempt.entries.values():
-                    if isinstance(entry.frame.message, LINKABLE):
+                    if entry.linkable:
                         key = (place, attempt.number, entry.index)
                         links_when_stored[key] = list(entry.links)
     late = [key for key, links in links_when_stored.items() if not links]

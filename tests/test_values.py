@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import Frame, decode_all
+from restate_inspect.events import Frame
+from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.values import (
     awakeable_id,
     code_name,
@@ -24,6 +24,7 @@ from restate_inspect.values import (
     view_payload,
 )
 from tests.helpers import CAPTURE_NAMES, captures_dir
+from tests.helpers import read_all as decode_all
 
 
 def _all_frames() -> list[Frame]:

@@ -13,11 +13,11 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from restate_inspect.events import InputEvent
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.invocations import Invocation, Journaled
 from restate_inspect.location import Direction
 from restate_inspect.readers import InputFormat, capture_kind, read_input, read_pair
-from restate_inspect.readers.events import InputEvent
 from restate_inspect.readers.pcapfile import Readable
 from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamGroup, StreamSummary, Tally, summarize

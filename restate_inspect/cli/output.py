@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, ParamSpec
 import typer
 
 from restate_inspect.cli.options import EXIT_CLEAN, ColorMode, Selection, Source
+from restate_inspect.events import InputEvent
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import input_size
-from restate_inspect.readers.events import InputEvent
 from restate_inspect.render.jsonl import encode, record
 from restate_inspect.streams import StreamGroup, Tally, group_streams
 

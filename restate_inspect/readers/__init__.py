@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import BinaryIO, Final, TypeVar
 
+from restate_inspect.events import InputEvent, Packet
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.capture import CaptureDecoder
 from restate_inspect.readers.compressed import GZIP_MAGIC, MAGIC_SIZE, decompressing
-from restate_inspect.readers.events import InputEvent
 from restate_inspect.readers.formats import (
     InputError,
     InputFormat,
@@ -29,7 +29,7 @@ from restate_inspect.readers.formats import (
     sniff,
     stream_events,
 )
-from restate_inspect.readers.pcapfile import Packet, Readable, is_capture, read_packets
+from restate_inspect.readers.pcapfile import Readable, is_capture, read_packets
 from restate_inspect.rules import Problem
 
 __all__ = [

@@ -14,33 +14,34 @@ import math
 from dataclasses import dataclass, field
 from typing import Final
 
-from restate_inspect.location import Direction, StreamKey, new_record
-from restate_inspect.messages import lookup
-from restate_inspect.readers.events import (
+from restate_inspect.events import (
     INVOCATION_CONTENT_TYPE,
     Chunk,
+    Connection,
     Discovery,
     Gap,
+    HttpBody,
+    HttpEnd,
+    HttpEvent,
+    HttpGap,
+    HttpHead,
     InputEvent,
+    Packet,
     StreamEnd,
     StreamInfo,
-    find_header,
-    media_type,
-)
-from restate_inspect.readers.http1 import Http1Connection, looks_like_request
-from restate_inspect.readers.http2 import PREFACE, Http2Connection, looks_like_http2
-from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
-from restate_inspect.readers.netpacket import PacketDecoder
-from restate_inspect.readers.pcapfile import Packet
-from restate_inspect.readers.tcp import (
-    Connection,
     TcpClosed,
     TcpData,
     TcpEvent,
     TcpGap,
-    TcpReassembler,
+    find_header,
+    media_type,
     show_endpoint,
 )
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.readers.http1 import Http1Connection, looks_like_request
+from restate_inspect.readers.http2 import PREFACE, Http2Connection, looks_like_http2
+from restate_inspect.readers.netpacket import PacketDecoder
+from restate_inspect.readers.tcp import TcpReassembler
 from restate_inspect.rules import Problem
 
 MAX_MANIFEST: Final = 4 * 1024 * 1024
@@ -64,14 +65,21 @@ def classify(method: str | None, path: str | None, content_type: str | None) -> 
 
 
 def _restate_header(data: bytes, direction: Direction) -> bool:
-    """Could these 8 bytes start a Restate body in this direction?"""
+    """Could these 8 bytes start a Restate body in this direction? The runtime's begins
+    with a StartMessage; the SDK's with a control message, a journal entry or command (of
+    any protocol version), or a custom type; and no version has a flag but 0x8000 and 1."""
     type_code = int.from_bytes(data[:2], "big")
     flags = int.from_bytes(data[2:4], "big")
     length = int.from_bytes(data[4:8], "big")
     if direction is Direction.RUNTIME_TO_SDK:
         return type_code == 0 and flags == 0 and 0 < length < 1 << 20
-    spec = lookup(type_code)
-    return spec is not None and not flags & ~spec.allowed_flags and length < 1 << 26
+    known = type_code < _FIRST_UNKNOWN_CONTROL or _ENTRIES[0] <= type_code <= _ENTRIES[1]
+    return (known or type_code >= _CUSTOM) and not flags & ~0x8001 and length < 1 << 26
+
+
+_FIRST_UNKNOWN_CONTROL: Final = 0x0008
+_ENTRIES: Final = (0x0400, 0x0C09)  # V4+ commands, V1-V3 entries
+_CUSTOM: Final = 0xFC00
 
 
 def _tls_record(data: bytes) -> bool:
@@ -412,7 +420,7 @@ class CaptureDecoder:
         if isinstance(event, HttpBody):
             exchange.bytes[event.direction] += len(event.data)
             if kind == "invocation":
-                return [new_record(Chunk, (exchange.key, *event[1:]))]
+                return [Chunk(exchange.key, event.direction, event.data, event.time, event.packet)]
             if kind == "discovery" and event.direction is Direction.SDK_TO_RUNTIME:
                 exchange.manifest += event.data[: MAX_MANIFEST - len(exchange.manifest)]
             return []

@@ -14,9 +14,9 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Final
 
+from restate_inspect.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.base64text import Base64TextDecoder
-from restate_inspect.readers.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.readers.hextext import NODE_BUFFER, HexTextDecoder
 from restate_inspect.readers.literals import (
     LOOKS_LIKE_NUMBERS,

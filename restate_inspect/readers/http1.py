@@ -14,9 +14,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
+from restate_inspect.events import (
+    Headers,
+    HttpBody,
+    HttpEnd,
+    HttpEvent,
+    HttpGap,
+    HttpHead,
+    find_header,
+)
 from restate_inspect.location import Direction
-from restate_inspect.readers.events import Headers, find_header
-from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
 from restate_inspect.rules import Problem, counted
 
 _REQUEST_LINE: Final = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]\r?\n")

@@ -34,9 +34,8 @@ from hyperframe.frame import (
     SettingsFrame,
 )
 
-from restate_inspect.location import Direction, new_record
-from restate_inspect.readers.events import Headers
-from restate_inspect.readers.httpevents import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
+from restate_inspect.events import Headers, HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
+from restate_inspect.location import Direction
 from restate_inspect.rules import Problem, counted
 
 PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -298,8 +297,8 @@ class Http2Connection:
                 if length:
                     name = self._names.get(stream) or f"s{stream}"
                     data = buffer[pos + 9 : end]
-                    body = (name, state.direction, data, self._time, self._packet)
-                    self._events.append(new_record(HttpBody, body))
+                    body = HttpBody(name, state.direction, data, self._time, self._packet)
+                    self._events.append(body)
                 if flags & _END_STREAM:
                     self._end(stream, state.direction, "end")
                 return end

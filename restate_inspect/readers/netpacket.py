@@ -7,10 +7,9 @@ import functools
 import socket
 import struct
 from dataclasses import dataclass, field
-from typing import Final, NamedTuple
+from typing import Final
 
-from restate_inspect.location import new_record
-from restate_inspect.readers.pcapfile import Packet
+from restate_inspect.events import Packet, Segment
 from restate_inspect.rules import Problem, counted
 
 # link types
@@ -36,20 +35,6 @@ _MAX_FRAGMENTED: Final = 64  # datagrams being reassembled at once; the oldest i
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 _IPV4: Final = struct.Struct("!BBHHHxB2x8s")
 _TCP_HEADER: Final = struct.Struct("!HHIIH")
-
-
-class Segment(NamedTuple):
-    """A TCP segment with where it came from."""
-
-    source: tuple[str, int]
-    destination: tuple[str, int]
-    seq: int
-    ack: int
-    flags: int
-    payload: bytes
-    missing: int  # payload bytes the capture cut off (snap length): a gap after the payload
-    time: float | None
-    packet: int
 
 
 @dataclass
@@ -251,17 +236,14 @@ def _tcp(
     header = (offset_flags >> 12) * 4
     if header < 20 or start + header > end:
         raise ValueError("TCP header length")
-    return new_record(
-        Segment,
-        (
-            (source, sport),
-            (destination, dport),
-            seq,
-            ack,
-            offset_flags & 0x3F,
-            data[start + header : end],
-            cut,
-            packet.time,
-            packet.number,
-        ),
+    return Segment(
+        (source, sport),
+        (destination, dport),
+        seq,
+        ack,
+        offset_flags & 0x3F,
+        data[start + header : end],
+        cut,
+        packet.time,
+        packet.number,
     )

@@ -12,9 +12,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, NamedTuple, Protocol
+from typing import Final, Protocol
 
-from restate_inspect.location import new_record
+from restate_inspect.events import Packet
 from restate_inspect.rules import Problem
 
 PCAP_MAGICS: Final = {  # byte order, timestamp ticks per second
@@ -30,14 +30,6 @@ _IF_TSRESOL, _IF_TSOFFSET = 9, 14
 _PACKET_FIELDS: Final = {_EPB: 20, _PB: 20, _SPB: 4}  # bytes before a packet block's data
 _MAX_BLOCK: Final = 256 * 1024 * 1024  # a larger block length is corruption, not a packet
 _BLOCK: Final = 1 << 20  # bytes read from the handle at a time
-
-
-class Packet(NamedTuple):
-    number: int  # 1-based, as Wireshark counts
-    time: float | None  # seconds since the epoch
-    linktype: int
-    data: bytes  # as captured (maybe cut by the snap length)
-    original_length: int  # on the wire: more than data holds when cut by a snap length
 
 
 class Readable(Protocol):
@@ -162,7 +154,7 @@ def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Pro
                 yield reader.cut_short(f"packet {number}", captured + 16, size - pos, start)
                 return
         time = (seconds * per_second + fraction) / per_second  # as _seconds: rounded once
-        yield new_record(Packet, (number, time, linktype, buffer[pos + 16 : end], original))
+        yield Packet(number, time, linktype, buffer[pos + 16 : end], original)
         pos = end
 
 

@@ -17,57 +17,23 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
-from restate_inspect.location import new_record
-from restate_inspect.readers.netpacket import ACK, FIN, RST, SYN, Segment
+from restate_inspect.events import (
+    Connection,
+    Endpoint,
+    Segment,
+    TcpClosed,
+    TcpData,
+    TcpEvent,
+    TcpGap,
+    show_endpoint,
+)
+from restate_inspect.readers.netpacket import ACK, FIN, RST, SYN
 from restate_inspect.rules import Problem, counted
 
-Endpoint = tuple[str, int]
 _WRAP: Final = 1 << 32
 _HALF: Final = 1 << 31
 MAX_BUFFERED: Final = 8 * 1024 * 1024  # out-of-order bytes held per direction
 _WINDOW: Final = 64 * 1024  # delivered bytes kept to compare retransmissions with
-
-
-@dataclass(frozen=True, slots=True)
-class Connection:
-    index: int  # in order of first packet, as Wireshark's tcp.stream
-    first: Endpoint  # the side that sent the SYN, or the first packet seen
-    second: Endpoint
-    syn_seen: bool
-
-    def label(self) -> str:
-        return f"{show_endpoint(self.first)} ↔ {show_endpoint(self.second)}"
-
-
-def show_endpoint(endpoint: Endpoint) -> str:
-    host, port = endpoint
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-class TcpData(NamedTuple):
-    connection: Connection
-    side: int  # 0: sent by connection.first, 1: by connection.second
-    data: bytes
-    time: float | None  # of the packet that carried these bytes
-    packet: int
-
-
-class TcpGap(NamedTuple):
-    connection: Connection
-    side: int
-    length: int  # bytes missing from the capture
-    time: float | None
-    packet: int  # the packet at which the loss became certain
-
-
-class TcpClosed(NamedTuple):
-    connection: Connection
-    side: int
-    how: str  # "fin", "rst" or "end" (the capture ended first)
-    by: int | None = None  # "rst": the side that sent it
-
-
-TcpEvent = TcpData | TcpGap | TcpClosed | Problem
 
 
 class _Piece(NamedTuple):
@@ -197,7 +163,7 @@ class _Conversation:
         flow.recent_size += len(new)
         while flow.recent_size - len(flow.recent[0]) >= _WINDOW:
             flow.recent_size -= len(flow.recent.popleft())
-        self.events.append(new_record(TcpData, (self.connection, side, new, time, packet)))
+        self.events.append(TcpData(self.connection, side, new, time, packet))
 
     def _skip_to(self, side: int, offset: int, time: float | None, packet: int) -> None:
         flow = self.flows[side]

@@ -13,7 +13,7 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from restate_inspect.framing import Frame
+from restate_inspect.events import Frame
 from restate_inspect.values import pretty_json
 
 # Small messages that read best on one line: `key: value`.

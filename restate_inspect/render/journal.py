@@ -6,10 +6,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from restate_inspect.entries import badges, short_name, summary
+from restate_inspect.events import DecodedFrame
 from restate_inspect.invocations import Invocation
-from restate_inspect.journal import AttemptJournal, DecodedFrame
 from restate_inspect.location import Direction
+from restate_inspect.protocol.v1.entries import badges, short_name, summary
+from restate_inspect.protocol.v1.journal import AttemptJournal
 from restate_inspect.render.text import (
     DIRECTION_STYLES,
     ENDING_STYLES,

@@ -18,12 +18,12 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from restate_inspect.annotations import annotate
-from restate_inspect.entries import entry_annotations
+from restate_inspect.events import DecodedFrame, Discovery, StreamEnd, StreamInfo
 from restate_inspect.invocations import Invocation
-from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry
-from restate_inspect.messages import flag_names
 from restate_inspect.pipeline import Decoded
-from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
+from restate_inspect.protocol import flag_names
+from restate_inspect.protocol.v1.entries import entry_annotations
+from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
 from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamSummary, discovery_manifest
 from restate_inspect.values import code_name
@@ -210,7 +210,7 @@ def frame_record(decoded: DecodedFrame, *, with_bytes: bool = False) -> dict[str
         "type_hex": f"0x{frame.type:04x}",
         "name": frame.name,
         "flags": frame.flags,
-        "flag_names": _flag_names(frame.flags),
+        "flag_names": _flag_names(frame.version, frame.flags),
         "length": frame.length,
         "entry_index": decoded.entry_index,
         "message": None if message is None else message_to_dict(message),

@@ -10,12 +10,18 @@ from rich.console import Console
 from rich.text import Text
 
 from restate_inspect.annotations import annotate
-from restate_inspect.framing import HEADER_SIZE, Frame
-from restate_inspect.journal import DecodedFrame
+from restate_inspect.events import (
+    HEADER_SIZE,
+    DecodedFrame,
+    Discovery,
+    Frame,
+    Namespace,
+    StreamEnd,
+    StreamInfo,
+)
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.messages import Namespace, flag_names
 from restate_inspect.pipeline import Decoded
-from restate_inspect.readers.events import Discovery, StreamEnd, StreamInfo
+from restate_inspect.protocol import flag_names, interpreted
 from restate_inspect.render.fields import FieldNode, field_tree
 from restate_inspect.rules import Problem, Severity, counted
 from restate_inspect.streams import StreamSummary, Tally, discovery_manifest
@@ -26,6 +32,8 @@ NAMESPACE_STYLES = {
     Namespace.IO: "bold green",
     Namespace.STATE: "bold cyan",
     Namespace.SYSCALL: "bold blue",
+    Namespace.COMMAND: "bold blue",
+    Namespace.NOTIFICATION: "bold cyan",
     Namespace.CUSTOM: "bold yellow",
 }
 SEVERITY_STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
@@ -44,7 +52,7 @@ def type_style(frame: Frame) -> str:
     spec = frame.message_type
     if spec is not None:
         return NAMESPACE_STYLES[spec.namespace]
-    return "dim" if frame.foreign_version is not None else "bold red"
+    return "bold red" if interpreted(frame.version) else "dim"
 
 
 class LinePrinter:
@@ -170,7 +178,7 @@ class TextRenderer:
         line.append(f"{'' if index is None else f'#{index}':<5}", "bold")
         line.append(f"0x{frame.type:04x} ", "dim")
         line.append(frame.type_label, type_style(frame))
-        names = flag_names(frame.flags)
+        names = flag_names(frame.version, frame.flags)
         if names:
             line.append(f"  [{' '.join(names)}]", "yellow")
         line.append(f"  len {frame.length}", "dim")

@@ -26,11 +26,11 @@ from textual.widgets import ProgressBar, Static
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, get_current_worker
 
-from restate_inspect.entries import short_name
+from restate_inspect.events import Discovery
 from restate_inspect.invocations import Invocation, Journaled
-from restate_inspect.journal import AttemptJournal
 from restate_inspect.location import Direction
-from restate_inspect.readers.events import Discovery
+from restate_inspect.protocol.v1.entries import short_name
+from restate_inspect.protocol.v1.journal import AttemptJournal
 from restate_inspect.render.fields import FieldNode, Span, field_spans
 from restate_inspect.render.text import (
     DIRECTION_STYLES,

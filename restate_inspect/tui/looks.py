@@ -12,8 +12,8 @@ from rich.console import RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 
-from restate_inspect.framing import HEADER_SIZE, Frame
-from restate_inspect.messages import flag_names
+from restate_inspect.events import HEADER_SIZE, Frame
+from restate_inspect.protocol import flag_names
 from restate_inspect.render.fields import FieldNode, Span
 from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVERITY_STYLES
 from restate_inspect.rules import Problem
@@ -113,7 +113,7 @@ def frame_header(frame: Frame, row: Row) -> Text:
     text.append(f"  0x{frame.type:04x}", "dim")
     if spec is not None:
         text.append(f" · {spec.namespace.value}", NAMESPACE_STYLES[spec.namespace])
-    flags = ", ".join(flag_names(frame.flags)) or "no flags"
+    flags = ", ".join(flag_names(frame.version, frame.flags)) or "no flags"
     text.append(f"\n{flags} · {frame.length} bytes at {frame.offset:#x}")
     if row.entry_index is not None:
         text.append(f" · entry #{row.entry_index}", "bold")

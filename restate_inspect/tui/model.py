@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from restate_inspect.annotations import annotate
-from restate_inspect.entries import badges, summary
-from restate_inspect.framing import Frame
+from restate_inspect.events import DecodedFrame, Frame
 from restate_inspect.invocations import Invocation
-from restate_inspect.journal import AttemptJournal, DecodedFrame, Entry
 from restate_inspect.location import Direction
+from restate_inspect.protocol.v1.entries import badges, summary
+from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
 from restate_inspect.render.fields import FieldNode, field_tree
 from restate_inspect.rules import Problem, Severity
 from restate_inspect.values import time_of_day

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from restate_inspect.invocations import Invocation
-from restate_inspect.journal import AttemptJournal
-from restate_inspect.messages import LINKABLE
+from restate_inspect.protocol.v1.journal import AttemptJournal
 from restate_inspect.tui import model
 
 
@@ -109,7 +108,7 @@ class InvocationStore:
             (position, entry.index): entry.links
             for position, attempt in enumerate(invocation.attempts)
             for entry in attempt.entries.values()
-            if isinstance(entry.frame.message, LINKABLE)
+            if entry.linkable and entry.frame.message is not None
         }
         with self._lock:
             place = len(self._places)

@@ -1,16 +1,32 @@
-"""What an entry means in its attempt: annotations (for JSON) and a one-line summary (for the
-journal timeline and the TUI). Sans-IO; summaries are not yet terminal-safe."""
+"""What a V1-V3 entry means in its attempt: annotations (for JSON) and a one-line summary (for
+the journal timeline and the TUI). Sans-IO; summaries are not yet terminal-safe."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
-from google.protobuf.message import Message
-
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.framing import Frame
-from restate_inspect.journal import AttemptJournal, Entry
+from restate_inspect.events import Frame
+from restate_inspect.protocol.v1._proto.v2_pb2 import GetStateKeysEntryMessage
+from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
+from restate_inspect.protocol.v1.messages import (
+    AWAKEABLE,
+    CALL,
+    COMPLETE_AWAKEABLE,
+    COMPLETION,
+    END,
+    ENTRY_ACK,
+    ERROR,
+    GET_STATE_KEYS,
+    INPUT,
+    ONE_WAY_CALL,
+    OUTPUT,
+    RUN,
+    SLEEP,
+    START,
+    SUSPENSION,
+)
 from restate_inspect.values import (
     awakeable_id,
     code_name,
@@ -45,7 +61,7 @@ def preview(data: bytes, width: int = PREVIEW) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def failure_text(failure: pb.Failure) -> str:
+def failure_text(failure: Any) -> str:
     name = code_name(failure.code)
     label = f"{failure.code}" + (f" {name}" if name else "")
     return f"failure {label}" + (f": {failure.message}" if failure.message else "")
@@ -56,7 +72,7 @@ def result_text(message: Any) -> str:
     kind = message.WhichOneof("result") if "result" in message.DESCRIPTOR.oneofs_by_name else None
     if kind == "value":
         value = message.value
-        if isinstance(value, pb.GetStateKeysEntryMessage.StateKeys):
+        if not isinstance(value, bytes):  # a GetStateKeys entry's: a StateKeys message
             return "keys " + ", ".join(preview(k, 20) for k in value.keys)
         return preview(value)
     if kind == "failure":
@@ -69,7 +85,7 @@ def result_text(message: Any) -> str:
 def state_keys(data: bytes) -> list[str] | None:
     """A completion's value for a GetStateKeys entry: a serialized StateKeys."""
     try:
-        keys = pb.GetStateKeysEntryMessage.StateKeys.FromString(data)
+        keys = GetStateKeysEntryMessage.StateKeys.FromString(data)
     except Exception:  # untrusted bytes: not a StateKeys, then
         return None
     return [k.decode("utf-8", "replace") for k in keys.keys]
@@ -93,7 +109,7 @@ def entry_annotations(entry: Entry, attempt: AttemptJournal) -> dict[str, Any]:
     """Facts about an entry beyond its fields, for `journal --json`."""
     notes: dict[str, Any] = {}
     message = entry.frame.message
-    describe = _ENTRY_NOTES.get(type(message)) if message is not None else None
+    describe = _ENTRY_NOTES.get(entry.frame.type) if message is not None else None
     if describe is not None:
         describe(message, entry, attempt, notes)
     for name, other in (("completion_ms", entry.completion), ("ack_ms", entry.ack)):
@@ -109,12 +125,12 @@ def _call_notes(message: Any, entry: Entry, attempt: AttemptJournal, notes: dict
     notes["target"] = f"{message.service_name}/{message.handler_name}"
     if message.key:
         notes["key"] = message.key
-    if isinstance(message, pb.OneWayCallEntryMessage) and message.invoke_time:
+    if entry.frame.type == ONE_WAY_CALL and message.invoke_time:
         notes["invoke_time"] = epoch_ms_to_iso(message.invoke_time)
 
 
 def _sleep_notes(
-    message: pb.SleepEntryMessage, entry: Entry, attempt: AttemptJournal, notes: dict[str, Any]
+    message: Any, entry: Entry, attempt: AttemptJournal, notes: dict[str, Any]
 ) -> None:
     if message.wake_up_time:
         notes["wake_up_time"] = epoch_ms_to_iso(message.wake_up_time)
@@ -123,14 +139,14 @@ def _sleep_notes(
 
 
 def _awakeable_notes(
-    message: pb.AwakeableEntryMessage, entry: Entry, attempt: AttemptJournal, notes: dict[str, Any]
+    message: Any, entry: Entry, attempt: AttemptJournal, notes: dict[str, Any]
 ) -> None:
     if attempt.start is not None:
         notes["awakeable_id"] = awakeable_id(attempt.start.id, entry.index)
 
 
 def _complete_awakeable_notes(
-    message: pb.CompleteAwakeableEntryMessage,
+    message: Any,
     entry: Entry,
     attempt: AttemptJournal,
     notes: dict[str, Any],
@@ -144,23 +160,24 @@ def _complete_awakeable_notes(
 
 
 def _state_keys_notes(
-    message: pb.GetStateKeysEntryMessage,
+    message: Any,
     entry: Entry,
     attempt: AttemptJournal,
     notes: dict[str, Any],
 ) -> None:
-    completion = entry.completion.message if entry.completion is not None else None
-    if isinstance(completion, pb.CompletionMessage) and completion.HasField("value"):
+    answer = entry.completion
+    completion: Any = answer.message if answer is not None and answer.type == COMPLETION else None
+    if completion is not None and completion.HasField("value"):
         notes["state_keys"] = state_keys(completion.value)
 
 
-_ENTRY_NOTES: Final[dict[type[Message], Any]] = {
-    pb.CallEntryMessage: _call_notes,
-    pb.OneWayCallEntryMessage: _call_notes,
-    pb.SleepEntryMessage: _sleep_notes,
-    pb.AwakeableEntryMessage: _awakeable_notes,
-    pb.CompleteAwakeableEntryMessage: _complete_awakeable_notes,
-    pb.GetStateKeysEntryMessage: _state_keys_notes,
+_ENTRY_NOTES: Final[dict[int, Any]] = {
+    CALL: _call_notes,
+    ONE_WAY_CALL: _call_notes,
+    SLEEP: _sleep_notes,
+    AWAKEABLE: _awakeable_notes,
+    COMPLETE_AWAKEABLE: _complete_awakeable_notes,
+    GET_STATE_KEYS: _state_keys_notes,
 }
 
 
@@ -172,16 +189,16 @@ def summary(frame: Frame, entry: Entry | None, attempt: AttemptJournal) -> str:
     message = frame.message
     if message is None:
         return f"{len(frame.body)} bytes" + (" (body does not parse)" if frame.message_type else "")
-    describe = _SUMMARIES.get(type(message))
+    describe = _SUMMARIES.get(frame.type)
     text = describe(message, attempt) if describe is not None else ""
-    if isinstance(message, pb.AwakeableEntryMessage):
+    if frame.type == AWAKEABLE:
         text = f"{_awakeable_line(frame, attempt)} {text}".strip()
-    if entry is not None and entry.entry_name and not isinstance(message, pb.RunEntryMessage):
+    if entry is not None and entry.entry_name and frame.type != RUN:
         text = f"{entry.entry_name!r} {text}".strip()
     return text
 
 
-def _start(message: pb.StartMessage, attempt: AttemptJournal) -> str:
+def _start(message: Any, attempt: AttemptJournal) -> str:
     parts = [message.debug_id, f"known_entries {message.known_entries}"]
     if message.key:
         parts.append(f"key {message.key!r}")
@@ -194,21 +211,21 @@ def _start(message: pb.StartMessage, attempt: AttemptJournal) -> str:
     return " · ".join(parts)
 
 
-def _completion(message: pb.CompletionMessage, attempt: AttemptJournal) -> str:
+def _completion(message: Any, attempt: AttemptJournal) -> str:
     entry = attempt.entries.get(message.entry_index)
     result = result_text(message)
-    if entry is not None and isinstance(entry.frame.message, pb.GetStateKeysEntryMessage):
+    if entry is not None and entry.frame.type == GET_STATE_KEYS and entry.frame.message:
         keys = state_keys(message.value) if message.HasField("value") else None
         result = "keys " + ", ".join(keys) if keys is not None else result
     return f"completes #{message.entry_index} with {result}"
 
 
-def _suspension(message: pb.SuspensionMessage, attempt: AttemptJournal) -> str:
+def _suspension(message: Any, attempt: AttemptJournal) -> str:
     waits = ", ".join(f"#{i}" for i in message.entry_indexes) or "nothing"
     return f"waits on {waits}"
 
 
-def _error(message: pb.ErrorMessage, attempt: AttemptJournal) -> str:
+def _error(message: Any, attempt: AttemptJournal) -> str:
     name = code_name(message.code)
     line = (message.message.strip().splitlines() or [""])[-1]
     text = f"{message.code}" + (f" {name}" if name else "") + (f": {line}" if line else "")
@@ -226,31 +243,31 @@ def _state(message: Any, attempt: AttemptJournal) -> str:
     return f"{key}" + (f" → {result}" if result else "")
 
 
-def _set_state(message: pb.SetStateEntryMessage, attempt: AttemptJournal) -> str:
+def _set_state(message: Any, attempt: AttemptJournal) -> str:
     return f"{preview(message.key, 24)} = {preview(message.value)}"
 
 
-def _call(message: pb.CallEntryMessage, attempt: AttemptJournal) -> str:
+def _call(message: Any, attempt: AttemptJournal) -> str:
     key = f" [{message.key}]" if message.key else ""
     text = f"{message.service_name}/{message.handler_name}{key}({preview(message.parameter, 32)})"
     result = result_text(message)
     return text + (f" → {result}" if result else "")
 
 
-def _one_way(message: pb.OneWayCallEntryMessage, attempt: AttemptJournal) -> str:
+def _one_way(message: Any, attempt: AttemptJournal) -> str:
     key = f" [{message.key}]" if message.key else ""
     when = f" at {epoch_ms_to_iso(message.invoke_time)}" if message.invoke_time else ""
     call = f"{message.service_name}/{message.handler_name}{key}"
     return f"{call}({preview(message.parameter, 32)}){when}"
 
 
-def _sleep(message: pb.SleepEntryMessage, attempt: AttemptJournal) -> str:
+def _sleep(message: Any, attempt: AttemptJournal) -> str:
     text = f"until {epoch_ms_to_iso(message.wake_up_time)}" if message.wake_up_time else ""
     result = result_text(message)
     return text + (f" → {result}" if result and result != "(empty)" else "")
 
 
-def _awakeable(message: pb.AwakeableEntryMessage, attempt: AttemptJournal) -> str:
+def _awakeable(message: Any, attempt: AttemptJournal) -> str:
     return result_text(message)
 
 
@@ -262,7 +279,7 @@ def _awakeable_line(frame: Frame, attempt: AttemptJournal) -> str:
     return awakeable_id(attempt.start.id, index)
 
 
-def _complete_awakeable(message: pb.CompleteAwakeableEntryMessage, attempt: AttemptJournal) -> str:
+def _complete_awakeable(message: Any, attempt: AttemptJournal) -> str:
     target = parse_awakeable_id(message.id)
     who = (
         f"{target.invocation_id} #{target.entry_index}"
@@ -272,7 +289,7 @@ def _complete_awakeable(message: pb.CompleteAwakeableEntryMessage, attempt: Atte
     return f"{who} ← {result_text(message)}"
 
 
-def _run(message: pb.RunEntryMessage, attempt: AttemptJournal) -> str:
+def _run(message: Any, attempt: AttemptJournal) -> str:
     name = f"{message.name!r} " if message.name else ""
     return f"{name}→ {result_text(message)}"
 
@@ -282,7 +299,7 @@ def _promise(message: Any, attempt: AttemptJournal) -> str:
     return f"{message.key!r}" + (f" → {result}" if result else "")
 
 
-def _complete_promise(message: pb.CompletePromiseEntryMessage, attempt: AttemptJournal) -> str:
+def _complete_promise(message: Any, attempt: AttemptJournal) -> str:
     kind = message.WhichOneof("completion")
     value = (
         preview(message.completion_value)
@@ -301,29 +318,29 @@ def _value(message: Any, attempt: AttemptJournal) -> str:
     )
 
 
-_SUMMARIES: Final[dict[type[Message], Any]] = {
-    pb.StartMessage: _start,
-    pb.CompletionMessage: _completion,
-    pb.SuspensionMessage: _suspension,
-    pb.ErrorMessage: _error,
-    pb.EntryAckMessage: lambda m, a: f"acks #{m.entry_index}",
-    pb.EndMessage: lambda m, a: "",
-    pb.InputEntryMessage: lambda m, a: preview(m.value),
-    pb.OutputEntryMessage: _value,
-    pb.GetStateEntryMessage: _state,
-    pb.SetStateEntryMessage: _set_state,
-    pb.ClearStateEntryMessage: lambda m, a: preview(m.key, 24),
-    pb.ClearAllStateEntryMessage: lambda m, a: "",
-    pb.GetStateKeysEntryMessage: lambda m, a: result_text(m),
-    pb.GetPromiseEntryMessage: _promise,
-    pb.PeekPromiseEntryMessage: _promise,
-    pb.CompletePromiseEntryMessage: _complete_promise,
-    pb.SleepEntryMessage: _sleep,
-    pb.CallEntryMessage: _call,
-    pb.OneWayCallEntryMessage: _one_way,
-    pb.AwakeableEntryMessage: _awakeable,
-    pb.CompleteAwakeableEntryMessage: _complete_awakeable,
-    pb.RunEntryMessage: _run,
+_SUMMARIES: Final[dict[int, Callable[[Any, AttemptJournal], str]]] = {
+    START: _start,
+    COMPLETION: _completion,
+    SUSPENSION: _suspension,
+    ERROR: _error,
+    ENTRY_ACK: lambda m, a: f"acks #{m.entry_index}",
+    END: lambda m, a: "",
+    INPUT: lambda m, a: preview(m.value),
+    OUTPUT: _value,
+    0x0800: _state,  # GetState
+    0x0801: _set_state,
+    0x0802: lambda m, a: preview(m.key, 24),  # ClearState
+    0x0803: lambda m, a: "",  # ClearAllState
+    GET_STATE_KEYS: lambda m, a: result_text(m),
+    0x0808: _promise,  # GetPromise
+    0x0809: _promise,  # PeekPromise
+    0x080A: _complete_promise,
+    SLEEP: _sleep,
+    CALL: _call,
+    ONE_WAY_CALL: _one_way,
+    AWAKEABLE: _awakeable,
+    COMPLETE_AWAKEABLE: _complete_awakeable,
+    RUN: _run,
 }
 
 

@@ -1,42 +1,39 @@
-"""The journal of an invocation attempt (sans-IO).
+"""The journal of a V1-V3 invocation attempt (sans-IO).
 
-Entries are numbered from 0 in the order they were stored: the runtime replays entries
-0 … known_entries-1 right after the StartMessage, and each new entry the SDK sends takes
-the next index. Completions and acks name their entry by index. AttemptJournal follows one
-attempt's conversation, frame by frame in the order it happened, and checks it against the
-protocol's rules as it goes (rules.py, RI2xx).
+Entries are numbered from 0 in the order they were stored (numbering.py); completions and
+acks name their entry by index. AttemptJournal follows one attempt's conversation, frame by
+frame in the order it happened, and checks it against the protocol's rules as it goes
+(rules.py, RI2xx). Messages are of the schema of the attempt's version, so they are told
+apart by their type code and read by their fields' names.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from google.protobuf.message import Message
-
-from restate_inspect._proto import protocol_pb2 as pb
-from restate_inspect.annotations import FrameContext
-from restate_inspect.framing import Frame
-from restate_inspect.location import Direction, StreamKey, new_record
-from restate_inspect.messages import (
-    BY_CODE,
+from restate_inspect.events import READ_VERSIONS, DecodedFrame, Frame, MessageType, media_type
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.protocol.v1.messages import (
     COMPLETED,
+    COMPLETION,
+    END,
+    ENTRY_ACK,
+    ERROR,
+    LINKABLE,
+    OUTPUT,
     REQUIRES_ACK,
-    MessageType,
-    Namespace,
-    interpreted,
-    lookup,
-    not_interpreted,
+    START,
+    SUSPENSION,
+    V3_TABLE,
 )
-from restate_inspect.readers.events import media_type
+from restate_inspect.protocol.v1.replay import comparable
 from restate_inspect.rules import Problem
 from restate_inspect.values import RESTATE_CODE_MEANINGS, code_name, invocation_id_text
 
-FIRST_ENTRY_TYPE = 0x0400  # every type from the I/O namespace up is a journal entry
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 BEFORE_FIRST_ENTRY: Final = 0xFFFFFFFF  # ErrorMessage.related_entry_index: no entry yet
-RESULT_FIELDS: Final = ("empty", "value", "failure")  # a completable entry's result oneof
 # Bytes of a stream that no frame holds: missing from the capture, skipped, cut off, or
 # unframable. Entries numbered after them may be numbered wrong, and a frame may be gone.
 LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"})
@@ -52,65 +49,6 @@ WITHOUT_BODY: Final = {  # by the direction whose body the input does not have
 # A completion or ack the runtime sent this shortly (capture time) before the SDK suspended
 # on its entry was on its way: the SDK could not have read it when it decided to suspend.
 IN_FLIGHT: Final = 0.02
-
-
-class DecodedFrame(NamedTuple):
-    """A frame with what its place in the conversation tells about it (a NamedTuple, like
-    Frame: one is made per frame)."""
-
-    frame: Frame
-    context: FrameContext
-
-    @property
-    def entry_index(self) -> int | None:
-        return self.context.entry_index
-
-
-_IS_ENTRY: Final = {code: spec.namespace is not Namespace.CORE for code, spec in BY_CODE.items()}
-
-
-def is_entry(type_code: int) -> bool:
-    """By the registry; a type it does not know (custom ones too) by its namespace."""
-    return _IS_ENTRY.get(type_code, type_code >= FIRST_ENTRY_TYPE)
-
-
-class EntryNumbering:
-    """Gives each frame of one attempt its entry index, where it can be known.
-
-    Feed it the frames of both directions in the order they happened (or the request
-    before the response). Without a StartMessage the SDK's entries cannot be numbered.
-    """
-
-    def __init__(self) -> None:
-        self._known_entries: int | None = None
-        self._replayed = 0  # entries the runtime sent
-        self._created = 0  # entries the SDK sent
-        self._invocation_raw: bytes | None = None
-
-    def number(self, frame: Frame) -> DecodedFrame:
-        context = new_record(FrameContext, (self._index(frame), self._invocation_raw))
-        return new_record(DecodedFrame, (frame, context))
-
-    def _index(self, frame: Frame) -> int | None:
-        message = frame.message
-        if isinstance(message, pb.StartMessage):
-            self._known_entries = message.known_entries
-            self._invocation_raw = message.id
-            return None
-        if frame.foreign_version is not None:
-            return None  # a version not interpreted here: which frames are entries is unknown
-        if isinstance(message, pb.CompletionMessage | pb.EntryAckMessage):
-            return message.entry_index
-        if not is_entry(frame.type):
-            return None
-        if frame.direction is Direction.RUNTIME_TO_SDK:
-            self._replayed += 1
-            return self._replayed - 1
-        if frame.direction is Direction.SDK_TO_RUNTIME:
-            self._created += 1
-            if self._known_entries is not None:
-                return self._known_entries + self._created - 1
-        return None
 
 
 # --- the attempt --------------------------------------------------------------------------
@@ -137,6 +75,12 @@ class Entry:
         if self.replay_key is None:
             self.replay_key = hashlib.blake2b(comparable(self.frame), digest_size=16).digest()
         return self.replay_key
+
+    @property
+    def linkable(self) -> bool:
+        """May it be linked to an entry of another invocation (an awakeable and the entry
+        that completes it), when that one's attempt ends?"""
+        return self.frame.type in LINKABLE
 
     @property
     def completable(self) -> bool:
@@ -177,14 +121,14 @@ class AttemptJournal:
     http_version: str | None = None  # None: the input was not a capture
     request_ended_first: bool = False  # the runtime's body ended before the SDK sent a frame
     protocol_version: int | None = None
-    start: pb.StartMessage | None = None
+    start: Any = None  # the StartMessage
     start_frame: Frame | None = None
     entries: dict[int, Entry] = field(default_factory=dict)
     timeline: list[Moment] = field(default_factory=list)
     ending: str | None = None  # "end", "suspension" or "error"
     end_frame: Frame | None = None
     suspended_on: tuple[int, ...] = ()
-    error: pb.ErrorMessage | None = None
+    error: Any = None  # the ErrorMessage that ended it
     replayed: int = 0
     ends: dict[Direction, str] = field(default_factory=dict)  # how each body ended
     reset_by_runtime: bool = False  # the runtime reset the stream: it aborted the attempt
@@ -216,14 +160,14 @@ class AttemptJournal:
 
     def _take(self, item: DecodedFrame | Problem) -> None:
         findings: list[Problem] = []
-        self.timeline.append(new_record(Moment, (item, findings)))
+        self.timeline.append(Moment(item, findings))
         if isinstance(item, Problem):
             if item.code in LOSSES:
                 where, offset = item.direction or RUNTIME, item.offset or 0  # a file: one body
                 self._lost[where] = min(self._lost.get(where, offset), offset)
             return
         frame = item.frame
-        if frame.foreign_version is not None:
+        if frame.version is not None and frame.version not in READ_VERSIONS:
             self._foreign(item)
         elif frame.direction is not None:
             self.seen.add(frame.direction)
@@ -235,16 +179,16 @@ class AttemptJournal:
     @property
     def interpreted(self) -> bool:
         """Is the attempt's protocol version one that the rules know (or is it unknown)?"""
-        return interpreted(self.protocol_version)
+        return self.protocol_version is None or self.protocol_version in READ_VERSIONS
 
     def _foreign(self, decoded: DecodedFrame) -> None:
         """A frame of a version not interpreted here: only its StartMessage is read, for
         the invocation it belongs to; nothing is checked."""
-        message = decoded.frame.message
-        if isinstance(message, pb.StartMessage) and self.start is None:
-            self._started(message, decoded.frame)
+        frame = decoded.frame
+        if frame.type == START and frame.message is not None and self.start is None:
+            self._started(frame.message, frame)
 
-    def _started(self, message: pb.StartMessage, frame: Frame) -> None:
+    def _started(self, message: Any, frame: Frame) -> None:
         """The attempt's StartMessage: which invocation it is."""
         self.start, self.start_frame = message, frame
         self.invocation_id = message.debug_id or invocation_id_text(message.id)
@@ -284,7 +228,7 @@ class AttemptJournal:
         if self.ending == "error" and self.error is not None:
             return f"error {self.error.code}"
         if self.protocol_version is not None and not self.interpreted:
-            return not_interpreted(self.protocol_version)
+            return f"not interpreted (protocol V{self.protocol_version})"
         return self.ending or "no terminal message"
 
     @property
@@ -300,26 +244,25 @@ class AttemptJournal:
 
     def _from_runtime(self, decoded: DecodedFrame, findings: list[Problem]) -> None:
         frame, message = decoded.frame, decoded.frame.message
-        if not self._began and not isinstance(message, pb.StartMessage):
+        kind = frame.type if message is not None else None
+        if not self._began and kind != START:
             findings.append(
                 self._finding("RI201", f"the request begins with {_name(frame)}", decoded)
             )
         self._began = True
-        if isinstance(message, pb.StartMessage):
+        if kind == START:
             self._start(decoded, message, findings)
-        elif is_entry(frame.type):
+        elif V3_TABLE.is_entry(frame.type):
             self._replayed_entry(decoded, findings)
-        elif isinstance(message, pb.CompletionMessage):
+        elif kind == COMPLETION:
             self._completion(decoded, message, findings)
-        elif isinstance(message, pb.EntryAckMessage):
+        elif kind == ENTRY_ACK:
             self._ack(decoded, message, findings)
         elif message is not None:
             text = f"the runtime sends {_name(frame)}, which only the SDK sends"
             findings.append(self._finding("RI202", text, decoded))
 
-    def _start(
-        self, decoded: DecodedFrame, message: pb.StartMessage, findings: list[Problem]
-    ) -> None:
+    def _start(self, decoded: DecodedFrame, message: Any, findings: list[Problem]) -> None:
         if self.start is not None:
             findings.append(self._finding("RI202", "a second StartMessage", decoded))
             return
@@ -346,9 +289,7 @@ class AttemptJournal:
             findings.append(self._finding("RI203", text, decoded))
         self._record(_entry(index, decoded.frame, replayed=True), decoded, findings)
 
-    def _completion(
-        self, decoded: DecodedFrame, message: pb.CompletionMessage, findings: list[Problem]
-    ) -> None:
+    def _completion(self, decoded: DecodedFrame, message: Any, findings: list[Problem]) -> None:
         index = message.entry_index
         if self.request_response:
             text = f"a CompletionMessage for entry {index} in request/response mode"
@@ -374,9 +315,7 @@ class AttemptJournal:
         else:
             entry.completed_by, entry.completion = "completion", decoded.frame
 
-    def _ack(
-        self, decoded: DecodedFrame, message: pb.EntryAckMessage, findings: list[Problem]
-    ) -> None:
+    def _ack(self, decoded: DecodedFrame, message: Any, findings: list[Problem]) -> None:
         index = message.entry_index
         if self.request_response:
             text = f"an EntryAckMessage for entry {index} in request/response mode"
@@ -404,13 +343,14 @@ class AttemptJournal:
             text = f"{_name(frame)} after the {self.ending} message at {where}"
             findings.append(self._finding("RI206", text, decoded))
             return
-        if is_entry(frame.type):
+        kind = frame.type if message is not None else None
+        if V3_TABLE.is_entry(frame.type):
             self._created_entry(decoded, findings)
-        elif isinstance(message, pb.SuspensionMessage):
+        elif kind == SUSPENSION:
             self._suspension(decoded, message, findings)
-        elif isinstance(message, pb.ErrorMessage):
+        elif kind == ERROR:
             self._error(decoded, message, findings)
-        elif isinstance(message, pb.EndMessage):
+        elif kind == END:
             self.ending, self.end_frame = "end", frame
         elif message is not None:
             text = f"the SDK sends {_name(frame)}, which only the runtime sends"
@@ -423,8 +363,8 @@ class AttemptJournal:
                 f"{self.replayed} of {self.known_entries} entries"
             )
             findings.append(self._finding("RI204", text, decoded))
-        message = decoded.frame.message
-        if isinstance(message, pb.OutputEntryMessage) and message.HasField("failure"):
+        message: Any = decoded.frame.message
+        if decoded.frame.type == OUTPUT and message is not None and message.HasField("failure"):
             text = f"the invocation ends with a terminal failure: {_failure(message.failure)}"
             findings.append(self._finding("RI233", text, decoded))
         if decoded.entry_index is not None:
@@ -448,9 +388,7 @@ class AttemptJournal:
                 self._finding("RI216", f"entry {entry.index}, a {entry.name}, has {state}", decoded)
             )
 
-    def _suspension(
-        self, decoded: DecodedFrame, message: pb.SuspensionMessage, findings: list[Problem]
-    ) -> None:
+    def _suspension(self, decoded: DecodedFrame, message: Any, findings: list[Problem]) -> None:
         self.ending, self.end_frame = "suspension", decoded.frame
         self.suspended_on = tuple(message.entry_indexes)
         if not self.suspended_on:
@@ -482,9 +420,7 @@ class AttemptJournal:
                 )
                 findings.append(self._finding("RI223", text, decoded, index))
 
-    def _error(
-        self, decoded: DecodedFrame, message: pb.ErrorMessage, findings: list[Problem]
-    ) -> None:
+    def _error(self, decoded: DecodedFrame, message: Any, findings: list[Problem]) -> None:
         self.ending, self.end_frame, self.error = "error", decoded.frame, message
         related = self.related_entry(message)
         first_line = message.message.strip().splitlines()[-1:] or [""]
@@ -501,7 +437,7 @@ class AttemptJournal:
             self._finding(code, text, decoded, index if index != BEFORE_FIRST_ENTRY else None)
         )
 
-    def related_entry(self, message: pb.ErrorMessage) -> str:
+    def related_entry(self, message: Any) -> str:
         """The entry an ErrorMessage blames, in words."""
         if not message.HasField("related_entry_index"):
             return ""
@@ -511,7 +447,7 @@ class AttemptJournal:
         entry = self.entries.get(index)
         kind = entry.name if entry else None
         if kind is None and message.HasField("related_entry_type"):
-            spec = lookup(message.related_entry_type)
+            spec = V3_TABLE.lookup(message.related_entry_type)
             kind = spec.name if spec else f"type {message.related_entry_type:#06x}"
         name = message.related_entry_name or (entry.entry_name if entry else "")
         return f"#{index}" + (f" {kind}" if kind else "") + (f" {name!r}" if name else "")
@@ -565,7 +501,7 @@ class AttemptJournal:
             ),
             None,
         )
-        if first is None or not isinstance(first.message, pb.StartMessage):
+        if first is None or first.type != START or first.message is None:
             return
         for moment in self.timeline:
             moment.findings[:] = [
@@ -691,7 +627,7 @@ def _protocol_order(decoded: DecodedFrame) -> int:
     entries, the runtime's completions and acks, then the SDK's ending. sorted() keeps
     each group in its own order."""
     frame = decoded.frame
-    entry_or_start = is_entry(frame.type) or frame.type == 0x0000
+    entry_or_start = V3_TABLE.is_entry(frame.type) or frame.type == START
     if frame.direction is RUNTIME:
         return 0 if entry_or_start else 2
     return 1 if entry_or_start else 3
@@ -701,36 +637,10 @@ def _name(frame: Frame) -> str:
     return frame.name or f"type {frame.type:#06x}"
 
 
-def _failure(failure: pb.Failure) -> str:
+def _failure(failure: Any) -> str:
     name = code_name(failure.code)
     return (
         f"{failure.code}"
         + (f" {name}" if name else "")
         + (f" {failure.message!r}" if failure.message else "")
     )
-
-
-# --- replays: what an earlier attempt sent, as the next one must replay it ------------------
-
-
-def comparable(frame: Frame) -> bytes:
-    """An entry as the SDKs compare it on replay: without its result (a replay carries the
-    result filled in), a Sleep by its name only, a OneWayCall without invoke_time."""
-    message = frame.message
-    if message is None:
-        return frame.body
-    if isinstance(message, pb.SleepEntryMessage):
-        return pb.SleepEntryMessage(name=message.name).SerializeToString(deterministic=True)
-    spec = frame.message_type
-    completable = spec is not None and spec.completable
-    if not completable and not isinstance(message, pb.OneWayCallEntryMessage):
-        return message.SerializeToString(deterministic=True)  # nothing to leave out
-    copy: Message = type(message)()
-    copy.CopyFrom(message)
-    if isinstance(copy, pb.OneWayCallEntryMessage):
-        copy.ClearField("invoke_time")
-    if completable:
-        for name in RESULT_FIELDS:
-            if name in copy.DESCRIPTOR.fields_by_name:
-                copy.ClearField(name)
-    return copy.SerializeToString(deterministic=True)

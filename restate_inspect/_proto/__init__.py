@@ -1,1 +1,0 @@
-"""Code generated from proto/protocol.proto by scripts/regen_proto.py. Never edit by hand."""

@@ -1,0 +1,76 @@
+"""The V1-V3 family: journal entries, completions by entry index, acks."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from restate_inspect.events import Frame, FrameContext
+from restate_inspect.protocol.v1.messages import (
+    END,
+    ERROR,
+    SUSPENSION,
+    V2_TABLE,
+    V3_TABLE,
+    flag_names,
+    table,
+)
+from restate_inspect.protocol.v1.notes import MESSAGE_NOTES
+from restate_inspect.protocol.v1.numbering import EntryNumbering
+from restate_inspect.protocol.v1.reading import FrameReader
+
+
+class TypeHints:
+    """What framing asks of V1-V3 type codes."""
+
+    def plausible(self, type_code: int, flags: int) -> bool:
+        spec = V2_TABLE.by_code.get(type_code)
+        return (
+            spec is not None
+            and spec.cls is not None
+            and type_code != 0
+            and not flags & ~spec.allowed_flags
+        )
+
+    def describe(self, type_code: int) -> str:
+        spec = V3_TABLE.lookup(type_code)
+        return f"{spec.name} ({type_code:#06x})" if spec else f"type {type_code:#06x}"
+
+
+class V1Family:
+    name: Final = "v1"
+    versions: Final = frozenset({1, 2, 3})
+    hints: Final = TypeHints()
+
+    @staticmethod
+    def reader(version: int | None) -> FrameReader:
+        return FrameReader(table(version), version)
+
+    @staticmethod
+    def flag_names(flags: int) -> list[str]:
+        return flag_names(flags)
+
+    @staticmethod
+    def numbering() -> EntryNumbering:
+        return EntryNumbering()
+
+    @staticmethod
+    def message_notes(frame: Frame, context: FrameContext, notes: dict[str, Any]) -> None:
+        note = MESSAGE_NOTES.get(frame.type)
+        if note is not None and frame.message is not None:
+            note(frame.message, context, notes)
+
+    @staticmethod
+    def ending_of(frame: Frame) -> str | None:
+        message: Any = frame.message
+        if message is None:
+            return None
+        if frame.type == END:
+            return "end"
+        if frame.type == SUSPENSION:
+            return "suspended on " + ",".join(map(str, message.entry_indexes))
+        if frame.type == ERROR:
+            return f"error {message.code}"
+        return None
+
+
+FAMILY: Final = V1Family()
