@@ -269,7 +269,7 @@ HEADER: Final = struct.Struct(">HHI")  # type, flags, body length
 HEADER_SIZE: Final = HEADER.size
 # The protocol versions whose messages a protocol family reads (restate_inspect.protocol);
 # a frame of another version is shown by its header.
-READ_VERSIONS: Final = frozenset({1, 2, 3})
+READ_VERSIONS: Final = frozenset(range(1, 9))
 
 
 class Namespace(StrEnum):
@@ -303,6 +303,7 @@ class MessageType:
     sender: Sender
     allowed_flags: int
     min_version: int = 1
+    answered_by: tuple[int, ...] = ()  # V4+: the notifications that complete a command
 
     @property
     def is_entry(self) -> bool:
@@ -376,8 +377,9 @@ class Frame(NamedTuple):
 class FrameContext(NamedTuple):
     """What the conversation around a frame tells about it."""
 
-    entry_index: int | None = None
+    entry_index: int | None = None  # its place in the stored journal, where known
     invocation_raw: bytes | None = None  # StartMessage.id of the attempt, when seen
+    command_index: int | None = None  # V4+: a command's place among the commands
 
 
 class DecodedFrame(NamedTuple):

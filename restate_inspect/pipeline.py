@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from restate_inspect.events import (
+    HEADER_SIZE,
+    READ_VERSIONS,
     Chunk,
     DecodedFrame,
     Discovery,
@@ -29,29 +31,120 @@ from restate_inspect.protocol import (
     hints_for,
     numbering_for,
     reader_for,
+    reader_inferred,
 )
-from restate_inspect.rules import Problem
+from restate_inspect.protocol.inference import (
+    HELD_FRAMES,
+    Verdict,
+    verdict,
+    without_later_fields,
+)
+from restate_inspect.rules import Problem, counted
 
 Decoded = DecodedFrame | Problem | StreamInfo | Discovery | StreamEnd
-LAST_READ_VERSION = 3
+
+
+_LABELS = {
+    2: "V1/V2 (the V1-V3 family; V1 and V2 share a schema)",
+    3: "V3 (the V1-V3 family)",
+    5: "V5 (the V4+ family of commands and notifications; V4 and V5 share a wire)",
+    6: "V6 (the V4+ family of commands and notifications)",
+    7: "V7 (the V4+ family of commands and notifications)",
+}
 
 
 class _Stream:
-    """One stream: its version, and how its frames are read and numbered."""
+    """One stream: its version, told or inferred from its first frames (which wait for
+    the verdict, with whatever came between them), and how its frames are read and
+    placed in their attempt."""
 
-    def __init__(self, version: int | None) -> None:
-        self.version = version
-        self.reader: Reader = reader_for(version)
-        self.numbering: Numbering = numbering_for(version)
+    def __init__(self, key: StreamKey, version: int | None) -> None:
+        self.key = key
+        # how its frames are read and numbered; None while its version is not known
+        self.reading: tuple[Reader, Numbering] | None = None
+        self.held: list[RawFrame | Problem | StreamEnd] = []
+        self.last: DecodedFrame | None = None  # the frame a framing problem may be about
         self.ended = 0  # directions over
+        if version is not None:
+            self.reading = reader_for(version), numbering_for(version)
+
+    def feed(self, items: Iterable[RawFrame | Problem | StreamEnd]) -> list[Decoded]:
+        out: list[Decoded] = []
+        for item in items:
+            if self.reading is not None:
+                out += self._read(item)
+                continue
+            self.held.append(item)
+            if not isinstance(item, RawFrame):
+                continue
+            found = verdict(item)
+            if found is not None:
+                out += self._decided(found)
+            elif sum(isinstance(i, RawFrame) for i in self.held) >= HELD_FRAMES:
+                out += self.cannot_tell()
+        return out
+
+    def cannot_tell(self) -> list[Decoded]:
+        """No frame told the version (or the input ended first): the frames are shown by
+        their headers, and that is said."""
+        if self.reading is not None:
+            return []
+        frames = [i for i in self.held if isinstance(i, RawFrame)]
+        leaning = without_later_fields(frames)
+        if leaning is not None:
+            return self._decided(leaning)
+        self.reading = reader_for(None), numbering_for(None)
+        if not frames:
+            return self._release()
+        text = (
+            f"no content type told this stream's protocol version, and none of its "
+            f"{counted(len(frames), 'frame')} tells V1-V3 from V4+: they are shown by their "
+            "headers; --protocol-version N reads them as version N"
+        )
+        return [Problem("RI116", text, None, None, stream=self.key), *self._release()]
+
+    def _decided(self, found: Verdict) -> list[Decoded]:
+        raw = found.frame
+        assert raw is not None
+        self.reading = reader_inferred(found), numbering_for(found.version)
+        text = (
+            f"no content type told this stream's protocol version: it is read as "
+            f"{_LABELS.get(found.version, f'V{found.version}')}, inferred from "
+            f"{found.because}; --protocol-version N reads it as version N"
+        )
+        problem = Problem("RI115", text, raw.offset, HEADER_SIZE + raw.length,
+                          stream=self.key, direction=raw.direction)  # fmt: skip
+        return [problem, *self._release()]
+
+    def _release(self) -> list[Decoded]:
+        held, self.held = self.held, []
+        out: list[Decoded] = []
+        for item in held:
+            out += self._read(item)
+        return out
+
+    def _read(self, item: RawFrame | Problem | StreamEnd) -> list[Decoded]:
+        if isinstance(item, Problem):  # a framing problem: about the frame before, maybe
+            return [_with_entry_index(item, self.last)]
+        if isinstance(item, StreamEnd):
+            return [item]
+        assert self.reading is not None
+        reader, numbering = self.reading
+        frame, problems = reader.read(item)
+        self.last = numbering.number(frame)
+        return [self.last, *(_with_entry_index(problem, self.last) for problem in problems)]
 
 
 class Decoding:
     """Routes chunks to the frame decoder of their stream direction, and the frames to
-    their stream's protocol family."""
+    their stream's protocol family. protocol_version: the version of every stream whose
+    content type does not tell it (--protocol-version); else it is inferred."""
 
-    def __init__(self, *, max_length: int = DEFAULT_MAX_LENGTH) -> None:
+    def __init__(
+        self, *, max_length: int = DEFAULT_MAX_LENGTH, protocol_version: int | None = None
+    ) -> None:
         self.max_length = max_length
+        self.protocol_version = protocol_version
         # per direction, as streams end in that order when the input does
         self._decoders: dict[Direction, dict[StreamKey, FrameDecoder]] = {d: {} for d in Direction}
         self._streams: dict[StreamKey, _Stream] = {}
@@ -60,29 +153,36 @@ class Decoding:
     def feed(self, event: InputEvent) -> list[Decoded]:
         if isinstance(event, Chunk):
             decoder = self._decoder(event.stream, event.direction)
-            return self._read(event.stream, decoder.feed(event.data, event.time, event.packet))
+            return self._stream(event.stream).feed(
+                decoder.feed(event.data, event.time, event.packet)
+            )
         if isinstance(event, StreamInfo):
             return self._stream_info(event)
         if isinstance(event, Problem | Discovery):
             return [event]
         decoder = self._decoder(event.stream, event.direction)
         if isinstance(event, Gap):
-            return self._read(event.stream, decoder.gap(event.length, event.time, event.packet))
-        out = [*self._read(event.stream, decoder.end_of_stream()), event]
-        del self._decoders[event.direction][event.stream]
+            events = decoder.gap(event.length, event.time, event.packet)
+            return self._stream(event.stream).feed(events)
         stream = self._stream(event.stream)
+        out = stream.feed([*decoder.end_of_stream(), event])
+        del self._decoders[event.direction][event.stream]
         stream.ended += 1
         if stream.ended == len(Direction):  # both bodies are over: forget it
+            out += stream.cannot_tell()
             del self._streams[event.stream]
             self._versions.pop(event.stream, None)
         return out
 
     def end_of_stream(self) -> list[Decoded]:
-        """End every stream that is still open (an input cut short)."""
+        """End every stream that is still open (an input cut short); a stream that waited
+        for its version without a verdict is shown by its headers."""
         out: list[Decoded] = []
         for direction, decoders in self._decoders.items():
             for stream in list(decoders):
                 out.extend(self.feed(StreamEnd(stream, direction, "capture")))
+        for waiting in self._streams.values():
+            out += waiting.cannot_tell()
         return out
 
     def _stream_info(self, info: StreamInfo) -> list[Decoded]:
@@ -98,16 +198,19 @@ class Decoding:
         if family_of(version) is not None:
             return [info]
         text = (
-            f"protocol V{version}: restate-inspect interprets V1 to "
-            f"V{LAST_READ_VERSION}, and V{version} carries other messages; "
-            "this stream's frames are shown by their headers and raw fields, and not checked"
+            f"protocol V{version}: restate-inspect interprets V1 to V{max(READ_VERSIONS)}, "
+            f"and V{version} carries other messages; this stream's frames are shown by their "
+            "headers and raw fields, and not checked"
         )
         return [info, Problem("RI114", text, None, None, stream=info.stream)]
+
+    def _version(self, key: StreamKey) -> int | None:
+        return self._versions.get(key, self.protocol_version)
 
     def _stream(self, key: StreamKey) -> _Stream:
         stream = self._streams.get(key)
         if stream is None:
-            stream = self._streams[key] = _Stream(self._versions.get(key))
+            stream = self._streams[key] = _Stream(key, self._version(key))
         return stream
 
     def _decoder(self, stream: StreamKey, direction: Direction) -> FrameDecoder:
@@ -118,29 +221,18 @@ class Decoding:
                 stream=stream,
                 direction=direction,
                 max_length=self.max_length,
-                hints=hints_for(self._versions.get(stream)),
+                hints=hints_for(self._version(stream)),
             )
         return decoder
 
-    def _read(self, key: StreamKey, events: list[RawFrame | Problem]) -> list[Decoded]:
-        stream = self._stream(key)
-        out: list[Decoded] = []
-        last: DecodedFrame | None = None
-        for event in events:
-            if isinstance(event, Problem):
-                out.append(_with_entry_index(event, last))
-                continue
-            frame, problems = stream.reader.read(event)
-            last = stream.numbering.number(frame)
-            out.append(last)
-            out.extend(_with_entry_index(problem, last) for problem in problems)
-        return out
-
 
 def decode_events(
-    events: Iterable[InputEvent], *, max_length: int = DEFAULT_MAX_LENGTH
+    events: Iterable[InputEvent],
+    *,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    protocol_version: int | None = None,
 ) -> Iterator[Decoded]:
-    decoding = Decoding(max_length=max_length)
+    decoding = Decoding(max_length=max_length, protocol_version=protocol_version)
     for event in events:
         yield from decoding.feed(event)
     yield from decoding.end_of_stream()
@@ -161,11 +253,12 @@ def decode_bytes(
     direction: Direction | None = None,
     stream: StreamKey | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
+    protocol_version: int | None = None,
 ) -> list[Decoded]:
     """One direction's whole body at once: its frames read and numbered, and its problems
     (for tests, small inputs and library use)."""
     key = stream or StreamKey("-")
     side = direction or Direction.RUNTIME_TO_SDK
     events: list[InputEvent] = [Chunk(key, side, data), StreamEnd(key, side)]
-    decoded = list(decode_events(events, max_length=max_length))
+    decoded = list(decode_events(events, max_length=max_length, protocol_version=protocol_version))
     return [item for item in decoded if not isinstance(item, StreamEnd)]

@@ -56,7 +56,8 @@ _CATALOGUE = (
     Rule("RI104", _E, "bytes after a framing error cannot be framed", "framing"),
     # Frames that were framed but are wrong.
     Rule("RI105", _E, "unknown message type", _MESSAGES),
-    Rule("RI106", _W, "entry type needs protocol V3 or later", _MESSAGES),
+    Rule("RI106", _W, "message type needs a later protocol version than the stream's",
+         _MESSAGES),
     Rule("RI107", _W, "reserved flag bits set", _HEADER),
     Rule("RI108", _E, "COMPLETED flag on a type that is not completable", _HEADER),
     Rule("RI109", _E, "message body does not parse", _MESSAGES),
@@ -66,6 +67,10 @@ _CATALOGUE = (
     Rule("RI112", _W, "bytes skipped to resynchronise on a frame after missing bytes", "capture"),
     Rule("RI113", _E, "frame cut short by bytes missing from the capture", "capture"),
     Rule("RI114", _I, "protocol version not interpreted: frames shown by header, not checked",
+         _TRANSPORT),
+    Rule("RI115", _I, "protocol version inferred from the bytes (no content type told it)",
+         _TRANSPORT),
+    Rule("RI116", _W, "protocol version cannot be told from the bytes: frames shown by header",
          _TRANSPORT),
     # Captures: containers, packets, TCP, HTTP.
     Rule("RI301", _E, "capture file ends in the middle of a block or packet", "capture"),

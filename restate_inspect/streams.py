@@ -134,6 +134,7 @@ class Summary:
         self.cut: dict[str, list[str]] = {}  # how a body ended early: its direction's bodies
         self.problems = 0
         self.took = False  # a frame or a problem: an empty file is no stream
+        self.version: int | None = None  # as its frames were read (inferred, for a file)
 
     def add(self, item: Decoded) -> None:
         info = self.info
@@ -144,6 +145,8 @@ class Summary:
             self.frames[direction] = self.frames.get(direction, 0) + 1
             self.sizes[direction] = self.sizes.get(direction, 0) + 8 + frame.length
             self.terminal = ending_of(frame) or self.terminal
+            if frame.version is not None:
+                self.version = max(self.version or 0, frame.version)
             start: Any = frame.message if frame.type == START_TYPE else None
             if start is not None:
                 self.invocation_id = (
@@ -180,7 +183,7 @@ class Summary:
             path=info.path if info else None,
             service=target[0] if target else None,
             handler=target[1] if target else None,
-            protocol_version=info.protocol_version if info else None,
+            protocol_version=(info.protocol_version if info else None) or self.version,
             status=info.status if info else None,
             invocation_id=self.invocation_id,
             sdk=info.header("x-restate-server", response=True) if info else None,

@@ -19,10 +19,15 @@ from functools import lru_cache
 from http import HTTPStatus
 from typing import Any, Final
 
-RESTATE_CODES: Final = {570: "JOURNAL_MISMATCH", 571: "PROTOCOL_VIOLATION"}
+RESTATE_CODES: Final = {
+    570: "JOURNAL_MISMATCH",
+    571: "PROTOCOL_VIOLATION",
+    573: "UNSUPPORTED_FEATURE",
+}
 RESTATE_CODE_MEANINGS: Final = {
     570: "the SDK could not replay the journal: the code took another path than the journal",
     571: "the SDK received a message it did not expect in its state",
+    573: "the code uses a feature the negotiated protocol version does not have",
 }
 
 
@@ -155,28 +160,37 @@ def invocation_id_text(raw: bytes) -> str | None:
     return "inv_1" + _base62(key, 11) + _base62(uuid, 22)
 
 
-AWAKEABLE_PREFIX: Final = "prom_1"
+AWAKEABLE_PREFIX: Final = "prom_1"  # V1-V3: an Awakeable entry, by its index
+SIGNAL_PREFIX: Final = "sign_1"  # V4+: a signal, by its index (awakeables from 17)
 
 
-def awakeable_id(invocation_raw: bytes, entry_index: int) -> str:
-    """`prom_1` + unpadded base64url of the invocation id and the entry index (u32, BE)."""
-    token = base64.urlsafe_b64encode(invocation_raw + entry_index.to_bytes(4, "big"))
-    return AWAKEABLE_PREFIX + token.rstrip(b"=").decode("ascii")
+def awakeable_id(invocation_raw: bytes, index: int, prefix: str = AWAKEABLE_PREFIX) -> str:
+    """`prom_1` (or `sign_1`) + unpadded base64url of the invocation id and the entry (or
+    signal) index, a u32, big-endian."""
+    token = base64.urlsafe_b64encode(invocation_raw + index.to_bytes(4, "big"))
+    return prefix + token.rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
 class AwakeableTarget:
     invocation_raw: bytes
-    entry_index: int
+    entry_index: int  # for a `sign_1` id, the signal index
+    prefix: str = AWAKEABLE_PREFIX
 
     @property
     def invocation_id(self) -> str | None:
         return invocation_id_text(self.invocation_raw)
 
+    @property
+    def is_signal(self) -> bool:
+        return self.prefix == SIGNAL_PREFIX
+
 
 def parse_awakeable_id(text: str) -> AwakeableTarget | None:
-    """The invocation and entry an awakeable id points at, or None if it is not one."""
-    if not text.startswith(AWAKEABLE_PREFIX):
+    """The invocation and entry (or signal) an awakeable id points at, or None if it is
+    not one."""
+    prefix = text[: len(AWAKEABLE_PREFIX)]
+    if prefix not in (AWAKEABLE_PREFIX, SIGNAL_PREFIX):
         return None
     token = text[len(AWAKEABLE_PREFIX) :]
     try:
@@ -185,7 +199,7 @@ def parse_awakeable_id(text: str) -> AwakeableTarget | None:
         return None
     if len(raw) <= 4:
         return None
-    return AwakeableTarget(raw[:-4], int.from_bytes(raw[-4:], "big"))
+    return AwakeableTarget(raw[:-4], int.from_bytes(raw[-4:], "big"), prefix)
 
 
 # --- times, durations, codes -------------------------------------------------------
@@ -225,7 +239,7 @@ def human_duration(ms: float) -> str:
 
 
 def code_name(code: int) -> str | None:
-    """570/571 by their Restate names, HTTP statuses by theirs; None for anything else."""
+    """570/571/573 by their Restate names, HTTP statuses by theirs; None for anything else."""
     if code in RESTATE_CODES:
         return RESTATE_CODES[code]
     try:

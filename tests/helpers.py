@@ -15,14 +15,16 @@ from typing import Any
 import pytest
 from google.protobuf import text_format
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from typer.testing import CliRunner
 
 from restate_inspect.cli import app
-from restate_inspect.events import Frame, RawFrame
+from restate_inspect.events import Frame, RawFrame, invocation_version
 from restate_inspect.framing import DEFAULT_MAX_LENGTH, DEFAULT_STREAM, decode_all
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.protocol import hints_for, reader_for
-from restate_inspect.protocol.v1.messages import V2_TABLE
+from restate_inspect.protocol.v1.messages import V2_TABLE, V3_TABLE
+from restate_inspect.protocol.v4.messages import TABLES
 from restate_inspect.rules import Problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +101,44 @@ def captures_dir() -> Path:
 # --- the expected decoding (expected.txt, made with protoc --decode) -----------------
 
 
+def schema_class(version: int | None, type_code: int) -> type[Message]:
+    """The class the version's own schema has for a type (V1/V2's when not known)."""
+    if version is not None and version >= 4:
+        spec = TABLES[min(version, 8)].lookup(type_code)
+    else:
+        spec = (V3_TABLE if version == 3 else V2_TABLE).lookup(type_code)
+    assert spec is not None and spec.cls is not None, f"no schema for {type_code:#x}"
+    return spec.cls
+
+
+_NUMBERED = re.compile(r"^(\s*)(\d+)(: | \{)(.*)$")
+
+
+def _named(lines: list[str], cls: type[Message]) -> list[str]:
+    """protoc prints a field its schema lacks by number (`9: 123`): by the class's name for
+    that number, when it has one at the top level; else the field is left out (a schema
+    without it does not read it)."""
+    out: list[str] = []
+    depth_skipped = 0
+    base = min((len(line) - len(line.lstrip()) for line in lines), default=0)
+    for line in lines:
+        stripped = line.strip()
+        if depth_skipped:
+            depth_skipped += stripped.endswith("{") - (stripped == "}")
+            continue
+        match = _NUMBERED.match(line)
+        if match is None:
+            out.append(line)
+            continue
+        indent, number, sep, rest = match.groups()
+        field_ = cls.DESCRIPTOR.fields_by_number.get(int(number)) if len(indent) == base else None
+        if field_ is not None and sep == ": ":
+            out.append(f"{indent}{field_.name}: {rest}")
+        elif sep == " {":
+            depth_skipped = 1
+    return out
+
+
 @dataclass
 class ExpectedFrame:
     offset: int
@@ -106,13 +146,15 @@ class ExpectedFrame:
     name: str
     flags: int
     length: int
+    version: int | None = None  # of the stream, as its content type told it
     body_lines: list[str] = field(default_factory=list)
 
-    def message_dict(self) -> dict[str, Any]:
-        """The body, parsed from protoc's text format, in protobuf's canonical JSON mapping."""
-        spec = V2_TABLE.lookup(self.type)
-        assert spec is not None and spec.cls is not None, f"no schema for {self.type:#x}"
-        message = text_format.Parse("\n".join(self.body_lines), spec.cls())
+    def message_dict(self, version: int | None = None) -> dict[str, Any]:
+        """The body, parsed from protoc's text format by the schema of the version given
+        (its stream's when None), in protobuf's canonical JSON mapping."""
+        cls = schema_class(version or self.version, self.type)
+        lines = [line for line in self.body_lines if line.strip() != "(empty message)"]
+        message = text_format.Parse("\n".join(_named(lines, cls)), cls())
         return MessageToDict(message, preserving_proto_field_name=True)
 
 
@@ -122,12 +164,33 @@ class ExpectedStream:
     path: str
     protocol: bool = True  # False: discovery and other non-protocol bodies
     frames: dict[str, list[ExpectedFrame]] = field(default_factory=dict)  # by "req"/"resp"
+    version: int | None = None
 
 
+# Two layouts: the V1/V2 captures' (`stream NAME ... METHOD PATH`, `  offset=0 type=...`)
+# and the V5-V7 captures' (`=== NAME METHOD PATH status=`, `    @0 type=... NAME`).
+_STREAM_LINE = re.compile(r"(?:stream (\S+) .* (\S+) (/\S*)|=== (\S+) (\S+) (/\S*) .*)$")
 _FRAME_LINE = re.compile(
     r"  offset=(\d+) type=0x([0-9A-Fa-f]{4}) (\S+) flags=0x([0-9A-Fa-f]{4}) length=(\d+)$"
 )
-_STREAM_LINE = re.compile(r"stream (\S+) .* (\S+) (/\S*)$")
+_NEW_FRAME_LINE = re.compile(
+    r"    @(\d+)\s+type=0x([0-9A-Fa-f]{4}) flags=0x([0-9A-Fa-f]{4}) len=(\d+)\s+(\S+)$"
+)
+_CONTENT_TYPE = re.compile(r"\s+request content-type: (\S+)")
+_SIDES = {
+    "[runtime->sdk": "req", "[sdk->runtime": "resp",
+    "  --- request (runtime->SDK)": "req", "  --- response (SDK->runtime)": "resp",
+}  # fmt: skip
+
+
+def _frame_of(line: str) -> ExpectedFrame | None:
+    if match := _FRAME_LINE.match(line):
+        offset, type_hex, name, flags, length = match.groups()
+    elif match := _NEW_FRAME_LINE.match(line):
+        offset, type_hex, flags, length, name = match.groups()
+    else:
+        return None
+    return ExpectedFrame(int(offset), int(type_hex, 16), name, int(flags, 16), int(length))
 
 
 def expected_streams(capture: str, path: Path | None = None) -> list[ExpectedStream]:
@@ -136,23 +199,21 @@ def expected_streams(capture: str, path: Path | None = None) -> list[ExpectedStr
     current: list[ExpectedFrame] | None = None
     for line in text.splitlines():
         if match := _STREAM_LINE.match(line):
-            streams.append(ExpectedStream(match.group(1), match.group(3)))
+            name, _method, where = [g for g in match.groups() if g is not None]
+            streams.append(ExpectedStream(name, where))
             current = None
-        elif line.startswith("[runtime->sdk"):
-            current = streams[-1].frames.setdefault("req", [])
-        elif line.startswith("[sdk->runtime"):
-            current = streams[-1].frames.setdefault("resp", [])
-        elif line.startswith("  (not a service-protocol stream"):
-            streams[-1].protocol = False
-        elif match := _FRAME_LINE.match(line):
+        elif match := _CONTENT_TYPE.match(line):
+            streams[-1].version = invocation_version(match.group(1))
+            streams[-1].protocol = streams[-1].version is not None
+        elif side := next((s for start, s in _SIDES.items() if line.startswith(start)), None):
+            current = streams[-1].frames.setdefault(side, [])
+        elif (frame := _frame_of(line)) is not None:
             assert current is not None
-            offset, type_hex, name, flags, length = match.groups()
-            current.append(
-                ExpectedFrame(int(offset), int(type_hex, 16), name, int(flags, 16), int(length))
-            )
+            frame.version = streams[-1].version
+            current.append(frame)
         elif line.startswith("    ") and current:
             current[-1].body_lines.append(line)
-        elif line.startswith("service-protocol frames"):
+        elif line.startswith(("service-protocol frames", "# service-protocol")):
             break  # the summary at the end
     return streams
 
@@ -166,10 +227,10 @@ def read_all(
     stream: StreamKey = DEFAULT_STREAM,
     direction: Direction | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
-    version: int | None = None,
+    version: int | None = 2,
 ) -> list[Frame | Problem]:
-    """A body framed and read by its version's family, without numbering: each frame, then
-    its problems."""
+    """A body framed and read by its version's family (None: a version not known),
+    without numbering: each frame, then its problems."""
     reader = reader_for(version)
     out: list[Frame | Problem] = []
     raw = decode_all(

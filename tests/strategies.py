@@ -24,10 +24,16 @@ _SCALARS: dict[int, st.SearchStrategy[Any]] = {
 }
 
 
+_MAX_DEPTH = 3  # a recursive message (the V7 Future tree) stops growing here
+
+
 def _value(field: FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         assert field.message_type is not None
         return _fields(field.message_type, depth + 1)
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
+        return st.sampled_from(sorted(field.enum_type.values_by_number))
     return _SCALARS[field.type]
 
 
@@ -36,6 +42,8 @@ def _fields(descriptor: Descriptor, depth: int = 0) -> st.SearchStrategy[dict[st
     plain: dict[str, st.SearchStrategy[Any]] = {}
     for field in descriptor.fields:
         if field.containing_oneof is not None:
+            continue
+        if field.type == FieldDescriptor.TYPE_MESSAGE and depth >= _MAX_DEPTH:
             continue
         value = _value(field, depth)
         plain[field.name] = st.lists(value, max_size=3) if field.is_repeated else value

@@ -20,7 +20,6 @@ from tests.helpers import (
     BUNDLED_CAPTURES,
     CAPTURE_NAMES,
     captures_dir,
-    captures_expecting_v1_reading,
     expected_streams,
     run_cli,
 )
@@ -49,7 +48,7 @@ def _stream_key(name: str) -> str:
     return name.split("_", 1)[1].replace("_", "/")
 
 
-@pytest.mark.parametrize("capture", captures_expecting_v1_reading())
+@pytest.mark.parametrize("capture", CAPTURE_NAMES)
 @pytest.mark.parametrize("kind", FORMATS)
 def test_every_restate_stream_matches_the_expected_decoding(capture: str, kind: str) -> None:
     frames, infos, others = _decode(str(captures_dir() / capture / f"{capture}.{kind}"))
@@ -62,6 +61,7 @@ def test_every_restate_stream_matches_the_expected_decoding(capture: str, kind: 
             got, want = frames[key][direction], stream.frames[side]
             assert len(got) == len(want), (key, side)
             for frame, expected in zip(got, want, strict=True):
+                assert frame.version == stream.version, (key, side)  # as its content type says
                 assert (frame.offset, frame.type, frame.flags, frame.length) == (
                     expected.offset,
                     expected.type,

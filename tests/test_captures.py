@@ -912,21 +912,21 @@ def test_cli_decode_and_streams_on_a_synthetic_capture(tmp_path: Path) -> None:
 
 
 def test_cli_on_a_capture_of_a_protocol_version_not_interpreted(tmp_path: Path) -> None:
-    """A V5 exchange (here V1 bytes: in V5, 0x0005 and the others are other messages) is
-    listed and framed, says once that it is not interpreted, and breaks no rule."""
+    """A V9 exchange, a version no family reads, is listed and framed, says once that it
+    is not interpreted, and breaks no rule."""
     import json
 
     from tests.helpers import run_cli
 
-    path = tmp_path / "v5.pcap"
-    path.write_bytes(cw.pcap(cw.conversation_packets(cw.h2_exchange(REQUEST, RESPONSE, version=5))))
+    path = tmp_path / "v9.pcap"
+    path.write_bytes(cw.pcap(cw.conversation_packets(cw.h2_exchange(REQUEST, RESPONSE, version=9))))
     check = run_cli(["check", "--json", str(path)])
     (finding,) = [json.loads(line) for line in check.stdout.splitlines()]
     assert check.exit_code == 0 and (finding["code"], finding["severity"]) == ("RI114", "info")
     assert finding["invocation_id"] and finding["attempt"] == 1
-    assert "protocol V5" in finding["message"]
+    assert "protocol V9" in finding["message"]
     streams = run_cli(["streams", str(path)])
-    assert "not interpreted (protocol V5)" in streams.stdout
+    assert "not interpreted (protocol V9)" in streams.stdout
     records = [
         json.loads(line) for line in run_cli(["decode", "--json", str(path)]).stdout.splitlines()
     ]
@@ -935,7 +935,7 @@ def test_cli_on_a_capture_of_a_protocol_version_not_interpreted(tmp_path: Path) 
     assert all(f["entry_index"] is None for f in frames)
     assert all(f["message"] is None and "body_base64" in f["annotations"] for f in frames[1:])
     journal = run_cli(["journal", str(path)])
-    assert journal.exit_code == 0 and "1 attempt · not interpreted (protocol V5)" in journal.stdout
+    assert journal.exit_code == 0 and "1 attempt · not interpreted (protocol V9)" in journal.stdout
 
 
 def test_a_lost_fin_is_no_lost_byte() -> None:

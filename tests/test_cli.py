@@ -30,7 +30,7 @@ REQ = str(SAMPLES / "v1-call-other.req.bin")
 RESP = str(SAMPLES / "v1-call-other.resp.bin")
 FRAME_KEYS = [
     "kind", "stream", "direction", "offset", "time", "packet", "type", "type_hex", "name",
-    "flags", "flag_names", "length", "entry_index", "message", "annotations",
+    "flags", "flag_names", "length", "entry_index", "protocol_version", "message", "annotations",
 ]  # fmt: skip
 PROBLEM_KEYS = [
     "kind", "code", "severity", "message", "stream", "direction", "offset", "length",
@@ -67,8 +67,11 @@ def test_clean_pair_in_json_follows_the_documented_schema() -> None:
     result = run_cli(["decode", "--json", "--request", REQ, "--response", RESP])
     assert result.exit_code == 0
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert all(list(r) == FRAME_KEYS for r in records)
-    call = next(r for r in records if r["name"] == "CallEntryMessage")
+    (told,) = [r for r in records if r["kind"] == "problem"]  # no content type: inferred
+    assert (told["code"], told["severity"]) == ("RI115", "info") and list(told) == PROBLEM_KEYS
+    frames = [r for r in records if r["kind"] == "frame"]
+    assert all(list(r) == FRAME_KEYS and r["protocol_version"] == 2 for r in frames)
+    call = next(r for r in frames if r["name"] == "CallEntryMessage")
     assert call["type_hex"] == "0x0c01" and call["direction"] == "sdk_to_runtime"
     assert call["entry_index"] == 1 and call["stream"].endswith("v1-call-other")
     assert call["annotations"]["target"] == "Demo/greet"
@@ -110,7 +113,8 @@ def test_bytes_shows_header_and_body_rows() -> None:
     assert re.search(r"header\s+00000000  0c 01 00 00 00 00 00 16 ", result.stdout)
     assert re.search(r"body\s+00000008  0a 04 44 65 6d 6f", result.stdout)
     as_json = run_cli(["decode", "--json", "--bytes", RESP])
-    first = json.loads(as_json.stdout.splitlines()[0])
+    records = [json.loads(line) for line in as_json.stdout.splitlines()]
+    first = next(r for r in records if r["kind"] == "frame")
     assert first["bytes"].startswith("0c010000000000160a04")
 
 
@@ -237,7 +241,7 @@ def test_hostile_payloads_stay_inert_in_json(tmp_path: Path) -> None:
     assert result.stdout.isascii()
     assert all(c.isprintable() or c == "\n" for c in result.stdout)
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    start = records[0]
+    start = next(r for r in records if r["kind"] == "frame")
     assert start["message"]["key"].startswith("\x1b[2J")  # the data itself is intact
 
 
@@ -442,7 +446,7 @@ def test_check_ignore_leaves_findings_out_of_the_output_and_the_exit_code() -> N
     left = [json.loads(line) for line in ignored.stdout.splitlines()]
     assert left == [f for f in found if not f["code"].startswith("RI10")]
     assert all(f["severity"] != "error" for f in left) and ignored.exit_code == 0
-    nothing = run_cli(["check", "--ignore", "RI10,RI2", "-"], stdin=cut)
+    nothing = run_cli(["check", "--ignore", "RI10,RI11,RI2", "-"], stdin=cut)
     assert nothing.exit_code == 0 and "no findings" in nothing.stdout
     assert "by code" not in nothing.stdout
 

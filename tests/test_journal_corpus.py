@@ -171,4 +171,4 @@ def test_every_bundled_pair_checks_clean() -> None:
         result = run_cli(args)
         findings = [json.loads(line) for line in result.stdout.splitlines()]
         assert result.exit_code == 0, findings
-        assert {f["code"] for f in findings} <= {"RI232", "RI241"}
+        assert {f["code"] for f in findings} <= {"RI115", "RI232", "RI241"}

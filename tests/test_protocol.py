@@ -20,21 +20,28 @@ from restate_inspect.protocol import (
 )
 from restate_inspect.protocol.v1 import FAMILY as V1
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
+from restate_inspect.protocol.v4 import FAMILY as V4
 from tests.helpers import read_all
 
 
 def test_each_version_is_read_by_one_family_and_unknown_ones_by_none() -> None:
-    assert family_of(None) is V1  # not told: read as V1-V3 is
+    assert family_of(None) is None  # not known: no family reads it until it is inferred
     assert [family_of(v) for v in (1, 2, 3)] == [V1, V1, V1]
+    assert [family_of(v) for v in (4, 5, 6, 7, 8)] == [V4] * 5
     assert family_of(9) is None and not interpreted(9) and interpreted(2)
     assert frozenset().union(*(f.versions for f in FAMILIES)) == READ_VERSIONS
     assert isinstance(reader_for(9), HeaderOnly)
     assert not_interpreted(9) == "not interpreted (protocol V9)"
 
 
-def test_a_version_no_family_reads_is_named_by_the_first_family() -> None:
-    assert flag_names(9, 0x8001) == flag_names(2, 0x8001) == ["REQUIRES_ACK", "COMPLETED"]
-    assert hints_for(9) is hints_for(None) is V1.hints
+def test_flags_and_types_of_a_version_no_family_reads_are_named_by_their_bits() -> None:
+    assert flag_names(2, 0x8001) == ["REQUIRES_ACK", "COMPLETED"]
+    assert flag_names(6, 0x8001) == ["REQUESTED_ACK", "0x0001"]
+    assert flag_names(9, 0x8001) == flag_names(None, 0x8001) == ["0x8000", "0x0001"]
+    hints = hints_for(None)
+    assert hints.describe(0x0C01) == "type 0x0c01"  # V1-V3's CallEntry, a V4+ custom type
+    assert hints.plausible(0x0C01, 0x8001) and hints.plausible(0x8002, 0)  # either family's
+    assert not hints.plausible(0x0000, 0) and not hints.plausible(0x7777, 0)
 
 
 def test_frames_of_such_a_version_show_only_their_start_message() -> None:
@@ -61,3 +68,12 @@ def test_endings_of_v1_messages() -> None:
     )
     frames = [f for f in read_all(wire) if isinstance(f, Frame)]
     assert [ending_of(f) for f in frames] == ["end", "suspended on 1,2", "error 571", None, None]
+
+
+def test_notes_of_frames_no_family_reads() -> None:
+    start, end = read_all(encode_frame(0x0000, b"\xff") + encode_frame(0x0003), version=9)
+    for frame in (start, end):
+        assert isinstance(frame, Frame)
+        notes: dict[str, object] = {}
+        message_notes(frame, FrameContext(), notes)
+        assert notes == {}

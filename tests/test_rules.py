@@ -397,7 +397,7 @@ def test_rules_say_what_they_saw() -> None:
 # --- protocol versions ---------------------------------------------------------------------
 
 V3 = "application/vnd.restate.invocation.v3"
-V5 = "application/vnd.restate.invocation.v5"
+V9 = "application/vnd.restate.invocation.v9"  # a version no family reads
 # V2 frames that break RI210 and RI203, and carry a V3-only entry type (RI106 in V2)
 BREACHES = [*CLEAN[:2], (R, completion(7)), (R, SET), (S, encode_frame(0x0C06)), *CLEAN[2:]]
 
@@ -419,18 +419,18 @@ def reported(*attempts: Attempt) -> list[str]:
 def test_a_version_that_is_not_interpreted_is_said_once_and_nothing_is_checked() -> None:
     interpreted = reported(_with(*BREACHES, request_type=V2, response_type=V2))
     assert sorted(interpreted) == ["RI106", "RI203", "RI210"]
-    assert reported(_with(*BREACHES, (R, start(1)), request_type=V5, response_type=V5)) == ["RI114"]
-    assert reported(_with(*CLEAN, request_type=V5, response_type=V5)) == ["RI114"]
+    assert reported(_with(*BREACHES, (R, start(1)), request_type=V9, response_type=V9)) == ["RI114"]
+    assert reported(_with(*CLEAN, request_type=V9, response_type=V9)) == ["RI114"]
 
 
 def test_a_version_that_is_not_interpreted_keeps_its_start_and_says_how_it_ended() -> None:
-    twice = _with(*CLEAN, (R, start(5)), request_type=V5, response_type=V5, status="500")
+    twice = _with(*CLEAN, (R, start(5)), request_type=V9, response_type=V9, status="500")
     (invocation,) = invocations(decode_events(events(twice)))
     assert isinstance(invocation, Invocation)
     (attempt,) = invocation.attempts
     assert invocation.invocation_id == "inv_test" and not attempt.interpreted
     assert attempt.known_entries == 1  # the first StartMessage
-    assert attempt.ending_text == "not interpreted (protocol V5)"
+    assert attempt.ending_text == "not interpreted (protocol V9)"
     assert [m.item.entry_index for m in attempt.timeline if isinstance(m.item, DecodedFrame)] == [
         None
     ] * 5
@@ -506,11 +506,12 @@ def test_a_replay_mismatch_after_a_loss_counts_as_info() -> None:
 
 
 def test_other_http_with_a_restate_media_type_is_not_read_as_a_stream() -> None:
-    """A GET that carries the V5 media type is no invocation: nothing to say about it."""
+    """A GET that carries a Restate media type is no invocation: nothing to say about it;
+    an invocation of a version no family reads is said so."""
     from restate_inspect.pipeline import Decoding
 
     key = StreamKey("tcp0", "s1")
-    headers = (("content-type", V5),)
+    headers = (("content-type", V9),)
     info = StreamInfo(key, "other", "a -> b", "HTTP/2", 1.0, 1, "GET", "/x", headers)
     assert Decoding().feed(info) == [info]
     invocation = StreamInfo(key, "invocation", "a -> b", "HTTP/2", 1.0, 1, "POST", "/x", headers)

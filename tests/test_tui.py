@@ -658,22 +658,23 @@ def test_every_key_on_an_empty_input_is_answered_without_a_traceback(
 
 
 def test_a_stream_of_a_protocol_version_not_interpreted_is_browsed_raw(tmp_path: Path) -> None:
-    """V5: frames by header, the RI114 note, every key answered, nothing checked."""
+    """V9, a version no family reads: frames by header, the RI114 note, every key
+    answered, nothing checked."""
     from tests import capturewriter as cw
     from tests.helpers import SAMPLES
 
     request = (SAMPLES / "v1-call-other.req.bin").read_bytes()
     response = (SAMPLES / "v1-call-other.resp.bin").read_bytes()
-    path = tmp_path / "v5.pcap"
-    path.write_bytes(cw.pcap(cw.conversation_packets(cw.h2_exchange(request, response, version=5))))
+    path = tmp_path / "v9.pcap"
+    path.write_bytes(cw.pcap(cw.conversation_packets(cw.h2_exchange(request, response, version=9))))
 
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         (selected,) = app.attempts
-        assert selected.attempt.ending_text == "not interpreted (protocol V5)"
+        assert selected.attempt.ending_text == "not interpreted (protocol V9)"
         app.query_one(Timeline).focus()
         await pilot.press("G")
         await pilot.pause()
-        assert "V5 message" in info_text(app)  # the last frame: V1's End, a V5 message
+        assert "V9 message" in info_text(app)  # the last frame: V1's End, a V9 message
         for key in EVERY_KEY:
             await pilot.press(key)
             await pilot.pause()

@@ -19,7 +19,6 @@ import typer
 from restate_inspect.cli import options
 from restate_inspect.cli.options import Inputs, fail, reads_input
 from restate_inspect.invocations import Journaled, invocations
-from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import pair_name
 from restate_inspect.readers.pcapfile import Readable
 
@@ -82,8 +81,7 @@ def tui(inputs: Inputs, max_invocations: MaxInvocationsOpt = 100_000) -> None:
     where.events()  # usage errors now, before the screen changes (events are read lazily)
 
     def load(progress: Callable[[int], None]) -> Iterator[Journaled]:
-        events = decode_events(where.events(progress), max_length=inputs.max_length)
-        return inputs.selection.chosen(invocations(events))
+        return inputs.selection.chosen(invocations(inputs.decoded(progress, source=where)))
 
     from restate_inspect.tui.app import run  # noqa: PLC0415 - Textual only for this command
 

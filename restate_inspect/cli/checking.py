@@ -4,7 +4,6 @@ against the protocol's rules, and the catalogue of those rules."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated
@@ -18,7 +17,6 @@ from restate_inspect.cli.options import (
     ColorOpt,
     Inputs,
     JsonOpt,
-    Source,
     fail,
     reads_input,
 )
@@ -28,8 +26,7 @@ from restate_inspect.cli.output import (
     quiet_on_a_closed_pipe,
     write_records,
 )
-from restate_inspect.invocations import Invocation, Journaled, invocations
-from restate_inspect.pipeline import decode_events
+from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.readers import InputError
 from restate_inspect.render.jsonl import invocation_record, invocation_records, problem_record
 from restate_inspect.rules import RULES, Problem, Severity
@@ -77,7 +74,7 @@ def journal(
     shown = 0
     try:
         with progress_bar(where.path) as progress:
-            built = _invocations(where, inputs.max_length, progress)
+            built = invocations(inputs.decoded(progress))
             for item in selection.chosen(built):
                 if isinstance(item, Invocation):
                     shown += 1
@@ -167,7 +164,7 @@ def check(
     codes: Counter[str] = Counter()
     try:
         with progress_bar(where.path) as progress:
-            built = _invocations(where, inputs.max_length, progress)
+            built = invocations(inputs.decoded(progress))
             for item in selection.chosen(built):
                 if isinstance(item, Invocation):
                     checked += 1
@@ -192,12 +189,6 @@ def check(
     inputs.tell_if_nothing(checked, tally)
     failing = any(tally.problems[s] for s in _AT_LEAST[fail_on])
     raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)
-
-
-def _invocations(
-    source: Source, max_length: int, progress: Callable[[int], None] | None
-) -> Iterator[Journaled]:
-    return invocations(decode_events(source.events(progress), max_length=max_length))
 
 
 def _rule_codes(asked: list[str]) -> list[str]:

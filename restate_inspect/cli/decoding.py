@@ -82,12 +82,7 @@ def decode(
         render = text_render(console, selection, show_bytes=show_bytes, max_payload=max_payload)
     try:
         with progress_bar(where.path) as progress:
-            outputs = rendered_groups(
-                where,
-                render,
-                max_length=inputs.max_length,
-                progress=progress,
-            )
+            outputs = rendered_groups(inputs, render, progress=progress)
             tally = write_all(outputs)
     except InputError as exc:
         fail(str(exc))
@@ -146,9 +141,8 @@ def streams(
     try:
         with progress_bar(where.path) as progress:
             outputs = rendered_groups(
-                where,
+                inputs,
                 rows.render,
-                max_length=inputs.max_length,
                 progress=progress,
                 through=None if bodies is None else bodies.tee,
             )

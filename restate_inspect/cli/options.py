@@ -17,6 +17,7 @@ from restate_inspect.events import InputEvent
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.invocations import Invocation, Journaled
 from restate_inspect.location import Direction
+from restate_inspect.pipeline import Decoded, decode_events
 from restate_inspect.readers import InputFormat, capture_kind, read_input, read_pair
 from restate_inspect.readers.pcapfile import Readable
 from restate_inspect.rules import Problem
@@ -70,6 +71,18 @@ DirectionOpt = Annotated[
         "--direction",
         help="Direction of a single stream. Default: runtime_to_sdk when it begins with a "
         "StartMessage, else sdk_to_runtime.",
+        show_default=False,
+    ),
+]
+ProtocolVersionOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--protocol-version",
+        metavar="N",
+        min=1,
+        help="Read streams whose content type does not tell their version (raw bytes, hex, "
+        "--request/--response, a capture joined mid-connection) as version N. Default: "
+        "inferred from their bytes, and said so (RI115).",
         show_default=False,
     ),
 ]
@@ -207,6 +220,22 @@ class Inputs:
     source: Source
     selection: Selection
     max_length: int
+    protocol_version: int | None = None
+
+    def decoded(
+        self,
+        progress: Callable[[int], None] | None = None,
+        through: Callable[[Iterator[InputEvent]], Iterator[InputEvent]] | None = None,
+        source: Source | None = None,
+    ) -> Iterator[Decoded]:
+        """The input's frames, read by their streams' protocol versions. through: what the
+        input events pass through first; source: another place to read them from."""
+        events = (source or self.source).events(progress)
+        if through is not None:
+            events = through(events)
+        return decode_events(
+            events, max_length=self.max_length, protocol_version=self.protocol_version
+        )
 
     def tell_if_nothing(self, found: int, tally: Tally) -> None:
         """On stderr, when nothing was found: which filter matched nothing, or, for a capture
@@ -236,6 +265,7 @@ def _input_options(
     response: ResponseOpt = None,
     input_format: FormatOpt = InputFormat.AUTO,
     direction: DirectionOpt = None,
+    protocol_version: ProtocolVersionOpt = None,
     max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
     stream: StreamOpt = None,
     invocation: InvocationOpt = None,
@@ -245,10 +275,11 @@ def _input_options(
         Source(source, request, response, input_format, direction),
         Selection.of(stream, invocation, service),
         max_length,
+        protocol_version,
     )
 
 
-_INPUT_FIRST = 5  # of the input options, the ones --help lists before a command's own
+_INPUT_FIRST = 6  # of the input options, the ones --help lists before a command's own
 
 
 def reads_input(

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any, ParamSpec
 
 import typer
 
-from restate_inspect.cli.options import EXIT_CLEAN, ColorMode, Selection, Source
+from restate_inspect.cli.options import EXIT_CLEAN, ColorMode, Inputs, Selection
 from restate_inspect.events import InputEvent
-from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import input_size
 from restate_inspect.render.jsonl import encode, record
 from restate_inspect.streams import StreamGroup, Tally, group_streams
@@ -106,19 +105,15 @@ def progress_bar(path: str | None) -> Iterator[Callable[[int], None] | None]:
 
 
 def rendered_groups(
-    source: Source,
+    inputs: Inputs,
     render: Render,
     *,
-    max_length: int,
     progress: Callable[[int], None] | None,
     through: Callable[[Iterator[InputEvent]], Iterator[InputEvent]] | None = None,
 ) -> Iterator[tuple[bytes, Tally]]:
     """Rendered stream groups, each as its stream ends. through: what the input events pass
     through first."""
-    events = source.events(progress)
-    if through is not None:
-        events = through(events)
-    groups = group_streams(decode_events(events, max_length=max_length))
+    groups = group_streams(inputs.decoded(progress, through))
     return (render(group) for group in groups)
 
 

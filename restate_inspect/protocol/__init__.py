@@ -12,10 +12,13 @@ from typing import Any, Final, Protocol
 
 from restate_inspect.events import READ_VERSIONS, DecodedFrame, Frame, FrameContext, RawFrame
 from restate_inspect.framing import TypeHints
+from restate_inspect.protocol.inference import Verdict
 from restate_inspect.protocol.v1 import FAMILY as V1
 from restate_inspect.protocol.v1.messages import START, V2_TABLE
 from restate_inspect.protocol.v1.numbering import StartOnly
+from restate_inspect.protocol.v4 import FAMILY as V4
 from restate_inspect.rules import Problem
+from restate_inspect.values import invocation_id_text
 
 
 class Reader(Protocol):
@@ -38,29 +41,27 @@ class Family(Protocol):
     @property
     def hints(self) -> TypeHints: ...
 
-    def reader(self, version: int | None) -> Reader: ...
+    def reader(self, version: int | None, *, told: bool = True) -> Reader: ...
     def flag_names(self, flags: int) -> list[str]: ...
     def numbering(self) -> Numbering: ...
     def message_notes(self, frame: Frame, context: FrameContext, notes: dict[str, Any]) -> None: ...
     def ending_of(self, frame: Frame) -> str | None: ...
 
 
-FAMILIES: Final[tuple[Family, ...]] = (V1,)
+FAMILIES: Final[tuple[Family, ...]] = (V1, V4)
 assert frozenset().union(*(f.versions for f in FAMILIES)) == READ_VERSIONS
 
 
 def family_of(version: int | None) -> Family | None:
-    """The family that reads a version; a version not known (None) is read as V1-V3 is."""
-    if version is None:
-        return V1
+    """The family that reads a version (None: none does, or the version is not known)."""
     return next((family for family in FAMILIES if version in family.versions), None)
 
 
 class HeaderOnly:
-    """A version no family reads: frames by their headers. Only the StartMessage, whose
-    shape every version shares, is read, for the invocation it names."""
+    """A version no family reads, or one not known: frames by their headers. Only the
+    StartMessage, whose shape every version shares, is read, for the invocation it names."""
 
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int | None) -> None:
         self.version = version
 
     def read(self, raw: RawFrame) -> tuple[Frame, list[Problem]]:
@@ -79,12 +80,27 @@ class HeaderOnly:
         return frame, []
 
 
+class AnyFamily:
+    """Framing of a stream whose family is not known yet: a type any family has is
+    plausible after a gap, and types are named by their code."""
+
+    def plausible(self, type_code: int, flags: int) -> bool:
+        return any(family.hints.plausible(type_code, flags) for family in FAMILIES)
+
+    def describe(self, type_code: int) -> str:
+        return f"type {type_code:#06x}"
+
+
 def reader_for(version: int | None) -> Reader:
+    """The reader of a stream of a told version (None: one that cannot be told)."""
     family = family_of(version)
-    if family is None:
-        assert version is not None
-        return HeaderOnly(version)
-    return family.reader(version)
+    return HeaderOnly(version) if family is None else family.reader(version)
+
+
+def reader_inferred(found: Verdict) -> Reader:
+    """The reader of a stream whose version was inferred from its bytes."""
+    family = next(family for family in FAMILIES if family.name == found.family)
+    return family.reader(found.version, told=False)
 
 
 def numbering_for(version: int | None) -> Numbering:
@@ -93,23 +109,29 @@ def numbering_for(version: int | None) -> Numbering:
 
 
 def flag_names(version: int | None, flags: int) -> list[str]:
+    """The flags by the names of the version's family; by their bits when it is not known."""
     family = family_of(version)
-    return (family or V1).flag_names(flags)
+    if family is not None:
+        return family.flag_names(flags)
+    return [f"0x{1 << bit:04x}" for bit in range(15, -1, -1) if flags & (1 << bit)]
 
 
 def hints_for(version: int | None) -> TypeHints:
     family = family_of(version)
-    return (family or V1).hints
+    return AnyFamily() if family is None else family.hints
 
 
 def message_notes(frame: Frame, context: FrameContext, notes: dict[str, Any]) -> None:
     """What a frame's message says beyond its fields, by its family."""
-    family = family_of(frame.version) or V1
-    family.message_notes(frame, context, notes)
+    family = family_of(frame.version)
+    if family is not None:
+        family.message_notes(frame, context, notes)
+    elif frame.type == START and frame.message is not None:  # HeaderOnly reads it
+        notes["invocation_id"] = invocation_id_text(frame.message.id)  # type: ignore[attr-defined]
 
 
 def interpreted(version: int | None) -> bool:
-    """Does a family read this version (or is it not known, and read as V1-V3 is)?"""
+    """Does a family read this version?"""
     return family_of(version) is not None
 
 

@@ -68,6 +68,8 @@ class _Builder:
             name = field.message_type.name if field.message_type else ""
             if name in _PAIRS:
                 return FieldNode(label, f"{_show(value.key)}: {_show(value.value)}", "string")
+            if name == "Value":  # V4+: a payload in its wrapper, shown as the payload
+                return self.payload(label, path + ".content", value.content)
             children = tuple(self.message(value, path + "."))
             return FieldNode(label, "" if children else "{}", "message", children=children)
         if field.type == FieldDescriptor.TYPE_BYTES:
@@ -76,6 +78,9 @@ class _Builder:
             return _string_node(label, value)
         if field.type == FieldDescriptor.TYPE_BOOL:
             return FieldNode(label, "true" if value else "false")
+        if field.type == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
+            named = field.enum_type.values_by_number.get(value)
+            return FieldNode(label, named.name if named else str(value))
         return FieldNode(label, str(value), note=self.scalar_note(path))
 
     def scalar_note(self, path: str) -> str:
@@ -85,8 +90,11 @@ class _Builder:
             return str(self.notes["durations"][path])
         if path in self.notes.get("codes", {}):
             return str(self.notes["codes"][path]["name"] or "")
-        if path == "related_entry_type":
-            return str(self.notes.get("related_entry_type_name") or "unknown type")
+        if path in self.notes.get("ids", {}):
+            return str(self.notes["ids"][path])
+        if path in ("related_entry_type", "related_command_type"):
+            name = self.notes.get(f"{path}_name")
+            return str(name or "unknown type")
         return ""
 
     def payload(self, label: str, path: str, data: bytes) -> FieldNode:
@@ -141,14 +149,25 @@ class _Builder:
             out.append(FieldNode("awakeable id", self.notes["awakeable_id"], "note"))
         if "awakeable" in self.notes:
             target = self.notes["awakeable"]
-            where = target["invocation_id"] or target["invocation_id_bytes"]
-            out.append(FieldNode("completes", f"{where} entry {target['entry_index']}", "note"))
+            where = target["invocation_id"] or target.get("invocation_id_bytes", "")
+            place = (
+                f"signal {target['signal_index']}"
+                if "signal_index" in target
+                else f"entry {target['entry_index']}"
+            )
+            out.append(FieldNode("completes", f"{where} {place}", "note"))
+        if "awaiting" in self.notes:
+            out.append(FieldNode("awaits", self.notes["awaiting"], "note"))
         if "target" in self.notes:
             out.append(FieldNode("target", self.notes["target"], "note"))
         if "meaning" in self.notes:
             out.append(FieldNode("meaning", self.notes["meaning"], "note"))
         if "entry_name" in self.notes:
             out.append(FieldNode("entry name", self.notes["entry_name"], "note"))
+        for path, later in self.notes.get("later_version_fields", {}).items():
+            value = json.dumps(later["value"])
+            text = f"{path} = {value}, a field only {later['since']} and later have"
+            out.append(FieldNode("later field", text, "note"))
         return out
 
 

@@ -6,16 +6,12 @@ payload cannot reach a terminal through `--json` either.
 
 from __future__ import annotations
 
-import binascii
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from types import ModuleType
 from typing import Any
-
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
 
 from restate_inspect.annotations import annotate
 from restate_inspect.events import DecodedFrame, Discovery, StreamEnd, StreamInfo
@@ -24,6 +20,7 @@ from restate_inspect.pipeline import Decoded
 from restate_inspect.protocol import flag_names
 from restate_inspect.protocol.v1.entries import entry_annotations
 from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
+from restate_inspect.protojson import base64, message_to_dict
 from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamSummary, discovery_manifest
 from restate_inspect.values import code_name
@@ -68,7 +65,7 @@ def invocation_record(invocation: Invocation) -> dict[str, Any]:
     return {
         "kind": "invocation",
         "invocation_id": invocation.invocation_id,
-        "invocation_id_bytes": _base64(invocation.key)
+        "invocation_id_bytes": base64(invocation.key)
         if isinstance(invocation.key, bytes)
         else None,
         "target": invocation.target,
@@ -213,6 +210,7 @@ def frame_record(decoded: DecodedFrame, *, with_bytes: bool = False) -> dict[str
         "flag_names": _flag_names(frame.version, frame.flags),
         "length": frame.length,
         "entry_index": decoded.entry_index,
+        "protocol_version": frame.version,
         "message": None if message is None else message_to_dict(message),
         "annotations": annotate(frame, decoded.context),
     }
@@ -222,61 +220,6 @@ def frame_record(decoded: DecodedFrame, *, with_bytes: bool = False) -> dict[str
 
 
 _flag_names = cache(flag_names)
-
-_SIXTY_FOUR_BITS = {
-    FieldDescriptor.TYPE_UINT64,
-    FieldDescriptor.TYPE_INT64,
-    FieldDescriptor.TYPE_FIXED64,
-    FieldDescriptor.TYPE_SFIXED64,
-    FieldDescriptor.TYPE_SINT64,
-}
-_AS_IS = {
-    FieldDescriptor.TYPE_UINT32,
-    FieldDescriptor.TYPE_INT32,
-    FieldDescriptor.TYPE_BOOL,
-    FieldDescriptor.TYPE_STRING,
-}
-
-
-def message_to_dict(message: Message) -> dict[str, Any]:
-    """Protobuf's canonical JSON mapping with proto field names, exactly as
-    json_format.MessageToDict(message, preserving_proto_field_name=True) gives it for this
-    schema, at a fraction of the cost (a test holds the two equal)."""
-    converters = _CONVERTERS
-    out = {}
-    for field, value in message.ListFields():
-        convert = converters.get(field)
-        if convert is None:
-            convert = converters[field] = _converter(field)
-        out[field.name] = convert(value)
-    return out
-
-
-def _base64(data: bytes) -> str:
-    return binascii.b2a_base64(data, newline=False).decode("ascii")  # b64encode, one call less
-
-
-def _as_is(value: Any) -> Any:
-    return value
-
-
-_CONVERTERS: dict[FieldDescriptor, Callable[[Any], Any]] = {}  # filled as fields are met
-
-
-def _converter(field: FieldDescriptor) -> Callable[[Any], Any]:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        one: Callable[[Any], Any] = message_to_dict
-    elif field.type == FieldDescriptor.TYPE_BYTES:
-        one = _base64
-    elif field.type in _SIXTY_FOUR_BITS:
-        one = str
-    elif field.type in _AS_IS:
-        one = _as_is
-    else:  # the schema has no floats or enums; a schema that grows some must add them here
-        raise TypeError(f"no JSON mapping for field {field.full_name} of type {field.type}")
-    if field.is_repeated:
-        return lambda values: [one(v) for v in values]
-    return one
 
 
 def problem_record(problem: Problem) -> dict[str, Any]:

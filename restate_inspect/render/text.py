@@ -178,6 +178,8 @@ class TextRenderer:
         line.append(f"{'' if index is None else f'#{index}':<5}", "bold")
         line.append(f"0x{frame.type:04x} ", "dim")
         line.append(frame.type_label, type_style(frame))
+        if decoded.context.command_index is not None:
+            line.append(f"  command {decoded.context.command_index}", "dim")
         names = flag_names(frame.version, frame.flags)
         if names:
             line.append(f"  [{' '.join(names)}]", "yellow")

@@ -11,6 +11,7 @@ from restate_inspect.protocol.v1.messages import (
     SUSPENSION,
     V2_TABLE,
     V3_TABLE,
+    VERSIONS,
     flag_names,
     table,
 )
@@ -38,11 +39,11 @@ class TypeHints:
 
 class V1Family:
     name: Final = "v1"
-    versions: Final = frozenset({1, 2, 3})
+    versions: Final = frozenset(VERSIONS)
     hints: Final = TypeHints()
 
     @staticmethod
-    def reader(version: int | None) -> FrameReader:
+    def reader(version: int | None, *, told: bool = True) -> FrameReader:
         return FrameReader(table(version), version)
 
     @staticmethod

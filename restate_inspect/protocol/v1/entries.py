@@ -26,6 +26,7 @@ from restate_inspect.protocol.v1.messages import (
     SLEEP,
     START,
     SUSPENSION,
+    VERSIONS,
 )
 from restate_inspect.values import (
     awakeable_id,
@@ -187,7 +188,7 @@ _ENTRY_NOTES: Final[dict[int, Any]] = {
 def summary(frame: Frame, entry: Entry | None, attempt: AttemptJournal) -> str:
     """A frame in one line: what it says, not its every field."""
     message = frame.message
-    if message is None:
+    if message is None or frame.version not in VERSIONS:  # another family's frame: its size
         return f"{len(frame.body)} bytes" + (" (body does not parse)" if frame.message_type else "")
     describe = _SUMMARIES.get(frame.type)
     text = describe(message, attempt) if describe is not None else ""

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple
 
-from restate_inspect.events import READ_VERSIONS, DecodedFrame, Frame, MessageType, media_type
+from restate_inspect.events import DecodedFrame, Frame, MessageType, media_type
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.protocol.v1.messages import (
     COMPLETED,
@@ -27,6 +27,7 @@ from restate_inspect.protocol.v1.messages import (
     START,
     SUSPENSION,
     V3_TABLE,
+    VERSIONS,
 )
 from restate_inspect.protocol.v1.replay import comparable
 from restate_inspect.rules import Problem
@@ -167,7 +168,7 @@ class AttemptJournal:
                 self._lost[where] = min(self._lost.get(where, offset), offset)
             return
         frame = item.frame
-        if frame.version is not None and frame.version not in READ_VERSIONS:
+        if frame.version is not None and frame.version not in VERSIONS:
             self._foreign(item)
         elif frame.direction is not None:
             self.seen.add(frame.direction)
@@ -179,7 +180,7 @@ class AttemptJournal:
     @property
     def interpreted(self) -> bool:
         """Is the attempt's protocol version one that the rules know (or is it unknown)?"""
-        return self.protocol_version is None or self.protocol_version in READ_VERSIONS
+        return self.protocol_version is None or self.protocol_version in VERSIONS
 
     def _foreign(self, decoded: DecodedFrame) -> None:
         """A frame of a version not interpreted here: only its StartMessage is read, for

@@ -20,6 +20,7 @@ COMPLETED: Final = 0x0001  # completable entries only: the result is in the entr
 FLAG_NAMES: Final = {REQUIRES_ACK: "REQUIRES_ACK", COMPLETED: "COMPLETED"}
 CUSTOM_ENTRY_MIN: Final = 0xFC00
 RESERVED_ENTRY_FIELDS: Final = (13, 14, 15)  # result fields; a custom entry must not use them
+VERSIONS: Final = (1, 2, 3)
 FIRST_ENTRY_TYPE: Final = 0x0400  # every type from the I/O namespace up is a journal entry
 
 # the type codes the journal follows

@@ -1,0 +1,91 @@
+"""The V4-V8 family: commands and notifications, completion ids, signals."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from restate_inspect.events import Frame, FrameContext
+from restate_inspect.protocol.v4.messages import (
+    END,
+    ERROR,
+    LATEST,
+    SUSPENSION,
+    VERSIONS,
+    flag_names,
+)
+from restate_inspect.protocol.v4.notes import awaiting_text, message_notes
+from restate_inspect.protocol.v4.numbering import CommandNumbering
+from restate_inspect.protocol.v4.reading import FrameReader
+from restate_inspect.values import human_duration
+
+PAUSE, FAIL = 1, 2  # V7 ErrorBehavior; 0 (RETRY) and unknown values retry
+
+
+class TypeHints:
+    """What framing asks of V4-V8 type codes."""
+
+    def plausible(self, type_code: int, flags: int) -> bool:
+        spec = LATEST.by_code.get(type_code)
+        return (
+            spec is not None
+            and spec.cls is not None
+            and type_code != 0
+            and not flags & ~spec.allowed_flags
+        )
+
+    def describe(self, type_code: int) -> str:
+        spec = LATEST.lookup(type_code)
+        return f"{spec.name} ({type_code:#06x})" if spec else f"type {type_code:#06x}"
+
+
+def error_ending(message: Any) -> str:
+    """error 500, error 500 (retry in 200 ms), paused (error 570), failed (error 500)."""
+    behavior = getattr(message, "behavior", 0)
+    if behavior == PAUSE:
+        return f"paused (error {message.code})"
+    if behavior == FAIL:
+        return f"failed (error {message.code})"
+    text = f"error {message.code}"
+    if message.HasField("next_retry_delay"):
+        text += f" (retry in {human_duration(message.next_retry_delay)})"
+    return text
+
+
+class V4Family:
+    name: Final = "v4"
+    versions: Final = frozenset(VERSIONS)
+    hints: Final = TypeHints()
+
+    @staticmethod
+    def reader(version: int | None, *, told: bool = True) -> FrameReader:
+        if told or version is None:
+            return FrameReader(version)
+        return FrameReader(None, inferred=version)
+
+    @staticmethod
+    def flag_names(flags: int) -> list[str]:
+        return flag_names(flags)
+
+    @staticmethod
+    def numbering() -> CommandNumbering:
+        return CommandNumbering()
+
+    @staticmethod
+    def message_notes(frame: Frame, context: FrameContext, notes: dict[str, Any]) -> None:
+        message_notes(frame, context, notes)
+
+    @staticmethod
+    def ending_of(frame: Frame) -> str | None:
+        message: Any = frame.message
+        if message is None:
+            return None
+        if frame.type == END:
+            return "end"
+        if frame.type == SUSPENSION:
+            return "suspended on " + awaiting_text(message)
+        if frame.type == ERROR:
+            return error_ending(message)
+        return None
+
+
+FAMILY: Final = V4Family()
