@@ -1,6 +1,6 @@
 """Wall time and peak memory of decoding a capture, side by side with tshark.
 
-    python benchmarks/pcap.py [--rounds N] [--captures DIR] [--no-large]
+    python benchmarks/pcap.py [--rounds N] [--captures DIR] [--capture NAME]... [--no-large]
 
 In one run, alternating (so that drift of a shared machine hits both alike), it measures
 
@@ -8,9 +8,10 @@ In one run, alternating (so that drift of a shared machine hits both alike), it 
   restate-inspect check CAPTURE > /dev/null                      (when the command exists)
   tshark -r CAPTURE -d tcp.port==9080,http2 -Y http2.data.data -T fields -e http2.data.data
 
-on ../shared/captures/big-v2/big-v2.pcap, and then restate-inspect alone on a capture ten
-times larger, made from the same packets repeated with shifted client ports and times, to
-show that memory stays flat. Peak RSS is the largest total of the process and any children,
+on ../shared/captures/big-v2/big-v2.pcap and big-v6/big-v6.pcap (--capture picks one), and
+then restate-inspect alone on a capture ten times larger, made from the same packets
+repeated with shifted client ports and times, to show that memory stays flat. Peak RSS is
+the largest total of the process and any children,
 sampled every 50 ms from /proc in a run of its own: the timed runs have nothing beside them,
 as sampling takes CPU from the run it measures and sees its end up to 50 ms late. Peak PSS,
 beside it, counts each shared page once, split among its sharers. Times are medians.
@@ -127,13 +128,25 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--captures", type=Path, default=ROOT.parent / "shared" / "captures")
+    parser.add_argument(
+        "--capture", action="append", help="a folder of the captures (default: big-v2, big-v6)"
+    )
     parser.add_argument("--no-large", action="store_true", help="skip the 10x capture")
     args = parser.parse_args()
     # as `pip install` does: start-up must not include compiling the package's modules
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", str(ROOT / "restate_inspect")], check=True
     )
-    capture = args.captures / "big-v2" / "big-v2.pcap"
+    for name in args.capture or ["big-v2", "big-v6"]:
+        capture = args.captures / name / f"{name}.pcap"
+        memory = compare(capture, args.rounds)
+        if not args.no_large:
+            large_run(capture, memory["decode --json"])
+    return 0
+
+
+def compare(capture: Path, rounds: int) -> dict[str, tuple[float, float]]:
+    """restate-inspect's decode --json and check beside tshark's DATA extraction."""
     tshark = shutil.which("tshark")
     commands = {"decode --json": restate_inspect("decode", "--json", str(capture))}
     if has_check():
@@ -143,12 +156,12 @@ def main() -> int:
     else:
         print("tshark not found: apt-get install tshark")
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for name, command in commands.items():
             times[name].append(timed(command))
     memory = {name: peak_memory(command) for name, command in commands.items()}
     size = capture.stat().st_size / 1e6
-    print(f"{capture.name}: {size:.1f} MB; median wall time of {args.rounds} alternated rounds")
+    print(f"{capture.name}: {size:.1f} MB; median wall time of {rounds} alternated rounds")
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, seconds in medians.items():
         rss, pss = memory[name]
@@ -157,17 +170,19 @@ def main() -> int:
         for name in commands:
             if name != "tshark":
                 print(f"  {name} / tshark wall time: {medians[name] / medians['tshark']:.2f}x")
-    if not args.no_large:
-        with tempfile.TemporaryDirectory() as folder:
-            large = Path(folder) / "big-v2-x10.pcap"
-            repeat_capture(capture, large, 10)
-            command = restate_inspect("decode", "--json", str(large))
-            seconds, (rss, pss) = timed(command), peak_memory(command)
-            one = memory["decode --json"]
-            print(f"{large.name}: {large.stat().st_size / 1e6:.0f} MB")
-            print(f"  decode --json  {seconds:6.2f} s  peak RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB"
-                  f"  (1x: {one[0]:.1f} / {one[1]:.1f} MiB)")  # fmt: skip
-    return 0
+    return memory
+
+
+def large_run(capture: Path, one: tuple[float, float]) -> None:
+    """decode --json on the capture ten times over: memory must stay flat."""
+    with tempfile.TemporaryDirectory() as folder:
+        large = Path(folder) / f"{capture.stem}-x10.pcap"
+        repeat_capture(capture, large, 10)
+        command = restate_inspect("decode", "--json", str(large))
+        seconds, (rss, pss) = timed(command), peak_memory(command)
+        print(f"{large.name}: {large.stat().st_size / 1e6:.0f} MB")
+        print(f"  decode --json  {seconds:6.2f} s  peak RSS {rss:6.1f} MiB  PSS {pss:6.1f} MiB"
+              f"  (1x: {one[0]:.1f} / {one[1]:.1f} MiB)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -45,11 +45,11 @@ Decoded = DecodedFrame | Problem | StreamInfo | Discovery | StreamEnd
 
 
 _LABELS = {
-    2: "V1/V2 (the V1-V3 family; V1 and V2 share a schema)",
-    3: "V3 (the V1-V3 family)",
-    5: "V5 (the V4+ family of commands and notifications; V4 and V5 share a wire)",
-    6: "V6 (the V4+ family of commands and notifications)",
-    7: "V7 (the V4+ family of commands and notifications)",
+    2: "V1/V2 (V1-V3 family; V1 and V2 share a schema)",
+    3: "V3 (V1-V3 family)",
+    5: "V5 (V4+ family; V4 looks the same)",
+    6: "V6 (V4+ family)",
+    7: "V7 (V4+ family)",
 }
 
 
@@ -97,7 +97,7 @@ class _Stream:
         if not frames:
             return self._release()
         text = (
-            f"no content type told this stream's protocol version, and none of its "
+            "no content type told this stream's protocol version, and none of its "
             f"{counted(len(frames), 'frame')} tells V1-V3 from V4+: they are shown by their "
             "headers; --protocol-version N reads them as version N"
         )
@@ -108,9 +108,9 @@ class _Stream:
         assert raw is not None
         self.reading = reader_inferred(found), numbering_for(found.version)
         text = (
-            f"no content type told this stream's protocol version: it is read as "
-            f"{_LABELS.get(found.version, f'V{found.version}')}, inferred from "
-            f"{found.because}; --protocol-version N reads it as version N"
+            "protocol version inferred, as no content type told it: read as "
+            f"{_LABELS.get(found.version, f'V{found.version}')}, from {found.because}; "
+            "--protocol-version N to choose"
         )
         problem = Problem("RI115", text, raw.offset, HEADER_SIZE + raw.length,
                           stream=self.key, direction=raw.direction)  # fmt: skip

@@ -4,6 +4,7 @@ stream agree with index.json (which the capture's maker wrote with other tools).
 
 from __future__ import annotations
 
+import io
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -13,8 +14,9 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 
 from restate_inspect.events import DecodedFrame, Discovery, StreamInfo
+from restate_inspect.location import StreamKey
 from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import read_input
+from restate_inspect.readers import capture_events, read_input
 from restate_inspect.rules import Problem
 from tests.helpers import (
     BUNDLED_CAPTURES,
@@ -131,3 +133,43 @@ def test_big_capture_streams_and_frames_match_its_summary() -> None:
     assert sum(r["bytes"]["runtime_to_sdk"] for r in invocations) == 10973145
     assert sum(r["bytes"]["sdk_to_runtime"] for r in invocations) == 9798138
     assert {r["ending"] for r in invocations} == {"end"}
+
+
+def test_a_v6_capture_joined_mid_connection_still_names_its_frames() -> None:
+    """The usual case: runtime-SDK connections stay open, so a capture starts after their
+    preface and their requests' headers (no content type, no HPACK context). Each stream is
+    found by its bytes, its version is inferred and said (RI115), and its frames are the
+    V4+ family's, as the expected decoding has them; none is read with V1's table."""
+    from restate_inspect.events import Packet
+    from restate_inspect.readers.pcapfile import read_packets
+    from tests import capturewriter as cw
+
+    capture = captures_dir() / "v6-ts-features" / "v6-ts-features.pcap"
+    with capture.open("rb") as handle:
+        packets = [p for p in read_packets(handle, "v6") if isinstance(p, Packet)]
+    cut = cw.pcap(cw.Packet(p.time or 0.0, p.data) for p in packets[len(packets) // 3 :])
+    items = list(decode_events(capture_events(io.BytesIO(cut), "cut")))
+    expected = {s.name: s for s in expected_streams("v6-ts-features") if s.protocol}
+    told = {p.stream for p in items if isinstance(p, Problem) and p.code == "RI115"}
+    frames: dict[str, list[Any]] = defaultdict(list)
+    for item in items:
+        if isinstance(item, DecodedFrame):
+            frames[str(item.frame.stream)].append(item.frame)
+    whole = 0
+    for key, got in frames.items():
+        assert all(f.version is not None and f.version >= 4 for f in got), key
+        assert all(f.name is not None for f in got), key
+        assert StreamKey(*key.split("/")) in told, key
+        responses = [f for f in got if f.direction.value == "sdk_to_runtime"]
+        firsts = [f for f in got if f.direction.value == "runtime_to_sdk"][:1]
+        if not firsts or firsts[0].type != 0:
+            continue  # the capture began inside this stream: its head was cut
+        start = MessageToDict(firsts[0].message, preserving_proto_field_name=True)
+        same = [s for s in expected.values() if s.frames["req"][0].message_dict(6) == start]
+        assert len(same) == 1, key
+        want = same[0].frames["resp"]
+        assert [(f.offset, f.type, f.length) for f in responses] == [
+            (w.offset, w.type, w.length) for w in want
+        ], key
+        whole += 1
+    assert whole >= 10

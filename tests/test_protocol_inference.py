@@ -151,3 +151,51 @@ def test_a_told_version_is_not_inferred_and_overrides_nothing_it_does_not_need_t
                       (("content-type", "application/vnd.restate.invocation.v7"),))  # fmt: skip
     told = _decode(info, _chunk(RUNTIME, START_V6), version=2)  # the content type wins
     assert {i.frame.version for i in told if isinstance(i, DecodedFrame)} == {7}
+
+
+AMBIGUOUS = encode_frame(0x0401, b"") + encode_frame(0xFC01, b"")  # both families have these
+TELLING = {
+    5: encode_frame(0x0003),  # an empty End: V4 and later
+    6: encode_frame(
+        0x0401, v6.OutputCommandMessage(failure=v6.Failure(metadata=[v6.FailureMetadata(key="k")]))
+    ),
+    7: encode_frame(0x0006, v7.AwaitingOnMessage(awaiting_on=v7.Future(waiting_signals=[1]))),
+}
+
+
+@pytest.mark.parametrize("version", [5, 6, 7])
+def test_an_ambiguous_start_is_said_and_the_option_overrides_it(version: int) -> None:
+    import json
+
+    from tests.helpers import run_cli
+
+    wire = AMBIGUOUS + encode_frame(0x0003) + TELLING[version]
+    hex_text = wire.hex()
+    inferred = [
+        json.loads(line)
+        for line in run_cli(
+            ["decode", "--json", "--direction", "sdk_to_runtime"], stdin=hex_text
+        ).stdout.splitlines()
+    ]
+    said = [r for r in inferred if r["kind"] == "problem"]
+    assert said and {r["code"] for r in said} == {"RI115"}  # inferred, and maybe raised
+    frames = [r for r in inferred if r["kind"] == "frame"]
+    assert [f["name"] for f in frames[:2]] == ["OutputCommandMessage", "CustomMessage"]
+    assert all(f["protocol_version"] >= 5 for f in frames)  # never read with V1's table
+    assert frames[-1]["protocol_version"] == version
+    told = [
+        json.loads(line)
+        for line in run_cli(
+            [
+                "decode",
+                "--json",
+                "--direction",
+                "sdk_to_runtime",
+                "--protocol-version",
+                str(version),
+            ],
+            stdin=hex_text,
+        ).stdout.splitlines()
+    ]
+    assert [r for r in told if r["kind"] == "problem"] == []
+    assert {r["protocol_version"] for r in told} == {version}

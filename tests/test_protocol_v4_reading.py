@@ -162,3 +162,11 @@ def test_an_inferred_suspension_neither_shape_reads_is_kept_as_read() -> None:
     # field 1 as bytes: V7 reserves it (unknown, kept), V4-V6 want packed varints (cut)
     (frame,) = _frames(_inferred((0x0001, b"\x0a\x01\xff", 0)))
     assert frame.message is not None and frame.version == 5
+
+
+def test_a_run_proposal_asking_for_an_ack_is_v7() -> None:
+    proposal = v7_pb2.ProposeRunCompletionMessage(result_completion_id=1, value=b"1")
+    events = _inferred(
+        (0x0411, v7_pb2.RunCommandMessage(result_completion_id=1), 0), (0x0005, proposal, 0x8000)
+    )
+    assert [f.version for f in _frames(events)] == [5, 7]

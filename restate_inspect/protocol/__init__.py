@@ -52,9 +52,12 @@ FAMILIES: Final[tuple[Family, ...]] = (V1, V4)
 assert frozenset().union(*(f.versions for f in FAMILIES)) == READ_VERSIONS
 
 
+_BY_VERSION: Final = {version: family for family in FAMILIES for version in family.versions}
+
+
 def family_of(version: int | None) -> Family | None:
     """The family that reads a version (None: none does, or the version is not known)."""
-    return next((family for family in FAMILIES if version in family.versions), None)
+    return _BY_VERSION.get(version)  # type: ignore[arg-type]
 
 
 class HeaderOnly:

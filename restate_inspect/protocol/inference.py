@@ -55,8 +55,8 @@ def _start(raw: RawFrame) -> Verdict | None:
         return Verdict(
             "v4",
             6,
-            f"{start}, whose random_seed (field 9) only runtimes speaking V4 and later send "
-            "(under V5 as under V6: nothing on the wire tells those two apart)",
+            f"{start}, whose random_seed (field 9) only V4+ runtimes send (under V5 too: V5 "
+            "and V6 look alike)",
         )
     return None
 

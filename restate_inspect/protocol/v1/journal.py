@@ -169,6 +169,7 @@ class AttemptJournal:
             return
         frame = item.frame
         if frame.version is not None and frame.version not in VERSIONS:
+            self.protocol_version = self.protocol_version or frame.version  # as inferred
             self._foreign(item)
         elif frame.direction is not None:
             self.seen.add(frame.direction)

@@ -91,7 +91,8 @@ class FrameReader:
         problems: list[Problem] = []
         if self.told is None:
             message = _shaped(raw, message)
-            problems = self._label(raw, max(needs(message), spec.min_version))
+            needed = max(needs(message), spec.min_version, _flags_since(raw.type, raw.flags))
+            problems = self._label(raw, needed)
         return self._frame(raw, message, spec), problems
 
     def _label(self, raw: RawFrame, needed: int) -> list[Problem]:
@@ -132,6 +133,13 @@ class FrameReader:
         if body_problem is not None:
             problems.append(body_problem)
         return self._frame(raw, message, spec), problems
+
+
+@cache
+def _flags_since(code: int, flags: int) -> int:
+    """The first version that allows these flags on this type (V7: REQUESTED_ACK on a run
+    proposal); asked only of flags the latest version allows."""
+    return next(v for v in sorted(TABLES) if not flags & ~TABLES[v].by_code[code].allowed_flags)
 
 
 def _shaped(raw: RawFrame, message: Message) -> Message:
