@@ -16,7 +16,8 @@ from typing import Any, Final, NamedTuple
 from restate_inspect.events import DecodedFrame, Discovery, Frame, StreamEnd, StreamInfo
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import Decoded
-from restate_inspect.protocol.v1.journal import AFTER_LOSS, SDK, AttemptJournal, Entry, Moment
+from restate_inspect.protocol.attempt import AFTER_LOSS, SDK, Moment
+from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
 from restate_inspect.protocol.v1.messages import AWAKEABLE, COMPLETE_AWAKEABLE, V3_TABLE
 from restate_inspect.rules import Problem
 from restate_inspect.values import awakeable_id

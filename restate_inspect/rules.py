@@ -6,7 +6,7 @@ framing and message bodies, RI2xx about the conversation (the journal rules).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from restate_inspect.location import Direction, StreamKey
@@ -36,6 +36,15 @@ _CORRELATION = f"{SPEC}#completable-journal-entries-and-completionmessage"
 _SUSPENSION = f"{SPEC}#suspension"
 _ERRORS = f"{SPEC}#failures"
 _REPLAY = f"{SPEC}#replaying-and-processing"
+# V4+: the current specification (RESEARCH-V3-V8.md §4.4 says where each rule comes from)
+V4_SPEC = "protocol/service-invocation-protocol.md"
+_LIFECYCLE = f"{V4_SPEC}#stream-lifecycle"
+_JOURNAL = f"{V4_SPEC}#journal-model"
+_COMPLETIONS = f"{V4_SPEC}#completions"
+_SIGNALS = f"{V4_SPEC}#signals"
+_RUN = f"{V4_SPEC}#run-mechanics"
+_AWAIT = f"{V4_SPEC}#suspension-and-await-tracking"
+_FAILURES = f"{V4_SPEC}#errormessage"
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 # fmt: off
@@ -126,6 +135,36 @@ _CATALOGUE = (
     Rule("RI241", _I, "V2 retry fields under a V1 content type", _SHAPE),
     Rule("RI242", _I, "the runtime aborted the attempt (reset its stream) before the SDK ended it",
          _SHAPE),
+    # V4+: commands and notifications.
+    Rule("RI411", _E, "StartMessage with known_entries 0 (the journal always holds its input)",
+         _LIFECYCLE),
+    Rule("RI413", _E, "the replay does not begin with the InputCommand", _JOURNAL),
+    Rule("RI414", _E, "the runtime sends a command after the replay", _JOURNAL),
+    Rule("RI415", _E, "CommandAck for a command that does not exist, was sent without "
+         "REQUESTED_ACK, or was acked before", _COMPLETIONS),
+    Rule("RI416", _E, "ProposeRunCompletionAck below V7, during the replay, or for a run the SDK "
+         "did not propose with REQUESTED_ACK", _RUN),
+    Rule("RI417", _E, "notification for a completion id no command allocated, or of the wrong "
+         "kind for it", _COMPLETIONS),
+    Rule("RI418", _E, "notification without its id or its result", _COMPLETIONS),
+    Rule("RI419", _W, "the same completion id or signal notified twice", _COMPLETIONS),
+    Rule("RI420", _W, "a reserved signal (2-16), or CANCEL with a value", _SIGNALS),
+    Rule("RI423", _E, "the SDK sends a custom message type", _JOURNAL),
+    Rule("RI424", _E, "ProposeRunCompletion without a result, for no RunCommand, or twice", _RUN),
+    Rule("RI426", _E, "suspension or AwaitingOn that waits on nothing", _AWAIT),
+    Rule("RI427", _E, "a Future deeper than the runtime allows, or of an unknown combinator",
+         _AWAIT),
+    Rule("RI428", _W, "the SDK waits on a completion id no command allocated", _AWAIT),
+    Rule("RI429", _I, "the SDK suspends on a completion id answered already: it resumes at once",
+         _AWAIT),
+    Rule("RI431", _W, "AwaitingOnMessage below V7", _AWAIT),
+    Rule("RI432", _W, "EndMessage without an OutputCommand", _LIFECYCLE),
+    Rule("RI433", _W, "ErrorMessage whose related command or behaviour cannot be", _FAILURES),
+    Rule("RI434", _W, "an error code an SDK never sends (572, 598, 599)", _FAILURES),
+    Rule("RI436", _W, "a command allocates completion id 0, or an id another command took",
+         _COMPLETIONS),
+    Rule("RI442", _W, "the SDK sends a field of a later protocol version than the stream's",
+         _MESSAGES),
 )
 # fmt: on
 
@@ -157,10 +196,16 @@ class Problem:
     # a journal finding that bytes missing from the input may explain (lost before it, or
     # the SDK's body not given with a request body): it counts as info
     after_loss: bool = False
+    command_index: int | None = None  # V4+ journal findings: the command it is about
+    completion_id: int | None = None  # ... or the completion id
 
     @property
     def rule(self) -> Rule:
         return RULES[self.code]
+
+    def placed(self, invocation_id: str, attempt: int) -> Problem:
+        """The same finding, saying which invocation and attempt it is about."""
+        return replace(self, invocation_id=invocation_id, attempt=attempt)
 
     @property
     def severity(self) -> Severity:

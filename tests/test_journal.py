@@ -104,6 +104,12 @@ def _attempt(*wires: tuple[Direction, bytes], mode: str | None = "HTTP/2") -> At
     return attempt
 
 
+def _frame_findings(attempt: AttemptJournal) -> list[str]:
+    """The codes found about frames, once the attempt is finished (not those of its end)."""
+    attempt.finish()
+    return [f.code for m in attempt.timeline if m.item is not None for f in m.findings]
+
+
 START = encode_frame(0x0000, pb.StartMessage(id=b"\x01" * 24, debug_id="inv_x", known_entries=1))
 INPUT = encode_frame(0x0400, pb.InputEntryMessage())
 
@@ -124,12 +130,13 @@ def test_problems_and_frames_without_direction_join_the_timeline_only() -> None:
     attempt.add(DecodedFrame(frame, FrameContext()))
     assert [m.findings for m in attempt.timeline] == [[], []]
     assert attempt.entries == {}
+    assert [d.frame for d in attempt.frames()] == [frame]
 
 
 def test_frames_whose_body_did_not_parse_are_not_judged() -> None:
     broken = encode_frame(0x0005, b"\xff")  # an End whose body does not parse
     attempt = _attempt((RUNTIME, START), (RUNTIME, INPUT), (RUNTIME, broken), (SDK, broken))
-    assert attempt.all_findings() == []
+    assert _frame_findings(attempt) == []
     assert attempt.ending is None
 
 
@@ -150,7 +157,7 @@ def test_completion_in_request_response_mode_and_ack_for_nothing() -> None:
         (RUNTIME, encode_frame(0x0004, pb.EntryAckMessage(entry_index=9))),
         mode="HTTP/1.1",
     )
-    assert [f.code for f in attempt.all_findings()] == ["RI214", "RI214", "RI210"]
+    assert _frame_findings(attempt) == ["RI214", "RI214", "RI210"]
     assert attempt.entries[1].completed_by == "completion"
 
 

@@ -13,12 +13,9 @@ from restate_inspect.protocol.v4.messages import (
     VERSIONS,
     flag_names,
 )
-from restate_inspect.protocol.v4.notes import awaiting_text, message_notes
+from restate_inspect.protocol.v4.notes import awaiting_text, error_ending, message_notes
 from restate_inspect.protocol.v4.numbering import CommandNumbering
 from restate_inspect.protocol.v4.reading import FrameReader
-from restate_inspect.values import human_duration
-
-PAUSE, FAIL = 1, 2  # V7 ErrorBehavior; 0 (RETRY) and unknown values retry
 
 
 class TypeHints:
@@ -36,19 +33,6 @@ class TypeHints:
     def describe(self, type_code: int) -> str:
         spec = LATEST.lookup(type_code)
         return f"{spec.name} ({type_code:#06x})" if spec else f"type {type_code:#06x}"
-
-
-def error_ending(message: Any) -> str:
-    """error 500, error 500 (retry in 200 ms), paused (error 570), failed (error 500)."""
-    behavior = getattr(message, "behavior", 0)
-    if behavior == PAUSE:
-        return f"paused (error {message.code})"
-    if behavior == FAIL:
-        return f"failed (error {message.code})"
-    text = f"error {message.code}"
-    if message.HasField("next_retry_delay"):
-        text += f" (retry in {human_duration(message.next_retry_delay)})"
-    return text
 
 
 class V4Family:

@@ -31,11 +31,13 @@ from restate_inspect.values import (
     RESTATE_CODE_MEANINGS,
     SIGNAL_PREFIX,
     awakeable_id,
+    human_duration,
     invocation_id_text,
     parse_awakeable_id,
 )
 
 Notes = dict[str, Any]
+PAUSE, FAIL = 1, 2  # V7 ErrorBehavior; 0 (RETRY) and unknown values retry
 CANCEL: Final = 1  # the built-in signal; 2-16 are reserved, awakeables take 17 and up
 FIRST_AWAKEABLE: Final = 17
 ID_FIELDS: Final = {  # fields that hold a completion id, by name
@@ -81,6 +83,19 @@ def awaiting_text(message: Any) -> str:
     parts += [signal(i) for i in message.waiting_signals]
     parts += [named_signal(n) for n in message.waiting_named_signals]
     return ", ".join(parts) or "nothing"
+
+
+def error_ending(message: Any) -> str:
+    """error 500, error 500 (retry in 200 ms), paused (error 570), failed (error 500)."""
+    behavior = getattr(message, "behavior", 0)
+    if behavior == PAUSE:
+        return f"paused (error {message.code})"
+    if behavior == FAIL:
+        return f"failed (error {message.code})"
+    text = f"error {message.code}"
+    if message.HasField("next_retry_delay"):
+        text += f" (retry in {human_duration(message.next_retry_delay)})"
+    return text
 
 
 def _ids(message: Message, notes: Notes) -> None:
