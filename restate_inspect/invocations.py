@@ -13,16 +13,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
-from restate_inspect.events import DecodedFrame, Discovery, Frame, StreamEnd, StreamInfo
+from restate_inspect.events import (
+    HEADER_SIZE,
+    DecodedFrame,
+    Discovery,
+    Frame,
+    StreamEnd,
+    StreamInfo,
+)
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import Decoded
-from restate_inspect.protocol.attempt import AFTER_LOSS, SDK, Moment
-from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
-from restate_inspect.protocol.v1.messages import AWAKEABLE, COMPLETE_AWAKEABLE, V3_TABLE
+from restate_inspect.protocol import journal_for
+from restate_inspect.protocol.attempt import AFTER_LOSS, SDK, Attempt, Linkable, Moment
 from restate_inspect.rules import Problem
-from restate_inspect.values import awakeable_id
 
-_AWAKEABLES_KEPT: Final = 100_000  # awakeable ids remembered, to link their completions
+_SIGNALS_KEPT: Final = 100_000  # signals (awakeables) remembered, to link what sent them
 _SIGHTINGS_KEPT: Final = 10_000  # attempts remembered, to tell a copy of one
 
 
@@ -30,7 +35,7 @@ _SIGHTINGS_KEPT: Final = 10_000  # attempts remembered, to tell a copy of one
 class Invocation:
     key: bytes | str  # StartMessage.id, or the stream when there is no StartMessage
     invocation_id: str
-    attempts: list[AttemptJournal] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
     target: str | None = None  # service/handler
     object_key: str | None = None
 
@@ -44,20 +49,21 @@ class _Stored:
     """What the invocation's attempts sent or were replayed, for the next replay."""
 
     type: int
-    key: bytes  # Entry.replay_key
+    name: str
+    key: bytes  # Entry.comparable_key()
     attempt: int
     stream: StreamKey | None
     lossy: bool  # the attempt lost bytes: its entries may be numbered wrong
 
 
 @dataclass
-class _Awakeable:
-    """An Awakeable entry, or a CompleteAwakeable entry, and where it is."""
+class _Linked:
+    """An entry that may be linked across invocations, and where it is."""
 
     invocation_id: str
     attempt: int
-    entry: Entry | None
     stream: StreamKey | None
+    entry: Linkable
 
 
 @dataclass
@@ -74,8 +80,8 @@ class InvocationTracker:
     def __init__(self) -> None:
         self._open: OrderedDict[bytes | str, Invocation] = OrderedDict()
         self._stored: dict[bytes | str, dict[int, _Stored]] = {}
-        self._awakeables: OrderedDict[str, _Awakeable] = OrderedDict()
-        self._completers: OrderedDict[str, list[_Awakeable]] = OrderedDict()  # before theirs
+        self._receivers: OrderedDict[Any, _Linked] = OrderedDict()  # by token
+        self._senders: OrderedDict[Any, list[_Linked]] = OrderedDict()  # before their receiver
         self._sightings: OrderedDict[bytes, _Sighting] = OrderedDict()  # by fingerprint
 
     def add(self, finished: Finished) -> list[Invocation | Problem]:
@@ -104,7 +110,7 @@ class InvocationTracker:
             self._remember(self._sightings, finished.fingerprint, sighting, _SIGHTINGS_KEPT)
         # an attempt that ends its invocation leaves nothing for a later replay to match
         self._check_replay(key, attempt, keep=attempt.ending != "end")
-        self._link_awakeables(attempt)
+        self._link(attempt)
         if attempt.ending == "end":
             return [self._close(key)]
         return []
@@ -135,106 +141,87 @@ class InvocationTracker:
         self._stored.pop(key, None)
         return self._open.pop(key)
 
-    def _check_replay(self, key: bytes | str, attempt: AttemptJournal, *, keep: bool) -> None:
+    def _check_replay(self, key: bytes | str, attempt: Attempt, *, keep: bool) -> None:
         """Compare the attempt's replay with what the earlier attempts sent; keep: store
         its entries for the next attempt's replay."""
         stored = self._stored.setdefault(key, {})
-        for moment in attempt.timeline:
-            item = moment.item
-            if not isinstance(item, DecodedFrame) or item.entry_index is None:
-                continue
-            entry = attempt.entries.get(item.entry_index)
-            if entry is None or entry.frame is not item.frame:
-                continue
-            earlier = stored.get(entry.index)
+        for moment, position, entry in attempt.replayable():
+            earlier = stored.get(position)
             if entry.replayed and earlier is not None:
-                self._compare(attempt, moment, entry, earlier)
+                self._compare(attempt, moment, position, entry, earlier)
             if keep:
-                stored[entry.index] = _Stored(
-                    entry.frame.type, entry.comparable_key(), attempt.number or 0,
+                stored[position] = _Stored(
+                    entry.frame.type, entry.name, entry.comparable_key(), attempt.number or 0,
                     attempt.stream, attempt.lossy,
                 )  # fmt: skip
 
+    @staticmethod
     def _compare(
-        self, attempt: AttemptJournal, moment: Moment, entry: Entry, earlier: _Stored
+        attempt: Attempt, moment: Moment, position: int, entry: Any, earlier: _Stored
     ) -> None:
-        frame, index = entry.frame, entry.index
+        frame = entry.frame
         if earlier.type == frame.type and earlier.key == entry.comparable_key():
             return
         what = (
             f"type {frame.name or hex(frame.type)} where attempt {earlier.attempt} had "
-            f"{_type_name(earlier.type)}"
+            f"{earlier.name}"
             if earlier.type != frame.type
             else "other fields than attempt " + str(earlier.attempt) + " sent"
         )
-        text = f"replayed entry {index} has {what} (in {earlier.stream}): a likely journal mismatch"
+        kind = attempt.position_name
+        text = f"replayed {kind} {position} has {what} (in {earlier.stream})"
+        text += ": a likely journal mismatch"
         after_loss = attempt.lossy or earlier.lossy
+        by_command = kind == "command"
         moment.findings.append(
             Problem(
                 "RI240",
                 text + AFTER_LOSS if after_loss else text,
                 frame.offset,
-                8 + frame.length,
+                HEADER_SIZE + frame.length,
                 stream=attempt.stream,
                 direction=frame.direction,
-                entry_index=index,
+                entry_index=entry.index if by_command else position,
                 invocation_id=attempt.invocation_id,
                 attempt=attempt.number,
                 after_loss=after_loss,
+                command_index=position if by_command else None,
             )
         )
 
-    def _link_awakeables(self, attempt: AttemptJournal) -> None:
-        """An Awakeable entry's id is known from the invocation id and its index; a
-        CompleteAwakeable names such an id. Where both are in the input, link them, in
-        whichever order their attempts end."""
-        raw = attempt.start.id if attempt.start is not None else None
-        here = _Awakeable(attempt.invocation_id or "", attempt.number or 0, None, attempt.stream)
-        for entry in attempt.entries.values():
-            message: Any = entry.frame.message
-            if message is None:
-                continue
-            if entry.frame.type == AWAKEABLE and raw is not None:
-                token = awakeable_id(raw, entry.index)
-                awakeable = _Awakeable(here.invocation_id, here.attempt, entry, here.stream)
-                self._remember(self._awakeables, token, awakeable)
-                for completer in self._completers.pop(token, []):
-                    _link(completer, awakeable)
-            elif entry.frame.type == COMPLETE_AWAKEABLE:
-                completer = _Awakeable(here.invocation_id, here.attempt, entry, here.stream)
-                known = self._awakeables.get(message.id)
-                if known is not None:
-                    _link(completer, known)
-                else:
-                    waiting = self._completers.setdefault(message.id, [])
-                    waiting.append(completer)
-                    self._remember(self._completers, message.id, waiting)
+    def _link(self, attempt: Attempt) -> None:
+        """Link a signal (an awakeable) to the entry of another invocation that sent it, where
+        both are in the input, in whichever order their attempts end."""
+        for linkable in attempt.linkables():
+            here = _Linked(attempt.invocation_id or "", attempt.number or 0, attempt.stream,
+                           linkable)  # fmt: skip
+            token = linkable.token
+            if not linkable.sends:
+                self._remember(self._receivers, token, here)
+                for sender in self._senders.pop(token, []):
+                    _link(sender, here)
+            elif (receiver := self._receivers.get(token)) is not None:
+                _link(here, receiver)
+            else:
+                waiting = self._senders.setdefault(token, [])
+                waiting.append(here)
+                self._remember(self._senders, token, waiting)
 
     @staticmethod
     def _remember(
-        table: OrderedDict[Any, Any], token: Any, value: Any, kept: int = _AWAKEABLES_KEPT
+        table: OrderedDict[Any, Any], token: Any, value: Any, kept: int = _SIGNALS_KEPT
     ) -> None:
         table[token] = value
         while len(table) > kept:
             table.popitem(last=False)
 
 
-def _link(completer: _Awakeable, awakeable: _Awakeable) -> None:
-    assert completer.entry is not None
-    assert awakeable.entry is not None
-    completer.entry.links.append(
-        f"completes the awakeable of {awakeable.invocation_id} entry {awakeable.entry.index} "
-        f"(attempt {awakeable.attempt}, {awakeable.stream})"
-    )
-    awakeable.entry.links.append(
-        f"completed by {completer.invocation_id} entry {completer.entry.index} "
-        f"(attempt {completer.attempt}, {completer.stream})"
-    )
-
-
-def _type_name(type_code: int) -> str:
-    spec = V3_TABLE.lookup(type_code)
-    return spec.name if spec else f"0x{type_code:04x}"
+def _link(sender: _Linked, receiver: _Linked) -> None:
+    for one, other in ((sender, receiver), (receiver, sender)):
+        one.entry.entry.links.append(
+            f"{one.entry.verb} {other.invocation_id} {other.entry.label} "
+            f"(attempt {other.attempt}, {other.stream})"
+        )
 
 
 # --- from decoded events to invocations ------------------------------------------------------
@@ -246,7 +233,7 @@ class Finished(NamedTuple):
     """An attempt whose stream is over, with what the capture told about the stream; and, to
     tell a copy of it, a digest of its frames and the capture times of the first and last."""
 
-    attempt: AttemptJournal
+    attempt: Attempt
     info: StreamInfo | None
     fingerprint: bytes = b""
     span: tuple[float, float] | None = None
@@ -256,7 +243,7 @@ Built = Finished | Problem | Discovery
 
 
 def invocations(items: Iterable[Decoded]) -> Iterator[Journaled]:
-    """Build an AttemptJournal per Restate stream from the pipeline's events, and hand on
+    """Build an attempt journal per Restate stream from the pipeline's events, and hand on
     invocations as they end. Problems that belong to no stream pass straight on."""
     return tracked(finished_attempts(items))
 
@@ -299,7 +286,7 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
             continue
         state = building.get(stream)
         if state is None:
-            state = building[stream] = _Building(AttemptJournal(stream), None, _packet(item))
+            state = building[stream] = _Building(stream, _packet(item))
         if state.take(item):
             del building[stream]
             assert isinstance(item, StreamEnd)
@@ -321,15 +308,35 @@ def _still_open(building: Iterable[_Building], ended: list[_Building]) -> list[_
     return sorted(ended, key=lambda state: state.began)
 
 
-@dataclass
 class _Building:
-    attempt: AttemptJournal
-    info: StreamInfo | None
-    began: float  # the packet of the stream's first event
-    took: bool = False  # a frame or a problem
-    digest: int = 0  # of its frames, to tell a copy of it (Python's hash: within one run)
-    first: float | None = None  # capture time of the first frame
-    last: float | None = None
+    """One stream's attempt as it is read. Its family is the version's, known from the
+    content type or from the first frame; problems that come before either wait for it."""
+
+    def __init__(self, stream: StreamKey, began: float) -> None:
+        self.stream = stream
+        self.began = began  # the packet of the stream's first event
+        self.info: StreamInfo | None = None
+        self.took = False  # a frame or a problem
+        self.digest = 0  # of its frames, to tell a copy of it (Python's hash: within one run)
+        self.first: float | None = None  # capture time of the first frame
+        self.last: float | None = None
+        self._attempt: Attempt | None = None
+        self._early: list[Problem] = []
+
+    @property
+    def attempt(self) -> Attempt:
+        return self._attempt or self._begin(None)
+
+    def _begin(self, version: int | None) -> Attempt:
+        info = self.info
+        told = info.protocol_version if info is not None else None
+        attempt = self._attempt = journal_for(self.stream, told or version)
+        if info is not None:
+            self._describe(attempt, info)
+        for problem in self._early:
+            attempt.add(problem)
+        self._early = []
+        return attempt
 
     def finished(self) -> Finished:
         span = None if self.first is None or self.last is None else (self.first, self.last)
@@ -340,13 +347,14 @@ class _Building:
 
     def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd) -> bool:
         """Add an item of the stream; True when it finished the attempt."""
-        attempt = self.attempt
         if isinstance(item, StreamInfo):
             self.info = item
-            attempt.protocol_version = item.protocol_version
-            types = (item.header("content-type"), item.header("content-type", response=True))
-            attempt.describe(item.http_version, item.status, types)
+            if self._attempt is not None:
+                self._describe(self._attempt, item)
+            elif item.protocol_version is not None:
+                self._begin(item.protocol_version)
         elif isinstance(item, StreamEnd):
+            attempt = self.attempt
             attempt.end_of(item.direction, item.how, item.by)
             if self.info is not None and len(attempt.ends) == len(Direction):
                 attempt.finish()
@@ -355,12 +363,22 @@ class _Building:
             self.take_frame(item)
         else:
             self.took = True
-            attempt.add(item)
+            if self._attempt is None:
+                self._early.append(item)
+            else:
+                self._attempt.add(item)
         return False
+
+    @staticmethod
+    def _describe(attempt: Attempt, info: StreamInfo) -> None:
+        attempt.protocol_version = info.protocol_version
+        types = (info.header("content-type"), info.header("content-type", response=True))
+        attempt.describe(info.http_version, info.status, types)
 
     def take_frame(self, decoded: DecodedFrame) -> None:
         self.took = True
-        self.attempt.add(decoded)
+        attempt = self._attempt or self._begin(decoded.frame.version)
+        attempt.add(decoded)
         self._saw(decoded.frame)
 
     def _saw(self, frame: Frame) -> None:

@@ -67,9 +67,10 @@ class _Stream:
         self.ended = 0  # directions over
         if version is not None:
             self.reading = reader_for(version), numbering_for(version)
+        self.first: list[Decoded] = []  # said before its first frame
 
     def feed(self, items: Iterable[RawFrame | Problem | StreamEnd]) -> list[Decoded]:
-        out: list[Decoded] = []
+        out, self.first = self.first, []
         for item in items:
             if self.reading is not None:
                 out += self._read(item)
@@ -197,12 +198,7 @@ class Decoding:
         self._versions[info.stream] = version
         if family_of(version) is not None:
             return [info]
-        text = (
-            f"protocol V{version}: restate-inspect interprets V1 to V{max(READ_VERSIONS)}, "
-            f"and V{version} carries other messages; this stream's frames are shown by their "
-            "headers and raw fields, and not checked"
-        )
-        return [info, Problem("RI114", text, None, None, stream=info.stream)]
+        return [info, _not_interpreted(version, info.stream)]
 
     def _version(self, key: StreamKey) -> int | None:
         return self._versions.get(key, self.protocol_version)
@@ -210,7 +206,11 @@ class Decoding:
     def _stream(self, key: StreamKey) -> _Stream:
         stream = self._streams.get(key)
         if stream is None:
-            stream = self._streams[key] = _Stream(key, self._version(key))
+            version = self._version(key)
+            stream = self._streams[key] = _Stream(key, version)
+            told = self.protocol_version  # --protocol-version: said as a content type would
+            if key not in self._versions and told is not None and family_of(told) is None:
+                stream.first.append(_not_interpreted(told, key))
         return stream
 
     def _decoder(self, stream: StreamKey, direction: Direction) -> FrameDecoder:
@@ -224,6 +224,15 @@ class Decoding:
                 hints=hints_for(self._version(stream)),
             )
         return decoder
+
+
+def _not_interpreted(version: int, stream: StreamKey) -> Problem:
+    text = (
+        f"protocol V{version}: restate-inspect interprets V1 to V{max(READ_VERSIONS)}, "
+        f"and V{version} carries other messages; this stream's frames are shown by their "
+        "headers and raw fields, and not checked"
+    )
+    return Problem("RI114", text, None, None, stream=stream)
 
 
 def decode_events(

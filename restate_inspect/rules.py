@@ -142,8 +142,8 @@ _CATALOGUE = (
     Rule("RI414", _E, "the runtime sends a command after the replay", _JOURNAL),
     Rule("RI415", _E, "CommandAck for a command that does not exist, was sent without "
          "REQUESTED_ACK, or was acked before", _COMPLETIONS),
-    Rule("RI416", _E, "ProposeRunCompletionAck below V7, during the replay, or for a run the SDK "
-         "did not propose with REQUESTED_ACK", _RUN),
+    Rule("RI416", _E, "ProposeRunCompletionAck during the replay, or for a run the SDK did not "
+         "propose with REQUESTED_ACK", _RUN),
     Rule("RI417", _E, "notification for a completion id no command allocated, or of the wrong "
          "kind for it", _COMPLETIONS),
     Rule("RI418", _E, "notification without its id or its result", _COMPLETIONS),
@@ -152,14 +152,13 @@ _CATALOGUE = (
     Rule("RI423", _E, "the SDK sends a custom message type", _JOURNAL),
     Rule("RI424", _E, "ProposeRunCompletion without a result, for no RunCommand, or twice", _RUN),
     Rule("RI426", _E, "suspension or AwaitingOn that waits on nothing", _AWAIT),
-    Rule("RI427", _E, "a Future deeper than the runtime allows, or of an unknown combinator",
-         _AWAIT),
+    Rule("RI427", _E, "a Future of an unknown combinator", _AWAIT),
     Rule("RI428", _W, "the SDK waits on a completion id no command allocated", _AWAIT),
     Rule("RI429", _I, "the SDK suspends on a completion id answered already: it resumes at once",
          _AWAIT),
-    Rule("RI431", _W, "AwaitingOnMessage below V7", _AWAIT),
     Rule("RI432", _W, "EndMessage without an OutputCommand", _LIFECYCLE),
-    Rule("RI433", _W, "ErrorMessage whose related command or behaviour cannot be", _FAILURES),
+    Rule("RI433", _W, "ErrorMessage naming a command that cannot be, or a retry with no retry",
+         _FAILURES),
     Rule("RI434", _W, "an error code an SDK never sends (572, 598, 599)", _FAILURES),
     Rule("RI436", _W, "a command allocates completion id 0, or an id another command took",
          _COMPLETIONS),
@@ -169,6 +168,9 @@ _CATALOGUE = (
 # fmt: on
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _CATALOGUE}
+# Findings that say some of the input was not checked at all: bytes that could not be framed,
+# a version no family reads, one that could not be told. `check` never calls that clean.
+UNCHECKED: frozenset[str] = frozenset({"RI104", "RI114", "RI116"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,3 +246,27 @@ def code_name(code: int) -> str | None:
         return HTTPStatus(code).name
     except ValueError:
         return None
+
+
+# --- one-line previews ---------------------------------------------------------------
+
+PREVIEW: Final = 48  # characters of a payload in a one-line summary
+
+
+def preview(data: bytes, width: int = PREVIEW) -> str:
+    view = view_payload(data)
+    if view.kind == "json":
+        text = json.dumps(view.value, ensure_ascii=False, separators=(",", ":"))
+    elif view.kind == "text":
+        text = json.dumps(view.value, ensure_ascii=False)
+    elif view.kind == "empty":
+        return "(empty)"
+    else:
+        text = f"0x{view.value}"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def failure_text(failure: Any) -> str:
+    name = code_name(failure.code)
+    label = f"{failure.code}" + (f" {name}" if name else "")
+    return f"failure {label}" + (f": {failure.message}" if failure.message else "")

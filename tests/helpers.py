@@ -68,21 +68,10 @@ def speaks_current_protocol(capture: str) -> bool:
     return any(version >= 4 for version in versions)
 
 
-def captures_expecting_v1_reading() -> list[Any]:
-    """CAPTURE_NAMES for the corpus tests that read a capture as V1/V2 does today: the V4+
-    ones are strict expected failures until the `v4` family reads them, so each fails CI
-    the moment it starts passing and its mark must go."""
-    return [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True, reason="V4+ capture: the v4 protocol family does not read it yet"
-            ),
-        )
-        if speaks_current_protocol(name)
-        else name
-        for name in CAPTURE_NAMES
-    ]
+def captures_of_family(current: bool) -> list[str]:
+    """CAPTURE_NAMES of the V4+ family (current) or of the V1-V3 one: the corpus tests that
+    compare with the runtime's own journal read each family's model."""
+    return [name for name in CAPTURE_NAMES if speaks_current_protocol(name) == current]
 
 
 def captures_dir() -> Path:

@@ -913,7 +913,7 @@ def test_cli_decode_and_streams_on_a_synthetic_capture(tmp_path: Path) -> None:
 
 def test_cli_on_a_capture_of_a_protocol_version_not_interpreted(tmp_path: Path) -> None:
     """A V9 exchange, a version no family reads, is listed and framed, says once that it
-    is not interpreted, and breaks no rule."""
+    is not interpreted, and breaks no rule; check exits 1, as it could not check it."""
     import json
 
     from tests.helpers import run_cli
@@ -922,7 +922,7 @@ def test_cli_on_a_capture_of_a_protocol_version_not_interpreted(tmp_path: Path) 
     path.write_bytes(cw.pcap(cw.conversation_packets(cw.h2_exchange(REQUEST, RESPONSE, version=9))))
     check = run_cli(["check", "--json", str(path)])
     (finding,) = [json.loads(line) for line in check.stdout.splitlines()]
-    assert check.exit_code == 0 and (finding["code"], finding["severity"]) == ("RI114", "info")
+    assert check.exit_code == 1 and (finding["code"], finding["severity"]) == ("RI114", "info")
     assert finding["invocation_id"] and finding["attempt"] == 1
     assert "protocol V9" in finding["message"]
     streams = run_cli(["streams", str(path)])

@@ -239,7 +239,7 @@ def test_the_tui_views_survive_broken_input(raw: bytes) -> None:
                     model.row_badges(row)
                     model.links(row, attempt, started)
                     if row.entry is not None:
-                        model.replayed_in(attempt, invocation, row.entry.index)
+                        model.replayed_in(attempt, invocation, row.entry)
                 for choice in model.filter_choices(rows):
                     model.visible(rows, choice)
                 timelines.append((attempt, rows))

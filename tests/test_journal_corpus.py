@@ -11,13 +11,14 @@ import pytest
 
 from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.pipeline import decode_events
+from restate_inspect.protocol.v1.journal import AttemptJournal
 from restate_inspect.readers import read_input
 from restate_inspect.rules import Severity
 from tests.helpers import (
     BUNDLED_CAPTURES,
     CAPTURE_NAMES,
     captures_dir,
-    captures_expecting_v1_reading,
+    captures_of_family,
     run_cli,
 )
 
@@ -45,7 +46,7 @@ def test_check_finds_no_error_and_no_warning_in_real_traffic(capture: str, kind:
         assert {f["code"] for f in findings} <= {"RI232", "RI233", "RI241"}
 
 
-@pytest.mark.parametrize("capture", captures_expecting_v1_reading())
+@pytest.mark.parametrize("capture", captures_of_family(current=False))
 def test_journal_agrees_with_the_runtimes_own_journal(capture: str) -> None:
     dump = captures_dir() / capture / "sys_journal.json"
     if not dump.is_file():
@@ -79,13 +80,14 @@ def test_journal_agrees_with_the_runtimes_own_journal(capture: str) -> None:
             assert entry["completable"] == ("completed" in row), (invocation_id, index)
 
 
-@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+@pytest.mark.parametrize("capture", captures_of_family(current=False))
 def test_suspensions_are_on_the_right_entry_and_resumed_with_the_result(capture: str) -> None:
     suspended = 0
     for invocation in _invocations(str(captures_dir() / capture / f"{capture}.pcap")):
         for attempt, following in zip(invocation.attempts, invocation.attempts[1:], strict=False):
             if attempt.ending != "suspension":
                 continue
+            assert isinstance(attempt, AttemptJournal) and isinstance(following, AttemptJournal)
             suspended += 1
             for index in attempt.suspended_on:
                 waited = attempt.entries[index]

@@ -13,9 +13,9 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.protocol import message_notes
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.protocol.v1.entries import (
+    VIEW,
     badges,
     entry_annotations,
-    preview,
     short_name,
     state_keys,
     summary,
@@ -201,13 +201,6 @@ def test_short_names(name: str | None, short: str) -> None:
     assert short_name(name) == short
 
 
-def test_previews() -> None:
-    assert preview(b"") == "(empty)"
-    assert preview(b"plain text") == '"plain text"'
-    assert preview(b"\x00\x01") == "0x0001"
-    assert preview(b"[1,2]", width=4) == "[1,…"
-
-
 def _notes(
     direction: Direction, kind: int, message: object, context: FrameContext
 ) -> dict[str, object]:
@@ -323,3 +316,76 @@ def test_entry_annotations_of_the_plainer_shapes() -> None:
 
 def test_error_notes_without_meaning_or_related_type() -> None:
     assert _notes(SDK, 0x0003, pb.ErrorMessage(code=500), FrameContext()) == {}
+
+
+def test_the_view_finds_each_frames_entry_and_where_it_leads() -> None:
+    from restate_inspect.protocol import view_of
+
+    view = view_of(ATTEMPT)
+    assert view is VIEW
+    own = [view.entry_at(ATTEMPT, d) for d in DECODED]
+    assert own[0] is None and own[1] is ATTEMPT.entries[0]
+    completion = DECODED[18]  # completes entry 6, the GetStateKeys
+    assert own[18] is None and view.named(ATTEMPT, completion, None) is ATTEMPT.entries[6]
+    assert view.column(completion, None) == "#6" and view.column(DECODED[0], None) == ""
+    relations = [view.relations(ATTEMPT, d, e) for d, e in zip(DECODED, own, strict=True)]
+    assert relations[18] == ["completes entry #6 GetStateKeysEntryMessage at -11000.0 ms"]
+    assert relations[17] == ["acks entry #15 RunEntryMessage at -1000.0 ms"]
+    assert relations[7] == ["completed by CompletionMessage at +11000.0 ms"]
+    assert relations[9] == ["came completed (COMPLETED flag): no CompletionMessage to wait for"]
+    assert relations[10] == ["not completed in this attempt"]
+    assert relations[16] == ["acked by EntryAckMessage at +1000.0 ms"]
+    assert [e.index for e in view.entries(ATTEMPT)] == sorted(ATTEMPT.entries)
+
+
+def test_the_view_of_an_entry_named_but_not_there() -> None:
+    fields = VIEW.entry_fields(ATTEMPT.entries[9])
+    assert (fields["completable"], fields["completed"], fields["acked"]) == (True, False, None)
+    error = VIEW.attempt_fields(ATTEMPT)["error"]
+    assert error["related_entry"] == "#12 CallEntryMessage"
+    missing = pb.CompletionMessage(entry_index=99, value=b"1")
+    (frame,) = read_all(encode_frame(0x0001, missing), direction=RUNTIME)
+    assert isinstance(frame, Frame)
+    decoded = DecodedFrame(frame, FrameContext(99))
+    assert VIEW.relations(ATTEMPT, decoded, None) == [
+        "names entry #99, which this attempt does not have"
+    ]
+
+
+def test_an_entry_awaiting_its_ack_says_so() -> None:
+    attempt, numbering = AttemptJournal(StreamKey("t")), EntryNumbering()
+    start = pb.StartMessage(id=ID, debug_id="inv_1x", known_entries=1)
+    run = pb.RunEntryMessage(value=b"1")
+    for direction, kind, message, flags in (
+        (RUNTIME, 0x0000, start, 0), (RUNTIME, 0x0400, pb.InputEntryMessage(), 0),
+        (SDK, 0x0C05, run, 0x8000),
+    ):  # fmt: skip
+        (frame,) = read_all(encode_frame(kind, message, flags), direction=direction)
+        assert isinstance(frame, Frame)
+        attempt.add(numbering.number(frame._replace(time=1.0)))
+    entry = attempt.entries[1]
+    assert VIEW.relations(attempt, DecodedFrame(entry.frame, FrameContext(1)), entry) == [
+        "REQUIRES_ACK, and no EntryAckMessage came"
+    ]
+
+
+def test_awakeables_that_cannot_be_linked_yield_nothing() -> None:
+    attempt, numbering = AttemptJournal(StreamKey("t")), EntryNumbering()
+    start = pb.StartMessage(id=ID, debug_id="inv_1x", known_entries=1).SerializeToString()
+    for direction, kind, body in (
+        (RUNTIME, 0x0000, start),
+        (SDK, 0x0C03, b"\xff"),  # an Awakeable whose body does not parse
+        (SDK, 0x0C04, pb.CompleteAwakeableEntryMessage(id="not-an-id").SerializeToString()),
+    ):
+        frame = next(f for f in read_all(encode_frame(kind, body), direction=direction)
+                     if isinstance(f, Frame))  # fmt: skip
+        attempt.add(numbering.number(frame._replace(time=1.0)))
+    assert list(attempt.linkables()) == []
+
+
+def test_an_awakeable_and_a_completion_of_one_may_be_linked() -> None:
+    awakeable, completer = ATTEMPT.linkables()
+    assert (awakeable.token, awakeable.sends, awakeable.label) == (
+        (invocation_id_text(ID), 1), False, "entry 1",
+    )  # fmt: skip
+    assert (completer.token, completer.sends) == ((invocation_id_text(ID), 2), True)

@@ -53,6 +53,10 @@ COVERED = {
         "tests/test_protocol_inference.py",
         "tests/test_journal.py",
         "tests/test_rules.py",
+        "tests/test_protocol_v4_rules.py",
+        "tests/test_protocol_v4_journal.py",
+        "tests/test_protocol_v4_entries.py",
+        "tests/test_protocol_v4_summaries.py",
     ),
 }
 

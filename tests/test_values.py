@@ -19,6 +19,7 @@ from restate_inspect.values import (
     invocation_id_text,
     parse_awakeable_id,
     pretty_json,
+    preview,
     safe_text,
     time_of_day,
     view_payload,
@@ -158,3 +159,10 @@ def test_a_number_beyond_64_bits_is_read_exactly() -> None:
     view = view_payload(b'{"n": 123456789012345678901234567890, "m": -9223372036854775809}')
     assert view.value == {"n": 123456789012345678901234567890, "m": -9223372036854775809}
     assert isinstance(view.value["n"], int)
+
+
+def test_previews() -> None:
+    assert preview(b"") == "(empty)"
+    assert preview(b"plain text") == '"plain text"'
+    assert preview(b"\x00\x01") == "0x0001"
+    assert preview(b"[1,2]", width=4) == "[1,…"

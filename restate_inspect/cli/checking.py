@@ -29,7 +29,7 @@ from restate_inspect.cli.output import (
 from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.readers import InputError
 from restate_inspect.render.jsonl import invocation_record, invocation_records, problem_record
-from restate_inspect.rules import RULES, Problem, Severity
+from restate_inspect.rules import RULES, UNCHECKED, Problem, Severity
 from restate_inspect.streams import Tally
 
 JOURNAL_HELP = """The journal timeline of every invocation: its attempts, and in each, every
@@ -121,7 +121,9 @@ class FailOn(StrEnum):
 CHECK_HELP = """Check the conversation against the protocol's rules: every finding, with its
 code, severity, invocation, attempt, stream, direction, offset and entry index.
 
-Exit code 1 when a finding is an error (or, with --fail-on, a warning or any finding).
+Exit code 1 when a finding is an error (or, with --fail-on, a warning or any finding), and
+when some of the input could not be checked at all (RI104, RI114, RI116): nothing found
+wrong is never said of bytes that were not read.
 
 \b
 Examples:
@@ -184,10 +186,11 @@ def check(
                         text.finding(finding)
     except InputError as exc:
         fail(str(exc))
+    unchecked = sum(codes[code] for code in UNCHECKED)
     if not json_output:
-        text.check_summary(tally, checked, codes)
+        text.check_summary(tally, checked, codes, unchecked)
     inputs.tell_if_nothing(checked, tally)
-    failing = any(tally.problems[s] for s in _AT_LEAST[fail_on])
+    failing = unchecked > 0 or any(tally.problems[s] for s in _AT_LEAST[fail_on])
     raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)
 
 

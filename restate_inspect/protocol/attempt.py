@@ -52,11 +52,24 @@ class Fact(NamedTuple):
     completion_id: int | None = None
 
 
+class Linkable(NamedTuple):
+    """An entry that another invocation's entry may answer: a signal (an awakeable) and what
+    sends it. `token` names the signal: (the receiving invocation's id, its index or name)."""
+
+    token: tuple[str, int | str]
+    sends: bool
+    entry: Any
+    label: str  # the entry, as the other side's link names it: `entry 3`, `command 2`
+    verb: str  # how its links begin: `completed by`, `completes the awakeable of`
+
+
 class Attempt(ABC):
     """One attempt: feed it the stream's decoded frames and problems in order (add), then
     finish() it. A family's journal is a subclass: `_read` reads a frame of its family."""
 
     versions: ClassVar[frozenset[int]] = frozenset()  # the family's
+    position_name: ClassVar[str] = "entry"  # what a replay is compared by
+    entries: dict[int, Any]  # the family's entries, by its key for them
 
     def __init__(self, stream: StreamKey | None) -> None:
         self.stream = stream
@@ -101,10 +114,10 @@ class Attempt(ABC):
                 self._lost[where] = min(self._lost.get(where, offset), offset)
             return
         frame = item.frame
-        if frame.version is not None and frame.version not in self.versions:
-            self.protocol_version = self.protocol_version or frame.version  # as inferred
+        if frame.version not in self.versions:  # another family's, or not read (None)
+            self.protocol_version = self.protocol_version or frame.version
             if frame.type == START and frame.message is not None and self.start is None:
-                self._started(frame.message, frame)  # another family's: its id is all
+                self._started(frame.message, frame)  # its id is all that is read
         elif frame.direction is not None:
             self.seen.add(frame.direction)
             self._read(item, moment)
@@ -117,6 +130,11 @@ class Attempt(ABC):
         """The attempt's StartMessage: which invocation it is."""
         self.start, self.start_frame = message, frame
         self.invocation_id = message.debug_id or invocation_id_text(message.id)
+
+    @property
+    @abstractmethod
+    def ending_text(self) -> str:
+        """How the attempt ended, in a few words."""
 
     @property
     def interpreted(self) -> bool:
@@ -296,7 +314,23 @@ class Attempt(ABC):
         """Every finding of the attempt, in timeline order."""
         return [finding for moment in self.timeline for finding in moment.findings]
 
+    @abstractmethod
+    def replayable(self) -> Iterator[tuple[Moment, int, Any]]:
+        """The entries a later attempt's replay must repeat, at their moments, by position
+        (position_name): each with .frame, .replayed, .name and .comparable_key()."""
+
+    @abstractmethod
+    def linkables(self) -> Iterator[Linkable]:
+        """The entries that may be linked to entries of other invocations."""
+
     def frames(self) -> Iterator[DecodedFrame]:
         for moment in self.timeline:
             if isinstance(moment.item, DecodedFrame):
                 yield moment.item
+
+
+def relative(other: Frame, frame: Frame) -> str:
+    """Where another frame is, seen from a frame: +3.2 ms, or its offset in a file."""
+    if other.time is not None and frame.time is not None:
+        return f"{(other.time - frame.time) * 1000:+.1f} ms"
+    return f"offset {other.offset:#x}"

@@ -9,8 +9,8 @@ from rich.text import Text
 from restate_inspect.events import DecodedFrame
 from restate_inspect.invocations import Invocation
 from restate_inspect.location import Direction
-from restate_inspect.protocol.v1.entries import badges, short_name, summary
-from restate_inspect.protocol.v1.journal import AttemptJournal
+from restate_inspect.protocol import view_of
+from restate_inspect.protocol.attempt import Attempt
 from restate_inspect.render.text import (
     DIRECTION_STYLES,
     ENDING_STYLES,
@@ -28,6 +28,7 @@ _BADGE_STYLES = {
     "awaiting": "yellow",
     "completed": "green",
     "acked": "green",
+    "awaited": "cyan",
     "replayed": "dim",
 }
 
@@ -59,7 +60,7 @@ class JournalRenderer:
         self.print(line)
         self.print.flush()  # each as its invocation ends: a live capture shows them as they do
 
-    def _attempt(self, attempt: AttemptJournal, invocation: Invocation) -> None:
+    def _attempt(self, attempt: Attempt, invocation: Invocation) -> None:
         self.print(self._attempt_line(attempt, invocation))
         started = _first_time(attempt)
         for moment in attempt.timeline:
@@ -70,7 +71,7 @@ class JournalRenderer:
             for finding in moment.findings:
                 self._problem(finding)
 
-    def _attempt_line(self, attempt: AttemptJournal, invocation: Invocation) -> Text:
+    def _attempt_line(self, attempt: Attempt, invocation: Invocation) -> Text:
         parts = [str(attempt.stream)]
         if attempt.http_version:
             mode = "request/response" if attempt.request_response else "bidi"
@@ -98,25 +99,21 @@ class JournalRenderer:
         line.append(" · ").append(safe_text(ending), ENDING_STYLES.get(ending.split(" ")[0], ""))
         return line
 
-    def _frame_line(
-        self, decoded: DecodedFrame, attempt: AttemptJournal, started: float | None
-    ) -> Text:
+    def _frame_line(self, decoded: DecodedFrame, attempt: Attempt, started: float | None) -> Text:
         frame = decoded.frame
         line = Text("     ")
         if frame.time is not None and started is not None:
             line.append(f"{(frame.time - started) * 1000:+9.1f}ms ", "dim")
         direction = frame.direction or Direction.SDK_TO_RUNTIME
         line.append(direction.arrow + " ", DIRECTION_STYLES[direction])
-        index = decoded.entry_index
-        entry = attempt.entries.get(index) if index is not None else None
-        if entry is not None and entry.frame is not frame:
-            entry = None  # a completion or an ack names the entry; it is not the entry
-        line.append(f"{'#' + str(index) if index is not None else '':<5}", "bold")
-        style = type_style(frame)
-        line.append(f"{short_name(frame.name or f'0x{frame.type:04x}'):<18}", style)
-        line.append(safe_text(summary(frame, entry, attempt)))
+        view = view_of(attempt)
+        entry = view.entry_at(attempt, decoded)
+        line.append(f"{view.column(decoded, entry):<4} ", "bold")
+        name = view.short_name(frame.name or f"0x{frame.type:04x}")
+        line.append(f"{name:<17} ", type_style(frame))
+        line.append(safe_text(view.summary(frame, entry, attempt)))
         if entry is not None:
-            for badge in badges(entry):
+            for badge in view.badges(entry):
                 line.append(f"  [{badge}]", _BADGE_STYLES.get(badge.split(" ")[0], ""))
             for link in entry.links:
                 line.append(f"  ↪ {safe_text(link)}", "italic dim")
@@ -131,7 +128,7 @@ class JournalRenderer:
         self.print(line)
 
 
-def _first_time(attempt: AttemptJournal) -> float | None:
+def _first_time(attempt: Attempt) -> float | None:
     for moment in attempt.timeline:
         if isinstance(moment.item, DecodedFrame) and moment.item.frame.time is not None:
             return moment.item.frame.time

@@ -17,13 +17,11 @@ from restate_inspect.annotations import annotate
 from restate_inspect.events import DecodedFrame, Discovery, StreamEnd, StreamInfo
 from restate_inspect.invocations import Invocation
 from restate_inspect.pipeline import Decoded
-from restate_inspect.protocol import flag_names
-from restate_inspect.protocol.v1.entries import entry_annotations
-from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
+from restate_inspect.protocol import flag_names, view_of
+from restate_inspect.protocol.attempt import Attempt
 from restate_inspect.protojson import base64, message_to_dict
 from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamSummary, discovery_manifest
-from restate_inspect.values import code_name
 
 
 def record(item: Decoded, *, with_bytes: bool = False) -> dict[str, Any] | None:
@@ -56,8 +54,8 @@ def invocation_records(invocation: Invocation) -> Iterator[dict[str, Any]]:
             elif isinstance(moment.item, Problem):
                 yield problem_record(moment.item)
             yield from (problem_record(finding) for finding in moment.findings)
-        for index in sorted(attempt.entries):
-            yield entry_record(attempt.entries[index], attempt)
+        for entry in view_of(attempt).entries(attempt):
+            yield entry_record(entry, attempt)
 
 
 def invocation_record(invocation: Invocation) -> dict[str, Any]:
@@ -76,8 +74,8 @@ def invocation_record(invocation: Invocation) -> dict[str, Any]:
     }
 
 
-def attempt_record(attempt: AttemptJournal, invocation: Invocation) -> dict[str, Any]:
-    start, error = attempt.start, attempt.error
+def attempt_record(attempt: Attempt, invocation: Invocation) -> dict[str, Any]:
+    start = attempt.start
     number = attempt.number or 1
     previous = invocation.attempts[number - 2] if number > 1 else None
     times = [m.item.frame.time for m in attempt.timeline if isinstance(m.item, DecodedFrame)]
@@ -102,23 +100,16 @@ def attempt_record(attempt: AttemptJournal, invocation: Invocation) -> dict[str,
         "end_time": max(known_times) if known_times else None,
         "ending": attempt.ending,
         "ending_text": attempt.ending_text,
-        "suspended_on": list(attempt.suspended_on),
-        "error": None
-        if error is None
-        else {
-            "code": error.code,
-            "name": code_name(error.code),
-            "message": error.message,
-            "related_entry": attempt.related_entry(error) or None,
-        },
+        **view_of(attempt).attempt_fields(attempt),
         "resumes": None
         if previous is None
         else {"attempt": number - 1, "stream": str(previous.stream), "after": previous.ending},
     }
 
 
-def entry_record(entry: Entry, attempt: AttemptJournal) -> dict[str, Any]:
+def entry_record(entry: Any, attempt: Attempt) -> dict[str, Any]:
     frame = entry.frame
+    view = view_of(attempt)
     return {
         "kind": "entry",
         "invocation_id": attempt.invocation_id,
@@ -131,12 +122,8 @@ def entry_record(entry: Entry, attempt: AttemptJournal) -> dict[str, Any]:
         "replayed": entry.replayed,
         "direction": frame.direction and frame.direction.value,
         "offset": frame.offset,
-        "completable": entry.completable,
-        "completed": entry.completed,
-        "completed_by": entry.completed_by,
-        "requires_ack": entry.requires_ack,
-        "acked": (entry.ack is not None) if entry.requires_ack else None,
-        "annotations": entry_annotations(entry, attempt),
+        **view.entry_fields(entry),
+        "annotations": view.entry_annotations(entry, attempt),
     }
 
 
@@ -245,6 +232,10 @@ def problem_record(problem: Problem) -> dict[str, Any]:
         record["packet"] = problem.packet
     if problem.after_loss:
         record["after_loss"] = True
+    if problem.command_index is not None:
+        record["command_index"] = problem.command_index
+    if problem.completion_id is not None:
+        record["completion_id"] = problem.completion_id
     return record
 
 

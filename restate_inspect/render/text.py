@@ -264,11 +264,17 @@ class TextRenderer:
         self.print(line)
         self.print.flush()
 
-    def check_summary(self, tally: Tally, invocations: int, codes: Counter[str]) -> None:
-        """The totals, and the findings by code, most frequent first (what `--ignore` takes)."""
+    def check_summary(
+        self, tally: Tally, invocations: int, codes: Counter[str], unchecked: int = 0
+    ) -> None:
+        """The totals, and the findings by code, most frequent first (what `--ignore` takes);
+        what could not be checked at all comes first, so that it is not taken for clean."""
         counts = severity_counts(tally)
         text = f"{counted(invocations, 'invocation')} checked; " + (counts or "no findings")
-        style = "bold red" if tally.problems[Severity.ERROR] else "dim"
+        if unchecked:
+            not_read = f"{counted(unchecked, 'part')} not read (RI104, RI114, RI116)"
+            text = f"not all checked: {not_read}; {text}"
+        style = "bold red" if tally.problems[Severity.ERROR] or unchecked else "dim"
         self.print(Text(text, style))
         if codes:
             by_code = ", ".join(f"{code}: {count}" for code, count in codes.most_common())

@@ -29,8 +29,7 @@ from textual.worker import Worker, get_current_worker
 from restate_inspect.events import Discovery
 from restate_inspect.invocations import Invocation, Journaled
 from restate_inspect.location import Direction
-from restate_inspect.protocol.v1.entries import short_name
-from restate_inspect.protocol.v1.journal import AttemptJournal
+from restate_inspect.protocol.attempt import Attempt
 from restate_inspect.render.fields import FieldNode, Span, field_spans
 from restate_inspect.render.text import (
     DIRECTION_STYLES,
@@ -90,7 +89,7 @@ class _Opened:
     invocation: Invocation
     rows: dict[int, list[Row]] = field(default_factory=dict)  # by attempt index
 
-    def attempt(self, index: int) -> AttemptJournal:
+    def attempt(self, index: int) -> Attempt:
         return self.invocation.attempts[index]
 
     def rows_of(self, index: int) -> list[Row]:
@@ -381,7 +380,7 @@ class InspectorApp(App[None]):
                 del self._opened[old]
         return opened
 
-    def attempt_of(self, selected: Selected) -> AttemptJournal:
+    def attempt_of(self, selected: Selected) -> Attempt:
         return self.opened(selected).attempt(selected.index)
 
     def rows_of(self, selected: Selected) -> list[Row]:
@@ -418,7 +417,7 @@ class InspectorApp(App[None]):
             timeline.add_row(timeline_line(self._cells(row, attempt, started)), key=str(position))
         timeline.border_title = Text(safe_text(_timeline_title(self.selected)))
 
-    def _cells(self, row: Row, attempt: AttemptJournal, started: float | None) -> list[Text]:
+    def _cells(self, row: Row, attempt: Attempt, started: float | None) -> list[Text]:
         if row.kind == SECTION:
             rule = Text("──", SECTION_STYLE)
             return [rule, Text(""), Text(""), rule, Text(""), Text(row.title, SECTION_STYLE)]
@@ -432,7 +431,6 @@ class InspectorApp(App[None]):
             return [time_cell, Text("!", style), Text(""), Text(codes, style),
                     Text(what, style), words]  # fmt: skip
         direction = frame.direction or Direction.SDK_TO_RUNTIME
-        index = row.entry_index
         name_style = type_style(frame)
         if row.section == "replay":
             name_style += " dim"
@@ -446,8 +444,8 @@ class InspectorApp(App[None]):
         return [
             time_cell,
             Text(direction.arrow, DIRECTION_STYLES[direction]),
-            Text(f"#{index}" if index is not None else "", "bold"),
-            Text(short_name(frame.name or f"0x{frame.type:04x}"), name_style),
+            Text(row.column, "bold"),
+            Text(model.row_name(row), name_style),
             state,
             summary,
         ]
@@ -491,7 +489,7 @@ class InspectorApp(App[None]):
             attempt = opened.attempt(selected.index)
             found = model.links(row, attempt, model.first_time(opened.rows_of(selected.index)))
             if row.entry is not None:
-                found += model.replayed_in(attempt, opened.invocation, row.entry.index)
+                found += model.replayed_in(attempt, opened.invocation, row.entry)
             if found:
                 parts.append(Text("\nLinks", "bold"))
                 parts.extend(Text("  ↪ " + safe_text(link), "italic") for link in found)

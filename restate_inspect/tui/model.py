@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from restate_inspect.annotations import annotate
 from restate_inspect.events import DecodedFrame, Frame
 from restate_inspect.invocations import Invocation
 from restate_inspect.location import Direction
-from restate_inspect.protocol.v1.entries import badges, summary
-from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
+from restate_inspect.protocol import JournalView, view_of
+from restate_inspect.protocol.attempt import Attempt
 from restate_inspect.render.fields import FieldNode, field_tree
 from restate_inspect.rules import Problem, Severity
 from restate_inspect.values import time_of_day
@@ -28,10 +28,13 @@ class Row:
 
     kind: str
     decoded: DecodedFrame | None = None
-    entry: Entry | None = None  # the entry this frame is (not one it completes or acks)
+    entry: Any = None  # the family's entry this frame is (not one it completes or acks)
     problems: list[Problem] = field(default_factory=list)
     section: str = ""  # "replay" or "processing"
     title: str = ""  # a section's or an end's words
+    view: JournalView | None = None  # the attempt's family's
+    named: Any = None  # the entry the frame is about: itself, or the one it answers or acks
+    column: str = ""  # where it stands: #3, id2, sig1
 
     @property
     def frame(self) -> Frame | None:
@@ -59,7 +62,7 @@ class Row:
 # --- the invocations pane --------------------------------------------------------------
 
 
-def attempt_status(attempt: AttemptJournal) -> str:
+def attempt_status(attempt: Attempt) -> str:
     """ended, suspended, failed, or open (no terminal message)."""
     return {"end": "ended", "suspension": "suspended", "error": "failed"}.get(
         attempt.ending or "", "open"
@@ -74,11 +77,11 @@ def invocation_badges(invocation: Invocation) -> list[str]:
     return out
 
 
-def entry_count(attempt: AttemptJournal) -> int:
+def entry_count(attempt: Attempt) -> int:
     return len(attempt.entries)
 
 
-def problem_count(attempt: AttemptJournal) -> int:
+def problem_count(attempt: Attempt) -> int:
     return len(attempt.all_findings())
 
 
@@ -91,34 +94,32 @@ def invocation_title(invocation: Invocation) -> str:
 # --- an attempt's timeline -------------------------------------------------------------
 
 
-def _is_replay(decoded: DecodedFrame, attempt: AttemptJournal) -> bool:
+def _is_replay(decoded: DecodedFrame, entry: Any, attempt: Attempt) -> bool:
     if decoded.frame is attempt.start_frame:
         return True
-    entry = _own_entry(decoded, attempt)
     return entry is not None and entry.replayed
 
 
-def _own_entry(decoded: DecodedFrame, attempt: AttemptJournal) -> Entry | None:
-    index = decoded.entry_index
-    entry = attempt.entries.get(index) if index is not None else None
-    return entry if entry is not None and entry.frame is decoded.frame else None
-
-
-def timeline_rows(attempt: AttemptJournal) -> list[Row]:
+def timeline_rows(attempt: Attempt) -> list[Row]:
     """The attempt's frames in the order they happened, replay first and then processing,
     each with the findings of the checks made there."""
     rows: list[Row] = []
     section = ""
+    view = view_of(attempt)
     for moment in attempt.timeline:
         item = moment.item
         if isinstance(item, DecodedFrame):
-            replay = section in ("", "replay") and _is_replay(item, attempt)
+            entry = view.entry_at(attempt, item)
+            replay = section in ("", "replay") and _is_replay(item, entry, attempt)
             wanted = "replay" if replay else "processing"
             if wanted != section:
                 section = wanted
                 rows.append(Row(SECTION, section=section, title=_section_title(section, attempt)))
-            entry = _own_entry(item, attempt)
-            rows.append(Row(FRAME, item, entry, list(moment.findings), section))
+            named = view.named(attempt, item, entry)
+            column = view.column(item, entry)
+            rows.append(
+                Row(FRAME, item, entry, list(moment.findings), section, "", view, named, column)
+            )
         elif isinstance(item, Problem):
             rows.append(Row(PROBLEM, problems=[item, *moment.findings], section=section))
         elif moment.findings:
@@ -126,7 +127,7 @@ def timeline_rows(attempt: AttemptJournal) -> list[Row]:
     return rows
 
 
-def _section_title(section: str, attempt: AttemptJournal) -> str:
+def _section_title(section: str, attempt: Attempt) -> str:
     if section == "replay":
         known = attempt.known_entries
         return f"replay · StartMessage and {known} stored entr{'y' if known == 1 else 'ies'}"
@@ -150,14 +151,21 @@ def time_text(row: Row, started: float | None, absolute: bool) -> str:
     return f"{(frame.time - (started or frame.time)) * 1000:+.1f}ms"
 
 
-def row_summary(row: Row, attempt: AttemptJournal) -> str:
-    if row.decoded is None:
+def row_summary(row: Row, attempt: Attempt) -> str:
+    if row.decoded is None or row.view is None:
         return "; ".join(p.message for p in row.problems) if row.problems else row.title
-    return summary(row.decoded.frame, row.entry, attempt)
+    return row.view.summary(row.decoded.frame, row.entry, attempt)
+
+
+def row_name(row: Row) -> str:
+    """The row's type, short: Call, CallResult, Completion."""
+    if row.view is None:
+        return row.type_name
+    return row.view.short_name(row.type_name)
 
 
 def row_badges(row: Row) -> list[str]:
-    out = badges(row.entry) if row.entry is not None else []
+    out = row.view.badges(row.entry) if row.entry is not None and row.view else []
     out = [b for b in out if b != "replayed"]  # the section says so
     if row.problems:
         out.append(f"{len(row.problems)} problem{'s' if len(row.problems) > 1 else ''}")
@@ -170,7 +178,7 @@ def row_fields(row: Row) -> list[FieldNode]:
     return field_tree(row.decoded.frame, annotate(row.decoded.frame, row.decoded.context))
 
 
-def row_text(row: Row, attempt: AttemptJournal) -> str:
+def row_text(row: Row, attempt: Attempt) -> str:
     """Everything search looks at: the type name, the summary, every field's value and
     payload text, the problems."""
     parts = [row.type_name, row_summary(row, attempt)]
@@ -183,50 +191,25 @@ def row_text(row: Row, attempt: AttemptJournal) -> str:
     return "\n".join(parts).casefold()
 
 
-def links(row: Row, attempt: AttemptJournal, started: float | None) -> list[str]:
-    """Where this row leads: its completion and ack, the entry it completes or acks, the
-    attempt that replays it, and awakeables across invocations."""
-    frame = row.frame
-    if frame is None:
+def links(row: Row, attempt: Attempt, started: float | None) -> list[str]:
+    """Where this row leads: its completion and ack, the entry it completes or acks, and
+    signals (awakeables) across invocations."""
+    if row.decoded is None or row.view is None:
         return []
-    out = []
-    entry = row.entry
-    if entry is not None:
-        if entry.completion is not None:
-            out.append(f"completed by CompletionMessage at {_at(entry.completion, frame)}")
-        elif entry.completed_by == "entry":
-            out.append("came completed (COMPLETED flag): no CompletionMessage to wait for")
-        elif entry.completable:
-            out.append("not completed in this attempt")
-        if entry.ack is not None:
-            out.append(f"acked by EntryAckMessage at {_at(entry.ack, frame)}")
-        elif entry.requires_ack:
-            out.append("REQUIRES_ACK, and no EntryAckMessage came")
-        out.extend(entry.links)
-    elif row.entry_index is not None:
-        target = attempt.entries.get(row.entry_index)
-        if target is not None:
-            verb = "acks" if frame.name == "EntryAckMessage" else "completes"
-            out.append(f"{verb} entry #{target.index} {target.name} at {_at(target.frame, frame)}")
-        else:
-            out.append(f"names entry #{row.entry_index}, which this attempt does not have")
-    return out
+    return row.view.relations(attempt, row.decoded, row.entry)
 
 
-def replayed_in(attempt: AttemptJournal, invocation: Invocation, index: int) -> list[str]:
-    """The later attempts of the invocation that replay entry `index`."""
+def replayed_in(attempt: Attempt, invocation: Invocation, entry: Any) -> list[str]:
+    """The later attempts of the invocation that replay an entry."""
+    position = next((p for _m, p, e in attempt.replayable() if e is entry), None)
+    if position is None:
+        return []
     later = invocation.attempts[(attempt.number or 0) :]
     return [
         f"replayed in attempt {a.number}"
         for a in later
-        if (e := a.entries.get(index)) is not None and e.replayed
+        if any(p == position and e.replayed for _m, p, e in a.replayable())
     ]
-
-
-def _at(other: Frame, frame: Frame) -> str:
-    if other.time is not None and frame.time is not None:
-        return f"{(other.time - frame.time) * 1000:+.1f} ms"
-    return f"offset {other.offset:#x}"
 
 
 # --- moving around ----------------------------------------------------------------------
@@ -268,15 +251,13 @@ def entry_of(rows: list[Row], at: int) -> int | None:
     """The row of the entry that a completion or an ack names (or the entry itself)."""
     if not 0 <= at < len(rows):
         return None  # no row selected: an attempt with no rows, or nothing open
-    index = rows[at].entry_index
-    if index is None:
+    named = rows[at].named
+    if named is None:
         return None
-    return next(
-        (i for i, r in enumerate(rows) if r.entry is not None and r.entry.index == index), None
-    )
+    return next((i for i, r in enumerate(rows) if r.entry is not None and r.entry is named), None)
 
 
-def _entry_of(rows: list[Row], at: int) -> Entry | None:
+def _entry_of(rows: list[Row], at: int) -> Any:
     found = entry_of(rows, at)
     return rows[found].entry if found is not None else None
 
@@ -343,7 +324,7 @@ def visible(rows: list[Row], active: Filter) -> list[Row]:
 # --- search across attempts --------------------------------------------------------------
 
 
-Timeline = tuple[AttemptJournal, list[Row]]  # an attempt and its rows
+Timeline = tuple[Attempt, list[Row]]  # an attempt and its rows
 
 
 def search(

@@ -3,11 +3,11 @@ the journal timeline and the TUI). Sans-IO; summaries are not yet terminal-safe.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, Final
 
-from restate_inspect.events import Frame
+from restate_inspect.events import DecodedFrame, Frame
+from restate_inspect.protocol.attempt import relative
 from restate_inspect.protocol.v1._proto.v2_pb2 import GetStateKeysEntryMessage
 from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
 from restate_inspect.protocol.v1.messages import (
@@ -32,12 +32,11 @@ from restate_inspect.values import (
     awakeable_id,
     code_name,
     epoch_ms_to_iso,
+    failure_text,
     human_duration,
     parse_awakeable_id,
-    view_payload,
+    preview,
 )
-
-PREVIEW: Final = 48  # characters of a payload in a one-line summary
 
 
 def short_name(type_name: str | None) -> str:
@@ -47,25 +46,6 @@ def short_name(type_name: str | None) -> str:
         if name.endswith(suffix) and name != suffix:
             return name[: -len(suffix)]
     return name
-
-
-def preview(data: bytes, width: int = PREVIEW) -> str:
-    view = view_payload(data)
-    if view.kind == "json":
-        text = json.dumps(view.value, ensure_ascii=False, separators=(",", ":"))
-    elif view.kind == "text":
-        text = json.dumps(view.value, ensure_ascii=False)
-    elif view.kind == "empty":
-        return "(empty)"
-    else:
-        text = f"0x{view.value}"
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def failure_text(failure: Any) -> str:
-    name = code_name(failure.code)
-    label = f"{failure.code}" + (f" {name}" if name else "")
-    return f"failure {label}" + (f": {failure.message}" if failure.message else "")
 
 
 def result_text(message: Any) -> str:
@@ -365,3 +345,91 @@ def badges(entry: Entry) -> list[str]:
         else:
             out.append("awaiting ack")
     return out
+
+
+def relations(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> list[str]:
+    """Where a frame leads: an entry's completion and ack, the entry a completion or an ack
+    names, awakeables across invocations."""
+    frame = decoded.frame
+    out = []
+    if entry is not None:
+        if entry.completion is not None:
+            out.append(f"completed by CompletionMessage at {relative(entry.completion, frame)}")
+        elif entry.completed_by == "entry":
+            out.append("came completed (COMPLETED flag): no CompletionMessage to wait for")
+        elif entry.completable:
+            out.append("not completed in this attempt")
+        if entry.ack is not None:
+            out.append(f"acked by EntryAckMessage at {relative(entry.ack, frame)}")
+        elif entry.requires_ack:
+            out.append("REQUIRES_ACK, and no EntryAckMessage came")
+        out.extend(entry.links)
+    elif decoded.entry_index is not None:
+        target = attempt.entries.get(decoded.entry_index)
+        if target is not None:
+            verb = "acks" if frame.type == ENTRY_ACK else "completes"
+            where = relative(target.frame, frame)
+            out.append(f"{verb} entry #{target.index} {target.name} at {where}")
+        else:
+            out.append(f"names entry #{decoded.entry_index}, which this attempt does not have")
+    return out
+
+
+class View:
+    """The V1-V3 journal as the renderers ask for it (protocol.JournalView)."""
+
+    short_name = staticmethod(short_name)
+    summary = staticmethod(summary)
+    badges = staticmethod(badges)
+    entry_annotations = staticmethod(entry_annotations)
+
+    @staticmethod
+    def entry_at(attempt: AttemptJournal, decoded: DecodedFrame) -> Entry | None:
+        """The entry a frame is (a completion or an ack names one; it is not that entry)."""
+        index = decoded.entry_index
+        entry = attempt.entries.get(index) if index is not None else None
+        return entry if entry is not None and entry.frame is decoded.frame else None
+
+    @staticmethod
+    def entries(attempt: AttemptJournal) -> list[Entry]:
+        return [attempt.entries[index] for index in sorted(attempt.entries)]
+
+    @staticmethod
+    def named(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> Entry | None:
+        """The entry a frame is about: itself, or the one a completion or an ack names."""
+        index = decoded.entry_index
+        return attempt.entries.get(index) if index is not None else None
+
+    relations = staticmethod(relations)
+
+    @staticmethod
+    def column(decoded: DecodedFrame, entry: Entry | None) -> str:
+        return "" if decoded.entry_index is None else f"#{decoded.entry_index}"
+
+    @staticmethod
+    def entry_fields(entry: Entry) -> dict[str, Any]:
+        return {
+            "completable": entry.completable,
+            "completed": entry.completed,
+            "completed_by": entry.completed_by,
+            "requires_ack": entry.requires_ack,
+            "acked": (entry.ack is not None) if entry.requires_ack else None,
+        }
+
+    @staticmethod
+    def attempt_fields(attempt: AttemptJournal) -> dict[str, Any]:
+        error = attempt.error
+        return {
+            "suspended_on": list(attempt.suspended_on),
+            "error": None
+            if error is None
+            else {
+                "code": error.code,
+                "name": code_name(error.code),
+                "message": error.message,
+                "related_entry": attempt.related_entry(error) or None,
+            },
+        }
+
+
+VIEW: Final = View()

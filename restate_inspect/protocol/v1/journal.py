@@ -10,13 +10,16 @@ apart by their type code and read by their fields' names.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
 from restate_inspect.events import DecodedFrame, Frame, MessageType
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.protocol.attempt import RUNTIME, SDK, Attempt, Fact, Moment
+from restate_inspect.protocol.attempt import RUNTIME, SDK, Attempt, Fact, Linkable, Moment
 from restate_inspect.protocol.v1.messages import (
+    AWAKEABLE,
+    COMPLETE_AWAKEABLE,
     COMPLETED,
     COMPLETION,
     END,
@@ -31,7 +34,12 @@ from restate_inspect.protocol.v1.messages import (
     VERSIONS,
 )
 from restate_inspect.protocol.v1.replay import comparable
-from restate_inspect.values import RESTATE_CODE_MEANINGS, code_name
+from restate_inspect.values import (
+    RESTATE_CODE_MEANINGS,
+    code_name,
+    invocation_id_text,
+    parse_awakeable_id,
+)
 
 BEFORE_FIRST_ENTRY: Final = 0xFFFFFFFF  # ErrorMessage.related_entry_index: no entry yet
 SWAPPED: Final = "; the response begins with a StartMessage: are --request and --response swapped?"
@@ -327,6 +335,33 @@ class AttemptJournal(Attempt):
             kind = spec.name if spec else f"type {message.related_entry_type:#06x}"
         name = message.related_entry_name or (entry.entry_name if entry else "")
         return f"#{index}" + (f" {kind}" if kind else "") + (f" {name!r}" if name else "")
+
+    # --- across attempts and invocations ----------------------------------------------
+
+    def replayable(self) -> Iterator[tuple[Moment, int, Entry]]:
+        for moment in self.timeline:
+            item = moment.item
+            if isinstance(item, DecodedFrame) and item.entry_index is not None:
+                entry = self.entries.get(item.entry_index)
+                if entry is not None and entry.frame is item.frame:
+                    yield moment, entry.index, entry
+
+    def linkables(self) -> Iterator[Linkable]:
+        """An Awakeable entry's id is its invocation's id and its index; a CompleteAwakeable
+        names such an id."""
+        invocation = invocation_id_text(self.start.id) if self.start is not None else None
+        for entry in self.entries.values():
+            message: Any = entry.frame.message
+            if message is None:
+                continue
+            label = f"entry {entry.index}"
+            if entry.frame.type == AWAKEABLE and invocation is not None:
+                yield Linkable((invocation, entry.index), False, entry, label, "completed by")
+            elif entry.frame.type == COMPLETE_AWAKEABLE:
+                target = parse_awakeable_id(message.id)
+                if target is not None and target.invocation_id is not None:
+                    token = (target.invocation_id, target.entry_index)
+                    yield Linkable(token, True, entry, label, "completes the awakeable of")
 
     # --- the end ----------------------------------------------------------------------
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from restate_inspect.events import Frame, FrameContext
+from restate_inspect.location import StreamKey
+from restate_inspect.protocol.v4.entries import VIEW
+from restate_inspect.protocol.v4.journal import AttemptJournal
 from restate_inspect.protocol.v4.messages import (
     END,
     ERROR,
@@ -39,6 +42,12 @@ class V4Family:
     name: Final = "v4"
     versions: Final = frozenset(VERSIONS)
     hints: Final = TypeHints()
+    journal_type: Final = AttemptJournal
+    view: Final = VIEW
+
+    @staticmethod
+    def journal(stream: StreamKey | None) -> AttemptJournal:
+        return AttemptJournal(stream)
 
     @staticmethod
     def reader(version: int | None, *, told: bool = True) -> FrameReader:

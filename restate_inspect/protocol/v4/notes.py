@@ -64,22 +64,36 @@ def named_signal(name: str) -> str:
     return f"signal {name!r}"
 
 
-def future_text(future: Any) -> str:
-    """A Future tree (V7) in words: `first of (completion #2, signal 1 (CANCEL))`."""
-    parts = [completion(i) for i in future.waiting_completions]
+Owner = Callable[[int], str | None]  # the command that allocated a completion id, in words
+
+
+def _completions(ids: Any, owner: Owner | None) -> list[str]:
+    words = []
+    for number in ids:
+        said = owner(number) if owner is not None else None
+        words.append(completion(number) + (f" ({said})" if said else ""))
+    return words
+
+
+def future_text(future: Any, owner: Owner | None = None) -> str:
+    """A Future tree (V7) in words: `first of (completion #2, signal 1 (CANCEL))`; with
+    `owner`, each completion id says whose it is: `completion #2 (#2 Sleep)`."""
+    parts = _completions(future.waiting_completions, owner)
     parts += [signal(i) for i in future.waiting_signals]
     parts += [named_signal(n) for n in future.waiting_named_signals]
-    parts += [future_text(nested) for nested in future.nested_futures]
+    parts += [future_text(nested, owner) for nested in future.nested_futures]
     combinator = COMBINATORS.get(future.combinator_type, f"combinator {future.combinator_type} of")
     return f"{combinator} ({', '.join(parts)})" if parts else "nothing"
 
 
-def awaiting_text(message: Any) -> str:
+def awaiting_text(message: Any, owner: Owner | None = None) -> str:
     """What a SuspensionMessage or AwaitingOnMessage waits on: a V7 Future, or the three
     lists of V4-V6, any of which resumes it."""
     if "awaiting_on" in message.DESCRIPTOR.fields_by_name:
-        return future_text(message.awaiting_on) if message.HasField("awaiting_on") else "nothing"
-    parts = [completion(i) for i in message.waiting_completions]
+        if not message.HasField("awaiting_on"):
+            return "nothing"
+        return future_text(message.awaiting_on, owner)
+    parts = _completions(message.waiting_completions, owner)
     parts += [signal(i) for i in message.waiting_signals]
     parts += [named_signal(n) for n in message.waiting_named_signals]
     return ", ".join(parts) or "nothing"
@@ -166,14 +180,14 @@ def message_notes(frame: Frame, context: FrameContext, notes: Notes) -> None:
     note = MESSAGE_NOTES.get(frame.type)
     if note is not None:
         note(message, frame, context, notes)
-    if frame.version is not None and _may_hold_later_fields(frame.version, frame.type):
+    if frame.version is not None and may_hold_later_fields(frame.version, frame.type):
         later = later_fields(frame)
         if later:
             notes["later_version_fields"] = later
 
 
 @cache
-def _may_hold_later_fields(version: int, code: int) -> bool:
+def may_hold_later_fields(version: int, code: int) -> bool:
     """Does a later version's schema of this type (or of a message inside it) have fields
     that this version's does not? Only those frames are looked into for them."""
     if version >= LATEST.version:  # V8 adds no field to V7's schema
@@ -245,3 +259,17 @@ def _plain(field: Any, value: Any) -> Any:
         converted = [message_to_dict(item) for item in items]
         return converted if field.is_repeated else converted[0]
     return scalar_to_json(field, value)
+
+
+def waited_ids(message: Any) -> list[int]:
+    """The completion ids a Suspension or AwaitingOn waits on (a V7 Future, or V4-V6's list)."""
+    if "waiting_completions" in message.DESCRIPTOR.fields_by_name:
+        return list(message.waiting_completions)
+    return _leaves(message.awaiting_on) if message.HasField("awaiting_on") else []
+
+
+def _leaves(future: Any) -> list[int]:
+    ids = list(future.waiting_completions)
+    for nested in future.nested_futures:
+        ids += _leaves(nested)
+    return ids

@@ -1,0 +1,92 @@
+"""Attempts built from encoded frames, as a capture would give them: StreamInfo with the
+content types and status, the bodies' chunks (or gaps), how each body ended. The journal
+rule tests of each family build their breaches with them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from restate_inspect.events import Chunk, Gap, InputEvent, StreamEnd, StreamInfo
+from restate_inspect.invocations import Invocation, invocations
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.pipeline import decode_events
+from restate_inspect.rules import Problem
+
+R, S = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
+V1 = "application/vnd.restate.invocation.v1"
+Step = tuple[Direction, bytes | int]  # a frame's bytes, or so many bytes missing
+
+
+@dataclass
+class Attempt:
+    steps: Sequence[Step]
+    http: str | None = "HTTP/2"  # None: a pair of files, no HTTP facts
+    status: str = "200"
+    response_type: str = V1
+    request_type: str | None = V1  # None: the request head is not in the capture
+    ends: tuple[str | None, str | None] = ("end", "end")  # None: that body is not given
+    reset_by: Direction | None = None  # which side's RST_STREAM reset the stream
+    stream: str = "s1"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def events(*attempts: Attempt) -> list[InputEvent]:
+    out: list[InputEvent] = []
+    packet = 0
+    for attempt in attempts:
+        key = StreamKey("tcp0", attempt.stream)
+        if attempt.http is not None:
+            headers = (
+                None if attempt.request_type is None else (("content-type", attempt.request_type),)
+            )
+            response = (("content-type", attempt.response_type),)
+            path = "/invoke/Svc/handler"
+            out.append(
+                StreamInfo(key, "invocation", "a -> b", attempt.http, 1.0, 1, "POST", path, headers)
+            )
+            out.append(
+                StreamInfo(
+                    key,
+                    "invocation",
+                    "a -> b",
+                    attempt.http,
+                    1.0,
+                    1,
+                    "POST",
+                    path,
+                    headers,
+                    attempt.status,
+                    response,
+                )
+            )
+        for direction, frame in attempt.steps:
+            packet += 1
+            time = 1.0 + packet / 1000 if attempt.http else None
+            number = packet if attempt.http else None
+            if isinstance(frame, int):
+                out.append(Gap(key, direction, frame, time, number))
+            else:
+                out.append(Chunk(key, direction, frame, time, number))
+        for direction, how in zip((R, S), attempt.ends, strict=True):
+            if how is None:
+                continue
+            by = attempt.reset_by if how == "reset" else None
+            out.append(StreamEnd(key, direction, how, None, packet, by=by))
+    return out
+
+
+def findings(*attempts: Attempt) -> list[str]:
+    codes = []
+    for item in invocations(decode_events(events(*attempts))):
+        if isinstance(item, Invocation):
+            codes += [f.code for a in item.attempts for f in a.all_findings()]
+        elif isinstance(item, Problem):
+            codes.append(item.code)
+    return codes
+
+
+def built(*attempts: Attempt) -> list[Invocation]:
+    """The invocations the attempts make, in the order they end."""
+    return [i for i in invocations(decode_events(events(*attempts))) if isinstance(i, Invocation)]
