@@ -316,3 +316,12 @@ def test_awakeables_and_the_entries_that_complete_them_are_linkable() -> None:
     complete = encode_frame(0x0C04, pb.CompleteAwakeableEntryMessage(id="x"))
     attempt = _attempt((RUNTIME, START), (RUNTIME, INPUT), (SDK, awakeable + complete))
     assert [e.linkable for e in attempt.entries.values()] == [False, True, True]
+
+
+def test_the_version_read_is_told_or_the_start_messages() -> None:
+    told = _attempt((RUNTIME, START))
+    told.protocol_version = 1
+    assert told.version_read == 1
+    inferred = _attempt((RUNTIME, START))
+    assert inferred.version_read == inferred.start_frame.version  # type: ignore[union-attr]
+    assert AttemptJournal(KEY).version_read is None

@@ -12,7 +12,7 @@ import pytest
 from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.pipeline import decode_events
 from restate_inspect.protocol.v4.journal import AttemptJournal
-from restate_inspect.protocol.v4.notes import waited_ids
+from restate_inspect.protocol.v4.notes import signals_of, waited_ids
 from restate_inspect.readers import read_input
 from tests.helpers import captures_dir, captures_of_family, run_cli
 
@@ -126,21 +126,11 @@ def test_suspensions_wait_on_open_ids_and_the_next_attempt_replays_their_answers
             answered = {e.completion_id for e in following.entries.values() if e.replayed}
             signals = {e.signal for e in following.entries.values() if e.replayed}
             message: Any = attempt.end_frame.message
-            resumed_by_signal = any(s in signals for s in _signals_of(message))
+            resumed_by_signal = any(s in signals for s in signals_of(message))
             assert resumed_by_signal or answered & set(waited), invocation.invocation_id
             assert attempt.ending_text.startswith("suspended on ")
             assert following.number == (attempt.number or 0) + 1
     assert suspended >= {"v6-py-http11": 10, "v6-ts-lazy-state": 1}.get(capture, 2)
-
-
-def _signals_of(message: Any) -> list[Any]:
-    future = message.awaiting_on if "awaiting_on" in message.DESCRIPTOR.fields_by_name else message
-    todo, found = [future], []
-    while todo:
-        current = todo.pop()
-        found += [*current.waiting_signals, *current.waiting_named_signals]
-        todo += list(getattr(current, "nested_futures", ()))
-    return found
 
 
 @pytest.mark.parametrize("capture", [c for c in CURRENT if c.endswith("features")])

@@ -326,7 +326,7 @@ def test_the_view_finds_each_frames_entry_and_where_it_leads() -> None:
     own = [view.entry_at(ATTEMPT, d) for d in DECODED]
     assert own[0] is None and own[1] is ATTEMPT.entries[0]
     completion = DECODED[18]  # completes entry 6, the GetStateKeys
-    assert own[18] is None and view.named(ATTEMPT, completion, None) is ATTEMPT.entries[6]
+    assert own[18] is None and view.named(ATTEMPT, completion, None) is ATTEMPT.entries[6].frame
     assert view.column(completion, None) == "#6" and view.column(DECODED[0], None) == ""
     relations = [view.relations(ATTEMPT, d, e) for d, e in zip(DECODED, own, strict=True)]
     assert relations[18] == ["completes entry #6 GetStateKeysEntryMessage at -11000.0 ms"]
@@ -336,6 +336,8 @@ def test_the_view_finds_each_frames_entry_and_where_it_leads() -> None:
     assert relations[10] == ["not completed in this attempt"]
     assert relations[16] == ["acked by EntryAckMessage at +1000.0 ms"]
     assert [e.index for e in view.entries(ATTEMPT)] == sorted(ATTEMPT.entries)
+    assert view.answer(ATTEMPT, DECODED[7], own[7]) is DECODED[18].frame
+    assert view.answer(ATTEMPT, completion, None) is None
 
 
 def test_the_view_of_an_entry_named_but_not_there() -> None:
@@ -389,3 +391,18 @@ def test_an_awakeable_and_a_completion_of_one_may_be_linked() -> None:
         (invocation_id_text(ID), 1), False, "entry 1",
     )  # fmt: skip
     assert (completer.token, completer.sends) == ((invocation_id_text(ID), 2), True)
+
+
+def test_the_wait_tree_of_a_suspension() -> None:
+    suspension = pb.SuspensionMessage(entry_indexes=[7, 12, 15, 40])
+    (frame,) = read_all(encode_frame(0x0002, suspension), direction=SDK)
+    assert isinstance(frame, Frame)
+    decoded = DecodedFrame(frame, FrameContext())
+    assert VIEW.wait_tree(ATTEMPT, decoded) == [
+        "any of",
+        "  entry #7 GetPromiseEntryMessage · completed +11000.0ms",
+        "  entry #12 CallEntryMessage · completed +7000.0ms",
+        "  entry #15 RunEntryMessage · acked +1000.0ms",
+        "  entry #40 · not in this attempt",
+    ]
+    assert VIEW.wait_tree(ATTEMPT, DECODED[0]) == []

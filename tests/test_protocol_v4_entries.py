@@ -11,7 +11,9 @@ from restate_inspect.protocol.v4.journal import AttemptJournal
 from tests.attempts import R, S, Step, built
 from tests.v4_frames import (
     CLEAN,
+    END,
     INPUT,
+    OUTPUT,
     RAN,
     REQUESTED_ACK,
     RUN_ACK,
@@ -76,8 +78,10 @@ def test_a_frame_leads_to_its_command_its_answers_and_its_ack() -> None:
     journal = journal_of(*RAN)
     by_frame = {d.frame.type: (d, e) for d, e in rows(journal)}
     run_row, proposal_row, answer_row = by_frame[0x0411], by_frame[0x0005], by_frame[0x8011]
-    assert VIEW.named(journal, *proposal_row) is run_row[1]  # type: ignore[arg-type]
-    assert VIEW.named(journal, *answer_row) is run_row[1]  # type: ignore[arg-type]
+    assert VIEW.named(journal, *proposal_row) is run_row[0].frame  # type: ignore[arg-type]
+    assert VIEW.named(journal, *answer_row) is run_row[0].frame  # type: ignore[arg-type]
+    assert VIEW.answer(journal, *run_row) is answer_row[0].frame  # type: ignore[arg-type]
+    assert VIEW.answer(journal, *proposal_row) is None  # type: ignore[arg-type]
     assert VIEW.relations(journal, *run_row) == [  # type: ignore[arg-type]
         "answered by RunCompletionNotificationMessage at +2.0 ms",
         "result proposed at +1.0 ms",
@@ -94,7 +98,7 @@ def test_acks_lead_to_what_they_ack() -> None:
     ack = encode_frame(0x0004, pb.CommandAckMessage(command_index=1))
     journal = journal_of(*CLEAN[:2], (S, acking), (R, ack), *CLEAN[2:])
     (set_row, ack_row) = [(d, e) for d, e in rows(journal) if d.frame.type in (0x0403, 0x0004)]
-    assert VIEW.named(journal, *ack_row) is set_row[1]  # type: ignore[arg-type]
+    assert VIEW.named(journal, *ack_row) is set_row[0].frame  # type: ignore[arg-type]
     assert VIEW.relations(journal, *set_row) == ["acked by CommandAckMessage at +1.0 ms"]  # type: ignore[arg-type]
     unacked = journal_of(*CLEAN[:2], (S, acking), *CLEAN[2:])
     (row,) = [(d, e) for d, e in rows(unacked) if d.frame.type == 0x0403]
@@ -103,7 +107,7 @@ def test_acks_lead_to_what_they_ack() -> None:
     first = invocation.attempts[0]
     assert isinstance(first, AttemptJournal)
     (ack_row,) = [(d, e) for d, e in rows(first) if d.frame.type == 0x0007]
-    assert VIEW.named(first, *ack_row) is first.commands[1]  # type: ignore[arg-type]
+    assert VIEW.named(first, *ack_row) is first.commands[1].frame  # type: ignore[arg-type]
     broken = journal_of(*CLEAN[:2], (R, encode_frame(0x0004, b"\xff")), *CLEAN[2:])
     (broken_row,) = [(d, e) for d, e in rows(broken) if d.frame.type == 0x0004]
     assert VIEW.named(broken, *broken_row) is None  # type: ignore[arg-type]
@@ -192,3 +196,72 @@ def test_links_to_other_invocations_are_annotations_too() -> None:
     assert VIEW.entry_annotations(journal.commands[0], journal) == {
         "links": ["completed by inv_x command 1"]
     }
+
+
+def test_a_wait_leads_to_what_answered_it_and_a_signal_back_to_the_wait() -> None:
+    waiting = encode_frame(0x0006, pb7.AwaitingOnMessage(
+        awaiting_on=pb7.Future(waiting_signals=[17], waiting_completions=[1])))  # fmt: skip
+    steps = [(R, start(schema=pb7)), (R, INPUT), (S, sleep()), (S, waiting),
+             (R, signal(idx=17, void=pb.Void())), (R, slept()), (S, OUTPUT), (S, END)]  # fmt: skip
+    (invocation,) = built(v7(*steps))
+    journal = invocation.attempts[0]
+    assert isinstance(journal, AttemptJournal)
+    by_type = {d.frame.type: (d, e) for d, e in rows(journal)}
+    wait, answered = by_type[0x0006], by_type[0xFBFF]
+    assert VIEW.answer(journal, *wait) is answered[0].frame  # type: ignore[arg-type]
+    assert VIEW.named(journal, *answered) is wait[0].frame  # type: ignore[arg-type]
+    assert VIEW.named(journal, *wait) is None  # type: ignore[arg-type]
+    lonely = journal_of(*CLEAN[:2], (R, signal(idx=17, void=pb.Void())), *CLEAN[2:])
+    (row,) = [(d, e) for d, e in rows(lonely) if d.frame.type == 0xFBFF]
+    assert VIEW.named(lonely, *row) is row[0].frame  # type: ignore[arg-type]
+    unanswered = journal_of(*SLEPT[:3], (S, suspension(1)))
+    (row,) = [(d, e) for d, e in rows(unanswered) if d.frame.type == 0x0001]
+    assert VIEW.answer(unanswered, *row) is None  # type: ignore[arg-type]
+
+
+def test_a_wait_is_answered_by_what_it_waits_on_not_by_what_comes_first() -> None:
+    waiting = encode_frame(0x0006, pb7.AwaitingOnMessage(awaiting_on=pb7.Future(
+        waiting_completions=[2])))  # fmt: skip
+    steps = [(R, start(schema=pb7)), (R, INPUT), (S, sleep(1)), (S, sleep(2)), (S, waiting),
+             (R, slept(1)), (R, slept(2)), (S, OUTPUT), (S, END)]  # fmt: skip
+    (invocation,) = built(v7(*steps))
+    journal = invocation.attempts[0]
+    assert isinstance(journal, AttemptJournal)
+    wait = next((d, e) for d, e in rows(journal) if d.frame.type == 0x0006)
+    answer = VIEW.answer(journal, *wait)  # type: ignore[arg-type]
+    assert answer is not None and answer.message.completion_id == 2  # type: ignore[union-attr]
+
+
+def test_the_wait_tree_shows_each_id_with_its_command_and_state() -> None:
+    from restate_inspect.protocol.v4.entries import wait_tree
+
+    tree = pb7.Future(combinator_type=2, waiting_signals=[1], nested_futures=[  # type: ignore[arg-type]
+        pb7.Future(waiting_completions=[1, 5], waiting_named_signals=["go"])])  # fmt: skip
+    suspended = encode_frame(0x0001, pb7.SuspensionMessage(awaiting_on=tree))
+    steps = [(R, start(schema=pb7)), (R, INPUT), (S, sleep()), (R, slept()), (S, suspended)]
+    (invocation,) = built(v7(*steps))
+    journal = invocation.attempts[0]
+    assert isinstance(journal, AttemptJournal)
+    wait = next(d for d in journal.frames() if d.frame.type == 0x0001)
+    assert wait_tree(journal, wait) == [
+        "all of",
+        "  signal 1 (CANCEL) · open",
+        "  first of",
+        "    completion #1 · #1 Sleep · answered",
+        "    completion #5 · allocated by no command seen · open",
+        "    signal 'go' · open",
+    ]
+    flat = journal_of(*SLEPT[:3], (R, signal(idx=1, void=pb.Void())),
+                      (S, suspension(1, signals=(1,))))  # fmt: skip
+    wait = next(d for d in flat.frames() if d.frame.type == 0x0001)
+    assert wait_tree(flat, wait) == [
+        "any of", "  completion #1 · #1 Sleep · open", "  signal 1 (CANCEL) · received",
+    ]  # fmt: skip
+    assert wait_tree(flat, next(flat.frames())) == []
+    empty = journal_of(*SLEPT[:3], (S, encode_frame(0x0001, pb.SuspensionMessage())))
+    (invocation,) = built(v7((R, start(schema=pb7)), (R, INPUT),
+                             (S, encode_frame(0x0001, pb7.SuspensionMessage()))))  # fmt: skip
+    journal = invocation.attempts[0]
+    assert isinstance(journal, AttemptJournal)
+    assert wait_tree(journal, list(journal.frames())[-1]) == []
+    assert wait_tree(empty, list(empty.frames())[-1]) == ["any of"]

@@ -253,3 +253,14 @@ def test_frames_without_later_fields_to_look_for() -> None:
     custom = _frame(0xFC01, b"\x08\x01", version=6)
     assert _notes(custom) == {}  # a custom type: no schema to compare with
     assert _notes(_frame(0x0002, v6_pb2.ErrorMessage(code=500), version=6)) == {}
+
+
+def test_the_signals_a_wait_waits_on() -> None:
+    from restate_inspect.protocol.v4.notes import signals_of
+
+    tree = v7_pb2.Future(waiting_signals=[1], nested_futures=[
+        v7_pb2.Future(waiting_named_signals=["x"])])  # fmt: skip
+    assert sorted(map(str, signals_of(v7_pb2.SuspensionMessage(awaiting_on=tree)))) == ["1", "x"]
+    assert signals_of(v7_pb2.SuspensionMessage()) == []
+    flat = v6_pb2.SuspensionMessage(waiting_signals=[17], waiting_named_signals=["y"])
+    assert signals_of(flat) == [17, "y"]

@@ -334,7 +334,7 @@ def test_completion_and_back_to_the_entry() -> None:
         assert cursor(app) is sleep
         await pilot.press("a")  # a Sleep needs no ack
         assert cursor(app) is sleep
-        assert "no EntryAckMessage" in status_text(app)
+        assert "no ack (EntryAck, CommandAck) here" in status_text(app)
 
     drive(check)
 
@@ -354,7 +354,7 @@ def test_ack_and_back_to_the_entry() -> None:
         assert cursor(app) is run
         await pilot.press("c")  # a Run entry is not completable here
         assert cursor(app) is run
-        assert "no CompletionMessage" in status_text(app)
+        assert "no completion or notification" in status_text(app)
         await pilot.press("g", "e")  # the StartMessage names no entry
         assert "names no entry" in status_text(app)
 
@@ -746,3 +746,43 @@ def test_a_live_capture_gone_quiet_still_shows_what_came_and_quits() -> None:
             break
         time.sleep(0.02)
     assert stopped == [True]  # the app's end set the event the wait watched
+
+
+def test_a_v6_capture_jumps_between_commands_notifications_and_waits() -> None:
+    """Demo/longSleep under V6: the Sleep and its notification (c, e), the suspension's
+    wait tree, and the resumed attempt's replay."""
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Demo/longSleep", 1)
+        rows = app.rows
+        sleep_at = next(i for i, r in enumerate(rows) if r.type_name == "SleepCommandMessage")
+        app.query_one(Timeline).move_cursor(row=sleep_at)
+        await pilot.pause()
+        assert cursor(app).column == "#2"
+        assert "not completed in this attempt" in info_text(app)
+        suspension_at = next(i for i, r in enumerate(rows) if r.type_name == "SuspensionMessage")
+        app.query_one(Timeline).move_cursor(row=suspension_at)
+        await pilot.pause()
+        text = info_text(app)
+        assert "Waits on" in text and "completion #2 · #2 Sleep · open" in text
+        await open_invocation(app, pilot, "Demo/sleepy", 1)
+        sleep_at = next(i for i, r in enumerate(app.rows) if r.type_name == "SleepCommandMessage")
+        app.query_one(Timeline).move_cursor(row=sleep_at)
+        await pilot.pause()
+        sleep = cursor(app)
+        await pilot.press("c")
+        answer = cursor(app)
+        assert answer.type_name == "SleepCompletionNotificationMessage" and answer.column == "id1"
+        assert "answers #1 SleepCommandMessage" in info_text(app)
+        await pilot.press("e")
+        assert cursor(app) is sleep
+
+    drive(check, capture("v6-ts-features"))
+
+
+def test_a_v6_invocation_says_its_protocol_version_in_the_list() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        labels = [str(node.label) for node in app.query_one(InvocationTree).root.children]
+        assert labels and all(" V6 " in label for label in labels)
+
+    drive(check, capture("v6-ts-features"))

@@ -142,6 +142,13 @@ class Attempt(ABC):
         return self.protocol_version is None or self.protocol_version in self.versions
 
     @property
+    def version_read(self) -> int | None:
+        """The version told by the content type, else the one its StartMessage was read as
+        (inferred: RI115 says so)."""
+        start = self.start_frame
+        return self.protocol_version or (start.version if start is not None else None)
+
+    @property
     def lossy(self) -> bool:
         """Did the attempt lose bytes (see LOSSES)?"""
         return bool(self._lost)

@@ -493,6 +493,10 @@ class InspectorApp(App[None]):
             if found:
                 parts.append(Text("\nLinks", "bold"))
                 parts.extend(Text("  ↪ " + safe_text(link), "italic") for link in found)
+            tree = model.wait_tree(row, attempt)
+            if tree:
+                parts.append(Text("\nWaits on", "bold"))
+                parts.extend(Text("  " + safe_text(line)) for line in tree)
         if row.problems:
             parts.append(Text("\nProblems", "bold"))
             parts.extend(problem_text(p) for p in row.problems)
@@ -551,13 +555,14 @@ class InspectorApp(App[None]):
         self._go(None, "no further problem")
 
     def action_completion(self) -> None:
-        self._go(model.completion_of(self.rows, self._cursor()), "no CompletionMessage for this")
+        answered = model.completion_of(self.rows, self._cursor())
+        self._go(answered, "no completion or notification answers this row")
 
     def action_ack(self) -> None:
-        self._go(model.ack_of(self.rows, self._cursor()), "no EntryAckMessage for this")
+        self._go(model.ack_of(self.rows, self._cursor()), "no ack (EntryAck, CommandAck) here")
 
     def action_back_to_entry(self) -> None:
-        self._go(model.entry_of(self.rows, self._cursor()), "this row names no entry")
+        self._go(model.entry_of(self.rows, self._cursor()), "this row names no entry or command")
 
     def _cursor(self) -> int:
         return self.query_one(Timeline).cursor_row if self.rows else -1

@@ -90,6 +90,9 @@ def timeline_line(cells: list[Text]) -> Text:
 
 def invocation_label(invocation: Summary) -> Text:
     label = Text(safe_text(invocation.title), "bold")
+    version = invocation.attempts[-1].protocol_version
+    if version is not None:
+        label.append(f" V{version}", "dim")
     for badge in invocation.badges:
         label.append(" " + badge, STATUS_STYLES[badge])
     label.append(f" {invocation.attempts[-1].entries}e", "dim")

@@ -33,7 +33,8 @@ class Row:
     section: str = ""  # "replay" or "processing"
     title: str = ""  # a section's or an end's words
     view: JournalView | None = None  # the attempt's family's
-    named: Any = None  # the entry the frame is about: itself, or the one it answers or acks
+    named: Frame | None = None  # the frame it is about: its own, its entry's, what it waits on
+    answer: Frame | None = None  # what answers it: a completion, a notification, a signal
     column: str = ""  # where it stands: #3, id2, sig1
 
     @property
@@ -115,11 +116,11 @@ def timeline_rows(attempt: Attempt) -> list[Row]:
             if wanted != section:
                 section = wanted
                 rows.append(Row(SECTION, section=section, title=_section_title(section, attempt)))
-            named = view.named(attempt, item, entry)
-            column = view.column(item, entry)
-            rows.append(
-                Row(FRAME, item, entry, list(moment.findings), section, "", view, named, column)
-            )
+            row = Row(FRAME, item, entry, list(moment.findings), section, "", view)
+            row.named = view.named(attempt, item, entry)
+            row.answer = view.answer(attempt, item, entry)
+            row.column = view.column(item, entry)
+            rows.append(row)
         elif isinstance(item, Problem):
             rows.append(Row(PROBLEM, problems=[item, *moment.findings], section=section))
         elif moment.findings:
@@ -199,6 +200,13 @@ def links(row: Row, attempt: Attempt, started: float | None) -> list[str]:
     return row.view.relations(attempt, row.decoded, row.entry)
 
 
+def wait_tree(row: Row, attempt: Attempt) -> list[str]:
+    """What a suspension (or a V7 AwaitingOn) waits on, as an indented tree."""
+    if row.decoded is None or row.view is None:
+        return []
+    return row.view.wait_tree(attempt, row.decoded)
+
+
 def replayed_in(attempt: Attempt, invocation: Invocation, entry: Any) -> list[str]:
     """The later attempts of the invocation that replay an entry."""
     position = next((p for _m, p, e in attempt.replayable() if e is entry), None)
@@ -238,8 +246,12 @@ def row_of_frame(rows: list[Row], frame: Frame | None) -> int | None:
 
 
 def completion_of(rows: list[Row], at: int) -> int | None:
+    """The row of what answers this row's entry (or what this row waits on)."""
+    if not 0 <= at < len(rows):
+        return None
     entry = _entry_of(rows, at)
-    return row_of_frame(rows, entry.completion) if entry is not None else None
+    answer = entry.completion if entry is not None else rows[at].answer
+    return row_of_frame(rows, answer)
 
 
 def ack_of(rows: list[Row], at: int) -> int | None:
@@ -248,13 +260,11 @@ def ack_of(rows: list[Row], at: int) -> int | None:
 
 
 def entry_of(rows: list[Row], at: int) -> int | None:
-    """The row of the entry that a completion or an ack names (or the entry itself)."""
+    """The row that this row is about: the entry a completion or an ack names (or the entry
+    itself), the wait a signal answers."""
     if not 0 <= at < len(rows):
         return None  # no row selected: an attempt with no rows, or nothing open
-    named = rows[at].named
-    if named is None:
-        return None
-    return next((i for i, r in enumerate(rows) if r.entry is not None and r.entry is named), None)
+    return row_of_frame(rows, rows[at].named)
 
 
 def _entry_of(rows: list[Row], at: int) -> Any:

@@ -32,6 +32,7 @@ class AttemptSummary:
     stream: str
     entries: int
     problems: int
+    protocol_version: int | None  # told by the content type, else the version frames were read as
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ def _attempt_summary(attempt: Attempt) -> AttemptSummary:
         str(attempt.stream),
         model.entry_count(attempt),
         model.problem_count(attempt),
+        attempt.version_read,
     )
 
 

@@ -395,12 +395,33 @@ class View:
         return [attempt.entries[index] for index in sorted(attempt.entries)]
 
     @staticmethod
-    def named(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> Entry | None:
+    def named(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> Frame | None:
         """The entry a frame is about: itself, or the one a completion or an ack names."""
         index = decoded.entry_index
-        return attempt.entries.get(index) if index is not None else None
+        target = attempt.entries.get(index) if index is not None else None
+        return target.frame if target is not None else None
+
+    @staticmethod
+    def answer(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> Frame | None:
+        return entry.completion if entry is not None else None
 
     relations = staticmethod(relations)
+
+    @staticmethod
+    def wait_tree(attempt: AttemptJournal, decoded: DecodedFrame) -> list[str]:
+        """The entries a SuspensionMessage waits on, any of which resumes it."""
+        message: Any = decoded.frame.message
+        if decoded.frame.type != SUSPENSION or message is None:
+            return []
+        lines = ["any of"]
+        for index in message.entry_indexes:
+            entry = attempt.entries.get(index)
+            if entry is None:
+                lines.append(f"  entry #{index} · not in this attempt")
+            else:
+                state = ", ".join(badges(entry)) or "no completion or ack to wait for"
+                lines.append(f"  entry #{index} {entry.name} · {state}")
+        return lines
 
     @staticmethod
     def column(decoded: DecodedFrame, entry: Entry | None) -> str:

@@ -9,8 +9,26 @@ from typing import Any, Final
 from restate_inspect.events import DecodedFrame, Frame
 from restate_inspect.protocol.attempt import relative
 from restate_inspect.protocol.v4.journal import AttemptJournal, Entry
-from restate_inspect.protocol.v4.messages import COMMAND_ACK, PROPOSE_RUN, RUN, RUN_ACK, SLEEP
-from restate_inspect.protocol.v4.notes import awaiting_text, error_ending
+from restate_inspect.protocol.v4.messages import (
+    AWAITING_ON,
+    COMMAND_ACK,
+    PROPOSE_RUN,
+    RUN,
+    RUN_ACK,
+    SIGNAL,
+    SLEEP,
+    SUSPENSION,
+)
+from restate_inspect.protocol.v4.notes import (
+    COMBINATORS,
+    awaiting_text,
+    completion,
+    error_ending,
+    named_signal,
+    signal,
+    signals_of,
+    waited_ids,
+)
 from restate_inspect.protocol.v4.summaries import short_name, summary
 from restate_inspect.values import code_name, epoch_ms_to_iso
 
@@ -135,11 +153,25 @@ def _leaves(message: Any) -> dict[str, list[Any]]:
     return out
 
 
-def named(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> Entry | None:
-    """The command a frame is about: itself, the one a notification answers, the one an ack
-    or a run proposal names."""
+def named(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> Frame | None:
+    """The frame a frame is about: its command (itself, the one a notification answers, the
+    one an ack or a run proposal names), or the wait a signal answers."""
+    command = _command_of(attempt, decoded, entry)
+    if command is not None:
+        return command.frame
+    if entry is not None:  # a signal: the last wait on it before it came
+        waits = [
+            frame for frame, message in attempt.awaiting if entry.signal in signals_of(message)
+        ]
+        return waits[-1] if waits else entry.frame
+    return None
+
+
+def _command_of(
+    attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None
+) -> Entry | None:
     if entry is not None:
-        return entry.answering or entry
+        return entry.answering or (entry if entry.frame.type != SIGNAL else None)
     message: Any = decoded.frame.message
     if message is None:
         return None
@@ -154,12 +186,32 @@ def named(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -
     return None
 
 
+def answer(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> Frame | None:
+    """What answers a frame: a command's notification (or ack), or, for what the attempt
+    waits on (AwaitingOn, a suspension), the first notification or signal that answers it."""
+    if entry is not None:
+        return entry.completion
+    message: Any = decoded.frame.message
+    if decoded.frame.type not in (SUSPENSION, AWAITING_ON) or message is None:
+        return None
+    ids, signals = set(waited_ids(message)), set(signals_of(message))
+    after = False
+    for later in attempt.frames():
+        after = after or later.frame is decoded.frame
+        found = attempt.entry_of(later.frame) if after else None
+        if found is None or found.is_command:
+            continue
+        if found.completion_id in ids or found.signal in signals:
+            return found.frame
+    return None
+
+
 def relations(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | None) -> list[str]:
     """Where a frame leads: a command's notifications, proposal and acks; the command a
     notification answers; signals across invocations."""
     frame = decoded.frame
     if entry is None:
-        target = named(attempt, decoded, None)
+        target = _command_of(attempt, decoded, None)
         if target is None:
             return []
         return [f"about #{target.command_index} {target.name} at {relative(target.frame, frame)}"]
@@ -188,6 +240,53 @@ def relations(attempt: AttemptJournal, decoded: DecodedFrame, entry: Entry | Non
     return out
 
 
+def wait_tree(attempt: AttemptJournal, decoded: DecodedFrame) -> list[str]:
+    """What a Suspension or AwaitingOn waits on, as an indented tree: V7's Future (its
+    combinators), V4-V6's lists (any of which resumes it); each completion id with the
+    command that owns it and whether it was answered in the attempt."""
+    message: Any = decoded.frame.message
+    if decoded.frame.type not in (SUSPENSION, AWAITING_ON) or message is None:
+        return []
+    if "awaiting_on" in message.DESCRIPTOR.fields_by_name:
+        return (
+            _future_lines(attempt, message.awaiting_on, 0)
+            if message.HasField("awaiting_on")
+            else []
+        )
+    return ["any of", *_leaf_lines(attempt, message, 1)]
+
+
+def _future_lines(attempt: AttemptJournal, future: Any, depth: int) -> list[str]:
+    combinator = COMBINATORS.get(future.combinator_type, f"combinator {future.combinator_type} of")
+    lines = ["  " * depth + combinator, *_leaf_lines(attempt, future, depth + 1)]
+    for nested in future.nested_futures:
+        lines += _future_lines(attempt, nested, depth + 1)
+    return lines
+
+
+def _leaf_lines(attempt: AttemptJournal, wait: Any, depth: int) -> list[str]:
+    indent = "  " * depth
+    lines = []
+    for completion_id in wait.waiting_completions:
+        command = attempt.by_id.get(completion_id)
+        owner = attempt.owner(completion_id) or "allocated by no command seen"
+        answered = command is not None and any(
+            a.completion_id == completion_id for a in command.answers
+        )
+        lines.append(
+            f"{indent}{completion(completion_id)} · {owner} · {'answered' if answered else 'open'}"
+        )
+    for index in wait.waiting_signals:
+        lines.append(
+            f"{indent}{signal(index)} · {'received' if index in attempt.signals else 'open'}"
+        )
+    for name in wait.waiting_named_signals:
+        lines.append(
+            f"{indent}{named_signal(name)} · {'received' if name in attempt.signals else 'open'}"
+        )
+    return lines
+
+
 class View:
     """The V4-V8 journal as the renderers ask for it (protocol.JournalView)."""
 
@@ -199,6 +298,8 @@ class View:
     entry_annotations = staticmethod(entry_annotations)
     attempt_fields = staticmethod(attempt_fields)
     named = staticmethod(named)
+    answer = staticmethod(answer)
+    wait_tree = staticmethod(wait_tree)
     relations = staticmethod(relations)
 
     @staticmethod

@@ -273,3 +273,17 @@ def _leaves(future: Any) -> list[int]:
     for nested in future.nested_futures:
         ids += _leaves(nested)
     return ids
+
+
+def signals_of(message: Any) -> list[int | str]:
+    """The signals (by index or name) a Suspension or AwaitingOn waits on."""
+    if "waiting_signals" in message.DESCRIPTOR.fields_by_name:
+        return [*message.waiting_signals, *message.waiting_named_signals]
+    if not message.HasField("awaiting_on"):
+        return []
+    todo, found = [message.awaiting_on], []
+    while todo:
+        future = todo.pop()
+        found += [*future.waiting_signals, *future.waiting_named_signals]
+        todo += future.nested_futures
+    return found
