@@ -12,7 +12,7 @@ import functools
 import struct
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from google.protobuf.message import Message
 
@@ -261,7 +261,32 @@ class Discovery:
     time: float | None = None
 
 
-InputEvent = Chunk | Gap | StreamEnd | StreamInfo | Discovery | Problem
+class StoredJournal(NamedTuple):
+    """A journal the runtime stored (a sys_journal dump): one invocation's rows come next, as
+    StoredRow events, then its StreamEnds. facts: its sys_invocation row, when one was given
+    (status, pinned_service_protocol_version, retry_count, last_failure...)."""
+
+    stream: StreamKey  # named by the invocation id
+    invocation_id: str
+    rows: int
+    journal_format: int  # sys_journal.version: 1 (V1-V3 entries) or 2 (V4+)
+    facts: dict[str, Any] | None = None
+
+
+class StoredRow(NamedTuple):
+    """One row of a sys_journal dump: an entry (V1-V3) or a command or notification (V4+),
+    named by its entry_type, with its body (`raw`) and no header."""
+
+    stream: StreamKey
+    row: int  # its place in the dump, 1-based
+    entry_index: int  # the stored index
+    entry_type: str  # "Call", or "Command: Call" / "Notification: Call" (journal format 2)
+    body: bytes
+    completed: bool  # V1-V3: the COMPLETED flag
+    time: float | None  # appended_at, seconds since the epoch
+
+
+InputEvent = Chunk | Gap | StreamEnd | StreamInfo | Discovery | Problem | StoredJournal | StoredRow
 
 # --- frames -------------------------------------------------------------------------------
 
@@ -327,6 +352,7 @@ class RawFrame(NamedTuple):
     body: bytes
     time: float | None  # capture time of the packet that completed the frame
     packet: int | None  # number of that packet (1-based, as in Wireshark)
+    row: int | None = None  # a journal dump's row (1-based): its header is rebuilt
 
     @property
     def end(self) -> int:
@@ -348,6 +374,7 @@ class Frame(NamedTuple):
     packet: int | None
     spec: MessageType | None = None  # its row in the version's table; None: not known
     version: int | None = None  # the version it was read as; None: not known
+    row: int | None = None  # a journal dump's row: offset is then its place in the rebuilt journal
 
     @property
     def end(self) -> int:

@@ -18,6 +18,7 @@ from restate_inspect.events import (
     DecodedFrame,
     Discovery,
     Frame,
+    StoredJournal,
     StreamEnd,
     StreamInfo,
 )
@@ -94,7 +95,7 @@ class InvocationTracker:
         invocation = self._open.get(key)
         if invocation is None:
             name = attempt.invocation_id or f"(no StartMessage in {attempt.stream})"
-            parts = info.target if info is not None else None
+            parts = info.target if info is not None else _stored_target(attempt)
             target = "/".join(parts) if parts else None
             object_key = (
                 attempt.start.key if attempt.start is not None and attempt.start.key else None
@@ -322,6 +323,7 @@ class _Building:
         self.last: float | None = None
         self._attempt: Attempt | None = None
         self._early: list[Problem] = []
+        self.stored: StoredJournal | None = None  # a dump's journal, not a conversation
 
     @property
     def attempt(self) -> Attempt:
@@ -333,6 +335,8 @@ class _Building:
         attempt = self._attempt = journal_for(self.stream, told or version)
         if info is not None:
             self._describe(attempt, info)
+        if self.stored is not None:
+            attempt.stored(self.stored)
         for problem in self._early:
             attempt.add(problem)
         self._early = []
@@ -345,9 +349,11 @@ class _Building:
         )
         return Finished(self.attempt, self.info, fingerprint, span)
 
-    def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd) -> bool:
+    def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd | StoredJournal) -> bool:
         """Add an item of the stream; True when it finished the attempt."""
-        if isinstance(item, StreamInfo):
+        if isinstance(item, StoredJournal):
+            self.stored = item
+        elif isinstance(item, StreamInfo):
             self.info = item
             if self._attempt is not None:
                 self._describe(self._attempt, item)
@@ -356,7 +362,8 @@ class _Building:
         elif isinstance(item, StreamEnd):
             attempt = self.attempt
             attempt.end_of(item.direction, item.how, item.by)
-            if self.info is not None and len(attempt.ends) == len(Direction):
+            known = self.info is not None or self.stored is not None  # not a file: it ends
+            if known and len(attempt.ends) == len(Direction):
                 attempt.finish()
                 return True
         elif isinstance(item, DecodedFrame):
@@ -397,3 +404,10 @@ def _packet(item: Decoded) -> float:
 
 
 _NEVER: Final = float("inf")
+
+
+def _stored_target(attempt: Attempt) -> tuple[str, str] | None:
+    """service/handler of a stored journal, from its sys_invocation row."""
+    facts = (attempt.stored_journal.facts if attempt.stored_journal else None) or {}
+    service, handler = facts.get("target_service_name"), facts.get("target_handler_name")
+    return (str(service), str(handler)) if service and handler else None

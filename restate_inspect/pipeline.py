@@ -19,6 +19,8 @@ from restate_inspect.events import (
     Gap,
     InputEvent,
     RawFrame,
+    StoredJournal,
+    StoredRow,
     StreamEnd,
     StreamInfo,
 )
@@ -40,8 +42,9 @@ from restate_inspect.protocol.inference import (
     without_later_fields,
 )
 from restate_inspect.rules import Problem, counted
+from restate_inspect.stored import StoredFrames
 
-Decoded = DecodedFrame | Problem | StreamInfo | Discovery | StreamEnd
+Decoded = DecodedFrame | Problem | StreamInfo | Discovery | StreamEnd | StoredJournal
 
 
 _LABELS = {
@@ -150,6 +153,7 @@ class Decoding:
         self._decoders: dict[Direction, dict[StreamKey, FrameDecoder]] = {d: {} for d in Direction}
         self._streams: dict[StreamKey, _Stream] = {}
         self._versions: dict[StreamKey, int] = {}  # from the content type, once known
+        self._stored = StoredFrames()  # journal dumps' rows, made frames
 
     def feed(self, event: InputEvent) -> list[Decoded]:
         if isinstance(event, Chunk):
@@ -161,6 +165,12 @@ class Decoding:
             return self._stream_info(event)
         if isinstance(event, Problem | Discovery):
             return [event]
+        if isinstance(event, StoredJournal):
+            version, said = self._stored.version_of(event)
+            self._versions[event.stream] = version
+            return [event, *said]
+        if isinstance(event, StoredRow):
+            return [_at_index(item, event) for item in self._stored_row(event)]
         decoder = self._decoder(event.stream, event.direction)
         if isinstance(event, Gap):
             events = decoder.gap(event.length, event.time, event.packet)
@@ -173,7 +183,14 @@ class Decoding:
             out += stream.cannot_tell()
             del self._streams[event.stream]
             self._versions.pop(event.stream, None)
+            self._stored.forget(event.stream)
         return out
+
+    def _stored_row(self, row: StoredRow) -> list[Decoded]:
+        frame = self._stored.frame(row)
+        if isinstance(frame, Problem):
+            return [frame]
+        return self._stream(row.stream).feed([frame])
 
     def end_of_stream(self) -> list[Decoded]:
         """End every stream that is still open (an input cut short); a stream that waited
@@ -224,6 +241,13 @@ class Decoding:
                 hints=hints_for(self._version(stream)),
             )
         return decoder
+
+
+def _at_index(item: Decoded, row: StoredRow) -> Decoded:
+    """A stored row's frame is at its stored index: the dump says it exactly."""
+    if isinstance(item, DecodedFrame) and item.frame.row == row.row:
+        return DecodedFrame(item.frame, item.context._replace(entry_index=row.entry_index))
+    return item
 
 
 def _not_interpreted(version: int, stream: StreamKey) -> Problem:

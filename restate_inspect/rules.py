@@ -58,6 +58,7 @@ _CATALOGUE = (
     Rule("RI006", _W, "text input is neither hex nor base64; read as raw bytes", "input"),
     Rule("RI007", _E, "compressed input is cut short or corrupt", "input"),
     Rule("RI008", _E, "bytes printed by code hold something that is not a byte", "input"),
+    Rule("RI009", _E, "a row of a journal dump (sys_journal) cannot be read", "input"),
     # Framing: byte ranges that belong to no frame.
     Rule("RI101", _E, "stream ends inside a frame header", _HEADER),
     Rule("RI102", _E, "stream ends inside a frame body", _HEADER),

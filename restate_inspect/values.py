@@ -160,6 +160,28 @@ def invocation_id_text(raw: bytes) -> str | None:
     return "inv_1" + _base62(key, 11) + _base62(uuid, 22)
 
 
+def invocation_id_bytes(text: str) -> bytes | None:
+    """StartMessage.id of a printable `inv_1…` id (invocation_id_text undone); None when the
+    text is not one."""
+    digits = text.removeprefix("inv_1")
+    if len(digits) != len(text) - 5 or len(digits) != 33:
+        return None
+    try:
+        key, uuid = (_from_base62(part) for part in (digits[:11], digits[11:]))
+    except ValueError:
+        return None
+    if key >= 1 << 64 or uuid >= 1 << 128:
+        return None
+    return key.to_bytes(8, "little") + uuid.to_bytes(16, "little")
+
+
+def _from_base62(digits: str) -> int:
+    number = 0
+    for digit in digits:
+        number = number * 62 + _BASE62.index(digit)  # ValueError: not a base-62 digit
+    return number
+
+
 AWAKEABLE_PREFIX: Final = "prom_1"  # V1-V3: an Awakeable entry, by its index
 SIGNAL_PREFIX: Final = "sign_1"  # V4+: a signal, by its index (awakeables from 17)
 

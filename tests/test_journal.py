@@ -325,3 +325,32 @@ def test_the_version_read_is_told_or_the_start_messages() -> None:
     inferred = _attempt((RUNTIME, START))
     assert inferred.version_read == inferred.start_frame.version  # type: ignore[union-attr]
     assert AttemptJournal(KEY).version_read is None
+
+
+def test_a_stored_v1_journal_reads_as_the_replay_of_all_its_rows() -> None:
+    from restate_inspect.invocations import Invocation, invocations
+    from restate_inspect.pipeline import decode_events
+    from restate_inspect.protocol.v1 import FAMILY
+    from restate_inspect.readers.journaldump import dump_events
+
+    sleep = pb.SleepEntryMessage(wake_up_time=5, empty=pb.Empty()).SerializeToString()
+    rows: list[dict[str, object]] = [
+        {"id": "inv_x", "index": 0, "entry_type": "Input", "raw": "", "version": 1},
+        {"id": "inv_x", "index": 1, "entry_type": "Sleep", "raw": sleep.hex(), "completed": True},
+        {"id": "inv_x", "index": 2, "entry_type": "Call", "raw": "0a0153"},
+    ]
+    (invocation,) = [
+        i for i in invocations(decode_events(dump_events(rows))) if isinstance(i, Invocation)
+    ]
+    stored = invocation.attempts[0]
+    assert isinstance(stored, AttemptJournal)
+    assert stored.all_findings() == [] and stored.entries[1].completed_by == "entry"
+    assert stored.ending_text == "waiting on #2 Call"
+    output = pb.OutputEntryMessage(value=b"1").SerializeToString().hex()
+    rows.append({"id": "inv_x", "index": 3, "entry_type": "Output", "raw": output})
+    (invocation,) = [
+        i for i in invocations(decode_events(dump_events(rows))) if isinstance(i, Invocation)
+    ]
+    assert invocation.attempts[0].ending_text == "completed"
+    assert (FAMILY.stored_type("GetState"), FAMILY.stored_type("Nope")) == (0x0800, None)
+    assert FAMILY.stored_flags(completed=True) == 0x0001 and FAMILY.stored_flags(False) == 0

@@ -185,3 +185,61 @@ def test_an_entry_of_a_frame_is_found_by_its_direction_and_offset() -> None:
     for entry in sleeping.entries.values():
         assert sleeping.entry_of(entry.frame) is entry
     assert isinstance(next(iter(sleeping.entries.values())), Entry)
+
+
+def _stored(
+    rows: list[dict[str, object]], facts: dict[str, object] | None = None
+) -> AttemptJournal:
+    from restate_inspect.invocations import Invocation, invocations
+    from restate_inspect.pipeline import decode_events
+    from restate_inspect.readers.journaldump import dump_events
+
+    events = dump_events(rows, {"inv_test": facts} if facts else None)
+    (invocation,) = [i for i in invocations(decode_events(events)) if isinstance(i, Invocation)]
+    attempt = invocation.attempts[0]
+    assert isinstance(attempt, AttemptJournal)
+    return attempt
+
+
+def _row(index: int, entry_type: str, frame: bytes) -> dict[str, object]:
+    return {"id": "inv_test", "index": index, "entry_type": entry_type, "raw": frame[8:].hex(),
+            "version": 2}  # fmt: skip
+
+
+def test_a_stored_journal_reads_as_the_replay_of_all_its_rows() -> None:
+    rows = [
+        _row(0, "Command: Input", INPUT),
+        _row(1, "Command: Sleep", sleep()),
+        _row(2, "Notification: Sleep", slept()),
+        _row(3, "Command: Output", OUTPUT),
+    ]
+    stored = _stored(rows, {"status": "completed", "pinned_service_protocol_version": 6,
+                            "target_service_key": "k", "retry_count": 2})  # fmt: skip
+    assert stored.stored_journal is not None and stored.protocol_version == 6
+    assert stored.all_findings() == [] and stored.ending_text == "completed"
+    assert (stored.known_entries, stored.start.key, stored.version_read) == (4, "k", 6)
+    assert stored.start.retry_count_since_last_stored_entry == 2
+    assert all(e.replayed for e in stored.entries.values())
+    waiting = _stored(rows[:2], {"status": "suspended"})
+    assert waiting.ending_text == "waiting on #1 Sleep · status suspended"
+    assert waiting.protocol_version is None and waiting.version_read == 7
+    failed = encode_frame(0x0401, pb.OutputCommandMessage(failure=pb.Failure(code=409)))
+    assert _stored([rows[0], _row(1, "Command: Output", failed)]).ending_text == "failed 409"
+    assert _stored(rows[:1]).ending_text == "no output stored"
+
+
+def test_a_stored_journal_missing_rows_is_no_replay_cut_short() -> None:
+    rows = [_row(0, "Command: Input", INPUT), _row(1, "Command: Nope", b"\0" * 8)]
+    stored = _stored(rows)
+    assert [f.code for f in stored.all_findings()] == []  # RI009 says it, not RI203
+
+
+def test_a_stored_rows_entry_type_names_its_message() -> None:
+    from restate_inspect.protocol.v4 import FAMILY
+
+    assert FAMILY.stored_type("Command: Call") == 0x040D
+    assert FAMILY.stored_type("Notification: Call") == 0x800D
+    assert FAMILY.stored_type("Notification: CallInvocationId") == 0x800E
+    assert FAMILY.stored_type("Notification: Signal") == 0xFBFF
+    assert FAMILY.stored_type("Event: Nope") is None and FAMILY.stored_type("Command: x") is None
+    assert FAMILY.stored_flags(completed=True) == 0

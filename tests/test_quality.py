@@ -17,6 +17,7 @@ PACKAGE = ROOT / "restate_inspect"
 # returns records.
 IO_MODULES = (
     "__init__.py", "__main__.py", "readers/__init__.py", "readers/compressed.py", "export.py",
+    "readers/admin.py",  # asks the runtime's admin API over HTTP
 )  # fmt: skip
 IO_PACKAGES = ("cli", "render", "tui")
 SANS_IO = tuple(
@@ -33,6 +34,7 @@ SANS_IO = tuple(
 CORE = tuple(module for module in SANS_IO if not module.startswith("readers/"))
 FORBIDDEN_MODULES = {
     "io", "os", "sys", "pathlib", "shutil", "tempfile", "subprocess", "select",
+    "urllib", "http.client", "http.server", "asyncio",
     "multiprocessing", "rich", "textual", "typer", "click", "restate_inspect.cli",
     "restate_inspect.render", "restate_inspect.tui",
 }  # fmt: skip

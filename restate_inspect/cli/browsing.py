@@ -58,17 +58,20 @@ def tui(inputs: Inputs, max_invocations: MaxInvocationsOpt = 100_000) -> None:
     if not options.stdout_is_terminal():
         fail("the tui needs a terminal; for a pipe use decode, journal or check")
     source, request, response = inputs.source.path, inputs.source.request, inputs.source.response
-    piped = source is None and not (request or response) and not options.stdin_is_terminal()
+    given = source is not None or request or response or inputs.source.admin
+    piped = not given and not options.stdin_is_terminal()
     size: int | None
     stop = threading.Event()  # set when the app ends
     data: bytes | Readable | None = None
-    if source == "-" or piped:
+    if inputs.source.admin is not None:
+        name, size = f"the journals of {inputs.source.admin.url}", None
+    elif source == "-" or piped:
         pipe = _stdin_pipe()  # a pipe goes on being read while the app runs: a live capture
         data = sys.stdin.buffer.read() if pipe is None else _StoppablePipe(pipe, stop)
         _keys_from_terminal()
         source, name = "-", "<stdin>"
         size = len(data) if isinstance(data, bytes) else None
-    elif source is None and not (request or response):
+    elif not given:
         source, name = str(SAMPLE_CAPTURE), "the bundled sample (samples/v1-features.pcapng)"
         size = SAMPLE_CAPTURE.stat().st_size
     else:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NamedTuple, NoReturn
 
 import typer
 
@@ -18,7 +18,14 @@ from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.invocations import Invocation, Journaled
 from restate_inspect.location import Direction
 from restate_inspect.pipeline import Decoded, decode_events
-from restate_inspect.readers import InputFormat, capture_kind, read_input, read_pair
+from restate_inspect.readers import (
+    InputFormat,
+    capture_kind,
+    read_input,
+    read_invocations,
+    read_pair,
+)
+from restate_inspect.readers.admin import admin_events
 from restate_inspect.readers.pcapfile import Readable
 from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamGroup, StreamSummary, Tally, summarize
@@ -104,6 +111,34 @@ InvocationOpt = Annotated[
         "--invocation", "-i", metavar="ID", help="Only this invocation (inv_…, or its start)."
     ),
 ]
+InvocationsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--invocations",
+        metavar="FILE",
+        help="sys_invocation rows for a sys_journal dump (restate sql --json 'select * from "
+        "sys_invocation'): each invocation's pinned protocol version, status, last failure.",
+    ),
+]
+AdminOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--admin",
+        metavar="URL",
+        help="Read the runtime's stored journals from its admin API (http://localhost:9070), "
+        "those of --invocation and --service (all when none is given), instead of INPUT.",
+    ),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        metavar="TOKEN",
+        envvar="RESTATE_AUTH_TOKEN",
+        help="Bearer token for --admin (default: $RESTATE_AUTH_TOKEN, as Restate's CLI).",
+        show_default=False,
+    ),
+]
 ServiceOpt = Annotated[
     list[str] | None,
     typer.Option("--service", metavar="NAME", help="Only this service, or service/handler."),
@@ -120,8 +155,14 @@ class Source:
     input_format: InputFormat
     direction: Direction | None
     piped: bytes | Readable | None = None  # stdin, read already, or a handle in its place
+    admin: Admin | None = None  # the admin API to ask instead, and what to ask it for
+    invocations: str | None = None  # sys_invocation rows beside a sys_journal dump
 
     def events(self, progress: Callable[[int], None] | None = None) -> Iterator[InputEvent]:
+        if self.admin is not None:
+            if self.path is not None or self.request or self.response:
+                fail("give either INPUT (or --request/--response) or --admin, not both")
+            return admin_events(*self.admin)
         if self.path is not None and (self.request or self.response):
             fail("give either INPUT or --request/--response, not both")
         if self.request and self.response:
@@ -138,7 +179,17 @@ class Source:
             direction=self.direction,
             progress=progress,
             piped=self.piped,
+            invocations=read_invocations(self.invocations) if self.invocations else None,
         )
+
+
+class Admin(NamedTuple):
+    """--admin: the admin API's URL, the invocations and services chosen, the token."""
+
+    url: str
+    invocations: tuple[str, ...]
+    services: tuple[str, ...]
+    token: str | None
 
 
 @dataclass(frozen=True)
@@ -270,10 +321,15 @@ def _input_options(
     stream: StreamOpt = None,
     invocation: InvocationOpt = None,
     service: ServiceOpt = None,
+    invocations: InvocationsOpt = None,
+    admin: AdminOpt = None,
+    token: TokenOpt = None,
 ) -> Inputs:
+    selection = Selection.of(stream, invocation, service)
+    asked = Admin(admin, selection.invocations, selection.services, token) if admin else None
     return Inputs(
-        Source(source, request, response, input_format, direction),
-        Selection.of(stream, invocation, service),
+        Source(source, request, response, input_format, direction, None, asked, invocations),
+        selection,
         max_length,
         protocol_version,
     )

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final, NamedTuple
 
-from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, media_type
+from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal, media_type
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.rules import Problem
-from restate_inspect.values import invocation_id_text
+from restate_inspect.values import invocation_id_bytes, invocation_id_text
 
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 START: Final = 0x0000  # the StartMessage's type, in every version
@@ -50,6 +51,27 @@ class Fact(NamedTuple):
     entry_index: int | None = None
     command_index: int | None = None
     completion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredStart:
+    """What a StartMessage would say of a stored journal: it is made from the dump (no frame
+    holds it), so that a journal reads as the replay the runtime would send."""
+
+    id: bytes
+    debug_id: str
+    known_entries: int
+    key: str = ""
+    retry_count_since_last_stored_entry: int = 0
+    duration_since_last_stored_entry: int = 0
+
+    @classmethod
+    def of(cls, journal: StoredJournal) -> StoredStart:
+        facts = journal.facts or {}
+        raw = invocation_id_bytes(journal.invocation_id) or b""
+        key = facts.get("target_service_key") or ""
+        retries = facts.get("retry_count") or 0
+        return cls(raw, journal.invocation_id, journal.rows, str(key), int(retries))
 
 
 class Linkable(NamedTuple):
@@ -90,6 +112,8 @@ class Attempt(ABC):
         self.invocation_id: str | None = None
         self.number: int | None = None  # its place among the invocation's attempts
         self.finished = False
+        self.stored_journal: StoredJournal | None = None  # a dump's, not a conversation
+        self._began = False  # the runtime's first frame, or the StartMessage, was seen
         self._facts: list[Fact] = []
         self._untimed: list[DecodedFrame] = []
         self._lost: dict[Direction, int] = {}  # offset of the first loss
@@ -126,15 +150,36 @@ class Attempt(ABC):
     def _read(self, decoded: DecodedFrame, moment: Moment) -> None:
         """Read a frame of the family: state what it changes and the rules it breaks."""
 
-    def _started(self, message: Any, frame: Frame) -> None:
+    def _started(self, message: Any, frame: Frame | None) -> None:
         """The attempt's StartMessage: which invocation it is."""
         self.start, self.start_frame = message, frame
         self.invocation_id = message.debug_id or invocation_id_text(message.id)
+        self._began = True
+
+    def stored(self, journal: StoredJournal) -> None:
+        """The attempt is a journal the runtime stored (a sys_journal dump): its rows are
+        what the runtime would replay, as if a StartMessage had announced them all."""
+        self.stored_journal = journal
+        pinned = (journal.facts or {}).get("pinned_service_protocol_version")
+        self.protocol_version = pinned if isinstance(pinned, int) else None  # else: not told
+        self._started(StoredStart.of(journal), None)
 
     @property
     @abstractmethod
     def ending_text(self) -> str:
         """How the attempt ended, in a few words."""
+
+    def _stored_ending(self, output: Any, waiting: list[str]) -> str:
+        """How a stored journal stands: by its Output (completed, failed 409), else what it
+        waits on; with sys_invocation's status beside, when a row of it was given."""
+        if output is not None:
+            text = f"failed {output.failure.code}" if output.HasField("failure") else "completed"
+        else:
+            text = ("waiting on " + ", ".join(waiting)) if waiting else "no output stored"
+        facts = self.stored_journal.facts if self.stored_journal is not None else None
+        status = (facts or {}).get("status")
+        said = status and not (status == "completed" and output is not None)  # else: no news
+        return f"{text} · status {status}" if said else text
 
     @property
     def interpreted(self) -> bool:
@@ -145,8 +190,8 @@ class Attempt(ABC):
     def version_read(self) -> int | None:
         """The version told by the content type, else the one its StartMessage was read as
         (inferred: RI115 says so)."""
-        start = self.start_frame
-        return self.protocol_version or (start.version if start is not None else None)
+        first = self.start_frame or next((d.frame for d in self.frames()), None)
+        return self.protocol_version or (first.version if first is not None else None)
 
     @property
     def lossy(self) -> bool:
@@ -229,8 +274,11 @@ class Attempt(ABC):
         """Where a frame of an untimed pair falls (sorted() keeps each group's order)."""
 
     def _at_the_end(self, end: Moment) -> None:
-        """The family's rules on the whole attempt; then how it ended, if it did not."""
-        if self.ending is not None or SDK not in self.seen | set(self.ends):
+        """The family's rules on the whole attempt; then how it ended, if it did not (a
+        stored journal ends with no terminal message: the SDK sends that, not the runtime)."""
+        if self.ending is not None or self.stored_journal is not None:
+            return
+        if SDK not in self.seen | set(self.ends):
             return
         if "capture" in self.ends.values():
             self.said(end, "RI207", "the capture ends before the attempt does")

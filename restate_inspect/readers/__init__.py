@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import BinaryIO, Final, TypeVar
+from typing import Any, BinaryIO, Final, TypeVar
 
 from restate_inspect.events import InputEvent, Packet
 from restate_inspect.location import Direction, StreamKey
@@ -29,6 +29,12 @@ from restate_inspect.readers.formats import (
     sniff,
     stream_events,
 )
+from restate_inspect.readers.journaldump import (
+    dump_events,
+    invocation_facts,
+    looks_like_dump,
+    parsed_rows,
+)
 from restate_inspect.readers.pcapfile import Readable, is_capture, read_packets
 from restate_inspect.rules import Problem
 
@@ -40,8 +46,10 @@ __all__ = [
     "capture_kind",
     "decoded_bytes",
     "input_size",
+    "journal_events",
     "pair_name",
     "read_input",
+    "read_invocations",
     "read_pair",
     "sniff",
     "stream_events",
@@ -224,9 +232,11 @@ def read_input(
     stream: StreamKey | None = None,
     progress: Progress | None = None,
     piped: bytes | Readable | None = None,
+    invocations: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[InputEvent]:
     """Every event of one input file ("-" is stdin), read in chunks. piped: stdin's bytes,
-    when they were read already, or a handle to read in its place."""
+    when they were read already, or a handle to read in its place. invocations: the
+    sys_invocation rows that go with a sys_journal dump, by invocation id."""
     label = "<stdin>" if path == "-" else path
     opened: BinaryIO | None = None  # what this opens, it closes
     handle: Readable
@@ -257,6 +267,14 @@ def read_input(
             yield from capture_events(reader, label, live=not _seekable(handle))
             yield from late()
             return
+        peek = reader.read(SNIFF_SIZE)
+        reader = _Rewound(peek, reader, None)
+        if input_format is InputFormat.SYS_JOURNAL or (
+            input_format is InputFormat.AUTO and looks_like_dump(peek)
+        ):
+            yield from journal_events(reader.read(), label, invocations)
+            yield from late()
+            return
         pieces = _and_then(decoded_bytes(reader, label, input_format), late)
         yield from stream_events(pieces, stream or StreamKey(label), direction)
     except OSError as exc:
@@ -264,6 +282,29 @@ def read_input(
     finally:
         if opened is not None and opened is not sys.stdin.buffer:
             opened.close()
+
+
+def journal_events(
+    data: bytes, label: str, invocations: dict[str, dict[str, Any]] | None = None
+) -> Iterator[InputEvent]:
+    """A sys_journal dump's events: each invocation's stored journal."""
+    rows, problems = parsed_rows(data.decode("utf-8", "replace"), label)
+    yield from problems
+    yield from dump_events(rows, invocations)
+
+
+def read_invocations(path: str) -> dict[str, dict[str, Any]]:
+    """sys_invocation rows (a /query answer, a JSON array or NDJSON), by invocation id."""
+    with _open(path) as handle:
+        first = handle.read(MAGIC_SIZE)
+        unpacked = decompressing(first, _Rewound(first, handle, None))
+        if isinstance(unpacked, str):
+            raise InputError(f"{path} is {unpacked}-compressed; decompress it first")
+        data = (first + handle.read()) if unpacked is None else unpacked.read()
+    rows, problems = parsed_rows(data.decode("utf-8", "replace"), path)
+    if problems:
+        raise InputError(problems[0].message)
+    return invocation_facts(rows)
 
 
 def pair_name(request: str, response: str) -> str:

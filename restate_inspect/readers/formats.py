@@ -41,6 +41,7 @@ class InputFormat(StrEnum):
     PYTHON_BYTES = "python-bytes"
     PCAP = "pcap"
     PCAPNG = "pcapng"
+    SYS_JOURNAL = "sys-journal"
 
 
 class InputError(Exception):

@@ -72,6 +72,8 @@ class JournalRenderer:
                 self._problem(finding)
 
     def _attempt_line(self, attempt: Attempt, invocation: Invocation) -> Text:
+        if attempt.stored_journal is not None:
+            return _stored_line(attempt)
         parts = [str(attempt.stream)]
         if attempt.http_version:
             mode = "request/response" if attempt.request_response else "bidi"
@@ -113,7 +115,10 @@ class JournalRenderer:
         line.append(f"{name:<17} ", type_style(frame))
         line.append(safe_text(view.summary(frame, entry, attempt)))
         if entry is not None:
+            stored = attempt.stored_journal is not None  # every row is: no badge says it
             for badge in view.badges(entry):
+                if stored and badge == "replayed":
+                    continue
                 line.append(f"  [{badge}]", _BADGE_STYLES.get(badge.split(" ")[0], ""))
             for link in entry.links:
                 line.append(f"  ↪ {safe_text(link)}", "italic dim")
@@ -126,6 +131,36 @@ class JournalRenderer:
             line.append(f" @{problem.offset:#x}", "dim")
         line.append(": " + safe_text(problem.message))
         self.print(line)
+
+
+def _stored_line(attempt: Attempt) -> Text:
+    """A stored journal's line: its rows, version, and what sys_invocation says of it."""
+    journal = attempt.stored_journal
+    assert journal is not None
+    facts = journal.facts or {}
+    parts = [f"{journal.rows} stored entr{'y' if journal.rows == 1 else 'ies'}"]
+    version = attempt.version_read
+    if version:
+        parts.append(f"V{version}" + ("" if facts.get("pinned_service_protocol_version") else
+                                      " (not told: read as the latest)"))  # fmt: skip
+    for key, said in _STORED_FACTS:
+        if facts.get(key) not in (None, "", 0):
+            parts.append(said.format(facts[key]))
+    line = Text("  ── stored journal · ", "bold").append(safe_text(" · ".join(parts)), "dim")
+    ending = attempt.ending_text
+    line.append(" · ").append(safe_text(ending), ENDING_STYLES.get(ending.split(" ")[0], ""))
+    return line
+
+
+# sys_invocation's columns worth a word beside a stored journal
+_STORED_FACTS = (
+    ("retry_count", "{} retries"),
+    ("last_failure", "last failure: {}"),
+    ("last_failure_related_command_index", "at command #{}"),
+    ("last_failure_related_entry_index", "at entry #{}"),
+    ("suspended_waiting_future_json", "suspended on {}"),
+    ("next_retry_at", "next retry at {}"),
+)
 
 
 def _first_time(attempt: Attempt) -> float | None:

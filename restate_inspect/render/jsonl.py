@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from restate_inspect.annotations import annotate
-from restate_inspect.events import DecodedFrame, Discovery, StreamEnd, StreamInfo
+from restate_inspect.events import DecodedFrame, Discovery, StoredJournal, StreamEnd, StreamInfo
 from restate_inspect.invocations import Invocation
 from restate_inspect.pipeline import Decoded
 from restate_inspect.protocol import flag_names, view_of
@@ -32,6 +32,15 @@ def record(item: Decoded, *, with_bytes: bool = False) -> dict[str, Any] | None:
         return problem_record(item)
     if isinstance(item, StreamInfo):
         return stream_info_record(item)
+    if isinstance(item, StoredJournal):
+        return {
+            "kind": "stored_journal",
+            "stream": str(item.stream),
+            "invocation_id": item.invocation_id,
+            "rows": item.rows,
+            "journal_format": item.journal_format,
+            "invocation": item.facts,
+        }
     if isinstance(item, Discovery):
         return {
             "kind": "discovery",
@@ -101,6 +110,13 @@ def attempt_record(attempt: Attempt, invocation: Invocation) -> dict[str, Any]:
         "ending": attempt.ending,
         "ending_text": attempt.ending_text,
         **view_of(attempt).attempt_fields(attempt),
+        "stored_journal": None
+        if attempt.stored_journal is None
+        else {
+            "rows": attempt.stored_journal.rows,
+            "journal_format": attempt.stored_journal.journal_format,
+            "invocation": attempt.stored_journal.facts,
+        },
         "resumes": None
         if previous is None
         else {"attempt": number - 1, "stream": str(previous.stream), "after": previous.ending},
@@ -201,6 +217,9 @@ def frame_record(decoded: DecodedFrame, *, with_bytes: bool = False) -> dict[str
         "message": None if message is None else message_to_dict(message),
         "annotations": annotate(frame, decoded.context),
     }
+    if frame.row is not None:  # a journal dump's: a row, not bytes of a stream
+        record["offset"] = None
+        record["row"] = frame.row
     if with_bytes:
         record["bytes"] = frame.to_bytes().hex()
     return record

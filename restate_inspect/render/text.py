@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from rich.console import Console
 from rich.text import Text
@@ -16,6 +16,7 @@ from restate_inspect.events import (
     Discovery,
     Frame,
     Namespace,
+    StoredJournal,
     StreamEnd,
     StreamInfo,
 )
@@ -80,6 +81,16 @@ class LinePrinter:
             self.console.print(Text("\n").join(lines))
 
 
+# what a sys_invocation row tells, beside a stored journal
+_STORED_FACTS: Final = (
+    ("target", "{}"),
+    ("status", "{}"),
+    ("pinned_service_protocol_version", "V{}"),
+    ("retry_count", "{} retries"),
+    ("last_failure", "last failure: {}"),
+)
+
+
 class TextRenderer:
     """decode's frames, problems and stream headers; check's findings; the summaries. Each
     public method's lines go out when it returns."""
@@ -101,6 +112,8 @@ class TextRenderer:
             self._stream_info(item)
         elif isinstance(item, Discovery):
             self._discovery(item)
+        elif isinstance(item, StoredJournal):
+            self._stored_journal(item)
         else:
             self._stream_end(item)
         self.print.flush()
@@ -138,6 +151,16 @@ class TextRenderer:
         for line in text.split("\n"):
             self.print(Text(INDENT * 2 + safe_text(line, multiline=True), "green"))
 
+    def _stored_journal(self, journal: StoredJournal) -> None:
+        """A stored journal's header line: the invocation, its rows, what sys_invocation says."""
+        self._described = journal.stream
+        facts = journal.facts or {}
+        line = Text("── stored journal · ", "dim").append(safe_text(journal.invocation_id), "bold")
+        words = [f"{journal.rows} row{'s' if journal.rows != 1 else ''}"]
+        words += [said.format(facts[key]) for key, said in _STORED_FACTS if facts.get(key)]
+        line.append(" · " + safe_text(" · ".join(words)), "dim")
+        self.print(line)
+
     def _stream_end(self, item: StreamEnd) -> None:
         if item.how != "end":
             text = f"   ✕ {item.direction.body} body {item.how}"
@@ -173,7 +196,8 @@ class TextRenderer:
         line = Text()
         if frame.direction is not None:
             line.append(frame.direction.arrow + " ", DIRECTION_STYLES[frame.direction])
-        line.append(f"@{frame.offset:<7}", "dim")
+        place = f"@{frame.offset}" if frame.row is None else f"row {frame.row}"
+        line.append(f"{place:<8}", "dim")
         index = decoded.entry_index
         line.append(f"{'' if index is None else f'#{index}':<5}", "bold")
         line.append(f"0x{frame.type:04x} ", "dim")
@@ -186,7 +210,8 @@ class TextRenderer:
         line.append(f"  len {frame.length}", "dim")
         if frame.time is not None:
             since = frame.time - self._started if self._started is not None else 0.0
-            line.append(f"  +{since * 1000:.1f}ms pkt {frame.packet}", "dim")
+            packet = f" pkt {frame.packet}" if frame.packet is not None else ""
+            line.append(f"  +{since * 1000:.1f}ms{packet}", "dim")
         return line
 
     def _nodes(self, nodes: list[FieldNode] | tuple[FieldNode, ...], depth: int) -> None:

@@ -9,6 +9,7 @@ from restate_inspect.location import StreamKey
 from restate_inspect.protocol.v1.entries import VIEW
 from restate_inspect.protocol.v1.journal import AttemptJournal
 from restate_inspect.protocol.v1.messages import (
+    COMPLETED,
     END,
     ERROR,
     SUSPENSION,
@@ -40,6 +41,9 @@ class TypeHints:
         return f"{spec.name} ({type_code:#06x})" if spec else f"type {type_code:#06x}"
 
 
+_BY_NAME: Final = {t.name: t.code for t in V3_TABLE.types}
+
+
 class V1Family:
     name: Final = "v1"
     versions: Final = frozenset(VERSIONS)
@@ -50,6 +54,15 @@ class V1Family:
     @staticmethod
     def journal(stream: StreamKey | None) -> AttemptJournal:
         return AttemptJournal(stream)
+
+    @staticmethod
+    def stored_type(entry_type: str) -> int | None:
+        """sys_journal's entry_type of a V1-V3 journal (`Call`, `GetState`): its code."""
+        return _BY_NAME.get(entry_type + "EntryMessage")
+
+    @staticmethod
+    def stored_flags(completed: bool) -> int:
+        return COMPLETED if completed else 0
 
     @staticmethod
     def reader(version: int | None, *, told: bool = True) -> FrameReader:

@@ -112,7 +112,6 @@ class AttemptJournal(Attempt):
         self.entries: dict[int, Entry] = {}
         self.suspended_on: tuple[int, ...] = ()
         self.replayed = 0
-        self._began = False  # the first frame from the runtime has been seen
 
     def _read(self, decoded: DecodedFrame, moment: Moment) -> None:
         if decoded.frame.direction is RUNTIME:
@@ -123,6 +122,12 @@ class AttemptJournal(Attempt):
     @property
     def ending_text(self) -> str:
         """How the attempt ended, in a few words: end, suspended on #1, error 500, ..."""
+        if self.stored_journal is not None:
+            output = next((e.frame.message for e in self.entries.values()
+                           if e.frame.type == OUTPUT), None)  # fmt: skip
+            open_ = [e for e in self.entries.values() if e.completable and not e.completed]
+            waiting = [f"#{e.index} {e.name.removesuffix('EntryMessage')}" for e in open_]
+            return self._stored_ending(output, waiting)
         if self.ending == "suspension":
             return "suspended on " + ", ".join(f"#{i}" for i in self.suspended_on)
         if self.ending == "error" and self.error is not None:
@@ -377,7 +382,8 @@ class AttemptJournal(Attempt):
     def _at_the_end(self, end: Moment) -> None:
         known = self.known_entries
         complete_request = self.ends.get(RUNTIME) in ("end", None) and RUNTIME in self.seen
-        if known is not None and self.replayed < known and complete_request:
+        stored = self.stored_journal is not None  # a dump's unreadable rows are said (RI009)
+        if known is not None and self.replayed < known and complete_request and not stored:
             text = f"the runtime announced {known} entries to replay and sent {self.replayed}"
             self.said(end, "RI203", text)
         super()._at_the_end(end)

@@ -38,6 +38,9 @@ class TypeHints:
         return f"{spec.name} ({type_code:#06x})" if spec else f"type {type_code:#06x}"
 
 
+_BY_NAME: Final = {t.name: t.code for t in LATEST.types}
+
+
 class V4Family:
     name: Final = "v4"
     versions: Final = frozenset(VERSIONS)
@@ -48,6 +51,20 @@ class V4Family:
     @staticmethod
     def journal(stream: StreamKey | None) -> AttemptJournal:
         return AttemptJournal(stream)
+
+    @staticmethod
+    def stored_type(entry_type: str) -> int | None:
+        """sys_journal's entry_type of a journal v2: `Command: Call`, `Notification: Call`,
+        `Notification: CallInvocationId`, `Notification: Signal`: its code."""
+        kind, _, name = entry_type.partition(": ")
+        suffix = {"Command": "CommandMessage", "Notification": "CompletionNotificationMessage"}
+        if name == "Signal" and kind == "Notification":
+            return _BY_NAME.get("SignalNotificationMessage")
+        return _BY_NAME.get(name + suffix[kind]) if kind in suffix else None
+
+    @staticmethod
+    def stored_flags(completed: bool) -> int:
+        return 0  # a V4+ journal keeps no flags
 
     @staticmethod
     def reader(version: int | None, *, told: bool = True) -> FrameReader:

@@ -135,6 +135,10 @@ class Entry:
 _LINKABLE: Final = frozenset({SIGNAL, SEND_SIGNAL, COMPLETE_AWAKEABLE})
 
 
+def _short(name: str) -> str:
+    return name.removesuffix("CommandMessage")
+
+
 def _said(signal_id: int | str) -> str:
     return signal(signal_id) if isinstance(signal_id, int) else named_signal(signal_id)
 
@@ -155,7 +159,6 @@ class AttemptJournal(Attempt):
         self.awaiting: list[tuple[Frame, Any]] = []  # AwaitingOn / Suspension: what it waits on
         self.output: Entry | None = None  # the OutputCommand, when one came
         self._by_frame: dict[tuple[Direction | None, int], Entry] = {}
-        self._began = False  # the first frame from the runtime has been seen
 
     @property
     def replaying(self) -> bool:
@@ -166,6 +169,11 @@ class AttemptJournal(Attempt):
     def ending_text(self) -> str:
         """How the attempt ended, in a few words: end, failed 409, suspended on completion
         #2, signal 1 (CANCEL), error 500 (retry in 200 ms), paused (error 570)..."""
+        if self.stored_journal is not None:
+            output = self.output.frame.message if self.output is not None else None
+            open_ = [c for c in self.commands if c.completable and not c.completed]
+            waiting = [f"#{c.command_index} {_short(c.name)}" for c in open_]
+            return self._stored_ending(output, waiting)
         if self.ending == "suspension" and self.end_frame is not None:
             return "suspended on " + awaiting_text(self.end_frame.message, self.owner)
         if self.ending == "error" and self.error is not None:
@@ -191,7 +199,7 @@ class AttemptJournal(Attempt):
             kind = LATEST.lookup(message.related_command_type)
         words = [f"#{index}" if index is not None else ""]
         if kind is not None:
-            words.append(kind.name.removesuffix("CommandMessage"))
+            words.append(_short(kind.name))
         elif has_type:
             words.append(f"type {message.related_command_type:#06x}")
         name = message.related_command_name or (entry.entry_name if entry else "")
@@ -203,7 +211,7 @@ class AttemptJournal(Attempt):
         command = self.by_id.get(completion_id)
         if command is None:
             return None
-        name = command.name.removesuffix("CommandMessage")
+        name = _short(command.name)
         return f"#{command.command_index} {name}" if command.command_index is not None else name
 
     # --- reading frames -----------------------------------------------------------------------

@@ -109,7 +109,7 @@ class FrameReader:
     def _frame(self, raw: RawFrame, message: Message | None, spec: MessageType | None) -> Frame:
         return Frame(
             raw.stream, raw.direction, raw.offset, raw.type, raw.flags, raw.length, raw.body,
-            message, raw.time, raw.packet, spec, self.version,
+            message, raw.time, raw.packet, spec, self.version, raw.row,
         )  # fmt: skip
 
     def _checked(self, raw: RawFrame) -> tuple[Frame, list[Problem]]:

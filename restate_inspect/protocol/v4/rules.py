@@ -162,6 +162,7 @@ def at_the_end(attempt: AttemptJournal, end: Moment) -> None:
     """The rules on the whole attempt."""
     known = attempt.known_entries
     complete_request = attempt.ends.get(RUNTIME) in ("end", None) and RUNTIME in attempt.seen
-    if known is not None and attempt.replayed < known and complete_request:
+    stored = attempt.stored_journal is not None  # a dump's unreadable rows are said (RI009)
+    if known is not None and attempt.replayed < known and complete_request and not stored:
         text = f"the runtime announced {known} entries to replay and sent {attempt.replayed}"
         attempt.said(end, "RI203", text)
