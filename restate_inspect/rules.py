@@ -101,6 +101,8 @@ _CATALOGUE = (
     Rule("RI316", _W, "the capture has only one side of a TCP connection", "capture"),
     Rule("RI317", _W, "the capture cuts packets to a snap length: their cut bytes are missing",
          "capture"),
+    Rule("RI318", _W, "the proxy's upstream refused a connection: the runtime's was closed too",
+         "proxy"),
     # The conversation of an attempt: stream shape.
     Rule("RI201", _E, "the request does not begin with a StartMessage", _SHAPE),
     Rule("RI202", _E, "the runtime sends an SDK message, or a second StartMessage", _SHAPE),

@@ -23,6 +23,7 @@ from restate_inspect.cli.checking import CHECK_HELP, JOURNAL_HELP, RULES_HELP, c
 from restate_inspect.cli.decoding import DECODE_HELP, STREAMS_HELP, decode, streams
 from restate_inspect.cli.options import EXIT_CLEAN, EXIT_INTERNAL
 from restate_inspect.cli.output import quiet_on_a_closed_pipe, silence_stdout
+from restate_inspect.cli.proxying import PROXY_HELP, proxy
 
 app = typer.Typer(
     name="restate-inspect",
@@ -59,6 +60,7 @@ for _command, _help in (
     (check, CHECK_HELP),
     (rules, RULES_HELP),
     (streams, STREAMS_HELP),
+    (proxy, PROXY_HELP),
 ):
     app.command(help=_help, no_args_is_help=False)(quiet_on_a_closed_pipe(_command))
 app.command(help=TUI_HELP, no_args_is_help=False)(tui)  # the app owns the terminal's output

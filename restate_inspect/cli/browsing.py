@@ -82,13 +82,24 @@ def tui(inputs: Inputs, max_invocations: MaxInvocationsOpt = 100_000) -> None:
         size = os.path.getsize(source) if source and os.path.isfile(source) else None
     where = replace(inputs.source, path=source, piped=data)
     where.events()  # usage errors now, before the screen changes (events are read lazily)
+    open_tui(replace(inputs, source=where), name, size, max_invocations, stop)
+
+
+def open_tui(
+    inputs: Inputs,
+    name: str,
+    size: int | None = None,
+    max_invocations: int = 100_000,
+    stop: threading.Event | None = None,
+) -> None:
+    """The TUI on an input (the proxy's too), decoded while it runs."""
 
     def load(progress: Callable[[int], None]) -> Iterator[Journaled]:
-        return inputs.selection.chosen(invocations(inputs.decoded(progress, source=where)))
+        return inputs.selection.chosen(invocations(inputs.decoded(progress)))
 
     from restate_inspect.tui.app import run  # noqa: PLC0415 - Textual only for this command
 
-    run(load, name, size, max_invocations, stop)
+    run(load, name, size, max_invocations, stop or threading.Event())
 
 
 def _stdin_pipe() -> io.BufferedReader | None:

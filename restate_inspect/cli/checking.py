@@ -64,6 +64,13 @@ def journal(
     ] = False,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
+    show_journal(inputs, json_output=json_output, oneline=oneline, color=color)
+
+
+def show_journal(
+    inputs: Inputs, *, json_output: bool, oneline: bool = False, color: ColorMode = ColorMode.AUTO
+) -> None:
+    """journal's work, for any input (the proxy's too): invocations as they end."""
     from restate_inspect.render.journal import JournalRenderer  # noqa: PLC0415
     from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
@@ -155,6 +162,18 @@ def check(
     ] = None,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
+    run_check(inputs, json_output=json_output, fail_on=fail_on, ignore=ignore, color=color)
+
+
+def run_check(
+    inputs: Inputs,
+    *,
+    json_output: bool,
+    fail_on: FailOn = FailOn.ERROR,
+    ignore: list[str] | None = None,
+    color: ColorMode = ColorMode.AUTO,
+) -> None:
+    """check's work, for any input (the proxy's too): findings as invocations end."""
     from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
     ignored = _rule_codes(ignore or [])

@@ -157,8 +157,11 @@ class Source:
     piped: bytes | Readable | None = None  # stdin, read already, or a handle in its place
     admin: Admin | None = None  # the admin API to ask instead, and what to ask it for
     invocations: str | None = None  # sys_invocation rows beside a sys_journal dump
+    feed: Callable[[], Iterator[InputEvent]] | None = None  # events from elsewhere: a proxy
 
     def events(self, progress: Callable[[int], None] | None = None) -> Iterator[InputEvent]:
+        if self.feed is not None:
+            return self.feed()
         if self.admin is not None:
             if self.path is not None or self.request or self.response:
                 fail("give either INPUT (or --request/--response) or --admin, not both")
