@@ -908,7 +908,7 @@ def test_cli_decode_and_streams_on_a_synthetic_capture(tmp_path: Path) -> None:
     result = run_cli(["decode", "--service", "Demo/callOther", str(path)])
     assert result.exit_code == 0 and "CallEntryMessage" in result.stdout
     result = run_cli(["decode", "--service", "Nope", "--json", str(path)])
-    assert result.exit_code == 0 and result.stdout == ""
+    assert result.exit_code == 1 and result.stdout == ""  # nothing matched
 
 
 def test_cli_on_a_capture_of_a_protocol_version_not_interpreted(tmp_path: Path) -> None:

@@ -152,22 +152,39 @@ def test_usage_errors_and_unreadable_input_exit_2(args: list[str], message: str)
 
 
 @pytest.mark.parametrize("command", ["decode", "journal", "check", "streams"])
-def test_empty_input_is_no_attempt_and_no_finding(command: str) -> None:
-    """Nothing piped in is nothing to report, not an attempt that never ended."""
-    result = run_cli([command, "--json", "-"], stdin=b"")
-    assert (result.exit_code, result.stdout) == (0, "")
-    text = run_cli([command, "-"], stdin=b"")
-    assert text.exit_code == 0 and "RI2" not in text.stdout
-    assert "<stdin>" not in text.stdout  # no stream, no row
+@pytest.mark.parametrize("given", [b"", b"\n \n"])
+def test_empty_input_is_said_and_is_not_clean(command: str, given: bytes) -> None:
+    """Nothing piped in (`gzip -c missing.bin | restate-inspect decode`) is not a green
+    result for a script: RI010, exit 1; and no attempt that never ended is made of it."""
+    result = run_cli([command, "--json", "-"], stdin=given)
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    if command != "streams":  # streams: one record per stream, and there is none
+        assert [(r["kind"], r["code"], r["stream"]) for r in records] == [
+            ("problem", "RI010", None)
+        ]
+    text = run_cli([command, "-"], stdin=given)
+    assert text.exit_code == 1 and "RI2" not in text.stdout
+    assert "RI010" in text.stdout and "<stdin> is " in text.stdout
     garbage = run_cli([command, "--json", "-"], stdin=b"\x00\x00\x00")
     assert garbage.stdout  # three bytes are something: reported
+    assert "RI010" not in garbage.stdout
+
+
+def test_an_empty_side_of_a_pair_is_said(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    response = str(SAMPLES / "v6-call-other.resp.bin")
+    result = run_cli(["decode", "--json", "--request", str(empty), "--response", response])
+    codes = [json.loads(line).get("code") for line in result.stdout.splitlines()]
+    assert codes.count("RI010") == 1 and result.exit_code == 1
 
 
 @pytest.mark.parametrize("command", ["decode", "journal", "check", "streams"])
 def test_a_selection_that_matches_nothing_is_said_on_stderr(command: str) -> None:
     capture = str(SAMPLES / "v1-features.pcapng")
     missed = run_cli([command, "--json", "--service", "Nope", capture])
-    assert (missed.exit_code, missed.stdout) == (0, "")
+    assert (missed.exit_code, missed.stdout) == (1, "")  # a script must not go green on it
     assert "nothing in the input matches --service Nope" in missed.stderr
     found = run_cli([command, "--service", "Demo/greet", capture])
     assert "Demo/greet" in found.stdout or command == "check"  # check: a clean invocation
@@ -187,7 +204,7 @@ def test_a_capture_without_restate_traffic_says_how_it_is_recognised(
     capture = tmp_path / "health.pcap"
     capture.write_bytes(cw.pcap(cw.conversation_packets(health)))
     result = run_cli([command, "--json", str(capture)])
-    assert result.exit_code == 0
+    assert result.exit_code == (1 if command == "check" else 0)  # check: nothing checked
     assert f"no Restate invocation in {capture}" in result.stderr
     assert "application/vnd.restate.invocation.vN" in result.stderr
     assert all('"kind":"frame"' not in line for line in result.stdout.splitlines())

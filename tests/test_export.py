@@ -55,7 +55,8 @@ def test_the_selection_chooses_what_is_exported(tmp_path: Path) -> None:
     result = run_cli(["streams", capture, "--service", "Counter", "--export", str(tmp_path)])
     assert result.exit_code == 0
     assert f"{len(rows)} Restate streams exported" in result.stderr
-    assert [record["stream"] for record in _index(tmp_path)] == rows
+    # the index is written as streams end, the listing is in order of their start
+    assert sorted(record["stream"] for record in _index(tmp_path)) == sorted(rows)
     assert len(list(tmp_path.glob("*.bin"))) == 2 * len(rows)  # the others' files are gone
 
 
@@ -91,9 +92,16 @@ def test_streams_in_flight_beyond_the_open_files_still_export_whole(
 
 
 def test_export_of_a_stream_file_or_to_a_file_is_said(tmp_path: Path) -> None:
-    raw = run_cli(["streams", str(SAMPLES / "v1-call-other.req.bin"), "--export", str(tmp_path)])
-    assert raw.exit_code == 0 and "0 Restate streams exported" in raw.stderr
-    assert "only a capture's are" in raw.stderr
+    folder = tmp_path / "bodies"
+    raw = run_cli(["streams", str(SAMPLES / "v1-call-other.req.bin"), "--export", str(folder)])
+    assert raw.exit_code == 2 and "is not a capture" in raw.stderr
+    assert not folder.exists()  # refused before anything is made
+    piped = run_cli(
+        ["streams", "--export", str(folder), "-"],
+        stdin=(SAMPLES / "v1-call-other.req.bin").read_bytes(),
+    )  # stdin cannot be looked at first: said after, and not clean
+    assert piped.exit_code == 1 and "0 Restate streams exported" in piped.stderr
+    assert "only a capture's are" in piped.stderr
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     bad = run_cli(["streams", str(SAMPLES / "v1-features.pcapng"), "--export", str(blocked)])

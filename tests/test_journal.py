@@ -120,7 +120,17 @@ def test_ending_text() -> None:
     suspended = _attempt((SDK, encode_frame(0x0002, pb.SuspensionMessage(entry_indexes=[1, 2]))))
     assert suspended.ending_text == "suspended on #1, #2"
     failed = _attempt((SDK, encode_frame(0x0003, pb.ErrorMessage(code=503))))
-    assert failed.ending_text == "error 503"
+    assert (failed.ending_text, failed.outcome) == ("error 503", "error")
+    output = pb.OutputEntryMessage(failure=pb.Failure(code=409, message="no"))
+    terminal = _attempt((SDK, encode_frame(0x0401, output)), (SDK, encode_frame(0x0005)))
+    assert (terminal.ending_text, terminal.ending, terminal.outcome) == (
+        "failed 409",
+        "end",
+        "failed",
+    )
+    success = pb.OutputEntryMessage(value=b"1")
+    done = _attempt((SDK, encode_frame(0x0401, success)), (SDK, encode_frame(0x0005)))
+    assert (done.ending_text, done.outcome) == ("end", "end")
 
 
 def test_problems_and_frames_without_direction_join_the_timeline_only() -> None:

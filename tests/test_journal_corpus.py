@@ -174,3 +174,38 @@ def test_every_bundled_pair_checks_clean() -> None:
         findings = [json.loads(line) for line in result.stdout.splitlines()]
         assert result.exit_code == 0, findings
         assert {f["code"] for f in findings} <= {"RI115", "RI232", "RI241"}
+
+
+@pytest.mark.parametrize("capture", CAPTURE_NAMES)
+def test_a_terminal_failure_ends_failed_with_the_code_the_runtime_stored(capture: str) -> None:
+    """sys_invocation's completion_result and completion_failure ("[409] ...") are the
+    runtime's word on how each invocation completed; the journal must agree, in its JSON
+    ending and its headline, and never read a failure as a plain end."""
+    table = captures_dir() / capture / "sys_invocation.json"
+    if not table.is_file():
+        pytest.skip(f"{capture} has no sys_invocation.json")
+    completed = {
+        row["id"]: row
+        for row in json.loads(table.read_text())["rows"]
+        if row.get("completion_result") in ("success", "failure")
+    }
+    result = run_cli(["journal", "--json", str(captures_dir() / capture / f"{capture}.pcapng")])
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    last: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record["kind"] == "attempt" and record["invocation_id"] in completed:
+            last[record["invocation_id"]] = record  # attempts come in order
+    ended = {i: a for i, a in last.items() if a["ending"] in ("end", "failed")}
+    assert ended, "the capture holds completed invocations"
+    for invocation_id, attempt in ended.items():
+        row = completed[invocation_id]
+        if row["completion_result"] == "failure":
+            code = row["completion_failure"].split("]")[0].lstrip("[")
+            assert (attempt["ending"], attempt["ending_text"]) == ("failed", f"failed {code}")
+        else:
+            assert (attempt["ending"], attempt["ending_text"]) == ("end", "end")
+    failed = {i for i, a in ended.items() if a["ending"] == "failed"}
+    oneline = run_cli(["journal", "--oneline", str(captures_dir() / capture / f"{capture}.pcapng")])
+    for line in oneline.stdout.splitlines():
+        if line.split(" ")[0] in failed:
+            assert " · failed " in line

@@ -156,7 +156,8 @@ def test_invocations_pane_lists_what_the_runtime_stored() -> None:
             if row["invoked_by"] == "ingress":
                 assert f" {row['journal_size']}e" in label, (label, row)
             assert str(row["target_handler_name"]) in label
-            assert " ended" in label  # every one of them completed
+            # every one of them completed: as the runtime says, failed or not
+            assert (" failed" if row["completion_result"] == "failure" else " ended") in label
         flaky = next(i for i in app.invocations if i.target == "Demo/flaky")
         assert "retried" in labels[flaky.invocation_id]
         assert len(tree.root.children) == len(stored)

@@ -105,8 +105,8 @@ def show_journal(
         fail(str(exc))
     if not json_output:
         problems.summary(tally)
-    inputs.tell_if_nothing(shown, tally)
-    raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+    nothing = inputs.matched_nothing(shown, tally)
+    raise typer.Exit(EXIT_PROBLEMS if tally.failing or nothing else EXIT_CLEAN)
 
 
 def _tally_invocation(tally: Tally, invocation: Invocation) -> None:
@@ -208,8 +208,8 @@ def run_check(
     unchecked = sum(codes[code] for code in UNCHECKED)
     if not json_output:
         text.check_summary(tally, checked, codes, unchecked)
-    inputs.tell_if_nothing(checked, tally)
-    failing = unchecked > 0 or any(tally.problems[s] for s in _AT_LEAST[fail_on])
+    nothing = inputs.matched_nothing(checked, tally) or not checked  # green on nothing: no
+    failing = nothing or unchecked > 0 or any(tally.problems[s] for s in _AT_LEAST[fail_on])
     raise typer.Exit(EXIT_PROBLEMS if failing else EXIT_CLEAN)
 
 

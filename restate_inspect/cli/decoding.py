@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +34,7 @@ from restate_inspect.cli.output import (
 )
 from restate_inspect.export import INDEX, BodyExport
 from restate_inspect.location import StreamKey
-from restate_inspect.readers import InputError
+from restate_inspect.readers import InputError, capture_kind
 from restate_inspect.render.jsonl import encode, stream_summary_record
 from restate_inspect.rules import Problem
 from restate_inspect.streams import StreamGroup, StreamSummary, Summary, Tally, summarize
@@ -90,8 +89,8 @@ def decode(
         from restate_inspect.render.text import TextRenderer  # noqa: PLC0415
 
         TextRenderer(console).summary(tally)
-    inputs.tell_if_nothing(tally.frames, tally)
-    raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+    nothing = inputs.matched_nothing(tally.frames, tally)
+    raise typer.Exit(EXIT_PROBLEMS if tally.failing or nothing else EXIT_CLEAN)
 
 
 STREAMS_HELP = """List the HTTP streams of a capture: one row per stream.
@@ -132,36 +131,50 @@ def streams(
     from restate_inspect.rules import counted  # noqa: PLC0415
 
     where, selection = inputs.source, inputs.selection
+    if export is not None and where.path not in (None, "-") and not _is_capture(where.path):
+        fail(f"--export writes the bodies of a capture's streams; {where.path} is not a capture")
     bodies = _body_export(export)
     console = console_for(color)
     table = StreamTable(console)
     rows = _StreamRows(selection, table, bodies, json_output=json_output)
-    if not json_output:
-        console.print(table.header_text())
     try:
         with progress_bar(where.path) as progress:
-            outputs = rendered_groups(
+            groups = rendered_groups(
                 inputs,
                 rows.render,
                 progress=progress,
                 through=None if bodies is None else bodies.tee,
             )
-            tally = write_all(itertools.chain(outputs, rows.file_rows()))
+            tally = Tally()
+            for _, counts in groups:
+                tally.merge(counts)
+            rows.add_file_rows(tally)
     except InputError as exc:
         fail(str(exc))
     finally:
         if bodies is not None:
             bodies.close()
     if not json_output:
+        console.print(table.header_text())
+    write_all((row, Tally()) for row in rows.in_order())
+    if not json_output:
         console.print(table.footer_text(tally))
-    selection.tell_if_nothing(tally.streams)
+    nothing = selection.matched_nothing(tally.streams)
     if bodies is not None:
         sys.stderr.write(
             f"restate-inspect: {counted(bodies.kept, 'Restate stream')} exported to "
             f"{bodies.directory}"
             + (f" (see {INDEX})\n" if bodies.kept else ": only a capture's are\n")
         )
-    raise typer.Exit(EXIT_PROBLEMS if tally.failing else EXIT_CLEAN)
+        nothing = nothing or not bodies.kept
+    raise typer.Exit(EXIT_PROBLEMS if tally.failing or nothing else EXIT_CLEAN)
+
+
+def _is_capture(path: str) -> bool:
+    try:
+        return capture_kind(path) is not None
+    except InputError:
+        return True  # reading it says why it cannot be read
 
 
 class _StreamRows:
@@ -186,33 +199,61 @@ class _StreamRows:
         recorder = mirror(table.console, self._buffer)
         self._printer = LinePrinter(recorder)
         self._findings = TextRenderer(recorder)
-        self._files: dict[StreamKey, Summary] = {}
+        self._files: dict[StreamKey, tuple[Summary, Tally]] = {}
+        self._rows: list[tuple[float | None, int, bytes]] = []  # start, arrival, the row
+        self._below: list[bytes] = []
 
     def render(self, group: StreamGroup) -> tuple[bytes, Tally]:
+        """Keeps the group's row (the table is in order of start, and streams end in
+        another order: a row is a few hundred bytes, held to the end); the tally of what
+        is shown."""
         tally = Tally()
-        for item in group.items:
-            tally.add(item)
         if group.stream is None:  # what no stream has (TLS, TCP trouble): below the rows
-            return self._capture_wide(group) if self.selection.wants(group) else b"", tally
+            if self.selection.wants(group):
+                self._tally(tally, group)
+                self._below.append(self._capture_wide(group))
+            return b"", tally
         if group.info is None:
-            summary = self._files.setdefault(group.stream, Summary(group.stream, None))
+            summary, counts = self._files.setdefault(
+                group.stream, (Summary(group.stream, None), Tally())
+            )
             for item in group.items:
                 summary.add(item)
+            self._tally(counts, group)
             return b"", tally
         row = summarize(group)
         wanted = self.selection.wants_row(row)
         if self._bodies is not None:
             (self._bodies.keep if wanted else self._bodies.drop)(row)
-        if not wanted:
-            return b"", tally
-        tally.streams += 1
-        return self._emit(row), tally
+        if wanted:
+            self._tally(tally, group)
+            tally.streams += 1
+            self._keep(row)
+        return b"", tally
 
-    def file_rows(self) -> Iterator[tuple[bytes, Tally]]:
-        for summary in self._files.values():
+    def add_file_rows(self, tally: Tally) -> None:
+        """A file's stream, whose items came one by one: its row, now that it is whole."""
+        for summary, counts in self._files.values():
             row = summary.row()
             if summary.took and self.selection.wants_row(row):
-                yield self._emit(row), Tally(streams=1)
+                tally.merge(counts)
+                tally.streams += 1
+                self._keep(row)
+
+    def in_order(self) -> Iterator[bytes]:
+        """The rows by start time (untimed last, in the order they came), then what no
+        stream has."""
+        self._rows.sort(key=lambda kept: (kept[0] is None, kept[0] or 0.0, kept[1]))
+        yield from (text for _, _, text in self._rows)
+        yield from self._below
+
+    @staticmethod
+    def _tally(tally: Tally, group: StreamGroup) -> None:
+        for item in group.items:
+            tally.add(item)
+
+    def _keep(self, row: StreamSummary) -> None:
+        self._rows.append((row.start, len(self._rows), self._emit(row)))
 
     def _capture_wide(self, group: StreamGroup) -> bytes:
         if self._json_output:

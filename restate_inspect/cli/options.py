@@ -213,13 +213,16 @@ class Selection:
     def __bool__(self) -> bool:
         return bool(self.streams or self.invocations or self.services)
 
-    def tell_if_nothing(self, found: int) -> None:
-        """On stderr: a selection that matched nothing is more likely a typo than news."""
-        if self and not found:
-            options = [f"--stream {s}" for s in self.streams]
-            options += [f"--invocation {i}" for i in self.invocations]
-            options += [f"--service {s}" for s in self.services]
-            sys.stderr.write(f"restate-inspect: nothing in the input matches {' '.join(options)}\n")
+    def matched_nothing(self, found: int) -> bool:
+        """A selection that matched nothing, said on stderr: more likely a typo than news,
+        and not a clean result (exit 1)."""
+        if not self or found:
+            return False
+        options = [f"--stream {s}" for s in self.streams]
+        options += [f"--invocation {i}" for i in self.invocations]
+        options += [f"--service {s}" for s in self.services]
+        sys.stderr.write(f"restate-inspect: nothing in the input matches {' '.join(options)}\n")
+        return True
 
     def wants(self, group: StreamGroup) -> bool:
         if not self:
@@ -291,19 +294,16 @@ class Inputs:
             events, max_length=self.max_length, protocol_version=self.protocol_version
         )
 
-    def tell_if_nothing(self, found: int, tally: Tally) -> None:
-        """On stderr, when nothing was found: which filter matched nothing, or, for a capture
+    def matched_nothing(self, found: int, tally: Tally) -> bool:
+        """Whether a selection matched nothing (exit 1), said on stderr; and, for a capture
         without any Restate traffic, how the traffic is recognised (likely a capture taken
         in the wrong place; not said when errors or warnings about the capture are reason
         enough: cut short, corrupt, one side of its connections missing...)."""
         if self.selection:
-            self.selection.tell_if_nothing(found)
-            return
+            return self.selection.matched_nothing(found)
         path = self.source.path
-        if found or tally.failing or path in (None, "-"):
-            return
-        if not capture_kind(str(path)):
-            return
+        if found or tally.failing or path in (None, "-") or not capture_kind(str(path)):
+            return False
         sys.stderr.write(
             f"restate-inspect: no Restate invocation in {safe_text(str(path))}.\n"
             "  Its traffic is recognised on any port by its requests (POST .../invoke/SERVICE/"
@@ -311,6 +311,7 @@ class Inputs:
             "HTTP/2 (h2c) or HTTP/1.1:\n  capture where the runtime reaches the SDK endpoint. "
             "`restate-inspect streams` lists\n  the HTTP that the capture holds.\n"
         )
+        return False
 
 
 def _input_options(

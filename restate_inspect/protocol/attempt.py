@@ -104,6 +104,7 @@ class Attempt(ABC):
         self.ending: str | None = None  # "end", "suspension" or "error"
         self.end_frame: Frame | None = None
         self.error: Any = None  # the ErrorMessage that ended it
+        self.failure: Any = None  # the terminal failure its Output carries
         self.ends: dict[Direction, str] = {}  # how each body ended
         self.reset_by_runtime = False  # the runtime reset the stream: it aborted the attempt
         self.status: str | None = None
@@ -163,6 +164,14 @@ class Attempt(ABC):
         pinned = (journal.facts or {}).get("pinned_service_protocol_version")
         self.protocol_version = pinned if isinstance(pinned, int) else None  # else: not told
         self._started(StoredStart.of(journal), None)
+
+    @property
+    def outcome(self) -> str | None:
+        """How it ended: "end", "suspension", "error", or "failed": an end whose Output
+        is a terminal failure, which people must not read as a success."""
+        if self.ending == "end" and self.failure is not None:
+            return "failed"
+        return self.ending
 
     @property
     @abstractmethod

@@ -71,6 +71,15 @@ def decoded_bytes(
     yield from converted(first, len(first) < SNIFF_SIZE, rest, label, input_format)
 
 
+def _empty(peek: bytes, input_format: InputFormat) -> str:
+    """What makes the input empty, if it is: no byte, or, as text, only white space."""
+    if len(peek) >= SNIFF_SIZE:
+        return ""
+    if not peek:
+        return "empty"
+    return "" if input_format is InputFormat.RAW or peek.strip() else "nothing but white space"
+
+
 def _seekable(handle: Readable) -> bool:
     try:
         return bool(handle.seekable())  # type: ignore[attr-defined]
@@ -268,6 +277,11 @@ def read_input(
             yield from late()
             return
         peek = reader.read(SNIFF_SIZE)
+        emptiness = _empty(peek, input_format)
+        if emptiness:
+            yield Problem("RI010", f"{label} is {emptiness}: there is nothing to decode", 0, 0)
+            yield from late()
+            return
         reader = _Rewound(peek, reader, None)
         if input_format is InputFormat.SYS_JOURNAL or (
             input_format is InputFormat.AUTO and looks_like_dump(peek)

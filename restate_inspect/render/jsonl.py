@@ -107,7 +107,7 @@ def attempt_record(attempt: Attempt, invocation: Invocation) -> dict[str, Any]:
         else None,
         "start_time": min(known_times) if known_times else None,
         "end_time": max(known_times) if known_times else None,
-        "ending": attempt.ending,
+        "ending": attempt.outcome,
         "ending_text": attempt.ending_text,
         **view_of(attempt).attempt_fields(attempt),
         "stored_journal": None

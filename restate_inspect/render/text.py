@@ -39,8 +39,15 @@ NAMESPACE_STYLES = {
 }
 SEVERITY_STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 KIND_STYLES = {"json": "green", "text": "green", "string": "green", "hex": "dim", "note": "italic"}
-# by an ending's first word: "end", "suspended on #1", "error 500", "no terminal message"
-ENDING_STYLES = {"end": "green", "suspended": "yellow", "error": "bold red", "no": "red"}
+# by an ending's first word: "end", "failed 409", "suspended on #1", "error 500", "no terminal
+# message"
+ENDING_STYLES = {
+    "end": "green",
+    "failed": "bold red",
+    "suspended": "yellow",
+    "error": "bold red",
+    "no": "red",
+}
 DIRECTION_STYLES = {Direction.RUNTIME_TO_SDK: "cyan", Direction.SDK_TO_RUNTIME: "magenta"}
 INDENT = "    "
 LABEL_WIDTH = 24
@@ -180,7 +187,7 @@ class TextRenderer:
                 line.append(" · ", "dim")
             line.append(safe_text(str(stream)), "bold")
         elif direction is None:
-            line.append("the capture as a whole", "bold")  # what no stream has: TCP, IP…
+            line.append("the input as a whole", "bold")  # what no stream has: TCP, IP, the file
         self.print(line)
 
     def _frame(self, decoded: DecodedFrame) -> None:

@@ -27,6 +27,7 @@ STATUS_STYLES = {
     "ended": "green",
     "suspended": "yellow",
     "failed": "bold red",
+    "error": "bold red",
     "open": "red",
     "retried": "magenta",
 }

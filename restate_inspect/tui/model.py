@@ -64,10 +64,10 @@ class Row:
 
 
 def attempt_status(attempt: Attempt) -> str:
-    """ended, suspended, failed, or open (no terminal message)."""
-    return {"end": "ended", "suspension": "suspended", "error": "failed"}.get(
-        attempt.ending or "", "open"
-    )
+    """ended, failed (a terminal failure), suspended, error (to be retried), or open (no
+    terminal message)."""
+    statuses = {"end": "ended", "failed": "failed", "suspension": "suspended", "error": "error"}
+    return statuses.get(attempt.outcome or "", "open")
 
 
 def invocation_badges(invocation: Invocation) -> list[str]:

@@ -132,6 +132,8 @@ class AttemptJournal(Attempt):
             return "suspended on " + ", ".join(f"#{i}" for i in self.suspended_on)
         if self.ending == "error" and self.error is not None:
             return f"error {self.error.code}"
+        if self.outcome == "failed":
+            return f"failed {self.failure.code}"
         if self.protocol_version is not None and not self.interpreted:
             return f"not interpreted (protocol V{self.protocol_version})"
         return self.ending or "no terminal message"
@@ -260,6 +262,7 @@ class AttemptJournal(Attempt):
             self.said(moment, "RI204", text)
         message: Any = decoded.frame.message
         if decoded.frame.type == OUTPUT and message is not None and message.HasField("failure"):
+            self.failure = message.failure
             text = f"the invocation ends with a terminal failure: {_failure(message.failure)}"
             self.said(moment, "RI233", text)
         if decoded.entry_index is not None:

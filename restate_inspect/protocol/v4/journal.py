@@ -178,9 +178,8 @@ class AttemptJournal(Attempt):
             return "suspended on " + awaiting_text(self.end_frame.message, self.owner)
         if self.ending == "error" and self.error is not None:
             return error_ending(self.error)
-        failure: Any = self.output.frame.message if self.output is not None else None
-        if self.ending == "end" and failure is not None and failure.HasField("failure"):
-            return f"failed {failure.failure.code}"
+        if self.outcome == "failed":
+            return f"failed {self.failure.code}"
         return self.ending or "no terminal message"
 
     def entry_of(self, frame: Frame) -> Entry | None:
@@ -275,6 +274,7 @@ class AttemptJournal(Attempt):
             self._command(entry, message)
             if frame.type == OUTPUT:
                 self.output = entry
+                self.failure = message.failure if message.HasField("failure") else None
         elif frame.type == SIGNAL:
             entry.signal = message.idx if message.WhichOneof("signal_id") == "idx" else message.name
             self.signals.setdefault(entry.signal, entry)
