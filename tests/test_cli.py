@@ -20,8 +20,11 @@ import pytest
 
 from restate_inspect import __version__, cli
 from restate_inspect.cli import browsing, options, output
+from restate_inspect.cli.options import byte_size
 from restate_inspect.events import DecodedFrame
+from restate_inspect.framing import encode_frame
 from restate_inspect.invocations import Invocation
+from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from tests import capturewriter as cw
 from tests.helpers import SAMPLES, captures_dir, expected_streams, run_cli
 from tests.hostile import hostile_stream
@@ -262,12 +265,24 @@ def test_hostile_payloads_stay_inert_in_json(tmp_path: Path) -> None:
     assert start["message"]["key"].startswith("\x1b[2J")  # the data itself is intact
 
 
-@pytest.mark.parametrize("command", ["decode", "decode --json", "journal", "check", "streams"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "decode --response {}",
+        "decode --json --response {}",
+        "journal --response {}",
+        "check --response {}",
+        "streams --response {}",
+        "rules",  # rich's own handling of a closed pipe exits 1
+        "rules --json",
+        "--help",
+    ],
+)
 def test_a_closed_pipe_ends_quietly_and_clean(tmp_path: Path, command: str) -> None:
     """| head: no traceback, no complaint, and exit 0, not 1 ("problems found")."""
     path = tmp_path / "many.bin"
     path.write_bytes((SAMPLES / "v1-call-other.resp.bin").read_bytes() * 3000)
-    run = f"{sys.executable} -m restate_inspect {command} --response {path}"
+    run = f"{sys.executable} -m restate_inspect {command.format(path)}"
     script = f"set -o pipefail; {run} | head -n 1"  # check: 3,000 findings, exit 1 in full
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
     assert len(result.stdout.splitlines()) == 1
@@ -373,7 +388,7 @@ def test_tui_selects_invocations_and_keeps_a_bounded_number(tui_app: list[_Opene
 def test_tui_reports_a_missing_input_before_the_screen_changes(tui_app: list[_Opened]) -> None:
     result = run_cli(["tui", "no/such/capture.pcap"])
     assert result.exit_code == 2
-    assert "cannot open no/such/capture.pcap" in result.stderr
+    assert "cannot open no/such/capture.pcap: No such file or directory" in result.stderr
     assert not tui_app
     result = run_cli(["tui", "x.bin", "--request", "y.bin"])
     assert result.exit_code == 2 and not tui_app
@@ -554,3 +569,30 @@ def test_a_capture_time_past_the_year_9999_is_shown_not_failed_on(tmp_path: Path
     path.write_bytes(cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], packets)]))
     result = run_cli(["streams", str(path)])
     assert result.exit_code == 0 and "32000000000" in result.stdout.splitlines()[1]
+
+
+@pytest.mark.parametrize(
+    ("given", "size"),
+    [("4096", 4096), ("64k", 64 << 10), ("64M", 64 << 20), ("64MiB", 64 << 20), ("1g", 1 << 30),
+     ("0", 0), (" 2 KB ", 2048)],
+)  # fmt: skip
+def test_sizes_are_read_as_people_write_them(given: str, size: int) -> None:
+    assert byte_size(given) == size
+
+
+def test_size_options_take_suffixes_and_zero_means_no_limit() -> None:
+    """--max-length 64M is accepted; 0 means no limit for it as for --max-payload."""
+    stream = str(SAMPLES / "v1-call-other.req.bin")
+    default = run_cli(["decode", "--json", stream]).stdout
+    assert run_cli(["decode", "--json", "--max-length", "64M", stream]).stdout == default
+    assert run_cli(["decode", "--json", "--max-length", "0", stream]).stdout == default
+    limited = run_cli(["decode", "--json", "--max-length", "10", stream])
+    assert '"code":"RI103"' in limited.stdout and limited.exit_code == 1
+    wrong = run_cli(["decode", "--max-length", "6x", stream])
+    assert wrong.exit_code == 2 and "is not a size" in wrong.stderr
+    payload = b"\x00" + bytes(range(1, 256)) * 40  # not text: shown as a hexdump
+    frame = encode_frame(0x0400, pb.InputEntryMessage(value=payload))
+    v1 = ["decode", "--protocol-version", "1", "-"]
+    whole = run_cli([*v1, "--max-payload", "0"], stdin=frame).stdout
+    cut = run_cli([*v1, "--max-payload", "1k"], stdin=frame).stdout
+    assert len(cut) < len(whole) and "9177 not shown" in cut and "not shown" not in whole

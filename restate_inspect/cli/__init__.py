@@ -27,9 +27,12 @@ from restate_inspect.cli.proxying import PROXY_HELP, proxy
 
 app = typer.Typer(
     name="restate-inspect",
-    help="Decode, check and browse Restate service-protocol traffic (protocol V1 and V2).",
-    epilog="Exit codes: 0 clean, 1 problems found in the input, 2 usage error or unreadable "
-    "input. Docs: README.md.",
+    help="Decode, check and browse Restate service-protocol traffic (protocol V1 to V8): "
+    "captured streams, pcap/pcapng captures, the runtime's stored journal, or live, through "
+    "a proxy.",
+    epilog="Each command's --help has examples; `restate-inspect rules` explains every "
+    "finding. Exit codes: 0 clean, 1 problems found in the input (or nothing found), 2 usage "
+    "error or unreadable input, 3 internal error (a bug: please report it).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

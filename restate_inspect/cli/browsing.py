@@ -37,7 +37,7 @@ it reads stdin, a live capture as it comes, and takes keys from the terminal.
 \b
 Examples:
   restate-inspect tui
-  restate-inspect tui capture.pcapng --service Greeter
+  restate-inspect tui capture.pcapng --service Counter
   xxd -p attempt.bin | restate-inspect tui -
   sudo tcpdump -i lo -U -w - port 9080 | restate-inspect tui -
 """
@@ -77,8 +77,8 @@ def tui(inputs: Inputs, max_invocations: MaxInvocationsOpt = 100_000) -> None:
     else:
         name = source or pair_name(str(request or "-"), str(response or "-"))
         for path in (source, request, response):
-            if path is not None and not os.access(path, os.R_OK):
-                fail(f"cannot open {path}")
+            if path is not None and path != "-":
+                _readable(path)
         size = os.path.getsize(source) if source and os.path.isfile(source) else None
     where = replace(inputs.source, path=source, piped=data)
     where.events()  # usage errors now, before the screen changes (events are read lazily)
@@ -100,6 +100,15 @@ def open_tui(
     from restate_inspect.tui.app import run  # noqa: PLC0415 - Textual only for this command
 
     run(load, name, size, max_invocations, stop or threading.Event())
+
+
+def _readable(path: str) -> None:
+    """Before the screen changes: a file that cannot be read, and why."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        fail(f"cannot open {path}: {exc.strerror or exc}")
 
 
 def _stdin_pipe() -> io.BufferedReader | None:

@@ -43,8 +43,10 @@ what the earlier attempts sent.
 Examples:
   restate-inspect journal samples/v1-features.pcapng --service Demo/awakeSuspend
   restate-inspect journal --request attempt.req.bin --response attempt.resp.bin
-  restate-inspect journal --json capture.pcap | jq 'select(.kind == "entry" and .completed|not)'
-  restate-inspect journal --oneline capture.pcap | grep -v ' · end$'
+  restate-inspect journal --json capture.pcap | jq -c 'select(.kind == "entry" and .completable
+    and (.completed | not))'
+  restate-inspect journal --oneline --json capture.pcap
+    | jq -r 'select(.ending != "end").invocation_id'
   sudo tcpdump -i lo -U -w - port 9080 | restate-inspect journal -
 """
 

@@ -18,6 +18,7 @@ from restate_inspect.cli.options import (
     Inputs,
     JsonOpt,
     Selection,
+    byte_size,
     fail,
     reads_input,
 )
@@ -68,7 +69,11 @@ def decode(
     max_payload: Annotated[
         int,
         typer.Option(
-            "--max-payload", metavar="BYTES", min=0, help="Payload bytes shown in text; 0: all."
+            "--max-payload",
+            metavar="BYTES",
+            parser=byte_size,
+            help="Payload bytes shown in text (2048, 64k...); 0: all.  [default: 2048]",
+            show_default=False,
         ),
     ] = 2048,
     color: ColorOpt = ColorMode.AUTO,
@@ -104,7 +109,7 @@ terminal message, reset.
 Examples:
   restate-inspect streams capture.pcapng
   restate-inspect streams capture.pcap.gz
-  restate-inspect streams capture.pcap --service Greeter --export bodies/
+  restate-inspect streams capture.pcap --service Counter --export bodies/
   restate-inspect streams --json capture.pcap | jq -r 'select(.ending != "end") | .stream'
 """
 ExportOpt = Annotated[

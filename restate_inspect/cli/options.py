@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -95,9 +96,30 @@ ProtocolVersionOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="NDJSON records instead of text.")]
 ColorOpt = Annotated[ColorMode, typer.Option("--color", help="Colour: auto (on a terminal).")]
+_NO_LIMIT = 0xFFFF_FFFF  # a frame header's u32 length can say no more
+_SIZE = re.compile(r"(\d+)\s*(?:([kmg])(?:i?b)?|b)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def byte_size(text: str | int) -> int:
+    """A size as people write it: 4096, 64k, 64M, 1GiB (powers of 1024); a default as is."""
+    if isinstance(text, int):
+        return text
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise typer.BadParameter(f"{text!r} is not a size: write 4096, 64k, 64M or 1G")
+    return int(match[1]) * _UNITS[(match[2] or "").lower()]
+
+
 MaxLengthOpt = Annotated[
     int,
-    typer.Option("--max-length", metavar="BYTES", min=0, help="Largest frame body to accept."),
+    typer.Option(
+        "--max-length",
+        metavar="BYTES",
+        parser=byte_size,
+        help="Largest frame body to accept (64M, 1G...); 0: no limit. Default: 64M.",
+        show_default=False,
+    ),
 ]
 StreamOpt = Annotated[
     list[str] | None,
@@ -334,7 +356,7 @@ def _input_options(
     return Inputs(
         Source(source, request, response, input_format, direction, None, asked, invocations),
         selection,
-        max_length,
+        max_length or _NO_LIMIT,  # 0 means no limit, as for --max-payload
         protocol_version,
     )
 

@@ -27,11 +27,21 @@ Render = Callable[[StreamGroup], tuple[bytes, Tally]]
 PROGRESS_FROM = 4 * 1024 * 1024  # bytes: smaller inputs are read before a bar would help
 
 
-def console_for(color: ColorMode, *, stderr: bool = False) -> Console:
+@functools.cache
+def _console_class() -> type[Console]:
     from rich.console import Console  # noqa: PLC0415 - only text output needs rich
 
+    class QuietConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """Rich exits 1 here; a closed pipe is for quiet_on_a_closed_pipe: exit 0."""
+            raise BrokenPipeError
+
+    return QuietConsole
+
+
+def console_for(color: ColorMode, *, stderr: bool = False) -> Console:
     force = {ColorMode.ALWAYS: True, ColorMode.NEVER: False}.get(color)
-    return Console(
+    return _console_class()(
         stderr=stderr,
         highlight=False,
         markup=False,
