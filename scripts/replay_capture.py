@@ -51,7 +51,12 @@ def replay(path: str, *, ipv6: bool, nodelay: bool, port: int, pause: float) -> 
     host = "::1" if ipv6 else "127.0.0.1"
     listener = socket.socket(family)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        print(f"replay_capture: cannot listen on {host} port {port}: {exc.strerror or exc}; "
+              "choose another with --port", file=sys.stderr)  # fmt: skip
+        return 2
     listener.listen(64)
     ends: dict[int, tuple[socket.socket, socket.socket]] = {}
     sent = 0
@@ -92,6 +97,11 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=9080, help="the listener's port")
     parser.add_argument("--pause", type=float, default=0.0005, help="seconds between writes")
     args = parser.parse_args()
+    try:
+        open(args.capture, "rb").close()
+    except OSError as exc:
+        print(f"replay_capture: cannot open {args.capture}: {exc.strerror}", file=sys.stderr)
+        return 2
     return replay(
         args.capture, ipv6=args.ipv6, nodelay=args.nodelay, port=args.port, pause=args.pause
     )

@@ -32,10 +32,10 @@ def _examples() -> list[str]:
     commands = {
         c
         for c in candidates
-        if re.match(r"(restate-inspect|xxd|hexdump|od|base64|echo|head) ", c)
+        if re.match(r"(restate-inspect|xxd|hexdump|od|base64|echo|printf|head) ", c)
         and "restate-inspect " in c
     }
-    return sorted(c for c in commands if "samples/" in c or c.startswith("echo "))
+    return sorted(c for c in commands if "samples/" in c or c.startswith(("echo ", "printf ")))
 
 
 def _uses(command: str) -> list[str]:
@@ -62,6 +62,11 @@ def test_readme_examples_run_as_printed(command: str) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert "Traceback" not in result.stderr and result.stdout
+
+
+def test_no_example_gives_echo_a_backslash() -> None:
+    """zsh's echo (macOS's shell) turns \\x00 into a byte: printf '%s\\n' keeps the text."""
+    assert [c for c in _examples() if c.startswith("echo ") and "\\" in c.split("|")[0]] == []
 
 
 def test_examples_were_found() -> None:
