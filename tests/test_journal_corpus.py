@@ -19,6 +19,7 @@ from tests.helpers import (
     CAPTURE_NAMES,
     captures_dir,
     captures_of_family,
+    expected_streams,
     run_cli,
 )
 
@@ -209,3 +210,23 @@ def test_a_terminal_failure_ends_failed_with_the_code_the_runtime_stored(capture
     for line in oneline.stdout.splitlines():
         if line.split(" ")[0] in failed:
             assert " · failed " in line
+
+
+@pytest.mark.parametrize("capture", captures_of_family(current=False))
+def test_v2_retry_fields_under_v1_are_said_once_for_each_connection(capture: str) -> None:
+    """RI241: where the expected decoding has a V1 StartMessage with the V2 retry fields,
+    its connection gets one finding, and no connection gets two."""
+    expected = set()
+    for stream in expected_streams(capture):
+        connection = "tcp" + stream.name.split("_tcp")[1].split("_")[0]
+        for frame in stream.frames.get("req", []):
+            fields = "\n".join(frame.body_lines)
+            if stream.version == 1 and frame.type == 0 and "_since_last_stored_entry" in fields:
+                expected.add(connection)
+    result = run_cli(["check", "--json", str(captures_dir() / capture / f"{capture}.pcapng")])
+    said = [
+        json.loads(line)["stream"].split("/")[0]
+        for line in result.stdout.splitlines()
+        if json.loads(line)["code"] == "RI241"
+    ]
+    assert sorted(said) == sorted(expected)

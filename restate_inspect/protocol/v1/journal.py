@@ -176,7 +176,7 @@ class AttemptJournal(Attempt):
                 "StartMessage carries the V2 retry fields (retry count "
                 f"{message.retry_count_since_last_stored_entry}, "
                 f"{message.duration_since_last_stored_entry} ms since the last stored entry) "
-                "under a V1 content type; newer runtimes do"
+                "under a V1 content type; newer runtimes do (said once for each connection)"
             )
             self.said(moment, "RI241", text)
 
