@@ -9,11 +9,13 @@ import gc
 import io
 import itertools
 import json
+import random
 import re
 import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,7 @@ from restate_inspect.render.fields import field_spans
 from restate_inspect.rules import Problem
 from restate_inspect.tui import model
 from restate_inspect.tui.app import OPENED_CACHED, InspectorApp
-from restate_inspect.tui.looks import HIGHLIGHT_STYLE, KEYS
+from restate_inspect.tui.looks import HIGHLIGHT_STYLE, KEYS, key_bar
 from restate_inspect.tui.widgets import (
     DetailView,
     FieldTree,
@@ -375,12 +377,36 @@ def test_problems_next_and_previous_across_attempts() -> None:
                 assert problem.code in info_text(app)
                 assert "rule: " in info_text(app)
         assert visited == sorted(visited) and len(set(visited)) == 4
+        back = []
+        for _ in range(3):  # K goes back as J went on, across attempts too
+            await pilot.press("K")
+            assert app.selected is not None and cursor(app).problems
+            back.append((app.attempts.index(app.selected), app.rows.index(cursor(app))))
+        assert back == visited[-2::-1]
+        assert "problem" not in status_text(app)
+
+    drive(check)
+
+
+def test_k_before_the_first_problem_of_an_attempt_goes_to_the_previous_ones_last() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        with_problems = [s for s in app.attempts if s.attempt.problems]
+        earlier, later = with_problems[0], with_problems[1]
+        await open_invocation(app, pilot, str(later.invocation.target), later.attempt.number)
+        if app.selected is not later:  # the first attempt of that target is another one
+            app._open_attempt(later, next(r for r in app.rows_of(later) if r.problems))
+        await pilot.press("g")
+        await pilot.press("J")  # its first problem
+        first = cursor(app)
+        assert app.selected is later and first.problems
         await pilot.press("K")
-        assert app.selected is not None
-        here = (app.attempts.index(app.selected), app.rows.index(cursor(app)))
-        if visited[-1][0] == visited[-2][0]:
-            assert here == visited[-2]
-        assert cursor(app).problems
+        assert app.selected is earlier
+        assert cursor(app) is [r for r in app.rows_of(earlier) if r.problems][-1]
+        for _ in range(len(with_problems)):
+            await pilot.press("g", "K")
+        assert "no earlier problem" in status_text(app)
+        await pilot.press("j")  # the cursor moved on: what K said goes
+        assert "no earlier problem" not in status_text(app)
 
     drive(check)
 
@@ -490,7 +516,9 @@ def test_r_toggles_relative_and_absolute_time() -> None:
         absolute = str(table.get_row_at(at)[0]).split()[0]
         frame = cursor(app).frame
         assert frame is not None and frame.time is not None
-        assert absolute[:8].count(":") == 2 and absolute != relative
+        # as server logs print it: milliseconds and the zone
+        moment = datetime.fromtimestamp(frame.time, UTC)
+        assert absolute == moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
         assert table.cursor_row == at
         await pilot.press("r")
         assert str(table.get_row_at(at)[0]).split()[0] == relative
@@ -787,3 +815,84 @@ def test_a_v6_invocation_says_its_protocol_version_in_the_list() -> None:
         assert labels and all(" V6 " in label for label in labels)
 
     drive(check, capture("v6-ts-features"))
+
+
+# --- what a first afternoon with it tripped over ----------------------------------------
+
+
+def test_the_header_counts_the_problems_the_timeline_lists(tmp_path: Path) -> None:
+    path = tmp_path / "random.bin"
+    path.write_bytes(random.Random(7).randbytes(3000))
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        listed = sum(len(r.problems) for s in app.attempts for r in app.rows_of(s))
+        assert listed > 1
+        assert f"{listed} problems" in _plain(app.query_one("#title", Static))
+
+    drive(check, path)
+
+
+def test_invocations_of_one_handler_are_told_apart_by_start_time_and_id() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        tree = app.query_one(InvocationTree)
+        labels = [str(node.label) for node in tree.root.children]
+        greets = [label for label in labels if label.startswith("Demo/greet ")]
+        assert len(greets) > 1 and len(set(greets)) == len(greets)
+        for node in tree.root.children:
+            assert node.data is not None
+            summary = node.data.invocation
+            assert summary.started is not None
+            moment = datetime.fromtimestamp(summary.started, UTC).strftime("%H:%M:%S.")
+            assert moment in str(node.label)
+            assert str(node.label).endswith("…" + summary.invocation_id[-6:])
+
+    drive(check)
+
+
+def test_problems_only_lists_only_the_invocations_with_problems_and_back() -> None:
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        tree = app.query_one(InvocationTree)
+        everything = len(tree.root.children)
+        await pilot.press("f", "j", "enter")  # problems only
+        await pilot.pause()
+        listed = [node.data for node in tree.root.children]
+        assert listed and all(s is not None and s.invocation.problems for s in listed)
+        assert len(listed) == sum(1 for i in app.invocations if i.problems) < everything
+        assert app.selected is not None and app.selected.invocation.problems
+        assert tree.cursor_node is not None and tree.cursor_node.data is app.selected
+        await pilot.press("f", "g", "enter")  # everything again
+        await pilot.pause()
+        assert len(tree.root.children) == everything
+        assert tree.cursor_node is not None and tree.cursor_node.data is app.selected
+
+    drive(check)
+
+
+def test_the_help_names_enter_and_the_key_bar_fits_120_columns() -> None:
+    assert any(key.startswith("enter") for key, _ in KEYS)
+    assert len(key_bar().plain) <= 120
+
+
+@pytest.mark.parametrize("size", [(120, 36), (160, 45)])
+def test_no_character_of_the_detail_is_lost_to_a_narrow_pane(size: tuple[int, int]) -> None:
+    """Wrapped to the pane, not wrapped wider and then clipped; a field value wider than
+    its pane scrolls sideways."""
+
+    async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
+        await open_invocation(app, pilot, "Demo/terminal", 1)
+        detail, fields = app.query_one(DetailView), app.query_one(FieldTree)
+        for _ in range(len(app.rows)):
+            width = detail.scrollable_content_region.width
+            assert max(line.cell_length for line in detail.lines) <= width  # none clipped
+            widest = max((fields.get_label_width(n) for n in _tree_nodes(fields)), default=0)
+            assert fields.max_scroll_x + fields.scrollable_content_region.width >= widest
+            await pilot.press("j")
+
+    app = InspectorApp(loader(capture()), "v1-features.pcap")
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await decoded(pilot)
+            await check(app, pilot)
+
+    asyncio.run(main())

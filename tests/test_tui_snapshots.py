@@ -37,3 +37,15 @@ def test_help_screen(snap_compare: Compare) -> None:
     assert snap_compare(
         sample_app(), press=["question_mark"], terminal_size=SIZE, run_before=decoded
     )
+
+
+async def on_a_terminal_failure(pilot: Pilot[Any]) -> None:
+    """Demo/terminal's Output: a failure message longer than the narrow panes are wide."""
+    await decoded(pilot)
+    await pilot.press("slash", *"this is a terminal", "enter", "tab")
+    await pilot.pause()
+
+
+def test_main_screen_at_120_by_36(snap_compare: Compare) -> None:
+    """The detail wraps whole lines to its pane; nothing is cut from the middle of one."""
+    assert snap_compare(sample_app(), terminal_size=(120, 36), run_before=on_a_terminal_failure)

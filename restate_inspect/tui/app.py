@@ -113,7 +113,8 @@ class InspectorApp(App[None]):
         overflow-y: scroll; overflow-x: hidden; }
     #detail { height: 1fr; }
     /* scrollbars that come and go lay out the screen again: these keep theirs */
-    #fields { width: 1fr; border: round $primary-darken-2; overflow-y: scroll; overflow-x: hidden; }
+    #fields { width: 1fr; border: round $primary-darken-2; overflow-y: scroll; overflow-x: scroll;
+        scrollbar-size-horizontal: 1; }
     #about { width: 1fr; border: round $primary-darken-2; overflow-y: scroll; overflow-x: hidden; }
     #invocations:focus, #timeline:focus, #fields:focus, #about:focus { border: round $accent; }
     #status { height: 1; }
@@ -172,13 +173,15 @@ class InspectorApp(App[None]):
         self.finished = False
         self.failure: str | None = None
         self._opened: OrderedDict[int, _Opened] = OrderedDict()  # by place in the store
-        self._attempt_nodes: list[TreeNode[Selected]] = []  # by position
+        self._attempt_nodes: list[TreeNode[Selected] | None] = []  # by position; None: not listed
         self.problem_total = 0
         self._field_spans: dict[str, Span] = {}
         self._shown: Row | None = None  # the row in the detail panes
         self._filling = False  # the timeline is being filled: its cursor moves mean nothing
+        self._relisting = False  # the same, for the invocations pane
         self._thresholds = gc.get_threshold()  # the collector's, restored when the app ends
         self.message = ""  # in the status line
+        self._lasting = ""  # what the status line says when no key has said anything
         self._cancel = cancel or threading.Event()
         self._held: list[Held] = []  # decoded, not yet taken into the panes
         self._held_lock = threading.Lock()
@@ -220,7 +223,7 @@ class InspectorApp(App[None]):
         heading = ("time", "", "#", "type", "state", "summary")
         self.query_one(Timeline).add_column(timeline_line([Text(h, "bold") for h in heading]))
         self._show_title()
-        self._set_message("decoding…")
+        self._set_message("decoding…", lasting=True)
         self.decode()
         self._progress_timer = self.set_interval(0.25, self._show_progress)
         # Drawing a screen allocates tens of thousands of objects; with the default threshold
@@ -289,26 +292,60 @@ class InspectorApp(App[None]):
             self.finished = True
             self._progress_timer.stop()
             self.query_one(ProgressBar).display = False
-            self._set_message(self._final_message())
+            self._set_message(self._final_message(), lasting=True)
         self._show_title()
         if self.selected is None and self.attempts:
             tree.focus()
             self.select(self.attempts[0])
-            tree.move_cursor(self._attempt_nodes[0])
+            self._point_tree_at(self.attempts[0])
 
     def _add_invocation(self, tree: InvocationTree, invocation: Summary) -> None:
         self.invocations.append(invocation)
         self.problem_total += invocation.problems
-        label = invocation_label(invocation)
         first = len(self.attempts)
         count = len(invocation.attempts)
         self.attempts += [Selected(invocation, i, first + i) for i in range(count)]
-        if count == 1:
-            self._attempt_nodes.append(tree.root.add_leaf(label, self.attempts[-1]))
+        self._attempt_nodes += [None] * count
+        self._list(tree, self.attempts[first:])
+
+    def _list(self, tree: InvocationTree, attempts: list[Selected]) -> None:
+        """An invocation's line (and its attempts' lines) in the pane, unless the problems
+        filter leaves it out."""
+        invocation = attempts[0].invocation
+        if self.active_filter.kind == "problems" and not invocation.problems:
             return
-        node = tree.root.add(label, self.attempts[-1], expand=True)  # shows the last attempt
-        for selected in self.attempts[first:]:
-            self._attempt_nodes.append(node.add_leaf(attempt_label(selected.attempt), selected))
+        label = invocation_label(invocation)
+        if len(attempts) == 1:
+            self._attempt_nodes[attempts[0].position] = tree.root.add_leaf(label, attempts[0])
+            return
+        node = tree.root.add(label, attempts[-1], expand=True)  # shows the last attempt
+        for selected in attempts:
+            leaf = node.add_leaf(attempt_label(selected.attempt), selected)
+            self._attempt_nodes[selected.position] = leaf
+
+    def _relist(self) -> None:
+        """The pane again, for another filter: problems only lists what has problems."""
+        tree = self.query_one(InvocationTree)
+        # The tree's cursor moves as it is rebuilt, and its nodes know their lines only
+        # once it has been drawn: no attempt is chosen until then.
+        self._relisting = True
+        tree.clear()
+        self._attempt_nodes = [None] * len(self.attempts)
+        at = 0
+        while at < len(self.attempts):
+            count = len(self.attempts[at].invocation.attempts)
+            self._list(tree, self.attempts[at : at + count])
+            at += count
+        self.call_after_refresh(self._relisted)
+
+    def _relisted(self) -> None:
+        self._point_tree_at(self.selected)
+        self._relisting = False
+
+    def _point_tree_at(self, selected: Selected | None) -> None:
+        node = self._attempt_nodes[selected.position] if selected is not None else None
+        if node is not None:
+            self.query_one(InvocationTree).move_cursor(node)
 
     def _freeze(self) -> None:
         """Take what is listed out of the collector's sight: on a list of tens of thousands
@@ -358,10 +395,17 @@ class InspectorApp(App[None]):
             text.append(f"  filter: {safe_text(self.active_filter.label)}", "bold yellow")
         self.query_one("#title", Static).update(text)
 
-    def _set_message(self, message: str) -> None:
+    def _set_message(self, message: str, *, lasting: bool = False) -> None:
+        """The status line; what a key said goes when the cursor moves on, and the
+        lasting message (decoding…, decoded) comes back."""
+        if lasting:
+            self._lasting = message
         if message != self.message:  # an update lays out the screen again: only on a change
             self.message = message
             self.query_one("#message", Static).update(Text(safe_text(message), "dim"))
+
+    def _moved_on(self) -> None:
+        self._set_message(self._lasting)
 
     # --- the attempt and its rows -----------------------------------------------------
 
@@ -387,7 +431,8 @@ class InspectorApp(App[None]):
         return self.opened(selected).rows_of(selected.index)
 
     def _attempt_reached(self, selected: Selected) -> None:
-        if selected is not self.selected:
+        if selected is not self.selected and not self._relisting:
+            self._moved_on()
             self.select(selected)
 
     def select(self, selected: Selected, row: Row | None = None) -> None:
@@ -453,6 +498,7 @@ class InspectorApp(App[None]):
     def _row_reached(self, at: int) -> None:
         """The timeline's cursor is on row `at`: show it, unless it is shown already."""
         if not self._filling and not (0 <= at < len(self.rows) and self.rows[at] is self._shown):
+            self._moved_on()
             self.show_detail(at)
 
     # --- the detail -------------------------------------------------------------------
@@ -529,7 +575,6 @@ class InspectorApp(App[None]):
             return
         self.query_one(Timeline).move_cursor(row=at, animate=False)
         self._row_reached(at)  # if the cursor was there already
-        self._set_message("")
 
     def action_entry(self, forward: bool) -> None:
         at = model.step(self.rows, self._cursor(), forward, model.is_entry_row)
@@ -537,22 +582,24 @@ class InspectorApp(App[None]):
 
     def action_problem(self, forward: bool) -> None:
         at = model.step(self.rows, self._cursor(), forward, model.has_problems)
-        if at is None and forward:
-            self._problem_in_other_attempt()
+        if at is None:
+            self._problem_in_other_attempt(forward)
             return
-        self._go(at, f"no {'next' if forward else 'previous'} problem in this attempt")
+        self._go(at, "")
 
-    def _problem_in_other_attempt(self) -> None:
-        """J past the last problem of an attempt goes on to the next attempt with one."""
+    def _problem_in_other_attempt(self, forward: bool) -> None:
+        """J past the last problem of an attempt goes on to the next attempt with one; K
+        before the first, back to the last problem of the previous attempt with one."""
         if self.selected is None:
             return
         start = self.selected.position
-        for selected in self.attempts[start + 1 :]:
+        others = self.attempts[start + 1 :] if forward else self.attempts[:start][::-1]
+        for selected in others:
             if selected.attempt.problems:
-                rows = self.rows_of(selected)
-                self._open_attempt(selected, next(r for r in rows if r.problems))
+                rows = [r for r in self.rows_of(selected) if r.problems]
+                self._open_attempt(selected, rows[0] if forward else rows[-1])
                 return
-        self._go(None, "no further problem")
+        self._go(None, f"no {'further' if forward else 'earlier'} problem")
 
     def action_completion(self) -> None:
         answered = model.completion_of(self.rows, self._cursor())
@@ -648,10 +695,9 @@ class InspectorApp(App[None]):
     def _open_attempt(self, selected: Selected, row: Row) -> None:
         """Show a row of any attempt, clearing a filter that would hide it."""
         if not self.active_filter.accepts(row):
-            self.active_filter = EVERYTHING
-            self._show_title()
+            self._set_filter(EVERYTHING)
         self.select(selected, row)  # first: the tree's cursor then finds it open
-        self.query_one(InvocationTree).move_cursor(self._attempt_nodes[selected.position])
+        self._point_tree_at(selected)
 
     def action_filter(self) -> None:
         if self.selected is None:
@@ -665,9 +711,22 @@ class InspectorApp(App[None]):
         if chosen is None or self.selected is None:
             return
         row = self.current_row
+        self._set_filter(chosen)
+        if self._attempt_nodes[self.selected.position] is None:  # its invocation is not listed
+            listed = [a for a in self.attempts if self._attempt_nodes[a.position] is not None]
+            if listed:
+                problems = [r for r in self.rows_of(listed[0]) if r.problems]
+                self._open_attempt(listed[0], problems[0])
+                return
+        self.select(self.selected, row)
+
+    def _set_filter(self, chosen: Filter) -> None:
+        kinds = (chosen.kind, self.active_filter.kind)
+        relist = "problems" in kinds and chosen != self.active_filter
         self.active_filter = chosen
         self._show_title()
-        self.select(self.selected, row)
+        if relist:
+            self._relist()
 
 
 class _SearchStopped(Exception):

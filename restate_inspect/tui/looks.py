@@ -19,7 +19,7 @@ from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVE
 from restate_inspect.rules import Problem
 from restate_inspect.tui.model import Row
 from restate_inspect.tui.store import AttemptSummary, Summary
-from restate_inspect.values import safe_text
+from restate_inspect.values import safe_text, time_of_day
 
 HEX_SHOWN: Final = 2048  # bytes of a frame in the hex view
 HEX_ROW: Final = 16
@@ -45,6 +45,8 @@ KEYS: Final = (
     ("↑ ↓  j k", "move in the focused pane"),
     ("PgUp PgDn", "a page up or down"),
     ("g G", "first or last row"),
+    ("enter", "open or close an invocation's attempts (in the invocations pane)"),
+    ("← →  h l", "scroll the Fields pane sideways, for a long value"),
     ("n p", "next or previous journal entry"),
     ("c", "jump to the entry's completion"),
     ("a", "jump to the entry's ack"),
@@ -62,23 +64,23 @@ KEYS: Final = (
 
 FOOTER_KEYS: Final = (
     ("q", "quit"), ("?", "help"), ("n/p", "entry"), ("c", "completion"), ("a", "ack"),
-    ("e", "entry"), ("J/K", "problem"), ("/", "search"), ("f", "filter"), ("r", "time"),
+    ("e", "back"), ("J/K", "problem"), ("/", "search"), ("f", "filter"), ("r", "time"),
     ("tab", "pane"),
 )  # fmt: skip
 
 
 def key_bar() -> Text:
     """The main keys, as mitmproxy and termshark show them: one line, not a widget each
-    (fewer widgets make every redraw cheaper)."""
+    (fewer widgets make every redraw cheaper); it fits 120 columns."""
     text = Text()
     for key, what in FOOTER_KEYS:
-        text.append(f" {key} ", "bold reverse").append(f" {what}  ")
+        text.append(f" {key} ", "bold reverse").append(f" {what} ")
     return text
 
 
 # The timeline's columns, as widths: one cell a row, composed here, draws far faster than
 # six cells (a new attempt's rows are all drawn at once).
-COLUMNS: Final = (11, 2, 5, 17, 20)
+COLUMNS: Final = (14, 2, 5, 17, 20)  # time: 03:47:49.123Z
 
 
 def timeline_line(cells: list[Text]) -> Text:
@@ -99,6 +101,11 @@ def invocation_label(invocation: Summary) -> Text:
     label.append(f" {invocation.attempts[-1].entries}e", "dim")
     if invocation.problems:
         label.append(f" {invocation.problems}!", "bold red")
+    # what tells apart the invocations of one handler, where the pane is wide enough
+    if invocation.started is not None:
+        label.append(f"  {time_of_day(invocation.started)}", "dim")
+    if invocation.target is not None:  # else the title is the id
+        label.append(f" …{invocation.invocation_id[-6:]}", "dim")
     return label
 
 

@@ -83,7 +83,8 @@ def entry_count(attempt: Attempt) -> int:
 
 
 def problem_count(attempt: Attempt) -> int:
-    return len(attempt.all_findings())
+    """What the timeline lists: the readers' problems and the rules' findings."""
+    return sum(len(m.findings) + isinstance(m.item, Problem) for m in attempt.timeline)
 
 
 def invocation_title(invocation: Invocation) -> str:
@@ -147,8 +148,8 @@ def time_text(row: Row, started: float | None, absolute: bool) -> str:
         return ""
     if frame.time is None:
         return f"@{frame.offset:#x}"
-    if absolute:
-        return time_of_day(frame.time, 6)
+    if absolute:  # as server logs print it, to line the two up
+        return time_of_day(frame.time) + "Z"
     return f"{(frame.time - (started or frame.time)) * 1000:+.1f}ms"
 
 

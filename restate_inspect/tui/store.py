@@ -45,6 +45,7 @@ class Summary:
     title: str  # service/handler [key], or the invocation id
     badges: tuple[str, ...]
     attempts: tuple[AttemptSummary, ...]
+    started: float | None  # capture time of its first frame
 
     @property
     def problems(self) -> int:
@@ -71,6 +72,7 @@ def summary(place: int, invocation: Invocation) -> Summary:
         model.invocation_title(invocation),
         tuple(model.invocation_badges(invocation)),
         tuple(_attempt_summary(a) for a in invocation.attempts),
+        next((d.frame.time for d in invocation.attempts[0].frames() if d.frame.time), None),
     )
 
 

@@ -64,6 +64,11 @@ class FixedPane(Widget):
         bar = self.vertical_scrollbar  # kept in step with the content, as a layout would
         bar.window_virtual_size = size.height
         bar.refresh()
+        if self.show_horizontal_scrollbar:
+            across = self.horizontal_scrollbar
+            across.window_virtual_size = size.width
+            across.refresh()
+            self.scroll_x = self.validate_scroll_x(self.scroll_x)
         self.scroll_y = self.validate_scroll_y(self.scroll_y)
         self.refresh()  # all of the pane: what a layout would have repainted
 
@@ -111,7 +116,13 @@ class InvocationTree(CursorTree[Selected]):
 
 
 class FieldTree(CursorTree[str], FixedPane):
-    """The selected frame's fields; the one under the cursor is marked in the hex view."""
+    """The selected frame's fields; the one under the cursor is marked in the hex view.
+    A value wider than the pane scrolls sideways: cut, it would lose characters."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "scroll_left", "Scroll left", show=False),
+        Binding("right,l", "scroll_right", "Scroll right", show=False),
+    ]
 
     def on_focus(self) -> None:
         if self.cursor_line < 0 and self.root.children:
@@ -144,7 +155,11 @@ class DetailView(RichLog, FixedPane):
     resizing widgets would lay out the whole screen again on every key."""
 
     def __init__(self, *, id: str) -> None:
-        super().__init__(id=id, wrap=True, auto_scroll=False, markup=False, highlight=False)
+        # min_width: RichLog renders at least 78 columns wide, and a narrower pane then
+        # clipped the wrapped lines, characters lost mid-line; wrapped to the pane instead
+        super().__init__(
+            id=id, wrap=True, auto_scroll=False, markup=False, highlight=False, min_width=1
+        )
         self.info: RenderableType = Text("")
         self.hex: Text | None = None
 
