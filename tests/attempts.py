@@ -5,7 +5,7 @@ rule tests of each family build their breaches with them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from restate_inspect.events import Chunk, Gap, InputEvent, StreamEnd, StreamInfo
@@ -90,3 +90,39 @@ def findings(*attempts: Attempt) -> list[str]:
 def built(*attempts: Attempt) -> list[Invocation]:
     """The invocations the attempts make, in the order they end."""
     return [i for i in invocations(decode_events(events(*attempts))) if isinstance(i, Invocation)]
+
+
+# What only a capture can show: a pair of bodies has no times, no content types, no
+# HTTP version. Every other rule must fire the same for a pair as for a capture.
+CAPTURE_ONLY = {
+    "RI204": "when the SDK sent an entry against the runtime's replay: times",
+    "RI208": "the response's content type",
+    "RI214": "request/response mode: HTTP/1.1, or a request body that ended first",
+    "RI241": "a V1 content type",
+    "RI442": "the stream's version, from its content type",
+}
+
+
+def as_pair(attempt: Attempt) -> Attempt | None:
+    """The attempt as `--request`/`--response` files give it: the two bodies, no HTTP;
+    None when the attempt is made of what only a capture has (a status, a reset, a body
+    cut by the capture's end)."""
+    if attempt.http is None:
+        return attempt
+    if attempt.status != "200" or attempt.reset_by or attempt.extra:
+        return None
+    if any(how not in ("end", None) for how in attempt.ends):
+        return None
+    return replace(attempt, http=None)
+
+
+def same_for_a_pair(attempts: Sequence[Attempt]) -> tuple[list[str], list[str]] | None:
+    """The findings of a capture's attempts and of the same as pairs, each sorted (a pair's
+    frames are put in the protocol's order: findings may come in another), leaving out
+    what only a capture can show; None when the attempts cannot be given as pairs."""
+    pairs = [as_pair(attempt) for attempt in attempts]
+    if any(pair is None for pair in pairs):
+        return None
+    captured = sorted(c for c in findings(*attempts) if c not in CAPTURE_ONLY)
+    paired = sorted(c for c in findings(*(p for p in pairs if p is not None)))
+    return captured, paired

@@ -14,7 +14,16 @@ from restate_inspect.protocol.v4._proto import v5_pb2
 from restate_inspect.protocol.v4.journal import AttemptJournal
 from restate_inspect.protocol.v4.rules import RULES
 from restate_inspect.rules import RULES as CATALOGUE
-from tests.attempts import Attempt, R, S, Step, events, findings
+from tests.attempts import (
+    CAPTURE_ONLY,
+    Attempt,
+    R,
+    S,
+    Step,
+    events,
+    findings,
+    same_for_a_pair,
+)
 from tests.v4_frames import (
     CLEAN,
     END,
@@ -392,3 +401,20 @@ def test_a_request_given_alone_explains_notifications_for_commands_it_lacks() ->
     (finding,) = invocation.attempts[0].all_findings()
     assert (finding.code, finding.after_loss) == ("RI417", True)
     assert finding.message.endswith("which may explain it")
+
+
+@pytest.mark.parametrize(("code", "broken", "clean"), [*CASES, *EXTRA_CASES])
+def test_each_rule_fires_the_same_for_a_pair_as_for_a_capture(
+    code: str, broken: Callable[[], list[Attempt]], clean: Callable[[], list[Attempt]]
+) -> None:
+    """--request/--response files give the attempt's two bodies without times or HTTP;
+    the rules find what they find in a capture, except what only a capture shows."""
+    for attempts in (broken(), clean()):
+        both = same_for_a_pair(attempts)
+        if both is None:
+            continue  # made of what only a capture has
+        captured, paired = both
+        assert paired == captured
+    if code in CAPTURE_ONLY:
+        pair = same_for_a_pair(broken())
+        assert pair is None or code not in pair[1]

@@ -16,7 +16,17 @@ from restate_inspect.pipeline import decode_events
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.protocol.v1.journal import IN_FLIGHT
 from restate_inspect.rules import RULES, Problem
-from tests.attempts import V1, Attempt, R, S, Step, events, findings
+from tests.attempts import (
+    CAPTURE_ONLY,
+    V1,
+    Attempt,
+    R,
+    S,
+    Step,
+    events,
+    findings,
+    same_for_a_pair,
+)
 
 ID = bytes(range(24))
 V2 = "application/vnd.restate.invocation.v2"
@@ -447,3 +457,20 @@ def test_other_http_with_a_restate_media_type_is_not_read_as_a_stream() -> None:
     assert Decoding().feed(info) == [info]
     invocation = StreamInfo(key, "invocation", "a -> b", "HTTP/2", 1.0, 1, "POST", "/x", headers)
     assert [type(i).__name__ for i in Decoding().feed(invocation)] == ["StreamInfo", "Problem"]
+
+
+@pytest.mark.parametrize(("code", "broken", "clean"), CASES)
+def test_each_rule_fires_the_same_for_a_pair_as_for_a_capture(
+    code: str, broken: Callable[[], list[Attempt]], clean: Callable[[], list[Attempt]]
+) -> None:
+    """--request/--response files give the attempt's two bodies without times or HTTP;
+    the rules find what they find in a capture, except what only a capture shows."""
+    for attempts in (broken(), clean()):
+        both = same_for_a_pair(attempts)
+        if both is None:
+            continue  # made of what only a capture has
+        captured, paired = both
+        assert paired == captured
+    if code in CAPTURE_ONLY:
+        pair = same_for_a_pair(broken())
+        assert pair is None or code not in pair[1]

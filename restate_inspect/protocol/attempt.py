@@ -22,6 +22,7 @@ RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 START: Final = 0x0000  # the StartMessage's type, in every version
 # Bytes of a stream that no frame holds: missing from the capture, skipped, cut off, or
 # unframable. Entries numbered after them may be numbered wrong, and a frame may be gone.
+SDK_ENDING: Final = 3  # _order's group of the SDK's terminal message: the last
 LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"})
 # What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
 SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
@@ -262,7 +263,7 @@ class Attempt(ABC):
     def finish(self) -> list[Problem]:
         """The rules that need the whole attempt, and every fact made a finding; the
         findings of the attempt's end (also kept in the timeline)."""
-        for item in sorted(self._untimed, key=self._order):
+        for item in self._in_protocol_order():
             self._take(item)
         self._untimed = []
         end = Moment(None, [])
@@ -280,7 +281,25 @@ class Attempt(ABC):
 
     @abstractmethod
     def _order(self, decoded: DecodedFrame) -> int:
-        """Where a frame of an untimed pair falls (sorted() keeps each group's order)."""
+        """Where a frame of an untimed pair falls: a group (sorted() keeps each group's
+        order); SDK_ENDING for the SDK's terminal message, which comes last."""
+
+    def _in_protocol_order(self) -> list[DecodedFrame]:
+        """An untimed pair's frames in the order the protocol implies, each body's own order
+        kept: a frame the runtime sent before a replayed entry was sent during the replay
+        (RI213), and what the SDK sent after its terminal message came after it (RI206)."""
+        groups = [self._order(item) for item in self._untimed]
+        sides = [item.frame.direction for item in self._untimed]
+        latest = 0  # the SDK's: the highest group so far
+        for at, group in enumerate(groups):
+            if sides[at] is SDK:
+                latest = groups[at] = max(latest, group)
+        earliest = SDK_ENDING  # the runtime's: the lowest group of what follows
+        for at in reversed(range(len(groups))):
+            if sides[at] is not SDK:
+                earliest = groups[at] = min(earliest, groups[at])
+        order = sorted(range(len(groups)), key=groups.__getitem__)  # stable: bodies' own order
+        return [self._untimed[at] for at in order]
 
     def _at_the_end(self, end: Moment) -> None:
         """The family's rules on the whole attempt; then how it ended, if it did not (a

@@ -16,7 +16,15 @@ from typing import Any, ClassVar, Final
 
 from restate_inspect.events import DecodedFrame, Frame, MessageType
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.protocol.attempt import RUNTIME, SDK, Attempt, Fact, Linkable, Moment
+from restate_inspect.protocol.attempt import (
+    RUNTIME,
+    SDK,
+    SDK_ENDING,
+    Attempt,
+    Fact,
+    Linkable,
+    Moment,
+)
 from restate_inspect.protocol.v1.messages import (
     AWAKEABLE,
     COMPLETE_AWAKEABLE,
@@ -296,12 +304,11 @@ class AttemptJournal(Attempt):
                 self.said(moment, "RI221", text, entry_index=index)
                 continue
             answer = entry.completion if entry.completable else entry.ack
-            ahead = _ahead(answer, decoded.frame)
-            if ahead is not None:
+            sent = _on_its_way(answer, decoded.frame)
+            if sent is not None:
                 text = (
                     f"suspended on entry {index}, a {entry.name}, whose "
-                    f"{'completion' if entry.completable else 'ack'} the runtime had sent "
-                    f"{ahead * 1000:.1f} ms before: it was still on its way"
+                    f"{'completion' if entry.completable else 'ack'} {sent}"
                 )
                 self.said(moment, "RI224", text, entry_index=index)
             elif entry.completable and entry.completed:
@@ -380,7 +387,7 @@ class AttemptJournal(Attempt):
         entry_or_start = V3_TABLE.is_entry(frame.type) or frame.type == START
         if frame.direction is RUNTIME:
             return 0 if entry_or_start else 2
-        return 1 if entry_or_start else 3
+        return 1 if entry_or_start else SDK_ENDING
 
     def _at_the_end(self, end: Moment) -> None:
         known = self.known_entries
@@ -419,13 +426,18 @@ class AttemptJournal(Attempt):
         return fact.code == "RI242"
 
 
-def _ahead(answer: Frame | None, suspension: Frame) -> float | None:
-    """How long before the suspension the runtime's answer (completion, ack) was captured,
-    when that is short enough for it to have been on its way (IN_FLIGHT)."""
-    if answer is None or answer.time is None or suspension.time is None:
+def _on_its_way(answer: Frame | None, suspension: Frame) -> str | None:
+    """Why the runtime's answer (completion, ack) may not have reached the SDK when it
+    suspended: it was captured only so long before (IN_FLIGHT), or a pair of bodies has
+    no times to tell."""
+    if answer is None:
         return None
+    if answer.time is None or suspension.time is None:
+        return "is in the other body: with no times to tell, it may have been on its way"
     ahead = suspension.time - answer.time
-    return ahead if 0 <= ahead <= IN_FLIGHT else None
+    if not 0 <= ahead <= IN_FLIGHT:
+        return None
+    return f"the runtime had sent {ahead * 1000:.1f} ms before: it was still on its way"
 
 
 def _entry(index: int, frame: Frame, *, replayed: bool) -> Entry:

@@ -18,7 +18,16 @@ from typing import Any, ClassVar, Final
 
 from restate_inspect.events import DecodedFrame, Frame, MessageType
 from restate_inspect.location import Direction
-from restate_inspect.protocol.attempt import RUNTIME, SDK, START, Attempt, Fact, Linkable, Moment
+from restate_inspect.protocol.attempt import (
+    RUNTIME,
+    SDK,
+    SDK_ENDING,
+    START,
+    Attempt,
+    Fact,
+    Linkable,
+    Moment,
+)
 from restate_inspect.protocol.v4.messages import (
     AWAITING_ON,
     COMMAND_ACK,
@@ -354,7 +363,7 @@ class AttemptJournal(Attempt):
         frame = decoded.frame
         if frame.direction is RUNTIME:
             return 0 if decoded.entry_index is not None or frame.type == START else 2
-        return 3 if frame.type in _ENDINGS else 1
+        return SDK_ENDING if frame.type in _ENDINGS else 1
 
     def _at_the_end(self, end: Moment) -> None:
         at_the_end(self, end)
