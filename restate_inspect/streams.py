@@ -17,6 +17,7 @@ from restate_inspect.events import HEADER_SIZE, DecodedFrame, Discovery, StreamE
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import Decoded
 from restate_inspect.protocol import ending_of, interpreted, not_interpreted
+from restate_inspect.protocol.attempt import unended
 from restate_inspect.rules import Problem, Severity
 from restate_inspect.values import invocation_id_text
 
@@ -194,10 +195,6 @@ class Summary:
         )
 
 
-_CUT_BY: Final = {"reset": "reset", "closed": "cut by the connection's close",
-                  "capture": "cut by the capture's end"}  # fmt: skip
-
-
 def _ending(info: StreamInfo | None, terminal: str | None, cut: dict[str, list[str]]) -> str:
     if info is not None and not info.restate:
         return info.kind
@@ -206,10 +203,7 @@ def _ending(info: StreamInfo | None, terminal: str | None, cut: dict[str, list[s
         return not_interpreted(version)
     if terminal is not None:
         return terminal
-    if cut:
-        how = (f"{' and '.join(bodies)} {_CUT_BY.get(by, by)}" for by, bodies in cut.items())
-        return "no terminal message; " + ", ".join(how)
-    return "no terminal message"
+    return unended(cut)
 
 
 def discovery_manifest(item: Discovery) -> object:

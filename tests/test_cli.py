@@ -597,3 +597,19 @@ def test_size_options_take_suffixes_and_zero_means_no_limit() -> None:
     whole = run_cli([*v1, "--max-payload", "0"], stdin=frame).stdout
     cut = run_cli([*v1, "--max-payload", "1k"], stdin=frame).stdout
     assert len(cut) < len(whole) and "9177 not shown" in cut and "not shown" not in whole
+
+
+def test_an_attempt_cut_by_the_capture_says_why_in_journal_as_in_streams(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes((SAMPLES / "v1-features.pcapng").read_bytes()[:30000])
+    listed = run_cli(["streams", "--json", str(cut)]).stdout
+    rows = [json.loads(line) for line in listed.splitlines()]
+    attempts = [
+        json.loads(line)
+        for line in run_cli(["journal", "--json", str(cut)]).stdout.splitlines()
+        if json.loads(line)["kind"] == "attempt"
+    ]
+    unended = {r["stream"]: r["ending"] for r in rows if r["ending"].startswith("no terminal")}
+    assert unended and any("cut by the capture's end" in e for e in unended.values())
+    said = {a["stream"]: a["ending_text"] for a in attempts if a["stream"] in unended}
+    assert said == unended

@@ -133,6 +133,17 @@ def test_ending_text() -> None:
     assert (done.ending_text, done.outcome) == ("end", "end")
 
 
+def test_an_attempt_without_an_end_says_which_bodies_were_cut_and_how() -> None:
+    cut = _attempt((RUNTIME, START))
+    cut.end_of(RUNTIME, "capture")
+    cut.end_of(SDK, "capture")
+    assert cut.ending_text == "no terminal message; request and response cut by the capture's end"
+    reset = _attempt((RUNTIME, START))
+    reset.end_of(RUNTIME, "end")
+    reset.end_of(SDK, "reset")
+    assert reset.ending_text == "no terminal message; response reset"
+
+
 def test_problems_and_frames_without_direction_join_the_timeline_only() -> None:
     attempt = AttemptJournal(KEY)
     attempt.add(Problem("RI101", "cut", 0, 3))

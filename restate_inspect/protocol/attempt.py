@@ -166,6 +166,15 @@ class Attempt(ABC):
         self.protocol_version = pinned if isinstance(pinned, int) else None  # else: not told
         self._started(StoredStart.of(journal), None)
 
+    def unended_text(self) -> str:
+        """No terminal message, and the bodies cut short that explain it."""
+        cut: dict[str, list[str]] = {}
+        for direction in (RUNTIME, SDK):
+            how = self.ends.get(direction, "end")
+            if how != "end":
+                cut.setdefault(how, []).append(direction.body)
+        return unended(cut)
+
     @property
     def outcome(self) -> str | None:
         """How it ended: "end", "suspension", "error", or "failed": an end whose Output
@@ -410,6 +419,17 @@ class Attempt(ABC):
         for moment in self.timeline:
             if isinstance(moment.item, DecodedFrame):
                 yield moment.item
+
+
+CUT_BY: Final = {"reset": "reset", "closed": "cut by the connection's close",
+                 "capture": "cut by the capture's end"}  # fmt: skip
+
+
+def unended(cut: dict[str, list[str]]) -> str:
+    """No terminal message, and the bodies that explain it, by how they were cut: "no
+    terminal message; request and response cut by the capture's end"."""
+    how = [f"{' and '.join(bodies)} {CUT_BY.get(by, by)}" for by, bodies in cut.items()]
+    return "; ".join(["no terminal message", ", ".join(how)] if how else ["no terminal message"])
 
 
 def relative(other: Frame, frame: Frame) -> str:

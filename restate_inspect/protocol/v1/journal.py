@@ -144,7 +144,7 @@ class AttemptJournal(Attempt):
             return f"failed {self.failure.code}"
         if self.protocol_version is not None and not self.interpreted:
             return f"not interpreted (protocol V{self.protocol_version})"
-        return self.ending or "no terminal message"
+        return self.ending or self.unended_text()
 
     @property
     def replaying(self) -> bool:

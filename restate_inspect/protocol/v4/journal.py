@@ -189,7 +189,7 @@ class AttemptJournal(Attempt):
             return error_ending(self.error)
         if self.outcome == "failed":
             return f"failed {self.failure.code}"
-        return self.ending or "no terminal message"
+        return self.ending or self.unended_text()
 
     def entry_of(self, frame: Frame) -> Entry | None:
         """The command or notification a frame is."""
