@@ -12,6 +12,7 @@ import binascii
 import json
 import math
 import string
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -103,9 +104,16 @@ def _text_view(data: bytes) -> PayloadView | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if text.isprintable() or all(c.isprintable() or c in "\n\t" for c in text):
+    if text.isprintable() or _mostly_printable(text):
         return PayloadView("text", text)
     return None
+
+
+def _mostly_printable(text: str) -> bool:
+    """Text with line breaks and tabs, or with a few invisible characters (a bidi control,
+    a zero-width space: shown escaped); not with control codes, which binary data has."""
+    odd = [c for c in text if not c.isprintable() and c not in "\n\r\t"]
+    return len(odd) * 10 <= len(text) and all(unicodedata.category(c) != "Cc" for c in odd)
 
 
 # In priority order; hex is the fallback that never fails, so no view can hide the bytes.

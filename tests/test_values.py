@@ -80,6 +80,11 @@ def test_invocation_id_needs_24_bytes() -> None:
         (b"NaN", "text", "NaN"),
         (b"plain words\n", "text", "plain words\n"),
         (b"\x1b[31mred", "hex", "1b5b33316d726564"),
+        # one bidi control in text is text, shown escaped; a control code is binary
+        ("abc \u202e def, ghi".encode(), "text", "abc \u202e def, ghi"),
+        (b"line one\r\nline two", "text", "line one\r\nline two"),
+        ("\u202e\u200b".encode(), "hex", "e280aee2808b"),
+        (b"\n\x03abc", "hex", "0a03616263"),  # a protobuf message, not text
         (b"\xff\xfe", "hex", "fffe"),
     ],
 )
