@@ -204,6 +204,8 @@ class Problem:
     after_loss: bool = False
     command_index: int | None = None  # V4+ journal findings: the command it is about
     completion_id: int | None = None  # ... or the completion id
+    repeats: int = 1  # a text reader's problem, found so often in a row (RepeatedProblems)
+    last: tuple[int | None, int | None] | None = None  # ... the line and column of the last
 
     @property
     def rule(self) -> Rule:
@@ -221,3 +223,55 @@ class Problem:
 def counted(number: int, noun: str, plural: str = "") -> str:
     """ "1 stream", "2 streams"; plural for a noun that does not just take an s."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+@dataclass(slots=True)
+class _Run:
+    first: Problem
+    count: int
+    last: Problem
+
+    def finding(self) -> Problem:
+        if self.count == 1:
+            return self.first
+        last = self.last
+        where = f"line {last.line}, column {last.column}" if last.line else "the same offset"
+        return replace(
+            self.first,
+            message=f"{self.first.message}; and {self.count - 1:,} more like it, to {where}",
+            repeats=self.count,
+            last=(last.line, last.column),
+        )
+
+
+class RepeatedProblems:
+    """A text reader's problems, one finding for each kind that repeats over a stretch of
+    input in which no byte was read: `-f hex` on 369,090 'g's is one RI001 that says how
+    many and where they end, not 369,090 findings that all must be kept and printed."""
+
+    def __init__(self) -> None:
+        self._done: list[Problem] = []
+        self._runs: dict[str, _Run] = {}  # by code, in the order they began
+        self._at: int | None = None  # the offset (bytes read) of the open runs
+
+    def add(self, problem: Problem) -> None:
+        if problem.offset != self._at:  # bytes were read since: those runs are over
+            self._close()
+            self._at = problem.offset
+        run = self._runs.get(problem.code)
+        if run is None:
+            self._runs[problem.code] = _Run(problem, 1, problem)
+        else:
+            run.count, run.last = run.count + 1, problem
+
+    def taken(self, read: int | None = None) -> list[Problem]:
+        """The findings of the runs that are over: all, or those before `read` bytes (a run
+        at that offset may go on)."""
+        if read is None or read != self._at:
+            self._close()
+        done, self._done = self._done, []
+        return done
+
+    def _close(self) -> None:
+        self._done += [run.finding() for run in self._runs.values()]
+        self._runs = {}

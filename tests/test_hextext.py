@@ -86,11 +86,12 @@ def test_dialect_detection(line: str, dialect: Dialect) -> None:
 def test_bad_character_reported_with_line_and_column_and_skipped() -> None:
     data, problems, _ = decode("0c01\n00zz00\n")
     assert data == bytes.fromhex("0c010000")
-    assert [(p.code, p.line, p.column, p.offset) for p in problems] == [
-        ("RI001", 2, 3, 3),
-        ("RI001", 2, 4, 3),
+    assert [(p.code, p.line, p.column, p.offset, p.repeats) for p in problems] == [
+        ("RI001", 2, 3, 3, 2)
     ]
-    assert problems[0].message == "line 2, column 3: 'z' is not a hex digit"
+    assert problems[0].message == (
+        "line 2, column 3: 'z' is not a hex digit; and 1 more like it, to line 2, column 4"
+    )
 
 
 def test_bad_character_in_an_xxd_dump() -> None:
@@ -175,8 +176,8 @@ def test_c_array_ignores_declarations_and_reports_junk_inside() -> None:
     text = "unsigned char x[] = {\n  0x0c, 0x01, oops\n};\nunsigned int x_len = 2;\n"
     data, problems, _ = decode(text)
     assert data == b"\x0c\x01"
-    assert [(p.code, p.line, p.column) for p in problems] == [
-        ("RI001", 2, c) for c in range(15, 19)
+    assert [(p.code, p.line, p.column, p.repeats, p.last) for p in problems] == [
+        ("RI001", 2, 15, 4, (2, 18))
     ]
     assert decode("char a[] = { 0x01 }; int n = 1;\nchar b[] = {0x02};")[:2] == (b"\x01\x02", [])
 

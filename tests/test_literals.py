@@ -53,12 +53,16 @@ def test_a_print_that_leaves_bytes_out_says_so() -> None:
 def test_what_is_not_a_byte_is_reported_where_it_is() -> None:
     data, problems = number_list_bytes("[0, 5,\n 300, x, -129, 7]")
     assert data == bytes([0, 5, 7])
-    assert [(p.code, p.line, p.column) for p in problems] == [
-        ("RI008", 2, 2),
-        ("RI008", 2, 7),
-        ("RI008", 2, 10),
+    # three in a row with no byte read between: one finding, with how many and to where
+    assert [(p.code, p.line, p.column, p.repeats, p.last) for p in problems] == [
+        ("RI008", 2, 2, 3, (2, 10))
     ]
-    assert "300 is not a byte" in problems[0].message
+    assert problems[0].message == (
+        "line 2, column 2: 300 is not a byte (-128 to 255); and 2 more like it, to line 2, "
+        "column 10"
+    )
+    _, apart = number_list_bytes("[x, 1, y]")  # a byte read between: two findings
+    assert [(p.column, p.repeats) for p in apart] == [(2, 1), (8, 1)]
 
 
 def test_python_literals_that_are_not_bytes() -> None:

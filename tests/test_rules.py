@@ -15,7 +15,7 @@ from restate_inspect.location import StreamKey
 from restate_inspect.pipeline import decode_events
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.protocol.v1.journal import IN_FLIGHT
-from restate_inspect.rules import RULES, Problem
+from restate_inspect.rules import RULES, Problem, RepeatedProblems
 from tests.attempts import (
     CAPTURE_ONLY,
     V1,
@@ -474,3 +474,25 @@ def test_each_rule_fires_the_same_for_a_pair_as_for_a_capture(
     if code in CAPTURE_ONLY:
         pair = same_for_a_pair(broken())
         assert pair is None or code not in pair[1]
+
+
+def _at(code: str, offset: int, column: int) -> Problem:
+    return Problem(code, f"column {column}: {code}", offset, 0, line=1, column=column)
+
+
+def test_problems_repeated_with_no_byte_read_between_are_one_finding() -> None:
+    runs = RepeatedProblems()
+    for column in range(1, 6):
+        runs.add(_at("RI001", 0, column))
+        runs.add(_at("RI002", 0, column))
+    assert runs.taken(0) == []  # still at offset 0: the runs may go on in the next chunk
+    runs.add(_at("RI001", 0, 6))
+    runs.add(_at("RI001", 2, 9))  # two bytes read since: the runs before are over
+    first, second, third = runs.taken(2) + runs.taken()
+    assert (first.code, first.repeats, first.last, first.column) == ("RI001", 6, (1, 6), 1)
+    assert first.message == "column 1: RI001; and 5 more like it, to line 1, column 6"
+    assert (second.code, second.repeats, second.last) == ("RI002", 5, (1, 5))
+    assert (third.code, third.repeats, third.last, third.message) == (
+        "RI001", 1, None, "column 9: RI001"
+    )  # fmt: skip
+    assert runs.taken() == []

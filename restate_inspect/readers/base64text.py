@@ -8,7 +8,7 @@ import binascii
 import re
 from typing import Final
 
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, RepeatedProblems
 
 _CLEAN_LINE: Final = re.compile(r"[A-Za-z0-9+/_\-]*=*")
 _PADDING: Final = re.compile(r"=+")
@@ -24,7 +24,7 @@ class Base64TextDecoder:
         self._column = 0  # of the line being read, before the part in hand
         self._symbols = ""  # alphabet characters not yet decoded (fewer than 4)
         self._count = 0  # bytes decoded so far
-        self._problems: list[Problem] = []
+        self._problems = RepeatedProblems()
 
     def feed(self, text: str) -> tuple[bytes, list[Problem]]:
         lines = (self._partial + text).split("\n")
@@ -34,18 +34,14 @@ class Base64TextDecoder:
             out += self._read(self._partial)
             self._column += len(self._partial)
             self._partial = ""
-        return out, self._take_problems()
+        return out, self._problems.taken(self._count)
 
     def end(self) -> tuple[bytes, list[Problem]]:
         out = self._line(self._partial) if self._partial else b""
         self._partial = ""
         out += self._close_group(self._symbols)
         self._symbols = ""
-        return out, self._take_problems()
-
-    def _take_problems(self) -> list[Problem]:
-        problems, self._problems = self._problems, []
-        return problems
+        return out, self._problems.taken()
 
     def _line(self, raw_line: str) -> bytes:
         out = self._read(raw_line)
@@ -69,7 +65,7 @@ class Base64TextDecoder:
         if len(symbols) % 4 != 1:
             return self._decode(symbols + "=" * (-len(symbols) % 4))
         data = self._decode(symbols[:-1])  # the lone character comes after these bytes
-        self._problems.append(
+        self._problems.add(
             Problem(
                 "RI005",
                 f"line {self._line_number}: a base64 group ends with one lone character "
@@ -89,7 +85,7 @@ class Base64TextDecoder:
                 kept.append(char)
                 symbols += char != "="
             elif not char.isspace():
-                self._problems.append(
+                self._problems.add(
                     Problem(
                         "RI004",
                         f"line {self._line_number}, column {column}: {char!r} is not base64",

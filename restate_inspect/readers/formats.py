@@ -65,7 +65,8 @@ def _hex_problems(lines: str) -> tuple[int, int, int]:
     """Bytes, problems, and bad characters (a typo's other problems follow from it)."""
     decoder = HexTextDecoder()
     data, problems = decoder.feed(lines + "\n")
-    return len(data), len(problems), sum(p.code == "RI001" for p in problems)
+    found = sum(p.repeats for p in problems)
+    return len(data), found, sum(p.repeats for p in problems if p.code == "RI001")
 
 
 def _is_base64(lines: str) -> bool:

@@ -25,7 +25,7 @@ import re
 from enum import StrEnum
 from typing import Final
 
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, RepeatedProblems
 
 
 class Dialect(StrEnum):
@@ -109,7 +109,7 @@ class HexTextDecoder:
         self._in_braces = False  # C array: inside `{ … }`
         self._base: int | None = None  # of a word dump's offsets, once a line tells
         self._out = bytearray()
-        self._problems: list[Problem] = []
+        self._problems = RepeatedProblems()
 
     def feed(self, text: str) -> tuple[bytes, list[Problem]]:
         text = self._partial + text
@@ -173,17 +173,16 @@ class HexTextDecoder:
         # a word dump's last byte may be the padding of an odd length, which only the
         # length line after it tells: it waits for that line
         keep = 1 if self.dialect is Dialect.WORD_DUMP and not final and self._out else 0
-        out, problems = bytes(self._out[: len(self._out) - keep]), self._problems
+        out = bytes(self._out[: len(self._out) - keep])
         del self._out[: len(self._out) - keep]
-        self._problems = []
-        return out, problems
+        return out, self._problems.taken(None if final else self._count)
 
     def _emit(self, data: bytes) -> None:
         self._out += data
         self._count += len(data)
 
     def _report(self, code: str, text: str, line: int, column: int) -> None:
-        self._problems.append(
+        self._problems.add(
             Problem(
                 code,
                 f"line {line}, column {column}: {text}",

@@ -17,7 +17,7 @@ import re
 import warnings
 from typing import Final
 
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, RepeatedProblems
 
 _NUMBER_TOKEN: Final = re.compile(
     r"(?P<cut>\.\.\.\s*\d+\s+more\s+\w+)|(?P<number>-?\d+)|(?P<separator>[\s,]+)|(?P<other>.)"
@@ -37,7 +37,7 @@ def number_list_bytes(text: str) -> tuple[bytes, list[Problem]]:
     opening, closing = text.find("["), text.rfind("]")
     start = opening + 1 if opening >= 0 else 0
     end = closing if closing >= start else len(text)
-    out, problems = bytearray(), list[Problem]()
+    out, problems = bytearray(), RepeatedProblems()
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     line = 0
     for match in _NUMBER_TOKEN.finditer(text, start, end):
@@ -53,14 +53,14 @@ def number_list_bytes(text: str) -> tuple[bytes, list[Problem]]:
                 f"{match.group()!r}: the print leaves bytes out; print them all (in Node: "
                 "util.inspect(bytes, {maxArrayLength: null}))"
             )
-            problems.append(_problem(note, len(out), line + 1, column))
+            problems.add(_problem(note, len(out), line + 1, column))
         elif match.lastgroup == "number":
             note = f"{match.group()} is not a byte (-128 to 255)"
-            problems.append(_problem(note, len(out), line + 1, column))
+            problems.add(_problem(note, len(out), line + 1, column))
         else:
             note = f"{match.group()!r} is not part of a list of bytes"
-            problems.append(_problem(note, len(out), line + 1, column))
-    return bytes(out), problems
+            problems.add(_problem(note, len(out), line + 1, column))
+    return bytes(out), problems.taken()
 
 
 def python_bytes(text: str) -> tuple[bytes, list[Problem]]:
