@@ -10,8 +10,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hyperframe.frame import SettingsFrame
+
+from restate_inspect.readers import http2, read_input
+from restate_inspect.rules import Problem
+from tests import capturewriter as cw
 
 LIMIT_BYTES = 300 * 1024 * 1024  # peak RSS of one command, the issue's bound
 
@@ -62,3 +68,53 @@ def test_a_forced_text_format_on_other_text_is_one_finding_in_little_memory(
     runs = [r for r in found if r.get("code") == code]
     assert len(runs) == 1 and runs[0]["repeats"] == count
     assert peak < LIMIT_BYTES
+
+
+# --- resynchronising HTTP/2 ---------------------------------------------------------------
+
+_CLAIM = b"\x00\x0b\xb8\x00\x00\x7f\xff\xff\xff"  # DATA, 3,000 bytes, stream 2^31 - 1
+
+
+def _out_of_sync_capture(size: int) -> bytes:
+    """An h2c connection that loses a segment (the server acknowledged it: it was sent)
+    and then never offers a true frame: every segment ends in a header whose frame, once
+    its bytes have come, is followed by none. Looking again from where the loss was, for
+    each segment that comes, is quadratic in `size`."""
+    segment = b"\xff" * (1400 - len(_CLAIM)) + _CLAIM
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    talk.segment(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + cw.h2_frames(SettingsFrame(0)))
+    for _ in range(size // len(segment)):
+        talk.segment(0, segment)
+        talk.segment(1, flags=cw.ACK)
+    del talk.packets[6]  # the second segment of the pattern, lost
+    return cw.pcap(talk.packets)
+
+
+def _header_looks(size: int, tmp_path: Path) -> tuple[int, list[str]]:
+    """How often resynchronising looks at a header, and the problems, for `size` bytes."""
+    path = tmp_path / f"resync-{size}.pcap"
+    path.write_bytes(_out_of_sync_capture(size))
+    looked = 0
+
+    def counted(data: bytes | bytearray, pos: int) -> int | None:
+        nonlocal looked
+        looked += 1
+        return real(data, pos)
+
+    real = http2.plausible_header
+    with mock.patch.object(http2, "plausible_header", counted):
+        found = [e.message for e in read_input(str(path)) if isinstance(e, Problem)]
+    return looked, found
+
+
+def test_resynchronising_http2_looks_at_each_byte_a_bounded_number_of_times(
+    tmp_path: Path,
+) -> None:
+    sizes = (150_000, 300_000, 600_000)
+    looks = [_header_looks(size, tmp_path)[0] for size in sizes]
+    for size, count in zip(sizes, looks, strict=True):
+        assert count <= 2 * size  # each byte a candidate once, and once as the one after
+    assert looks[2] <= 4.5 * looks[0]  # linear: four times the bytes, about four times the work
+    _, said = _header_looks(150_000, tmp_path)
+    assert any("skipped, and no plausible HTTP/2 frame" in text for text in said)

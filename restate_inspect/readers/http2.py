@@ -73,6 +73,25 @@ def plausible_header(data: bytes | bytearray, pos: int) -> int | None:
     return length
 
 
+def _find_boundary(buffer: bytes, pos: int) -> tuple[int | None, int]:
+    """A position from pos on where a plausible frame is followed by another (or by the
+    end); else None, and where to look again once more bytes have come: at a frame that
+    more bytes may show to be followed by another. Each byte is looked at once, however
+    the bytes come (looking again from pos made resynchronising quadratic)."""
+    while len(buffer) - pos >= 9:
+        length = plausible_header(buffer, pos)
+        if length is not None:
+            after = pos + 9 + length
+            if after == len(buffer):
+                return pos, pos
+            if after + 9 > len(buffer):
+                return None, pos  # wait for more bytes before deciding
+            if plausible_header(buffer, after) is not None:
+                return pos, pos
+        pos += 1
+    return None, pos
+
+
 def looks_like_http2(data: bytes) -> bool:
     """Bytes from the middle of a connection: is there a chain of plausible HTTP/2 frames
     (one reaching the end counts) near their start?"""
@@ -106,6 +125,7 @@ class _Side:
     decoder: Decoder = field(default_factory=Decoder)
     hpack_ok: bool = True
     synced: bool = True
+    skipped: int = 0  # bytes passed over while not synced, said when a frame is found
     preface_pending: bool = False
     block: tuple[int, list[bytes], bool] | None = None  # stream, fragments, END_STREAM
     # the DATA frame being read: stream, payload left, END_STREAM, whether the body takes it
@@ -227,6 +247,10 @@ class Http2Connection:
                     "unfinished frame"
                 )
             )
+        if state.skipped:
+            text = f"{counted(state.skipped, 'byte')} skipped, and no plausible HTTP/2 frame"
+            self._events.append(self._problem(text + " before the connection closes"))
+            state.skipped = 0
         state.buffer = b""
         for stream, late in list(state.resetting.items()):
             self._reset_over(state, stream, late.by)
@@ -247,12 +271,14 @@ class Http2Connection:
                 if state.inside_data is not None:
                     break
             if not state.synced:
-                found = self._find_boundary(buffer, pos)
-                if found is None:
-                    pos = max(pos, len(buffer) - _PLAUSIBLE_LENGTH)  # keep a bounded tail
+                found, resume = _find_boundary(buffer, pos)
+                if found is None:  # what came before `resume` is not looked at again
+                    kept = max(resume, len(buffer) - _PLAUSIBLE_LENGTH)  # a bounded tail
+                    state.skipped += kept - pos
+                    pos = kept
                     break
-                if found > pos:
-                    skipped = found - pos
+                skipped, state.skipped = state.skipped + found - pos, 0
+                if skipped:
                     self._events.append(
                         self._problem(
                             f"{counted(skipped, 'byte')} skipped to the next plausible HTTP/2 frame"
@@ -349,22 +375,6 @@ class Http2Connection:
             state.inside_data = None
             if end_stream:
                 self._end(stream, state.direction, "end")
-
-    def _find_boundary(self, buffer: bytes, pos: int) -> int | None:
-        """A position where a plausible frame is followed by another (or by the end)."""
-        while len(buffer) - pos >= 9:
-            length = plausible_header(buffer, pos)
-            if length is not None:
-                after = pos + 9 + length
-                if after == len(buffer):
-                    return pos
-                if after + 9 <= len(buffer):
-                    if plausible_header(buffer, after) is not None:
-                        return pos
-                else:
-                    return None  # wait for more bytes before deciding
-            pos += 1
-        return None
 
     def _lose_framing(self, state: _Side, length: int) -> None:
         self._events.append(
