@@ -9,6 +9,8 @@ body mean is the protocol family's to say (restate_inspect.protocol).
 
 from __future__ import annotations
 
+import heapq
+from collections import deque
 from typing import Final, Protocol
 
 from google.protobuf.message import Message
@@ -84,6 +86,7 @@ class FrameDecoder:
         self._total = 0  # bytes fed so far, gaps included
         self._lost_at: int | None = None  # lost: where the bad header is
         self._resync_from: int | None = None  # resynchronising: where skipping began
+        self._search: _Search | None = None  # ... and how far the search got
         self._ended = False
 
     @property
@@ -114,6 +117,9 @@ class FrameDecoder:
         events: list[Event] = []
         if self._resync_from is not None:
             buffer = self._resynchronise(buffer, events)
+            if self._resync_from is not None:  # no frame yet: a candidate waits, unframed
+                self._keep(buffer)
+                return events
         consumed = self._split(buffer, events, time, packet)
         self._base += consumed
         if self._lost_at is None and consumed < len(buffer):
@@ -137,6 +143,7 @@ class FrameDecoder:
         events.append(self._problem("RI111", text, at, length, undecoded=True))
         self._total += length
         self._base = self._resync_from = self._total
+        self._search = None
         self._lost_at = None
         self._needed = HEADER_SIZE
         return events
@@ -173,7 +180,9 @@ class FrameDecoder:
     def _resynchronise(self, buffer: bytes, events: list[Event]) -> bytes:
         """Skip to the first plausible frame in buffer, or keep what may still start one."""
         assert self._resync_from is not None
-        found, keep_from = _find_frame(buffer, min(self.max_length, RESYNC_LENGTH), self.hints)
+        if self._search is None:
+            self._search = _Search(self._base, min(self.max_length, RESYNC_LENGTH), self.hints)
+        found, keep_from = self._search.find(buffer, self._base)
         if found is None:
             self._base += keep_from
             return buffer[keep_from:]  # no frame can be taken from it: it stays pending
@@ -185,7 +194,7 @@ class FrameDecoder:
                 "plausible frame"
             )
             events.append(self._problem("RI112", text, self._resync_from, skipped, undecoded=True))
-        self._resync_from = None
+        self._resync_from = self._search = None
         return buffer[found:]
 
     def _keep(self, rest: bytes) -> None:
@@ -279,30 +288,69 @@ def _plausible(buffer: bytes, pos: int, limit: int, hints: TypeHints) -> int | N
     return int(length)
 
 
-def _find_frame(buffer: bytes, limit: int, hints: TypeHints) -> tuple[int | None, int]:
-    """(offset of the first plausible frame, or None; where to keep bytes from).
+class _Search:
+    """The search for the first plausible frame after a gap, carried from one feed to the
+    next: each position is looked at once, and a candidate whose body had not all come is
+    looked at again when it has. Searching all the kept bytes again on every feed was
+    quadratic: 35 million header checks for 600 KB of headers that claim 500 KB bodies.
 
     A frame is plausible when its header is, its body parses as protobuf, and what follows
     it is the end of the bytes so far or another plausible header. A candidate whose body
     has not all arrived yet is waited for, unless a plausible frame is found further on.
+    Positions are stream offsets. What is kept is bounded as the bytes kept are: a
+    candidate waits for at most `limit` bytes.
     """
-    size = len(buffer)
-    waiting: int | None = None
-    for pos in range(size - HEADER_SIZE + 1):
-        length = _plausible(buffer, pos, limit, hints)
-        if length is None:
-            continue
-        end = pos + HEADER_SIZE + length
-        if end + HEADER_SIZE > size and end != size:
-            waiting = pos if waiting is None else waiting  # decide when more bytes come
-            continue
-        if not parses(buffer[pos + HEADER_SIZE : end]):
-            continue
-        if end == size or _plausible(buffer, end, limit, hints) is not None:
-            return pos, pos
-    if waiting is not None:
-        return None, waiting
-    return None, max(0, size - HEADER_SIZE + 1)
+
+    def __init__(self, start: int, limit: int, hints: TypeHints) -> None:
+        self.at = start  # positions before it have been looked at
+        self.limit, self.hints = limit, hints
+        self._by_end: list[tuple[int, int]] = []  # waiting candidates: (end, position) heap
+        self._ending: dict[int, list[int]] = {}  # ... by end, for one that ends the bytes
+        self._waiting: deque[int] = deque()  # ... by position (decided ones left lazily)
+        self._decided: set[int] = set()
+
+    def find(self, buffer: bytes, base: int) -> tuple[int | None, int]:
+        """(offset in buffer of the first plausible frame, or None; where to keep bytes
+        from), buffer holding the stream's bytes from offset base on."""
+        top = base + len(buffer)
+        found = [pos for pos in self._decidable(top) if self._frame(buffer, base, pos)]
+        for pos in range(max(self.at, base), top - HEADER_SIZE + 1):
+            length = _plausible(buffer, pos - base, self.limit, self.hints)
+            if length is None:
+                continue
+            end = pos + HEADER_SIZE + length
+            if end + HEADER_SIZE > top and end != top:  # decided when more bytes come
+                heapq.heappush(self._by_end, (end, pos))
+                self._ending.setdefault(end, []).append(pos)
+                self._waiting.append(pos)
+            elif self._frame(buffer, base, pos):
+                found.append(pos)
+                break
+        self.at = max(self.at, top - HEADER_SIZE + 1)
+        if found:
+            return min(found) - base, min(found) - base
+        while self._waiting and self._waiting[0] in self._decided:
+            self._decided.discard(self._waiting.popleft())
+        keep = self._waiting[0] if self._waiting else self.at
+        return None, keep - base
+
+    def _decidable(self, top: int) -> list[int]:
+        """The waiting candidates whose bodies have come, and what follows them."""
+        ready = list(self._ending.pop(top, ()))
+        while self._by_end and self._by_end[0][0] + HEADER_SIZE <= top:
+            ready.append(heapq.heappop(self._by_end)[1])
+        ready = [pos for pos in ready if pos not in self._decided]
+        self._decided.update(ready)
+        return ready
+
+    def _frame(self, buffer: bytes, base: int, pos: int) -> bool:
+        """Whether the candidate at pos, its body all there, is a plausible frame."""
+        start = pos - base
+        length = HEADER.unpack_from(buffer, start)[2]
+        end = start + HEADER_SIZE + length
+        if not parses(buffer[start + HEADER_SIZE : end]):
+            return False
+        return end == len(buffer) or _plausible(buffer, end, self.limit, self.hints) is not None
 
 
 def decode_all(

@@ -486,6 +486,28 @@ def test_resynchronisation_waits_for_a_candidate_whose_body_is_still_coming() ->
     assert_tiles(events, 4 + len(CALL) + len(END))
 
 
+def test_a_candidate_that_fails_once_its_body_came_is_passed_over_and_not_looked_at_again() -> None:
+    """After a gap: a header claiming 20 bytes, whose body (when it has come) is no
+    protobuf, then the call and the end. The call is found; the candidate before it was
+    looked at twice, once as a header and once when its body was there."""
+    decoder = FrameDecoder(hints=V1_HINTS)
+    candidate = (0x0C01).to_bytes(2, "big") + bytes(2) + (20).to_bytes(4, "big")
+    events = decoder.gap(3) + decoder.feed(candidate + b"\xff" * 6)
+    assert frames(events) == []  # waiting for the candidate's body
+    events += decoder.feed(b"\xff" * 14 + b"\xee")  # its body is there; not what follows it
+    assert frames(events) == []  # not taken unchecked
+    events += decoder.feed(b"\xee" * 8)  # now it can be judged, and is no frame
+    assert frames(events) == []
+    events += decoder.feed(CALL + END) + decoder.end_of_stream()
+    assert [f.type for f in frames(events)] == [0x0C01, 5]
+    skipped = len(candidate) + 29
+    assert [(p.code, p.offset, p.length) for p in problems(events)] == [
+        ("RI111", 0, 3),
+        ("RI112", 3, skipped),
+    ]
+    assert_tiles(events, 3 + skipped + len(CALL) + len(END))
+
+
 # --- protocol versions ---------------------------------------------------------------------
 
 

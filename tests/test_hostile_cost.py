@@ -9,13 +9,18 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
 import pytest
 from hyperframe.frame import SettingsFrame
 
-from restate_inspect.readers import http2, read_input
+from restate_inspect import framing
+from restate_inspect.framing import FrameDecoder, encode_frame
+from restate_inspect.protocol import hints_for
+from restate_inspect.protocol.v1._proto import v2_pb2 as pb
+from restate_inspect.readers import http1, http2, read_input
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
 
@@ -70,6 +75,8 @@ def test_a_forced_text_format_on_other_text_is_one_finding_in_little_memory(
     assert peak < LIMIT_BYTES
 
 
+START_FRAME = encode_frame(0x0000, pb.StartMessage(id=b"\x01" * 24, known_entries=1))
+
 # --- resynchronising HTTP/2 ---------------------------------------------------------------
 
 _CLAIM = b"\x00\x0b\xb8\x00\x00\x7f\xff\xff\xff"  # DATA, 3,000 bytes, stream 2^31 - 1
@@ -118,3 +125,59 @@ def test_resynchronising_http2_looks_at_each_byte_a_bounded_number_of_times(
     assert looks[2] <= 4.5 * looks[0]  # linear: four times the bytes, about four times the work
     _, said = _header_looks(150_000, tmp_path)
     assert any("skipped, and no plausible HTTP/2 frame" in text for text in said)
+
+
+def test_resynchronising_restate_framing_looks_at_each_byte_a_bounded_number_of_times() -> None:
+    """After a gap, candidate headers that claim bodies which never parse (short ones,
+    decided a few segments on; long ones, waited for)."""
+    for claimed in (3_000, 500_000):
+        claim = bytes.fromhex("0400") + b"\x00\x00" + claimed.to_bytes(4, "big")
+        segment = b"\xff" * (1400 - len(claim)) + claim
+        for size in (150_000, 300_000, 600_000):
+            counter = _Counting(framing._plausible)
+            decoder = FrameDecoder(hints=hints_for(1))
+            with mock.patch.object(framing, "_plausible", counter):
+                decoder.feed(START_FRAME)
+                decoder.gap(100)
+                for _ in range(size // len(segment)):
+                    decoder.feed(segment)
+                found = decoder.end_of_stream()
+            assert any(isinstance(e, Problem) and e.code == "RI112" for e in found)
+            assert counter.calls <= 2 * size  # once as a candidate, once as what follows one
+
+
+def test_resynchronising_a_chunked_body_looks_at_each_byte_a_bounded_number_of_times(
+    tmp_path: Path,
+) -> None:
+    """A chunked response that loses a segment, then chunk-size lines whose chunks never
+    end where they say."""
+    looks = []
+    for size in (150_000, 300_000, 600_000):
+        talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+        talk.handshake()
+        talk.segment(0, b"GET /health HTTP/1.1\r\nhost: sdk\r\n\r\n")
+        talk.segment(1, b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        chunk = b"100\r\n" + b"y" * 256 + b"\r\n"
+        segment = b"x" * 1390 + b"\r\n400\r\n"  # a chunk of 1,024 bytes that does not end so
+        for data in [chunk] * 3 + [segment] * (size // len(segment)):
+            talk.segment(1, data)
+            talk.segment(0, flags=cw.ACK)
+        del talk.packets[7]  # the second chunk, lost (the client acknowledged it)
+        path = tmp_path / f"chunked-{size}.pcap"
+        path.write_bytes(cw.pcap(talk.packets))
+        pattern = _Counting(http1._NEXT_CHUNK.search)
+        with mock.patch.object(http1, "_NEXT_CHUNK", mock.Mock(search=pattern)):
+            list(read_input(str(path)))
+        looks.append(pattern.calls)
+    assert looks[0] > 0 and looks[2] <= 4.5 * looks[0]
+
+
+class _Counting:
+    """A function that counts its calls."""
+
+    def __init__(self, function: Callable[..., object]) -> None:
+        self.function, self.calls = function, 0
+
+    def __call__(self, *args: object) -> object:
+        self.calls += 1
+        return self.function(*args)
