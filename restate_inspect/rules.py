@@ -105,6 +105,8 @@ _CATALOGUE = (
     Rule("RI318", _W, "the proxy's upstream refused a connection: the runtime's was closed too",
          "proxy"),
     # The conversation of an attempt: stream shape.
+    Rule("RI319", _W, "a packet longer than any snap length: only its first 256 KiB are read",
+         "capture"),
     Rule("RI201", _E, "the request does not begin with a StartMessage", _SHAPE),
     Rule("RI202", _E, "the runtime sends an SDK message, or a second StartMessage", _SHAPE),
     Rule("RI203", _E, "the runtime replays more or fewer entries than known_entries", _SHAPE),

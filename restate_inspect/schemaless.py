@@ -12,6 +12,9 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 NAME_FIELD: Final = 12  # every entry and command may carry its name here, custom ones too
 WIRE_TYPE_NAMES: Final = {0: "varint", 1: "i64", 2: "len", 3: "group", 5: "i32"}
 _MAX_NESTING: Final = 16
+# Read field by field up to this size; a larger body is shown as bytes. Each field is a
+# Python object: 45 MB of zeros are 22 million fields, which took 21 GB to show.
+MAX_FIELD_BY_FIELD: Final = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +37,27 @@ class RawField:
         return self.as_text is not None and self.as_message is not None
 
 
+class TooLarge(ValueError):
+    """A body larger than MAX_FIELD_BY_FIELD: not read field by field."""
+
+
 def decode_schemaless(body: bytes) -> tuple[RawField, ...]:
-    """Decode any protobuf body field by field. Raises DecodeError when it is not protobuf."""
+    """Decode any protobuf body field by field. Raises DecodeError when it is not protobuf,
+    TooLarge when it is larger than MAX_FIELD_BY_FIELD."""
+    if len(body) > MAX_FIELD_BY_FIELD:
+        raise TooLarge(f"{len(body)} bytes: larger than {MAX_FIELD_BY_FIELD} are shown as bytes")
     return _raw_fields(UnknownFieldSet(Empty.FromString(body)), _MAX_NESTING)
+
+
+def check_parses(body: bytes) -> None:
+    """Raises DecodeError when the body is no protobuf message of any schema."""
+    Empty.FromString(body)
 
 
 def parses(body: bytes) -> bool:
     """Is it a protobuf message of some schema?"""
     try:
-        Empty.FromString(body)
+        check_parses(body)
     except Exception:  # untrusted bytes: any failure means "not protobuf"
         return False
     return True

@@ -17,6 +17,7 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.protocol import hints_for, reader_for
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.rules import Problem
+from restate_inspect.schemaless import MAX_FIELD_BY_FIELD
 from tests.helpers import SAMPLES, assert_split_invariant
 from tests.helpers import read_all as decode_all
 from tests.strategies import MESSAGE_TYPES, flags_for, messages, typed_messages, valid_streams
@@ -294,6 +295,15 @@ def test_custom_entry_using_reserved_fields() -> None:
     events = decode_all(encode_frame(0xFC00, b"\x72\x01x\x7a\x00\x72\x01y"))
     (problem,) = problems(events)
     assert problem.code == "RI110" and "[14, 15]" in problem.message
+
+
+def test_a_custom_entry_too_large_to_read_field_by_field_is_checked_as_protobuf_only() -> None:
+    """Over MAX_FIELD_BY_FIELD its fields are not read (each would be an object): no
+    reserved-field check, but a body that is no protobuf is still RI109."""
+    large = b"\x72\x01x" * (MAX_FIELD_BY_FIELD // 3 + 1)  # field 14 over and over
+    assert problems(decode_all(encode_frame(0xFC00, large))) == []
+    (problem,) = problems(decode_all(encode_frame(0xFC00, large + b"\xff")))
+    assert problem.code == "RI109"
 
 
 def test_custom_entry_with_completed_flag_and_garbage_body() -> None:

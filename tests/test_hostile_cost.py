@@ -5,6 +5,8 @@ memory of the command that reads them, and time nothing."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 import subprocess
@@ -23,6 +25,7 @@ from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.readers import http1, http2, read_input
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
+from tests.helpers import run_cli
 
 LIMIT_BYTES = 300 * 1024 * 1024  # peak RSS of one command, the issue's bound
 
@@ -181,3 +184,41 @@ class _Counting:
     def __call__(self, *args: object) -> object:
         self.calls += 1
         return self.function(*args)
+
+
+# --- what compressed input expands to -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+def test_a_packet_of_200_mib_in_a_small_gzip_is_cut_and_said(kind: str, tmp_path: Path) -> None:
+    """200 KB of gzip that claims one packet of 200 MiB: read to 256 KiB, as a snap length
+    would cut it, said (RI319), and the command stays small."""
+    talk = cw.Conversation(("10.0.0.1", 40000), ("10.0.0.2", 9080))
+    talk.handshake()
+    head = talk.segment(1, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+    talk.packets[-1] = cw.Packet(head.time, head.data + bytes(200 * 1024 * 1024))
+    path = tmp_path / f"big.{kind}.gz"
+    if kind == "pcap":
+        capture = cw.pcap(talk.packets)
+    else:
+        capture = cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], talk.packets)])
+    path.write_bytes(gzip.compress(capture, 6))
+    assert path.stat().st_size < 300_000
+    peak, _ = peak_rss(["streams", "--json", str(path)])
+    assert peak < LIMIT_BYTES
+    checked = run_cli(["check", "--json", str(path)]).stdout.splitlines()
+    assert "RI319" in {json.loads(line)["code"] for line in checked}
+
+
+def test_a_lambda_envelope_of_64_mb_in_a_small_gzip_stays_small(tmp_path: Path) -> None:
+    """60 KB of gzip: a JSON envelope whose base64 body is one frame of 45 MiB of zeros
+    (22 million fields, read without a schema: once 21 GB)."""
+    size = 45 * 1024 * 1024
+    frame = bytes.fromhex("0400") + bytes(2) + size.to_bytes(4, "big") + bytes(size)
+    envelope = {"body": base64.b64encode(frame).decode(), "isBase64Encoded": True}
+    path = tmp_path / "event.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(envelope).encode(), 6))
+    assert path.stat().st_size < 100_000
+    peak, out = peak_rss(["decode", str(path)])
+    assert peak < LIMIT_BYTES
+    assert "1 frame, 47185928 bytes" in out

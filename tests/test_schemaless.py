@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from google.protobuf.message import DecodeError
 
-from restate_inspect.schemaless import custom_entry_name, decode_schemaless, parses
+from restate_inspect.schemaless import (
+    MAX_FIELD_BY_FIELD,
+    TooLarge,
+    custom_entry_name,
+    decode_schemaless,
+    parses,
+)
 
 
 def test_schemaless_decoding_of_every_wire_type() -> None:
@@ -70,3 +76,9 @@ def test_custom_entry_name_needs_text_in_field_12() -> None:
 
 def test_parses_tells_protobuf_from_other_bytes() -> None:
     assert parses(b"") and parses(b"\x08\x01") and not parses(b"\x0a\x05ab")
+
+
+def test_a_body_larger_than_the_limit_is_not_read_field_by_field() -> None:
+    assert len(decode_schemaless(bytes(2) * (MAX_FIELD_BY_FIELD // 2))) == MAX_FIELD_BY_FIELD // 2
+    with pytest.raises(TooLarge, match="shown as bytes"):
+        decode_schemaless(bytes(MAX_FIELD_BY_FIELD + 1))

@@ -30,6 +30,10 @@ _IF_TSRESOL, _IF_TSOFFSET = 9, 14
 _PACKET_FIELDS: Final = {_EPB: 20, _PB: 20, _SPB: 4}  # bytes before a packet block's data
 _MAX_BLOCK: Final = 256 * 1024 * 1024  # a larger block length is corruption, not a packet
 _BLOCK: Final = 1 << 20  # bytes read from the handle at a time
+# What is kept of a packet: tcpdump's largest snap length. Longer ones (a corrupt or
+# hostile file: 200 MiB in 200 KB of gzip) are cut to it as a snap length cuts them, so
+# that memory follows what is needed, not what the file claims.
+MAX_PACKET: Final = 262_144
 
 
 class Readable(Protocol):
@@ -80,6 +84,18 @@ class _Reader:
             pieces.append(piece)
             have += len(piece)
         self.buffer, self.pos = b"".join(pieces), 0
+
+    def skip(self, size: int) -> int:
+        """Pass over `size` bytes without keeping them; how many there were."""
+        skipped = min(size, len(self.buffer) - self.pos)
+        self.pos += skipped
+        while skipped < size:
+            piece = self._read_some(min(_BLOCK, size - skipped))
+            if not piece:
+                break
+            skipped += len(piece)
+        self.offset += skipped
+        return skipped
 
     def cut_short(self, what: str, wanted: int, got: int, start: int) -> Problem:
         return Problem(
@@ -143,6 +159,14 @@ def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Pro
                 16,
             )
             return
+        time = (seconds * per_second + fraction) / per_second  # as _seconds: rounded once
+        if captured > MAX_PACKET:
+            reader.pos, reader.offset = pos + 16, start + 16
+            packet = Packet(number, time, linktype, b"", max(original, captured))
+            yield from _cut_to_max(reader, packet, captured, start)
+            buffer, pos = reader.buffer, reader.pos
+            base, size = reader.offset - pos, len(buffer)
+            continue
         end = pos + 16 + captured
         if end > size:
             reader.pos, reader.offset = pos, start
@@ -153,9 +177,30 @@ def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Pro
             if end > size:
                 yield reader.cut_short(f"packet {number}", captured + 16, size - pos, start)
                 return
-        time = (seconds * per_second + fraction) / per_second  # as _seconds: rounded once
         yield Packet(number, time, linktype, buffer[pos + 16 : end], original)
         pos = end
+
+
+def _cut_to_max(
+    reader: _Reader, packet: Packet, captured: int, start: int
+) -> Iterator[Packet | Problem]:
+    """A packet whose captured bytes are more than MAX_PACKET: the first of them, and the
+    rest passed over; said, as what the capture holds is not all read."""
+    data = reader.read(MAX_PACKET)
+    skipped = reader.skip(captured - len(data)) if len(data) == MAX_PACKET else 0
+    if len(data) + skipped < captured:
+        yield reader.cut_short(
+            f"packet {packet.number}", captured + 16, 16 + len(data) + skipped, start
+        )
+        return
+    yield Problem(
+        "RI319",
+        f"packet {packet.number} at file offset {start:#x} holds {captured} captured bytes; "
+        f"only the first {MAX_PACKET} are read, as a snap length would cut it",
+        start,
+        16 + captured,
+    )
+    yield packet._replace(data=data)
 
 
 @dataclass(slots=True)
@@ -190,13 +235,25 @@ def _pcapng(reader: _Reader, magic: bytes) -> Iterator[Packet | Problem]:
                 8,
             )
             return
-        rest = reader.read(length - 12)
-        if len(rest) < length - 12:
+        kept = length - 12
+        if block_type in _PACKET_FIELDS and kept > MAX_PACKET + _PACKET_FIELDS[block_type]:
+            kept = MAX_PACKET + _PACKET_FIELDS[block_type]  # the rest is passed over
+        rest = reader.read(kept)
+        passed = reader.skip(length - 12 - kept) if len(rest) == kept else 0
+        if len(rest) + passed < length - 12:
             yield reader.cut_short(
-                f"a pcapng block (type {block_type:#x})", length, 12 + len(rest), start
+                f"a pcapng block (type {block_type:#x})", length, 12 + len(rest) + passed, start
             )
             return
-        body = (head[8:] + rest)[:-4]  # without type, length and the trailing length
+        if kept < length - 12:
+            text = (
+                f"pcapng block at file offset {start:#x} holds a packet of {length} bytes; only "
+                f"the first {MAX_PACKET} bytes of its data are read, as a snap length would cut it"
+            )
+            yield Problem("RI319", text, start, length)
+            body = head[8:] + rest  # its data runs on past what is kept
+        else:
+            body = (head[8:] + rest)[:-4]  # without type, length and the trailing length
         if block_type == _IDB:
             interfaces.append(_interface(body, order))
         elif block_type in (_EPB, _SPB, _PB):

@@ -17,7 +17,7 @@ from restate_inspect.protocol.v1.messages import (
     MessageTable,
 )
 from restate_inspect.rules import Problem, counted
-from restate_inspect.schemaless import decode_schemaless
+from restate_inspect.schemaless import MAX_FIELD_BY_FIELD, check_parses, decode_schemaless
 
 _Fast = dict[int, tuple[Callable[[bytes], Message], int, MessageType]]
 
@@ -98,13 +98,17 @@ def _parse_body(raw: RawFrame, spec: MessageType) -> tuple[Message | None, Probl
     try:
         if spec.cls is not None:
             return spec.cls.FromString(raw.body), None
-        fields = decode_schemaless(raw.body)
+        check_parses(raw.body)
     except Exception as exc:  # untrusted bytes: every parse failure is a finding
         reason = str(exc).rsplit(": ", 1)[-1] or type(exc).__name__
         text = f"body of {spec.name} ({counted(raw.length, 'byte')}) does not parse: {reason}"
         return None, _problem(raw, "RI109", text, *where)
-    reserved = sorted({f.number for f in fields if f.number in RESERVED_ENTRY_FIELDS})
-    if spec.code >= CUSTOM_ENTRY_MIN and reserved:
+    if spec.code < CUSTOM_ENTRY_MIN or raw.length > MAX_FIELD_BY_FIELD:
+        return None, None  # a custom entry's fields are checked where they can be read
+    reserved = sorted(
+        {f.number for f in decode_schemaless(raw.body) if f.number in RESERVED_ENTRY_FIELDS}
+    )
+    if reserved:
         text = f"custom entry {spec.hex} uses reserved field(s) {reserved}"
         return None, _problem(raw, "RI110", text, *where)
     return None, None

@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from restate_inspect.events import HEADER_SIZE, Frame, MessageType, RawFrame
 from restate_inspect.protocol.v4.messages import LATEST, SCHEMAS, SUSPENSION, TABLES, MessageTable
 from restate_inspect.rules import Problem, counted
-from restate_inspect.schemaless import decode_schemaless
+from restate_inspect.schemaless import check_parses
 
 FLOOR: Final = 5  # an inferred stream's lowest label: V4's wire is V5's, and no SDK spoke V4
 _FUTURE_FIELD: Final = 4  # the V7 SuspensionMessage's only field
@@ -184,7 +184,7 @@ def _parse_body(raw: RawFrame, spec: MessageType) -> tuple[Message | None, Probl
     try:
         if spec.cls is not None:
             return spec.cls.FromString(raw.body), None
-        decode_schemaless(raw.body)
+        check_parses(raw.body)
     except Exception as exc:  # untrusted bytes: every parse failure is a finding
         reason = str(exc).rsplit(": ", 1)[-1] or type(exc).__name__
         text = f"body of {spec.name} ({counted(raw.length, 'byte')}) does not parse: {reason}"
