@@ -95,3 +95,13 @@ def test_an_unknown_escape_is_kept_quietly() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning would reach the user's terminal
         assert python_bytes("b'\\z\\x00'") == (b"\\z\x00", [])
+
+
+def test_a_number_of_many_digits_is_not_a_byte_and_is_shown_short() -> None:
+    """int() refuses strings of more than 4,300 digits: found by the fuzz campaign."""
+    data, problems = number_list_bytes("[" + "9" * 326_078 + ", 1]")
+    assert data == b"\x01"
+    (problem,) = problems
+    assert problem.message == (
+        "line 1, column 2: 999999999999… (326078 digits) is not a byte (-128 to 255)"
+    )

@@ -46,7 +46,8 @@ def number_list_bytes(text: str) -> tuple[bytes, list[Problem]]:
         while line + 1 < len(line_starts) and line_starts[line + 1] <= match.start():
             line += 1
         column = match.start() - line_starts[line] + 1
-        if match.lastgroup == "number" and -128 <= int(match.group()) <= 255:
+        number = match.group() if match.lastgroup == "number" else ""
+        if number and len(number) <= 4 and -128 <= int(number) <= 255:  # no int() of 10⁵ digits
             out.append(int(match.group()) % 256)
         elif match.lastgroup == "cut":  # JavaScript shows the first 100 only
             note = (
@@ -54,8 +55,9 @@ def number_list_bytes(text: str) -> tuple[bytes, list[Problem]]:
                 "util.inspect(bytes, {maxArrayLength: null}))"
             )
             problems.add(_problem(note, len(out), line + 1, column))
-        elif match.lastgroup == "number":
-            note = f"{match.group()} is not a byte (-128 to 255)"
+        elif number:
+            shown = number if len(number) <= 12 else f"{number[:12]}… ({len(number)} digits)"
+            note = f"{shown} is not a byte (-128 to 255)"
             problems.add(_problem(note, len(out), line + 1, column))
         else:
             note = f"{match.group()!r} is not part of a list of bytes"
