@@ -32,7 +32,7 @@ from restate_inspect.render.fields import field_spans
 from restate_inspect.rules import Problem
 from restate_inspect.tui import model
 from restate_inspect.tui.app import OPENED_CACHED, InspectorApp
-from restate_inspect.tui.looks import HIGHLIGHT_STYLE, KEYS, key_bar
+from restate_inspect.tui.looks import HIGHLIGHT_STYLE, KEYS, hex_line_width, key_bar
 from restate_inspect.tui.widgets import (
     DetailView,
     FieldTree,
@@ -884,6 +884,7 @@ def test_no_character_of_the_detail_is_lost_to_a_narrow_pane(size: tuple[int, in
         for _ in range(len(app.rows)):
             width = detail.scrollable_content_region.width
             assert max(line.cell_length for line in detail.lines) <= width  # none clipped
+            assert hex_line_width(app._hex_per_row()) <= width  # the bytes' lines do not wrap
             widest = max((fields.get_label_width(n) for n in _tree_nodes(fields)), default=0)
             assert fields.max_scroll_x + fields.scrollable_content_region.width >= widest
             await pilot.press("j")

@@ -44,6 +44,7 @@ from restate_inspect.tui.looks import (
     SECTION_STYLE,
     attempt_label,
     frame_header,
+    hex_line_width,
     hex_view_text,
     invocation_label,
     key_bar,
@@ -558,8 +559,10 @@ class InspectorApp(App[None]):
         self.query_one(DetailView).show_bytes(hex_view_text(frame, span, self._hex_per_row()))
 
     def _hex_per_row(self) -> int:
-        """16 bytes a line where they fit (offset, hex, text: 76 columns), else 8."""
-        return HEX_ROW if self.query_one(DetailView).scrollable_content_region.width >= 76 else 8
+        """16 bytes a line where they fit (offset, hex, text: 77 columns), else 8 (44),
+        else 4: a line that wraps is hard to read."""
+        width = self.query_one(DetailView).scrollable_content_region.width
+        return next((n for n in (HEX_ROW, 8) if width >= hex_line_width(n)), 4)
 
     @property
     def current_row(self) -> Row | None:

@@ -168,15 +168,25 @@ def payload_blocks(node: FieldNode) -> Iterator[RenderableType]:
 KIND_STYLES = {"json": "green", "text": "green", "string": "green", "hex": "dim"}
 
 
+def _hex_width(per_row: int) -> int:
+    """The hex part of a line: 3 columns a byte, and one more after each eight."""
+    return 3 * per_row + (per_row // 8 or 1)
+
+
+def hex_line_width(per_row: int) -> int:
+    """A line of the hex view: offset, hex, a space, text."""
+    return 10 + _hex_width(per_row) + 1 + per_row
+
+
 def hex_view_text(frame: Frame, highlight: Span | None, per_row: int = HEX_ROW) -> Text:
-    """The frame's bytes, per_row (8 or 16) a line: the header marked, the highlighted
+    """The frame's bytes, per_row (4, 8 or 16) a line: the header marked, the highlighted
     field's bytes (an offset range of the body) shown reversed."""
     data = frame.to_bytes()
     shown = data[:HEX_SHOWN]
     low, high = (HEADER_SIZE + highlight[0], HEADER_SIZE + highlight[1]) if highlight else (0, 0)
     cuts = sorted({0, HEADER_SIZE, low, high, len(shown)})  # where the style changes
     text = Text()
-    width = 3 * per_row + per_row // 8  # 3 columns a byte, and one more after each eight
+    width = _hex_width(per_row)
     for start in range(0, len(shown), per_row):
         end = min(start + per_row, len(shown))
         text.append(f"{frame.offset + start:08x}  ", "dim")
