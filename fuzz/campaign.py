@@ -153,13 +153,6 @@ def compress(rng: random.Random, data: bytes) -> bytes:
 # --- one case --------------------------------------------------------------------------------
 
 
-class _Kept(io.BytesIO):
-    """An output that the command cannot close (a wrapper it drops would close it)."""
-
-    def close(self) -> None:
-        pass
-
-
 class _TimeUp(Exception):
     pass
 
@@ -168,40 +161,48 @@ def _time_up(*_: object) -> None:
     raise _TimeUp
 
 
-def run_case(case: tuple[int, list[str], bytes, bool, float, int]) -> dict[str, Any]:
-    """Run one command on one input in this process; what went wrong, if anything."""
-    number, args, data, piped, seconds, limit = case
+Case = tuple[int, str, list[str], bytes, bool]  # number, input family, args, input, piped
 
-    path = Path(os.environ["FUZZ_TMP"]) / f"case-{os.getpid()}.bin"
+
+def run_case(case: Case) -> dict[str, Any]:
+    """Run one command on one input in this process; what went wrong, if anything. A
+    case that fails is saved by the worker: the campaign's process keeps no input."""
+    number, family, args, data, piped = case
+    seconds, limit, out_dir = _SETTINGS["seconds"], _SETTINGS["limit"], _SETTINGS["out"]
+    folder = Path(_SETTINGS["tmp"])
+    path, out_path, err_path = (folder / f"{name}-{os.getpid()}" for name in ("in", "out", "err"))
     path.write_bytes(data)
     argv = ["restate-inspect", *args, "-" if piped else str(path)]
-    out, err = _Kept(), _Kept()
     saved = sys.argv, sys.stdin, sys.stdout, sys.stderr
-    sys.argv = argv
-    sys.stdin = io.TextIOWrapper(io.BytesIO(data))
-    sys.stdout = io.TextIOWrapper(out, write_through=True)
-    sys.stderr = io.TextIOWrapper(err, write_through=True)
-    Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
-    started, code, problem = time.monotonic(), 0, None
-    signal.signal(signal.SIGALRM, _time_up)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        cli_main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except _TimeUp:
-        problem = f"over {seconds} s"
-    except MemoryError:
-        problem = "MemoryError"
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        stdout, stderr = out.getvalue(), err.getvalue()  # before the wrappers close them
-        sys.argv, sys.stdin, sys.stdout, sys.stderr = saved
-    spent = time.monotonic() - started
-    peak = _peak()
-    problem = problem or _judge(args, code, stdout, stderr, peak, limit)
-    return {"case": number, "args": argv[1:], "code": code, "seconds": round(spent, 3),
-            "peak_mb": peak // (1 << 20), "problem": problem}  # fmt: skip
+    with out_path.open("wb") as out, err_path.open("wb") as err:  # files: a command may close
+        sys.argv = argv
+        sys.stdin = io.TextIOWrapper(io.BytesIO(data))
+        sys.stdout = io.TextIOWrapper(out, write_through=True)
+        sys.stderr = io.TextIOWrapper(err, write_through=True)
+        Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
+        started, code, problem = time.monotonic(), 0, None
+        signal.signal(signal.SIGALRM, _time_up)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            cli_main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except _TimeUp:
+            problem = f"over {seconds} s"
+        except MemoryError:
+            problem = "MemoryError"
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.argv, sys.stdin, sys.stdout, sys.stderr = saved
+    spent, peak = time.monotonic() - started, _peak()
+    problem = problem or _judge(
+        args, code, out_path.read_bytes(), err_path.read_bytes(), peak, limit
+    )
+    result = {"case": number, "family": family, "args": argv[1:], "code": code,
+              "seconds": round(spent, 3), "peak_mb": peak >> 20, "problem": problem}  # fmt: skip
+    if problem is not None:
+        _save(Path(out_dir), data, result)
+    return result
 
 
 def _peak() -> int:
@@ -232,23 +233,26 @@ def _judge(
     return None
 
 
-def _worker_setup(tmp: str, memory: int) -> None:
-    os.environ["FUZZ_TMP"] = tmp
-    resource.setrlimit(resource.RLIMIT_AS, (memory * 4, memory * 4))  # a runaway stops here
+_SETTINGS: dict[str, Any] = {}  # a worker's: limits, where to write
+
+
+def _worker_setup(settings: dict[str, Any]) -> None:
+    _SETTINGS.update(settings)
+    memory = settings["limit"] * 4
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # a runaway stops here
 
 
 # --- the campaign ------------------------------------------------------------------------------
 
 
-def cases(
-    total: int, seed: int, shared: Path, seconds: float, limit: int
-) -> Iterator[tuple[Any, ...]]:
+def cases(total: int, seed: int, shared: Path) -> Iterator[Case]:
+    """The campaign's cases, made as they are taken: none is held."""
     rng = random.Random(seed)
     family_seeds = seeds(shared)
     for number in range(total):
         family, data = generated(rng, family_seeds)
         args = [*rng.choice(COMMANDS), *rng.choice(FORCED)]
-        yield (number, args, data, rng.random() < 0.3, seconds, limit), family
+        yield number, family, args, data, rng.random() < 0.3
 
 
 def main() -> int:
@@ -263,27 +267,24 @@ def main() -> int:
     args = parser.parse_args()
     limit = args.memory_mb << 20
     args.out.mkdir(parents=True, exist_ok=True)
-    generated_cases = list(cases(args.cases, args.seed, args.shared, args.seconds, limit))
-    families = {case[0]: family for case, family in generated_cases}
     tally: Counter[tuple[str, str]] = Counter()
     failures: Counter[str] = Counter()
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        settings = {"seconds": args.seconds, "limit": limit, "out": str(args.out), "tmp": tmp}
         pool = stack.enter_context(
             multiprocessing.get_context("fork").Pool(
-                args.workers, _worker_setup, (tmp, limit), maxtasksperchild=500
+                args.workers, _worker_setup, (settings,), maxtasksperchild=500
             )
         )
-        inputs = {case[0]: case for case, _ in generated_cases}
-        results = pool.imap_unordered(run_case, inputs.values(), chunksize=8)
-        for done, result in enumerate(results, 1):
+        made = cases(args.cases, args.seed, args.shared)
+        for done, result in enumerate(pool.imap_unordered(run_case, made, chunksize=4), 1):
             shown = result["args"]
             command = shown[0] + (" --json" if "--json" in shown else "")
-            tally[(command, families[result["case"]])] += 1
+            tally[(command, result["family"])] += 1
             if result["problem"] is not None:
                 failures[result["problem"].split(":")[0]] += 1
-                _save(args.out, inputs[result["case"]], result)
             if done % 1000 == 0:
                 rate = done / (time.monotonic() - started)
                 print(f"{done} cases, {sum(failures.values())} failures, {rate:.0f}/s", flush=True)
@@ -297,8 +298,7 @@ def main() -> int:
     return 1 if failures else 0
 
 
-def _save(out: Path, case: tuple[Any, ...], result: dict[str, Any]) -> None:
-    data = case[2]
+def _save(out: Path, data: bytes, result: dict[str, Any]) -> None:
     name = hashlib.sha256(data).hexdigest()[:16]
     (out / f"{name}.bin").write_bytes(data)
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
