@@ -375,3 +375,17 @@ def test_a_stored_v1_journal_reads_as_the_replay_of_all_its_rows() -> None:
     assert invocation.attempts[0].ending_text == "completed"
     assert (FAMILY.stored_type("GetState"), FAMILY.stored_type("Nope")) == (0x0800, None)
     assert FAMILY.stored_flags(completed=True) == 0x0001 and FAMILY.stored_flags(False) == 0
+
+
+def test_frames_in_a_row_that_break_a_rule_alike_are_one_finding() -> None:
+    """A million EndMessages after the End were a million findings, all kept."""
+    end = encode_frame(0x0005)
+    attempt = _attempt((RUNTIME, START), (SDK, end), *[(SDK, end)] * 4)
+    attempt.finish()
+    (finding,) = [f for f in attempt.all_findings() if f.code == "RI206"]
+    assert finding.repeats == 4
+    assert "EndMessage after the end message at offset 0x0; and 3 more like it" in finding.message
+    output = encode_frame(0x0401, pb.OutputEntryMessage(value=b"1"))
+    apart = _attempt((RUNTIME, START), (SDK, end), (SDK, end), (SDK, output), (SDK, end))
+    apart.finish()  # another type between: findings of their own
+    assert [f.repeats for f in apart.all_findings() if f.code == "RI206"] == [1, 1, 1]

@@ -52,6 +52,8 @@ class Fact(NamedTuple):
     entry_index: int | None = None
     command_index: int | None = None
     completion_id: int | None = None
+    repeats: int = 1  # frames in a row that broke the rule alike: one finding says them all
+    last: Frame | None = None  # ... the last of them
 
 
 @dataclass(frozen=True)
@@ -266,8 +268,26 @@ class Attempt(ABC):
         if isinstance(item, DecodedFrame):
             frame = frame or item.frame
             entry_index = item.entry_index if entry_index is None else entry_index
+        previous = self._facts[-1] if self._facts else None
+        if previous is not None and self._repeats(previous, code, frame, moment):
+            self._facts[-1] = previous._replace(repeats=previous.repeats + 1, last=frame)
+            return  # a million frames after the End are one finding, not a million
         fact = Fact(moment, code, text, frame, entry_index, command_index, completion_id)
         self._facts.append(fact)
+
+    def _repeats(self, previous: Fact, code: str, frame: Frame | None, moment: Moment) -> bool:
+        """The same rule broken by a frame of the same type as the previous fact's (last)
+        frame, which came right before it."""
+        first = previous.frame
+        if first is None or frame is None or previous.code != code or first.type != frame.type:
+            return False
+        timeline = self.timeline
+        if len(timeline) < 2 or timeline[-1] is not moment:
+            return False
+        before = timeline[-2].item
+        return isinstance(before, DecodedFrame) and before.frame is (
+            previous.last or previous.frame
+        )
 
     def finish(self) -> list[Problem]:
         """The rules that need the whole attempt, and every fact made a finding; the
@@ -347,9 +367,12 @@ class Attempt(ABC):
     def _finding(self, fact: Fact, missing: Direction | None) -> Problem:
         frame = fact.frame
         suffix = self._explained(fact, missing)
+        more = ""
+        if fact.repeats > 1 and fact.last is not None:
+            more = f"; and {fact.repeats - 1:,} more like it, to offset {fact.last.offset:#x}"
         return Problem(
             fact.code,
-            fact.text + (suffix or ""),
+            fact.text + more + (suffix or ""),
             frame.offset if frame else None,
             (HEADER_SIZE + frame.length) if frame else None,
             stream=self.stream,
@@ -360,6 +383,7 @@ class Attempt(ABC):
             after_loss=suffix is not None and suffix in (AFTER_LOSS, *WITHOUT_BODY.values()),
             command_index=fact.command_index,
             completion_id=fact.completion_id,
+            repeats=fact.repeats,
         )
 
     def _explained(self, fact: Fact, missing: Direction | None) -> str | None:
