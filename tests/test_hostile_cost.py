@@ -222,3 +222,14 @@ def test_a_lambda_envelope_of_64_mb_in_a_small_gzip_stays_small(tmp_path: Path) 
     peak, out = peak_rss(["decode", str(path)])
     assert peak < LIMIT_BYTES
     assert "1 frame, 47185928 bytes" in out
+
+
+def test_an_attempt_of_30000_frames_as_json_stays_small(tmp_path: Path) -> None:
+    """Found by the fuzz campaign: journal --json holds an attempt's records together,
+    and orjson's lines kept 4 KB each (335 MB for a 250 KB stream)."""
+    entry = encode_frame(0x0800, pb.SetStateEntryMessage(key=b"k", value=b"v"))  # SetState
+    path = tmp_path / "many.bin"
+    path.write_bytes(entry * 30_000)
+    peak, out = peak_rss(["journal", "--json", "--protocol-version", "1", str(path)])
+    assert out.count('"kind":"frame"') == 30_000
+    assert peak < 150 * 1024 * 1024
