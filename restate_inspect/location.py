@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final, NamedTuple
-
-# Makes a NamedTuple record from a tuple of its fields without the Python-level __new__ that
-# NamedTuple generates: the hot paths make one per packet, segment, body piece or frame.
-new_record: Final = tuple.__new__
+from typing import NamedTuple
 
 
 class Direction(StrEnum):
