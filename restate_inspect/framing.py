@@ -305,7 +305,6 @@ class _Search:
         self.at = start  # positions before it have been looked at
         self.limit, self.hints = limit, hints
         self._by_end: list[tuple[int, int]] = []  # waiting candidates: (end, position) heap
-        self._ending: dict[int, list[int]] = {}  # ... by end, for one that ends the bytes
         self._waiting: deque[int] = deque()  # ... by position (decided ones left lazily)
         self._decided: set[int] = set()
 
@@ -321,7 +320,6 @@ class _Search:
             end = pos + HEADER_SIZE + length
             if end + HEADER_SIZE > top and end != top:  # decided when more bytes come
                 heapq.heappush(self._by_end, (end, pos))
-                self._ending.setdefault(end, []).append(pos)
                 self._waiting.append(pos)
             elif self._frame(buffer, base, pos):
                 found.append(pos)
@@ -335,11 +333,17 @@ class _Search:
         return None, keep - base
 
     def _decidable(self, top: int) -> list[int]:
-        """The waiting candidates whose bodies have come, and what follows them."""
-        ready = list(self._ending.pop(top, ()))
-        while self._by_end and self._by_end[0][0] + HEADER_SIZE <= top:
-            ready.append(heapq.heappop(self._by_end)[1])
-        ready = [pos for pos in ready if pos not in self._decided]
+        """The waiting candidates whose bodies have come, and what follows them (or that
+        end where the bytes do)."""
+        ready, later = [], []
+        while self._by_end and self._by_end[0][0] <= top:
+            end, pos = heapq.heappop(self._by_end)
+            if end + HEADER_SIZE <= top or end == top:
+                ready.append(pos)
+            else:
+                later.append((end, pos))  # the header after it has not all come
+        for waiting in later:
+            heapq.heappush(self._by_end, waiting)
         self._decided.update(ready)
         return ready
 
