@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, Final
 
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from restate_inspect.events import Frame, FrameContext
@@ -222,7 +222,10 @@ def later_fields(frame: Frame) -> dict[str, Any]:
         return {}
     if not _has_unknown(frame.message):
         return {}
-    newest = spec.cls.FromString(frame.body)
+    try:
+        newest = spec.cls.FromString(frame.body)
+    except DecodeError:  # the later schema reads those bytes otherwise (bad UTF-8): not its
+        return {}
     out: dict[str, Any] = {}
     _collect(newest, "", frame.version or 0, out)
     return out
