@@ -4,7 +4,7 @@ rule tests of each family build their breaches with them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -126,3 +126,19 @@ def same_for_a_pair(attempts: Sequence[Attempt]) -> tuple[list[str], list[str]] 
     captured = sorted(c for c in findings(*attempts) if c not in CAPTURE_ONLY)
     paired = sorted(c for c in findings(*(p for p in pairs if p is not None)))
     return captured, paired
+
+
+def assert_same_for_a_pair(
+    code: str, broken: Callable[[], list[Attempt]], clean: Callable[[], list[Attempt]]
+) -> None:
+    """A rule case's attempts find the same as pairs as in a capture, except what only a
+    capture can show, which a pair never finds."""
+    for attempts in (broken(), clean()):
+        both = same_for_a_pair(attempts)
+        if both is None:
+            continue  # made of what only a capture has
+        captured, paired = both
+        assert paired == captured
+    if code in CAPTURE_ONLY:
+        pair = same_for_a_pair(broken())
+        assert pair is None or code not in pair[1]

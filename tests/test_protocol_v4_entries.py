@@ -8,7 +8,7 @@ from restate_inspect.framing import encode_frame
 from restate_inspect.protocol import view_of
 from restate_inspect.protocol.v4.entries import VIEW, attempt_fields, badges, waits
 from restate_inspect.protocol.v4.journal import AttemptJournal
-from tests.attempts import R, S, Step, built
+from tests.attempts import R, S, built
 from tests.v4_frames import (
     CLEAN,
     END,
@@ -18,8 +18,8 @@ from tests.v4_frames import (
     REQUESTED_ACK,
     RUN_ACK,
     SLEPT,
-    attempt,
     error,
+    journal_of,
     pb,
     pb7,
     ran,
@@ -32,13 +32,6 @@ from tests.v4_frames import (
     v7,
     v7_run,
 )
-
-
-def journal_of(*steps: Step, **options: object) -> AttemptJournal:
-    (invocation,) = built(attempt(*steps, **options))  # type: ignore[arg-type]
-    first = invocation.attempts[0]
-    assert isinstance(first, AttemptJournal)
-    return first
 
 
 def rows(journal: AttemptJournal) -> list[tuple[DecodedFrame, object]]:

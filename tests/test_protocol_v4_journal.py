@@ -22,6 +22,7 @@ from tests.v4_frames import (
     SLEPT,
     attempt,
     error,
+    journal_of,
     pb,
     pb7,
     run,
@@ -35,12 +36,7 @@ from tests.v4_frames import (
     value,
 )
 
-
-def journal(*steps: Step, **options: object) -> AttemptJournal:
-    (invocation,) = built(attempt(*steps, **options))  # type: ignore[arg-type]
-    first = invocation.attempts[0]
-    assert isinstance(first, AttemptJournal)
-    return first
+journal = journal_of
 
 
 def test_commands_are_numbered_and_their_ids_linked_to_the_notifications() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 from restate_inspect.framing import encode_frame
 from restate_inspect.protocol.v4._proto import v6_pb2, v7_pb2
-from tests.attempts import Attempt, R, S, Step
+from restate_inspect.protocol.v4.journal import AttemptJournal
+from tests.attempts import Attempt, R, S, Step, built
 
 ID = bytes(range(24))
 V5 = "application/vnd.restate.invocation.v5"
@@ -110,3 +111,11 @@ def v7_suspension(tree: Any) -> list[Step]:
 
 def replayed(known: int, *entries: bytes) -> list[Step]:
     return [(R, start(known)), *((R, e) for e in entries)]
+
+
+def journal_of(*steps: Step, **options: Any) -> AttemptJournal:
+    """The V4+ journal of one attempt made of the steps."""
+    (invocation,) = built(attempt(*steps, **options))
+    first = invocation.attempts[0]
+    assert isinstance(first, AttemptJournal)
+    return first
