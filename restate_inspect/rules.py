@@ -104,9 +104,9 @@ _CATALOGUE = (
          "capture"),
     Rule("RI318", _W, "the proxy's upstream refused a connection: the runtime's was closed too",
          "proxy"),
-    # The conversation of an attempt: stream shape.
     Rule("RI319", _W, "a packet longer than any snap length: only its first 256 KiB are read",
          "capture"),
+    # The conversation of an attempt: stream shape.
     Rule("RI201", _E, "the request does not begin with a StartMessage", _SHAPE),
     Rule("RI202", _E, "the runtime sends an SDK message, or a second StartMessage", _SHAPE),
     Rule("RI203", _E, "the runtime replays more or fewer entries than known_entries", _SHAPE),
@@ -141,6 +141,8 @@ _CATALOGUE = (
     Rule("RI241", _I, "V2 retry fields under a V1 content type", _SHAPE),
     Rule("RI242", _I, "the runtime aborted the attempt (reset its stream) before the SDK ended it",
          _SHAPE),
+    Rule("RI243", _W, "an attempt of more than 100,000 frames: the rest are counted, not checked",
+         "journal"),
     # V4+: commands and notifications.
     Rule("RI411", _E, "StartMessage with known_entries 0 (the journal always holds its input)",
          _LIFECYCLE),
@@ -175,8 +177,9 @@ _CATALOGUE = (
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _CATALOGUE}
 # Findings that say some of the input was not checked at all: bytes that could not be framed,
-# a version no family reads, one that could not be told. `check` never calls that clean.
-UNCHECKED: frozenset[str] = frozenset({"RI104", "RI114", "RI116"})
+# a version no family reads, one that could not be told, frames beyond what an attempt keeps.
+# `check` never calls that clean.
+UNCHECKED: frozenset[str] = frozenset({"RI104", "RI114", "RI116", "RI243"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,3 +233,21 @@ def test_an_attempt_of_30000_frames_as_json_stays_small(tmp_path: Path) -> None:
     peak, out = peak_rss(["journal", "--json", "--protocol-version", "1", str(path)])
     assert out.count('"kind":"frame"') == 30_000
     assert peak < 150 * 1024 * 1024
+
+
+def test_an_attempt_of_400000_empty_frames_keeps_what_it_needs(tmp_path: Path) -> None:
+    """The shape of a 58 KB file that expands to 5,000,000 empty frames (here fewer, as the
+    bound is the same): an attempt keeps MOST_MOMENTS of them and counts the rest (RI243),
+    where it kept all, at about 1 KB each."""
+    path = tmp_path / "empty.bin.gz"
+    path.write_bytes(gzip.compress(encode_frame(0x0C00, b"") * 400_000, 9))
+    assert path.stat().st_size < 10_000
+    peak, out = peak_rss(["journal", "--json", "--protocol-version", "1", str(path)])
+    assert peak < LIMIT_BYTES
+    records = [json.loads(line) for line in out.splitlines()]
+    (excess,) = [r for r in records if r.get("code") == "RI243"]
+    assert "300,000 frames more" in excess["message"]
+    assert excess["offset"] == 100_000 * 8
+    assert sum(r["kind"] == "frame" for r in records) == 100_000
+    (invocation,) = [r for r in records if r["kind"] == "invocation"]
+    assert invocation["ending"] == "not read to its end: more than 100,000 frames (RI243)"

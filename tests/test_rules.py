@@ -13,6 +13,7 @@ from restate_inspect.framing import encode_frame
 from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.location import StreamKey
 from restate_inspect.pipeline import decode_events
+from restate_inspect.protocol import attempt as attempt_module
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.protocol.v1.journal import IN_FLIGHT
 from restate_inspect.rules import RULES, Problem, RepeatedProblems
@@ -23,6 +24,7 @@ from tests.attempts import (
     S,
     Step,
     assert_same_for_a_pair,
+    built,
     events,
     findings,
 )
@@ -302,7 +304,31 @@ def test_a_suspension_on_what_was_answered_long_before_breaks_the_rule(
 
 def test_every_journal_rule_has_a_case() -> None:
     journal_rules = {code for code in RULES if code.startswith("RI2")}
-    assert journal_rules == {case[0] for case in CASES}
+    # RI243 needs a smaller MOST_MOMENTS: its test is the next one
+    assert journal_rules == {case[0] for case in CASES} | {"RI243"}
+
+
+def test_an_attempt_longer_than_it_keeps_counts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames past MOST_MOMENTS are counted, not kept: the attempt is not said unended (its
+    end may be among them), and the summary counts every frame."""
+    monkeypatch.setattr(attempt_module, "MOST_MOMENTS", len(CLEAN) + 2)
+    assert findings(_with(*CLEAN[:3], (S, SET), (S, SET), CLEAN[3])) == []  # just what it keeps
+    longer = _with(*CLEAN[:3], (S, SET), (S, SET), (S, SET), CLEAN[3])
+    (invocation,) = built(longer)
+    (attempt,) = invocation.attempts
+    (finding,) = attempt.all_findings()
+    assert finding.code == "RI243" and finding.direction is S
+    # the first frame not kept is the End, after the SDK's Output and three SetStates
+    assert finding.offset == len(OUTPUT + SET * 3)
+    assert "1 frame more" in finding.message and "0 problems more" in finding.message
+    assert len(list(attempt.frames())) == 6 and attempt.excess.frames == 1
+    assert attempt.ending_text == "not read to its end: more than 6 frames (RI243)"
+    assert findings(_with(*CLEAN[:3], (S, SET), (S, SET), (S, SET), CLEAN[3], http=None)) == [
+        "RI243"
+    ]
+    (invocation,) = built(_with(*CLEAN[:3], (S, SET), (S, SET), (S, SET), (S, 5), CLEAN[3]))
+    (finding,) = invocation.attempts[0].all_findings()
+    assert "1 frame more" in finding.message and "1 problem more" in finding.message
 
 
 def test_rules_say_what_they_saw() -> None:

@@ -114,6 +114,8 @@ def show_journal(
 def _tally_invocation(tally: Tally, invocation: Invocation) -> None:
     tally.streams += len(invocation.attempts)
     for attempt in invocation.attempts:
+        tally.frames += attempt.excess.frames
+        tally.bytes += attempt.excess.bytes
         for moment in attempt.timeline:
             if moment.item is not None:
                 tally.add(moment.item)
@@ -131,8 +133,8 @@ CHECK_HELP = """Check the conversation against the protocol's rules: every findi
 code, severity, invocation, attempt, stream, direction, offset and entry index.
 
 Exit code 1 when a finding is an error (or, with --fail-on, a warning or any finding), and
-when some of the input could not be checked at all (RI104, RI114, RI116): nothing found
-wrong is never said of bytes that were not read.
+when some of the input could not be checked at all (RI104, RI114, RI116, RI243): nothing
+found wrong is never said of bytes that were not read.
 
 \b
 Examples:

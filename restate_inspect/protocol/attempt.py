@@ -23,6 +23,9 @@ START: Final = 0x0000  # the StartMessage's type, in every version
 # Bytes of a stream that no frame holds: missing from the capture, skipped, cut off, or
 # unframable. Entries numbered after them may be numbered wrong, and a frame may be gone.
 SDK_ENDING: Final = 3  # _order's group of the SDK's terminal message: the last
+# What an attempt keeps of its frames and problems: beyond, they are counted (RI243), so that
+# memory follows what the tool needs, not what a hostile stream holds (5,000,000 empty frames).
+MOST_MOMENTS: Final = 100_000
 LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"})
 # What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
 SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
@@ -121,6 +124,7 @@ class Attempt(ABC):
         self._facts: list[Fact] = []
         self._untimed: list[DecodedFrame] = []
         self._lost: dict[Direction, int] = {}  # offset of the first loss
+        self.excess = Excess()  # what it holds beyond MOST_MOMENTS
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -128,7 +132,9 @@ class Attempt(ABC):
         """The next frame (or reader's problem) of the attempt. Frames without a capture
         time (a pair of files: all the request, then all the response) wait for finish(),
         which puts them in the order the protocol implies."""
-        if isinstance(item, DecodedFrame) and item.frame.time is None and item.frame.direction:
+        if len(self.timeline) + len(self._untimed) >= MOST_MOMENTS:
+            self.excess.count(item)
+        elif isinstance(item, DecodedFrame) and item.frame.time is None and item.frame.direction:
             self._untimed.append(item)
         else:
             self._take(item)
@@ -169,7 +175,10 @@ class Attempt(ABC):
         self._started(StoredStart.of(journal), None)
 
     def unended_text(self) -> str:
-        """No terminal message, and the bodies cut short that explain it."""
+        """No terminal message, and the bodies cut short that explain it; or none read, in
+        the frames beyond what the attempt keeps."""
+        if self.excess.frames:
+            return f"not read to its end: more than {MOST_MOMENTS:,} frames (RI243)"
         cut: dict[str, list[str]] = {}
         for direction in (RUNTIME, SDK):
             how = self.ends.get(direction, "end")
@@ -296,7 +305,9 @@ class Attempt(ABC):
             self._take(item)
         self._untimed = []
         end = Moment(None, [])
-        if self.interpreted:
+        if self.excess.first is not None:
+            self.said(end, "RI243", self.excess.text(), self.excess.first)
+        elif self.interpreted:  # (an attempt not read to its end cannot be said unended)
             self._at_the_end(end)
         self._http(end)
         missing = self._missing_body()
@@ -443,6 +454,34 @@ class Attempt(ABC):
         for moment in self.timeline:
             if isinstance(moment.item, DecodedFrame):
                 yield moment.item
+
+
+class Excess:
+    """The frames and problems of an attempt beyond MOST_MOMENTS: counted, not kept."""
+
+    def __init__(self) -> None:
+        self.frames = self.bytes = self.problems = 0
+        self.first: Frame | None = None
+        self.last: Frame | None = None
+
+    def count(self, item: DecodedFrame | Problem) -> None:
+        if isinstance(item, Problem):
+            self.problems += 1
+            return
+        self.frames += 1
+        self.bytes += HEADER_SIZE + item.frame.length
+        self.first = self.first or item.frame
+        self.last = item.frame
+
+    def text(self) -> str:
+        last = f", the last at offset {self.last.offset:#x}" if self.last is not None else ""
+        frames = f"{self.frames:,} frame" + "s" * (self.frames != 1)
+        problems = f"{self.problems:,} problem" + "s" * (self.problems != 1)
+        return (
+            f"the attempt goes on past {MOST_MOMENTS:,} frames and problems: {frames} more"
+            f"{last}, and {problems} more, are counted, not kept in the journal or checked "
+            "(decode shows every frame)"
+        )
 
 
 CUT_BY: Final = {"reset": "reset", "closed": "cut by the connection's close",

@@ -24,7 +24,7 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import Decoded
 from restate_inspect.protocol import flag_names, interpreted
 from restate_inspect.render.fields import FieldNode, field_tree
-from restate_inspect.rules import Problem, Severity, counted
+from restate_inspect.rules import UNCHECKED, Problem, Severity, counted
 from restate_inspect.streams import StreamSummary, Tally, discovery_manifest
 from restate_inspect.values import pretty_json, safe_text, time_of_day
 
@@ -304,7 +304,8 @@ class TextRenderer:
         counts = severity_counts(tally)
         text = f"{counted(invocations, 'invocation')} checked; " + (counts or "no findings")
         if unchecked:
-            not_read = f"{counted(unchecked, 'part')} not read (RI104, RI114, RI116)"
+            codes_unchecked = ", ".join(sorted(UNCHECKED))
+            not_read = f"{counted(unchecked, 'part')} not read ({codes_unchecked})"
             text = f"not all checked: {not_read}; {text}"
         style = "bold red" if tally.problems[Severity.ERROR] or unchecked else "dim"
         self.print(Text(text, style))
