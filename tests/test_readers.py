@@ -27,13 +27,14 @@ from restate_inspect.readers import (
     InputFormat,
     capture_kind,
     decoded_bytes,
+    input_size,
     pair_name,
     read_input,
     read_pair,
     sniff,
     stream_events,
 )
-from restate_inspect.readers.compressed import Decompressing, decompressing
+from restate_inspect.readers.compressed import MAGIC_SIZE, Decompressing, decompressing
 from restate_inspect.rules import Problem
 from tests.helpers import SAMPLES
 
@@ -301,6 +302,22 @@ def test_raw_format_takes_compressed_bytes_as_they_are(tmp_path: Path) -> None:
     packed.write_bytes(gzip.compress(REQUEST))
     events = _events(packed, input_format=InputFormat.RAW)
     assert _bytes(events) == packed.read_bytes()
+
+
+@pytest.mark.parametrize("codec", COMPRESSORS)
+def test_progress_counts_what_a_compressed_file_holds(codec: str, tmp_path: Path) -> None:
+    """A small compressed file that expands a lot: progress moves with the decompressed bytes
+    (the file's own are read at once), against the size gzip tells; bzip2 and xz tell none."""
+    stream = REQUEST * (4_000_000 // len(REQUEST))
+    packed = tmp_path / f"stream.bin.{codec}"
+    packed.write_bytes(COMPRESSORS[codec](stream))
+    assert packed.stat().st_size < len(stream) // 20
+    assert input_size(str(packed)) == (len(stream) if codec == "gzip" else None)
+    assert input_size(str(CAPTURE)) == CAPTURE.stat().st_size
+    told: list[int] = []
+    _events(packed, progress=told.append)
+    assert told == sorted(told) and len(set(told)) > 30
+    assert len(stream) - MAGIC_SIZE <= told[-1] <= len(stream)
 
 
 def test_decompressing_holds_a_bounded_amount_however_much_data_expands() -> None:

@@ -80,9 +80,14 @@ def taken(buffer: io.StringIO) -> bytes:
 @contextmanager
 def progress_bar(path: str | None) -> Iterator[Callable[[int], None] | None]:
     """A bar on stderr for a large file (large once decompressed), when stderr is a terminal.
-    It counts the bytes read from the file."""
-    size = os.path.getsize(path) if path and path != "-" and os.path.isfile(path) else 0
-    if not size or not sys.stderr.isatty() or input_size(str(path)) < PROGRESS_FROM:
+    It counts the bytes the file holds, decompressed; a compressed file that does not say
+    how much it holds (bzip2, xz), or holds more than it said, gets a count without a bar."""
+    on_disk = os.path.getsize(path) if path and path != "-" and os.path.isfile(path) else 0
+    if not on_disk or not sys.stderr.isatty():
+        yield None
+        return
+    total = input_size(str(path))
+    if total is not None and total < PROGRESS_FROM:
         yield None
         return
     # imported here: only large inputs need it, and it is slow to import
@@ -102,14 +107,16 @@ def progress_bar(path: str | None) -> Iterator[Callable[[int], None] | None]:
         console=console_for(ColorMode.AUTO, stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task("reading", total=size)
-        step = max(size // 200, 1 << 16)
+        task = bar.add_task("reading", total=total)
+        step = max((total or 0) // 200, 1 << 16)
         last = [0]
 
         def advance(done: int) -> None:
             if done - last[0] >= step:
                 last[0] = done
-                bar.update(task, completed=done)
+                # gzip's size is modulo 4 GiB: what is read beyond grows it
+                grown = None if total is None else max(done, total)
+                bar.update(task, completed=done, total=grown)
 
         yield advance
 

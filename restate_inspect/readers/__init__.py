@@ -21,7 +21,12 @@ from typing import Any, BinaryIO, Final, TypeVar
 from restate_inspect.events import InputEvent, Packet
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.capture import CaptureDecoder
-from restate_inspect.readers.compressed import GZIP_MAGIC, MAGIC_SIZE, decompressing
+from restate_inspect.readers.compressed import (
+    GZIP_MAGIC,
+    MAGIC_SIZE,
+    Decompressing,
+    decompressing,
+)
 from restate_inspect.readers.formats import (
     InputError,
     InputFormat,
@@ -105,7 +110,7 @@ class _Rewound:
     def __init__(self, first: bytes, handle: Readable, progress: Progress | None) -> None:
         self._first = first
         self._handle = handle
-        self._progress = progress
+        self.progress = progress
         self._count = 0
 
     def read(self, size: int = -1, /) -> bytes:
@@ -128,8 +133,8 @@ class _Rewound:
 
     def _counted(self, data: bytes) -> bytes:
         self._count += len(data)
-        if self._progress is not None:
-            self._progress(self._count)
+        if self.progress is not None:
+            self.progress(self._count)
         return data
 
 
@@ -141,15 +146,17 @@ def _and_then(
     yield from problems()
 
 
-def input_size(path: str) -> int:
-    """The bytes a file holds, decompressed where its format tells that cheaply (gzip's
-    trailer, modulo 4 GiB); its size on disk otherwise."""
+def input_size(path: str) -> int | None:
+    """The bytes a file holds once decompressed, as the progress of reading it counts them:
+    its size on disk, gzip's trailer (modulo 4 GiB), or None for bzip2 and xz, which do not
+    tell it before their end."""
     size = os.path.getsize(path)
     with _open(path) as handle:
-        if size >= _GZIP_SMALLEST and handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
+        first = handle.read(MAGIC_SIZE)
+        if size >= _GZIP_SMALLEST and first.startswith(GZIP_MAGIC):
             handle.seek(-4, os.SEEK_END)
-            return max(size, int.from_bytes(handle.read(4), "little"))
-    return size
+            return int.from_bytes(handle.read(4), "little")
+        return None if isinstance(decompressing(first, handle), Decompressing) else size
 
 
 _GZIP_SMALLEST: Final = 18  # header and trailer
@@ -255,7 +262,8 @@ def read_input(
         handle = opened = _open(path)
     try:
         first = handle.read(MAGIC_SIZE)
-        reader: Readable = _Rewound(first, handle, progress)
+        file_reader = _Rewound(first, handle, progress)
+        reader: Readable = file_reader
         unpacked = None if input_format is InputFormat.RAW else decompressing(first, reader)
         if isinstance(unpacked, str):
             name = "FILE" if label == "<stdin>" else label
@@ -268,7 +276,8 @@ def read_input(
             first = unpacked.read(MAGIC_SIZE)
             if not first and unpacked.error is not None:
                 raise InputError(f"cannot read {label}: {unpacked.error}")
-            reader = _Rewound(first, unpacked, None)  # progress counts the file's bytes
+            file_reader.progress = None  # progress counts what the file holds, decompressed
+            reader = _Rewound(first, unpacked, progress)
             late = unpacked.problems
         if input_format in (InputFormat.PCAP, InputFormat.PCAPNG) or (
             input_format is InputFormat.AUTO and is_capture(first)
