@@ -209,8 +209,9 @@ class Problem:
     after_loss: bool = False
     command_index: int | None = None  # V4+ journal findings: the command it is about
     completion_id: int | None = None  # ... or the completion id
-    repeats: int = 1  # a text reader's problem, found so often in a row (RepeatedProblems)
+    repeats: int = 1  # a reader's problem, found so often in a row (RepeatedProblems)
     last: tuple[int | None, int | None] | None = None  # ... the line and column of the last
+    to_packet: int | None = None  # ... or its packet
 
     @property
     def rule(self) -> Rule:
@@ -240,19 +241,27 @@ class _Run:
         if self.count == 1:
             return self.first
         last = self.last
-        where = f"line {last.line}, column {last.column}" if last.line else "the same offset"
+        where = (
+            f"line {last.line}, column {last.column}"
+            if last.line
+            else f"packet {last.packet}"
+            if last.packet
+            else "the same offset"
+        )
         return replace(
             self.first,
             message=f"{self.first.message}; and {self.count - 1:,} more like it, to {where}",
             repeats=self.count,
-            last=(last.line, last.column),
+            last=(last.line, last.column) if last.line else None,
+            to_packet=last.packet,
         )
 
 
 class RepeatedProblems:
-    """A text reader's problems, one finding for each kind that repeats over a stretch of
-    input in which no byte was read: `-f hex` on 369,090 'g's is one RI001 that says how
-    many and where they end, not 369,090 findings that all must be kept and printed."""
+    """A reader's problems, one finding for each kind that repeats over a stretch of input
+    in which no byte was read: `-f hex` on 369,090 'g's is one RI001 that says how many and
+    where they end, not 369,090 findings that all must be kept and printed; so are 300,000
+    malformed packets with nothing read between them."""
 
     def __init__(self) -> None:
         self._done: list[Problem] = []

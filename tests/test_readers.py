@@ -36,6 +36,7 @@ from restate_inspect.readers import (
 )
 from restate_inspect.readers.compressed import MAGIC_SIZE, Decompressing, decompressing
 from restate_inspect.rules import Problem
+from tests import capturewriter as cw
 from tests.helpers import SAMPLES
 
 REQUEST = (SAMPLES / "v1-call-other.req.bin").read_bytes()
@@ -335,6 +336,32 @@ def test_decompressing_holds_a_bounded_amount_however_much_data_expands() -> Non
         tracemalloc.stop()
     assert total == 64 * 1024 * 1024
     assert peak < 8 * CHUNK_SIZE
+
+
+def test_packets_that_break_alike_with_nothing_read_between_are_one_finding(
+    tmp_path: Path,
+) -> None:
+    """3,000 cut-short IPv4 packets, each after an ARP packet (skipped, nothing read): one
+    RI307 with the count and the last packet; a packet that is read ends the run."""
+    cut = cw.link(cw.EN10MB, cw.ipv4("10.0.0.1", "10.0.0.2", b""))[:17]
+    arp = b"\x02" * 12 + b"\x08\x06" + bytes(28)
+    packets = [cw.Packet(float(i), data) for i in range(3_000) for data in (arp, cut)]
+    path = tmp_path / "malformed.pcap"
+    path.write_bytes(cw.pcap(packets))
+    problems = [e for e in _events(path) if isinstance(e, Problem)]
+    assert [(p.code, p.packet, p.repeats, p.to_packet) for p in problems] == [
+        ("RI307", 2, 3_000, 6_000)
+    ]
+    assert problems[0].message.endswith("; and 2,999 more like it, to packet 6000")
+    request = cw.tcp_header(40000, 9080, 1, 1, 0x18) + b"POST /invoke/S/h HTTP/1.1\r\n\r\n"
+    read = cw.Packet(9.0, cw.link(cw.EN10MB, cw.ipv4("10.0.0.1", "10.0.0.2", request)))
+    path.write_bytes(cw.pcap([*packets[:4], read, *packets[4:6]]))
+    events = _events(path)
+    problems = [e for e in events if isinstance(e, Problem)]
+    assert [(p.code, p.packet, p.repeats) for p in problems[:2]] == [
+        ("RI307", 2, 2),
+        ("RI307", 7, 1),  # after a packet that was read: another run
+    ]
 
 
 def test_a_live_capture_on_a_pipe_is_decoded_as_it_comes() -> None:

@@ -41,7 +41,7 @@ from restate_inspect.readers.journaldump import (
     parsed_rows,
 )
 from restate_inspect.readers.pcapfile import Readable, is_capture, read_packets
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, RepeatedProblems
 
 __all__ = [
     "CHUNK_SIZE",
@@ -175,8 +175,11 @@ def capture_kind(path: str) -> str | None:
 def capture_events(handle: Readable, label: str, *, live: bool = False) -> Iterator[InputEvent]:
     """Every event of a pcap or pcapng capture, packet by packet. live: the packets come as
     they are captured (a pipe); while none comes, capture time is taken to go on as the
-    clock does."""
+    clock does. Problems of packets (none of a stream's bytes) that repeat with nothing
+    else between are one finding (RepeatedProblems)."""
     decoder = CaptureDecoder()
+    runs = RepeatedProblems()
+    pending = False  # runs hold problems
     number = 0  # of the last packet read
     last: tuple[float, float] | None = None  # its capture time, and the clock's then
     items = read_packets(handle, label)
@@ -186,6 +189,13 @@ def capture_events(handle: Readable, label: str, *, live: bool = False) -> Itera
             if live and item.time is not None:
                 last = (item.time, time.monotonic())
             for event in decoder.packet(item):  # a loop here, not a generator per packet
+                if isinstance(event, Problem) and event.offset is None:
+                    runs.add(replace(event, packet=event.packet or number))
+                    pending = True
+                    continue
+                if pending:
+                    yield from runs.taken()
+                    pending = False
                 yield event if event.__class__ is not Problem else _placed(event, number)
         elif isinstance(item, _Pause):
             if last is not None:
@@ -193,7 +203,10 @@ def capture_events(handle: Readable, label: str, *, live: bool = False) -> Itera
                 for event in decoder.idle(now):
                     yield _placed(event, number)
         elif isinstance(item, Problem):
+            yield from runs.taken()
+            pending = False
             yield replace(item, packet=number + 1)  # the reader's: about the packet after
+    yield from runs.taken()
     yield from decoder.end_of_capture()
 
 

@@ -249,7 +249,10 @@ def problem_record(problem: Problem) -> dict[str, Any]:
         record["column"] = problem.column
     if problem.repeats > 1:  # one finding for a run of the same problem
         record["repeats"] = problem.repeats
-        record["to_line"], record["to_column"] = problem.last or (None, None)
+        if problem.to_packet is not None:
+            record["to_packet"] = problem.to_packet
+        else:
+            record["to_line"], record["to_column"] = problem.last or (None, None)
     if problem.packet is not None:
         record["packet"] = problem.packet
     if problem.after_loss:
