@@ -344,7 +344,8 @@ class Http2Connection:
         """The common frames, handled without hyperframe's objects, which cost as much as
         the rest of their reading: HEADERS of a stream without padding or priority, a
         RST_STREAM, a WINDOW_UPDATE (flow control: nothing to follow). False: not one of
-        them, or one that is not well formed; hyperframe reads it, and tells what is wrong."""
+        them, or one that is not well formed; hyperframe reads it, and tells what is wrong.
+        A property test holds the two readings equal (tests/test_readers_http2.py)."""
         if kind == 1 and stream and not flags & (_PADDED | _PRIORITY):
             state.block = (stream, [payload], bool(flags & _END_STREAM))
             if flags & _END_HEADERS:
