@@ -191,14 +191,8 @@ def run_check(
         with progress_bar(where.path) as progress:
             built = invocations(inputs.decoded(progress))
             for item in selection.chosen(built):
-                if isinstance(item, Invocation):
-                    checked += 1
-                    findings = _findings(item)
-                elif isinstance(item, Problem):
-                    findings = [item]
-                else:
-                    continue
-                for finding in findings:
+                checked += isinstance(item, Invocation)
+                for finding in _findings_of(item):
                     if finding.code in ignored:
                         continue
                     tally.add(finding)
@@ -281,6 +275,13 @@ _AT_LEAST = {
     FailOn.WARNING: (Severity.ERROR, Severity.WARNING),
     FailOn.INFO: (Severity.ERROR, Severity.WARNING, Severity.INFO),
 }
+
+
+def _findings_of(item: object) -> list[Problem]:
+    """An invocation's findings, or a problem outside any invocation."""
+    if isinstance(item, Invocation):
+        return _findings(item)
+    return [item] if isinstance(item, Problem) else []
 
 
 def _findings(invocation: Invocation) -> list[Problem]:

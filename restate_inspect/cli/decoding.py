@@ -37,7 +37,7 @@ from restate_inspect.export import INDEX, BodyExport
 from restate_inspect.location import StreamKey
 from restate_inspect.readers import InputError, capture_kind
 from restate_inspect.render.jsonl import encode, stream_summary_record
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, counted
 from restate_inspect.streams import StreamGroup, StreamSummary, Summary, Tally, summarize
 
 if TYPE_CHECKING:  # rich is imported when text is written
@@ -133,7 +133,6 @@ def streams(
     export: ExportOpt = None,
 ) -> None:
     from restate_inspect.render.text import StreamTable  # noqa: PLC0415
-    from restate_inspect.rules import counted  # noqa: PLC0415
 
     where, selection = inputs.source, inputs.selection
     if export is not None and where.path not in (None, "-") and not _is_capture(where.path):
@@ -142,14 +141,10 @@ def streams(
     console = console_for(color)
     table = StreamTable(console)
     rows = _StreamRows(selection, table, bodies, json_output=json_output)
+    through = None if bodies is None else bodies.tee
     try:
         with progress_bar(where.path) as progress:
-            groups = rendered_groups(
-                inputs,
-                rows.render,
-                progress=progress,
-                through=None if bodies is None else bodies.tee,
-            )
+            groups = rendered_groups(inputs, rows.render, progress=progress, through=through)
             tally = Tally()
             for _, counts in groups:
                 tally.merge(counts)
@@ -166,13 +161,17 @@ def streams(
         console.print(table.footer_text(tally))
     nothing = selection.matched_nothing(tally.streams)
     if bodies is not None:
-        sys.stderr.write(
-            f"restate-inspect: {counted(bodies.kept, 'Restate stream')} exported to "
-            f"{bodies.directory}"
-            + (f" (see {INDEX})\n" if bodies.kept else ": only a capture's are\n")
-        )
-        nothing = nothing or not bodies.kept
+        nothing = _said_exported(bodies) or nothing
     raise typer.Exit(EXIT_PROBLEMS if tally.failing or nothing else EXIT_CLEAN)
+
+
+def _said_exported(bodies: BodyExport) -> bool:
+    """Say on stderr what --export wrote; True when it wrote nothing."""
+    sys.stderr.write(
+        f"restate-inspect: {counted(bodies.kept, 'Restate stream')} exported to "
+        f"{bodies.directory}" + (f" (see {INDEX})\n" if bodies.kept else ": only a capture's are\n")
+    )
+    return not bodies.kept
 
 
 def _is_capture(path: str) -> bool:

@@ -21,6 +21,7 @@ from restate_inspect.streams import StreamGroup, Tally, group_streams
 
 if TYPE_CHECKING:  # rich and multiprocessing are imported when a command needs them
     from rich.console import Console
+    from rich.progress import Progress
 
 Render = Callable[[StreamGroup], tuple[bytes, Tally]]
 
@@ -90,23 +91,7 @@ def progress_bar(path: str | None) -> Iterator[Callable[[int], None] | None]:
     if total is not None and total < PROGRESS_FROM:
         yield None
         return
-    # imported here: only large inputs need it, and it is slow to import
-    from rich.progress import (  # noqa: PLC0415
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("{task.description}", style="progress.description"),  # no markup here
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=console_for(ColorMode.AUTO, stderr=True),
-        transient=True,
-    ) as bar:
+    with _bar() as bar:
         task = bar.add_task("reading", total=total)
         step = max((total or 0) // 200, 1 << 16)
         last = [0]
@@ -119,6 +104,26 @@ def progress_bar(path: str | None) -> Iterator[Callable[[int], None] | None]:
                 bar.update(task, completed=done, total=grown)
 
         yield advance
+
+
+def _bar() -> Progress:
+    # imported here: only large inputs need it, and it is slow to import
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}", style="progress.description"),  # no markup here
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console_for(ColorMode.AUTO, stderr=True),
+        transient=True,
+    )
 
 
 def rendered_groups(

@@ -51,31 +51,34 @@ def _endpoint(text: str, what: str) -> Endpoint:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
+UpstreamOpt = Annotated[
+    str, typer.Option("--upstream", metavar="HOST:PORT", help="The SDK endpoint.")
+]
+ListenOpt = Annotated[
+    str,
+    typer.Option("--listen", metavar="HOST:PORT", help="Where the runtime connects (loopback)."),
+]
+CheckOpt = Annotated[
+    bool, typer.Option("--check", help="Only the findings, as `check` prints them.")
+]
+TuiOpt = Annotated[bool, typer.Option("--tui", help="Open the TUI on the live conversation.")]
+WriteOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--write",
+        metavar="FILE.pcapng",
+        help="Also save what passes as a capture that every command reads back.",
+    ),
+]
+
+
 def proxy(
-    upstream: Annotated[
-        str, typer.Option("--upstream", metavar="HOST:PORT", help="The SDK endpoint.")
-    ],
-    listen: Annotated[
-        str,
-        typer.Option(
-            "--listen", metavar="HOST:PORT", help="Where the runtime connects (loopback)."
-        ),
-    ] = "127.0.0.1:9081",
+    upstream: UpstreamOpt,
+    listen: ListenOpt = "127.0.0.1:9081",
     json_output: JsonOpt = False,
-    check: Annotated[
-        bool, typer.Option("--check", help="Only the findings, as `check` prints them.")
-    ] = False,
-    tui: Annotated[
-        bool, typer.Option("--tui", help="Open the TUI on the live conversation.")
-    ] = False,
-    write: Annotated[
-        Path | None,
-        typer.Option(
-            "--write",
-            metavar="FILE.pcapng",
-            help="Also save what passes as a capture that every command reads back.",
-        ),
-    ] = None,
+    check: CheckOpt = False,
+    tui: TuiOpt = False,
+    write: WriteOpt = None,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
     server = Proxy(_endpoint(listen, "--listen"), _endpoint(upstream, "--upstream"))

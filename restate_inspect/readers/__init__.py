@@ -274,50 +274,70 @@ def read_input(
     else:
         handle = opened = _open(path)
     try:
-        first = handle.read(MAGIC_SIZE)
-        file_reader = _Rewound(first, handle, progress)
-        reader: Readable = file_reader
-        unpacked = None if input_format is InputFormat.RAW else decompressing(first, reader)
-        if isinstance(unpacked, str):
-            name = "FILE" if label == "<stdin>" else label
-            raise InputError(
-                f"{label} is {unpacked}-compressed; decompress it first, for example: "
-                f"{unpacked} -dc {name} | restate-inspect decode -"
-            )
-        late: Callable[[], list[Problem]] = list  # what is found once the bytes are read
-        if unpacked is not None:
-            first = unpacked.read(MAGIC_SIZE)
-            if not first and unpacked.error is not None:
-                raise InputError(f"cannot read {label}: {unpacked.error}")
-            file_reader.progress = None  # progress counts what the file holds, decompressed
-            reader = _Rewound(first, unpacked, progress)
-            late = unpacked.problems
+        reader, first, late = _unpacked(handle, label, input_format, progress)
         if input_format in (InputFormat.PCAP, InputFormat.PCAPNG) or (
             input_format is InputFormat.AUTO and is_capture(first)
         ):
             yield from capture_events(reader, label, live=not _seekable(handle))
             yield from late()
-            return
-        peek = reader.read(SNIFF_SIZE)
-        emptiness = _empty(peek, input_format)
-        if emptiness:
-            yield Problem("RI010", f"{label} is {emptiness}: there is nothing to decode", 0, 0)
-            yield from late()
-            return
-        reader = _Rewound(peek, reader, None)
-        if input_format is InputFormat.SYS_JOURNAL or (
-            input_format is InputFormat.AUTO and looks_like_dump(peek)
-        ):
-            yield from journal_events(reader.read(), label, invocations)
-            yield from late()
-            return
-        pieces = _and_then(decoded_bytes(reader, label, input_format), late)
-        yield from stream_events(pieces, stream or StreamKey(label), direction)
+        else:
+            where = (stream or StreamKey(label), direction)
+            yield from _non_capture(reader, label, input_format, where, invocations, late)
     except OSError as exc:
         raise InputError(f"cannot read {label}: {exc.strerror or exc}") from None
     finally:
         if opened is not None and opened is not sys.stdin.buffer:
             opened.close()
+
+
+def _unpacked(
+    handle: Readable, label: str, input_format: InputFormat, progress: Progress | None
+) -> tuple[Readable, bytes, Callable[[], list[Problem]]]:
+    """The input decompressed if it is compressed: a reader from its start, its first bytes,
+    and what tells the problems found once all is read."""
+    first = handle.read(MAGIC_SIZE)
+    file_reader = _Rewound(first, handle, progress)
+    unpacked = None if input_format is InputFormat.RAW else decompressing(first, file_reader)
+    if unpacked is None:
+        return file_reader, first, list
+    if isinstance(unpacked, str):
+        name = "FILE" if label == "<stdin>" else label
+        raise InputError(
+            f"{label} is {unpacked}-compressed; decompress it first, for example: "
+            f"{unpacked} -dc {name} | restate-inspect decode -"
+        )
+    first = unpacked.read(MAGIC_SIZE)
+    if not first and unpacked.error is not None:
+        raise InputError(f"cannot read {label}: {unpacked.error}")
+    file_reader.progress = None  # progress counts what the file holds, decompressed
+    return _Rewound(first, unpacked, progress), first, unpacked.problems
+
+
+def _non_capture(
+    reader: Readable,
+    label: str,
+    input_format: InputFormat,
+    where: tuple[StreamKey, Direction | None],
+    invocations: dict[str, dict[str, Any]] | None,
+    late: Callable[[], list[Problem]],
+) -> Iterator[InputEvent]:
+    """A Restate stream (binary or text) or a journal dump; then the problems found once
+    all is read (a stream's, in it)."""
+    peek = reader.read(SNIFF_SIZE)
+    emptiness = _empty(peek, input_format)
+    if emptiness:
+        yield Problem("RI010", f"{label} is {emptiness}: there is nothing to decode", 0, 0)
+        yield from late()
+        return
+    reader = _Rewound(peek, reader, None)
+    if input_format is InputFormat.SYS_JOURNAL or (
+        input_format is InputFormat.AUTO and looks_like_dump(peek)
+    ):
+        yield from journal_events(reader.read(), label, invocations)
+        yield from late()
+        return
+    pieces = _and_then(decoded_bytes(reader, label, input_format), late)
+    yield from stream_events(pieces, *where)
 
 
 def journal_events(

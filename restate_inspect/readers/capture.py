@@ -82,6 +82,17 @@ _ENTRIES: Final = (0x0400, 0x0C09)  # V4+ commands, V1-V3 entries
 _CUSTOM: Final = 0xFC00
 
 
+def _encrypted(label: str, link: _Link) -> Problem:
+    return Problem(
+        "RI314",
+        f"{label} ({link.connection.label()}) is TLS: encrypted, so its HTTP cannot be read; "
+        "capture where the traffic is plain (h2c or HTTP/1.1), or decrypt it first "
+        "(Wireshark with an SSLKEYLOGFILE can export the plain streams)",
+        None,
+        None,
+    )
+
+
 def _tls_record(data: bytes) -> bool:
     """Does the data begin with a TLS record header (handshake, alert, data; TLS 1.0-1.3)?
     As an HTTP/2 frame header these bytes would announce a frame of over a megabyte."""
@@ -322,14 +333,7 @@ class CaptureDecoder:
                 link.http_version = "HTTP/1.1"
                 return Http1Connection(side if looks_like_request(first) else 1 - side, label=label)
         if any(_tls_record(first) for first in firsts):
-            return Problem(
-                "RI314",
-                f"{label} ({link.connection.label()}) is TLS: encrypted, so its HTTP cannot be "
-                "read; capture where the traffic is plain (h2c or HTTP/1.1), or decrypt it "
-                "first (Wireshark with an SSLKEYLOGFILE can export the plain streams)",
-                None,
-                None,
-            )
+            return _encrypted(label, link)
         client: int | None = 0 if link.connection.syn_seen else None
         speaking = [side for side in (0, 1) if firsts[side]] if client is None else [0]
         for side in speaking:

@@ -220,7 +220,8 @@ class Http1Connection:
             self._end(state, "end")
         return True
 
-    def _head(self, state: _Side) -> bool:
+    def _head_lines(self, state: _Side) -> list[str] | None:
+        """The lines of the head at the buffer's start, taken from it; None: not all here."""
         buffer = state.buffer
         while buffer.startswith((b"\r\n", b"\n")):  # stray line ends between messages
             del buffer[: 2 if buffer.startswith(b"\r\n") else 1]
@@ -232,9 +233,15 @@ class Http1Connection:
         if end < 0:
             if len(buffer) > _MAX_HEAD:
                 self._lose(state, f"no end of the HTTP/1.1 head in {len(buffer)} bytes")
-            return False
+            return None
         lines = bytes(buffer[:end]).decode("latin-1").replace("\r\n", "\n").split("\n")
         del buffer[:size]
+        return lines
+
+    def _head(self, state: _Side) -> bool:
+        lines = self._head_lines(state)
+        if lines is None:
+            return False
         start_line, headers = lines[0], tuple(_header(line) for line in lines[1:] if ":" in line)
         request = state.direction is Direction.RUNTIME_TO_SDK
         method = ""

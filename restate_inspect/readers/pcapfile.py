@@ -73,6 +73,18 @@ class _Reader:
         self.offset += len(data)
         return data
 
+    def view(self) -> tuple[bytes, int, int, int]:
+        """The buffer, the position in it, the file offset of its first byte, its length:
+        for a loop that reads in place (_pcap)."""
+        return self.buffer, self.pos, self.offset - self.pos, len(self.buffer)
+
+    def refilled(self, pos: int, offset: int, size: int) -> tuple[bytes, int, int, int]:
+        """Back at pos of the buffer (file offset `offset`), with at least `size` bytes from
+        there unless the handle ends first: the view after."""
+        self.pos, self.offset = pos, offset
+        self.fill(size)
+        return self.view()
+
     def fill(self, size: int) -> None:
         """Have at least `size` bytes from pos on, unless the handle ends first."""
         pieces = [self.buffer[self.pos :]]
@@ -130,18 +142,20 @@ def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Pro
         yield reader.cut_short("the pcap file header", 24, 4 + len(header), 0)
         return
     linktype = struct.unpack(order + "I", header[16:20])[0] & 0x0FFFFFFF
+    yield from _pcap_records(reader, order, per_second, linktype)
+
+
+def _pcap_records(
+    reader: _Reader, order: str, per_second: int, linktype: int
+) -> Iterator[Packet | Problem]:
     unpack = struct.Struct(order + "IIII").unpack_from
     number = 0
     # The records are read from the reader's buffer in place, its position kept here and
     # given back when it refills: two reads per packet were a tenth of a capture's decoding.
-    buffer, pos = reader.buffer, reader.pos
-    base, size = reader.offset - pos, len(buffer)  # file offset of buffer[0]
+    buffer, pos, base, size = reader.view()
     while True:
         if size - pos < 16:
-            reader.pos, reader.offset = pos, base + pos
-            reader.fill(16)
-            buffer, pos = reader.buffer, reader.pos
-            base, size = reader.offset - pos, len(buffer)
+            buffer, pos, base, size = reader.refilled(pos, base + pos, 16)
         start, have = base + pos, size - pos
         if not have:
             return
@@ -151,34 +165,30 @@ def _pcap(reader: _Reader, order: str, per_second: int) -> Iterator[Packet | Pro
             return
         seconds, fraction, captured, original = unpack(buffer, pos)
         if captured > _MAX_BLOCK:
-            yield Problem(
-                "RI303",
-                f"packet {number} at file offset {start:#x} claims {captured} captured bytes; "
-                "the rest of the file cannot be read",
-                start,
-                16,
-            )
+            yield _impossible(f"packet {number}", start, f"claims {captured} captured bytes", 16)
             return
         time = (seconds * per_second + fraction) / per_second  # as _seconds: rounded once
         if captured > MAX_PACKET:
             reader.pos, reader.offset = pos + 16, start + 16
             packet = Packet(number, time, linktype, b"", max(original, captured))
             yield from _cut_to_max(reader, packet, captured, start)
-            buffer, pos = reader.buffer, reader.pos
-            base, size = reader.offset - pos, len(buffer)
+            buffer, pos, base, size = reader.view()
             continue
         end = pos + 16 + captured
         if end > size:
-            reader.pos, reader.offset = pos, start
-            reader.fill(16 + captured)
-            buffer, pos = reader.buffer, reader.pos
-            base, size = reader.offset - pos, len(buffer)
+            buffer, pos, base, size = reader.refilled(pos, start, 16 + captured)
             end = pos + 16 + captured
             if end > size:
                 yield reader.cut_short(f"packet {number}", captured + 16, size - pos, start)
                 return
         yield Packet(number, time, linktype, buffer[pos + 16 : end], original)
         pos = end
+
+
+def _impossible(what: str, start: int, claim: str, length: int) -> Problem:
+    """RI303: a length no capture has, after which nothing can be read."""
+    text = f"{what} at file offset {start:#x} {claim}; the rest of the file cannot be read"
+    return Problem("RI303", text, start, length)
 
 
 def _cut_to_max(
@@ -227,13 +237,7 @@ def _pcapng(reader: _Reader, magic: bytes) -> Iterator[Packet | Problem]:
             interfaces = []
         block_type, length = struct.unpack(order + "II", head[:8])
         if length < 12 or length % 4 or length > _MAX_BLOCK:
-            yield Problem(
-                "RI303",
-                f"pcapng block at file offset {start:#x} has a length of {length}; "
-                "the rest of the file cannot be read",
-                start,
-                8,
-            )
+            yield _impossible("pcapng block", start, f"has a length of {length}", 8)
             return
         kept = length - 12
         if block_type in _PACKET_FIELDS and kept > MAX_PACKET + _PACKET_FIELDS[block_type]:
@@ -246,11 +250,7 @@ def _pcapng(reader: _Reader, magic: bytes) -> Iterator[Packet | Problem]:
             )
             return
         if kept < length - 12:
-            text = (
-                f"pcapng block at file offset {start:#x} holds a packet of {length} bytes; only "
-                f"the first {MAX_PACKET} bytes of its data are read, as a snap length would cut it"
-            )
-            yield Problem("RI319", text, start, length)
+            yield _cut_block(start, length)
             body = head[8:] + rest  # its data runs on past what is kept
         else:
             body = (head[8:] + rest)[:-4]  # without type, length and the trailing length
@@ -260,6 +260,14 @@ def _pcapng(reader: _Reader, magic: bytes) -> Iterator[Packet | Problem]:
             number += 1
             yield _packet(block_type, body, order, interfaces, number, start)
         head = reader.read(12)
+
+
+def _cut_block(start: int, length: int) -> Problem:
+    text = (
+        f"pcapng block at file offset {start:#x} holds a packet of {length} bytes; only "
+        f"the first {MAX_PACKET} bytes of its data are read, as a snap length would cut it"
+    )
+    return Problem("RI319", text, start, length)
 
 
 def _interface(body: bytes, order: str) -> _Interface:
