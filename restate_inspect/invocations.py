@@ -25,7 +25,8 @@ from restate_inspect.events import (
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import Decoded
 from restate_inspect.protocol import journal_for
-from restate_inspect.protocol.attempt import AFTER_LOSS, SDK, Attempt, Linkable, Moment
+from restate_inspect.protocol.attempt import AFTER_LOSS, SDK, Attempt
+from restate_inspect.protocol.timeline import Linkable, Moment
 from restate_inspect.rules import Problem
 
 _SIGNALS_KEPT: Final = 100_000  # signals (awakeables) remembered, to link what sent them

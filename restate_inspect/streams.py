@@ -17,7 +17,7 @@ from restate_inspect.events import HEADER_SIZE, DecodedFrame, Discovery, StreamE
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import Decoded
 from restate_inspect.protocol import ending_of, interpreted, not_interpreted
-from restate_inspect.protocol.attempt import unended
+from restate_inspect.protocol.timeline import unended
 from restate_inspect.rules import Problem, Severity
 from restate_inspect.values import invocation_id_text
 

@@ -19,8 +19,9 @@ from google.protobuf.message import Message
 from typer.testing import CliRunner
 
 from restate_inspect.cli import app
-from restate_inspect.events import Frame, RawFrame, invocation_version
+from restate_inspect.events import Frame, RawFrame
 from restate_inspect.framing import DEFAULT_MAX_LENGTH, DEFAULT_STREAM, decode_all
+from restate_inspect.headers import invocation_version
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.protocol import hints_for, reader_for
 from restate_inspect.protocol.v1.messages import V2_TABLE, V3_TABLE

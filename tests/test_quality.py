@@ -216,14 +216,11 @@ OVER_THE_LIMITS = {
     "restate_inspect/readers/http1.py:Http1Connection": "heads, bodies and chunked coding",
     "restate_inspect/readers/hextext.py": "seven text dialects",
     "restate_inspect/readers/hextext.py:HexTextDecoder": "the dialects as one if-chain",
-    "restate_inspect/protocol/attempt.py": "what both families' attempts share",
     "restate_inspect/protocol/attempt.py:Attempt": "feeding, facts and findings in one base",
     "restate_inspect/protocol/v1/journal.py": "the V1 rules are if-chains, not a table yet",
     "restate_inspect/protocol/v1/journal.py:AttemptJournal": "as its module",
     "restate_inspect/protocol/v1/entries.py": "the V1-V3 entry table and its summaries",
     "restate_inspect/invocations.py": "grouping, replay comparison and awakeable links",
-    "restate_inspect/events.py": "every event record of every stage, in one leaf module",
-    "restate_inspect/render/text.py": "decode's, check's and streams' text renderers",
 }
 
 

@@ -13,7 +13,8 @@ from rich.text import Text
 
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
-from restate_inspect.render.text import LinePrinter, StreamTable
+from restate_inspect.render.streamtable import StreamTable
+from restate_inspect.render.text import LinePrinter
 from restate_inspect.streams import StreamSummary, group_streams, summarize
 from tests.helpers import SAMPLES
 

@@ -41,7 +41,7 @@ from restate_inspect.rules import Problem, counted
 from restate_inspect.streams import StreamGroup, StreamSummary, Summary, Tally, summarize
 
 if TYPE_CHECKING:  # rich is imported when text is written
-    from restate_inspect.render.text import StreamTable
+    from restate_inspect.render.streamtable import StreamTable
 
 DECODE_HELP = """Decode every frame of a stream or a capture: header, fields, payloads, annotations.
 
@@ -132,7 +132,7 @@ def streams(
     color: ColorOpt = ColorMode.AUTO,
     export: ExportOpt = None,
 ) -> None:
-    from restate_inspect.render.text import StreamTable  # noqa: PLC0415
+    from restate_inspect.render.streamtable import StreamTable  # noqa: PLC0415
 
     where, selection = inputs.source, inputs.selection
     if export is not None and where.path not in (None, "-") and not _is_capture(where.path):

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, ClassVar, Final, NamedTuple
+from typing import Any, ClassVar, Final
 
-from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal, media_type
+from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal
+from restate_inspect.headers import media_type
 from restate_inspect.location import Direction, StreamKey
+from restate_inspect.protocol.timeline import (
+    Excess,
+    Fact,
+    Linkable,
+    Moment,
+    StoredStart,
+    in_protocol_order,
+    unended,
+)
 from restate_inspect.rules import Problem
-from restate_inspect.values import invocation_id_bytes, invocation_id_text
+from restate_inspect.values import invocation_id_text
 
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 START: Final = 0x0000  # the StartMessage's type, in every version
@@ -35,60 +44,6 @@ WITHOUT_BODY: Final = {  # by the direction whose body the input does not have
     RUNTIME: "; the runtime's body is not in the input (only the response is), which may "
     "explain it",
 }
-
-
-class Moment(NamedTuple):
-    """One step of the timeline: a frame, a reader's problem, or (None) the end of the
-    attempt; and what the checks found there."""
-
-    item: DecodedFrame | Problem | None
-    findings: list[Problem]
-
-
-class Fact(NamedTuple):
-    """A rule's condition, met: at finish() it becomes a finding, in its moment."""
-
-    moment: Moment
-    code: str
-    text: str
-    frame: Frame | None
-    entry_index: int | None = None
-    command_index: int | None = None
-    completion_id: int | None = None
-    repeats: int = 1  # frames in a row that broke the rule alike: one finding says them all
-    last: Frame | None = None  # ... the last of them
-
-
-@dataclass(frozen=True)
-class StoredStart:
-    """What a StartMessage would say of a stored journal: it is made from the dump (no frame
-    holds it), so that a journal reads as the replay the runtime would send."""
-
-    id: bytes
-    debug_id: str
-    known_entries: int
-    key: str = ""
-    retry_count_since_last_stored_entry: int = 0
-    duration_since_last_stored_entry: int = 0
-
-    @classmethod
-    def of(cls, journal: StoredJournal) -> StoredStart:
-        facts = journal.facts or {}
-        raw = invocation_id_bytes(journal.invocation_id) or b""
-        key = facts.get("target_service_key") or ""
-        retries = facts.get("retry_count") or 0
-        return cls(raw, journal.invocation_id, journal.rows, str(key), int(retries))
-
-
-class Linkable(NamedTuple):
-    """An entry that another invocation's entry may answer: a signal (an awakeable) and what
-    sends it. `token` names the signal: (the receiving invocation's id, its index or name)."""
-
-    token: tuple[str, int | str]
-    sends: bool
-    entry: Any
-    label: str  # the entry, as the other side's link names it: `entry 3`, `command 2`
-    verb: str  # how its links begin: `completed by`, `completes the awakeable of`
 
 
 class Attempt(ABC):
@@ -124,7 +79,7 @@ class Attempt(ABC):
         self._facts: list[Fact] = []
         self._untimed: list[DecodedFrame] = []
         self._lost: dict[Direction, int] = {}  # offset of the first loss
-        self.excess = Excess()  # what it holds beyond MOST_MOMENTS
+        self.excess = Excess(MOST_MOMENTS)  # what it holds beyond
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -132,7 +87,7 @@ class Attempt(ABC):
         """The next frame (or reader's problem) of the attempt. Frames without a capture
         time (a pair of files: all the request, then all the response) wait for finish(),
         which puts them in the order the protocol implies."""
-        if len(self.timeline) + len(self._untimed) >= MOST_MOMENTS:
+        if len(self.timeline) + len(self._untimed) >= self.excess.limit:
             self.excess.count(item)
         elif isinstance(item, DecodedFrame) and item.frame.time is None and item.frame.direction:
             self._untimed.append(item)
@@ -178,7 +133,7 @@ class Attempt(ABC):
         """No terminal message, and the bodies cut short that explain it; or none read, in
         the frames beyond what the attempt keeps."""
         if self.excess.frames:
-            return f"not read to its end: more than {MOST_MOMENTS:,} frames (RI243)"
+            return f"not read to its end: more than {self.excess.limit:,} frames (RI243)"
         cut: dict[str, list[str]] = {}
         for direction in (RUNTIME, SDK):
             how = self.ends.get(direction, "end")
@@ -328,18 +283,7 @@ class Attempt(ABC):
         """An untimed pair's frames in the order the protocol implies, each body's own order
         kept: a frame the runtime sent before a replayed entry was sent during the replay
         (RI213), and what the SDK sent after its terminal message came after it (RI206)."""
-        groups = [self._order(item) for item in self._untimed]
-        sides = [item.frame.direction for item in self._untimed]
-        latest = 0  # the SDK's: the highest group so far
-        for at, group in enumerate(groups):
-            if sides[at] is SDK:
-                latest = groups[at] = max(latest, group)
-        earliest = SDK_ENDING  # the runtime's: the lowest group of what follows
-        for at in reversed(range(len(groups))):
-            if sides[at] is not SDK:
-                earliest = groups[at] = min(earliest, groups[at])
-        order = sorted(range(len(groups)), key=groups.__getitem__)  # stable: bodies' own order
-        return [self._untimed[at] for at in order]
+        return in_protocol_order(self._untimed, [self._order(item) for item in self._untimed])
 
     def _at_the_end(self, end: Moment) -> None:
         """The family's rules on the whole attempt; then how it ended, if it did not (a
@@ -454,49 +398,3 @@ class Attempt(ABC):
         for moment in self.timeline:
             if isinstance(moment.item, DecodedFrame):
                 yield moment.item
-
-
-class Excess:
-    """The frames and problems of an attempt beyond MOST_MOMENTS: counted, not kept."""
-
-    def __init__(self) -> None:
-        self.frames = self.bytes = self.problems = 0
-        self.first: Frame | None = None
-        self.last: Frame | None = None
-
-    def count(self, item: DecodedFrame | Problem) -> None:
-        if isinstance(item, Problem):
-            self.problems += 1
-            return
-        self.frames += 1
-        self.bytes += HEADER_SIZE + item.frame.length
-        self.first = self.first or item.frame
-        self.last = item.frame
-
-    def text(self) -> str:
-        last = f", the last at offset {self.last.offset:#x}" if self.last is not None else ""
-        frames = f"{self.frames:,} frame" + "s" * (self.frames != 1)
-        problems = f"{self.problems:,} problem" + "s" * (self.problems != 1)
-        return (
-            f"the attempt goes on past {MOST_MOMENTS:,} frames and problems: {frames} more"
-            f"{last}, and {problems} more, are counted, not kept in the journal or checked "
-            "(decode shows every frame)"
-        )
-
-
-CUT_BY: Final = {"reset": "reset", "closed": "cut by the connection's close",
-                 "capture": "cut by the capture's end"}  # fmt: skip
-
-
-def unended(cut: dict[str, list[str]]) -> str:
-    """No terminal message, and the bodies that explain it, by how they were cut: "no
-    terminal message; request and response cut by the capture's end"."""
-    how = [f"{' and '.join(bodies)} {CUT_BY.get(by, by)}" for by, bodies in cut.items()]
-    return "; ".join(["no terminal message", ", ".join(how)] if how else ["no terminal message"])
-
-
-def relative(other: Frame, frame: Frame) -> str:
-    """Where another frame is, seen from a frame: +3.2 ms, or its offset in a file."""
-    if other.time is not None and frame.time is not None:
-        return f"{(other.time - frame.time) * 1000:+.1f} ms"
-    return f"offset {other.offset:#x}"

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from restate_inspect.events import (
-    INVOCATION_CONTENT_TYPE,
     Chunk,
     Connection,
     Discovery,
@@ -33,10 +32,9 @@ from restate_inspect.events import (
     TcpData,
     TcpEvent,
     TcpGap,
-    find_header,
-    media_type,
     show_endpoint,
 )
+from restate_inspect.headers import INVOCATION_CONTENT_TYPE, find_header, media_type
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.http1 import Http1Connection, looks_like_request
 from restate_inspect.readers.http2 import PREFACE, Http2Connection, looks_like_http2

@@ -14,15 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from restate_inspect.events import (
-    Headers,
-    HttpBody,
-    HttpEnd,
-    HttpEvent,
-    HttpGap,
-    HttpHead,
-    find_header,
-)
+from restate_inspect.events import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
+from restate_inspect.headers import Headers, find_header
 from restate_inspect.location import Direction
 from restate_inspect.rules import Problem, counted
 

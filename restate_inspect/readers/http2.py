@@ -34,7 +34,8 @@ from hyperframe.frame import (
     SettingsFrame,
 )
 
-from restate_inspect.events import Headers, HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
+from restate_inspect.events import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
+from restate_inspect.headers import Headers
 from restate_inspect.location import Direction
 from restate_inspect.rules import Problem, counted
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from restate_inspect.events import DecodedFrame, Frame
-from restate_inspect.protocol.attempt import relative
+from restate_inspect.protocol.timeline import relative
 from restate_inspect.protocol.v1._proto.v2_pb2 import GetStateKeysEntryMessage
 from restate_inspect.protocol.v1.journal import AttemptJournal, Entry
 from restate_inspect.protocol.v1.messages import (

@@ -16,15 +16,8 @@ from typing import Any, ClassVar, Final
 
 from restate_inspect.events import DecodedFrame, Frame, MessageType
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.protocol.attempt import (
-    RUNTIME,
-    SDK,
-    SDK_ENDING,
-    Attempt,
-    Fact,
-    Linkable,
-    Moment,
-)
+from restate_inspect.protocol.attempt import RUNTIME, SDK, SDK_ENDING, Attempt
+from restate_inspect.protocol.timeline import Fact, Linkable, Moment
 from restate_inspect.protocol.v1.messages import (
     AWAKEABLE,
     COMPLETE_AWAKEABLE,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from restate_inspect.events import DecodedFrame, Frame
-from restate_inspect.protocol.attempt import relative
+from restate_inspect.protocol.timeline import relative
 from restate_inspect.protocol.v4.journal import AttemptJournal, Entry
 from restate_inspect.protocol.v4.messages import (
     AWAITING_ON,

@@ -18,16 +18,8 @@ from typing import Any, ClassVar, Final
 
 from restate_inspect.events import DecodedFrame, Frame, MessageType
 from restate_inspect.location import Direction
-from restate_inspect.protocol.attempt import (
-    RUNTIME,
-    SDK,
-    SDK_ENDING,
-    START,
-    Attempt,
-    Fact,
-    Linkable,
-    Moment,
-)
+from restate_inspect.protocol.attempt import RUNTIME, SDK, SDK_ENDING, START, Attempt
+from restate_inspect.protocol.timeline import Fact, Linkable, Moment
 from restate_inspect.protocol.v4.messages import (
     AWAITING_ON,
     COMMAND_ACK,

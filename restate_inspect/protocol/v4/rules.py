@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from restate_inspect.events import DecodedFrame
 from restate_inspect.location import Direction
-from restate_inspect.protocol.attempt import RUNTIME, SDK, START, Moment
+from restate_inspect.protocol.attempt import RUNTIME, SDK, START
+from restate_inspect.protocol.timeline import Moment
 from restate_inspect.protocol.v4.conditions import (
     Condition,
     after_the_end,

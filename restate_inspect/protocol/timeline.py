@@ -1,0 +1,131 @@
+"""The records of an attempt's timeline (sans-IO): its moments, the facts that become
+findings, what it links across invocations, and what it counts beyond what it keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
+
+from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal
+from restate_inspect.location import Direction
+from restate_inspect.rules import Problem
+from restate_inspect.values import invocation_id_bytes
+
+
+class Moment(NamedTuple):
+    """One step of the timeline: a frame, a reader's problem, or (None) the end of the
+    attempt; and what the checks found there."""
+
+    item: DecodedFrame | Problem | None
+    findings: list[Problem]
+
+
+class Fact(NamedTuple):
+    """A rule's condition, met: at finish() it becomes a finding, in its moment."""
+
+    moment: Moment
+    code: str
+    text: str
+    frame: Frame | None
+    entry_index: int | None = None
+    command_index: int | None = None
+    completion_id: int | None = None
+    repeats: int = 1  # frames in a row that broke the rule alike: one finding says them all
+    last: Frame | None = None  # ... the last of them
+
+
+@dataclass(frozen=True)
+class StoredStart:
+    """What a StartMessage would say of a stored journal: it is made from the dump (no frame
+    holds it), so that a journal reads as the replay the runtime would send."""
+
+    id: bytes
+    debug_id: str
+    known_entries: int
+    key: str = ""
+    retry_count_since_last_stored_entry: int = 0
+    duration_since_last_stored_entry: int = 0
+
+    @classmethod
+    def of(cls, journal: StoredJournal) -> StoredStart:
+        facts = journal.facts or {}
+        raw = invocation_id_bytes(journal.invocation_id) or b""
+        key = facts.get("target_service_key") or ""
+        retries = facts.get("retry_count") or 0
+        return cls(raw, journal.invocation_id, journal.rows, str(key), int(retries))
+
+
+class Linkable(NamedTuple):
+    """An entry that another invocation's entry may answer: a signal (an awakeable) and what
+    sends it. `token` names the signal: (the receiving invocation's id, its index or name)."""
+
+    token: tuple[str, int | str]
+    sends: bool
+    entry: Any
+    label: str  # the entry, as the other side's link names it: `entry 3`, `command 2`
+    verb: str  # how its links begin: `completed by`, `completes the awakeable of`
+
+
+class Excess:
+    """The frames and problems of an attempt beyond its limit: counted, not kept."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.frames = self.bytes = self.problems = 0
+        self.first: Frame | None = None
+        self.last: Frame | None = None
+
+    def count(self, item: DecodedFrame | Problem) -> None:
+        if isinstance(item, Problem):
+            self.problems += 1
+            return
+        self.frames += 1
+        self.bytes += HEADER_SIZE + item.frame.length
+        self.first = self.first or item.frame
+        self.last = item.frame
+
+    def text(self) -> str:
+        last = f", the last at offset {self.last.offset:#x}" if self.last is not None else ""
+        frames = f"{self.frames:,} frame" + "s" * (self.frames != 1)
+        problems = f"{self.problems:,} problem" + "s" * (self.problems != 1)
+        return (
+            f"the attempt goes on past {self.limit:,} frames and problems: {frames} more"
+            f"{last}, and {problems} more, are counted, not kept in the journal or checked "
+            "(decode shows every frame)"
+        )
+
+
+CUT_BY: Final = {"reset": "reset", "closed": "cut by the connection's close",
+                 "capture": "cut by the capture's end"}  # fmt: skip
+
+
+def unended(cut: dict[str, list[str]]) -> str:
+    """No terminal message, and the bodies that explain it, by how they were cut: "no
+    terminal message; request and response cut by the capture's end"."""
+    how = [f"{' and '.join(bodies)} {CUT_BY.get(by, by)}" for by, bodies in cut.items()]
+    return "; ".join(["no terminal message", ", ".join(how)] if how else ["no terminal message"])
+
+
+def relative(other: Frame, frame: Frame) -> str:
+    """Where another frame is, seen from a frame: +3.2 ms, or its offset in a file."""
+    if other.time is not None and frame.time is not None:
+        return f"{(other.time - frame.time) * 1000:+.1f} ms"
+    return f"offset {other.offset:#x}"
+
+
+def in_protocol_order(untimed: list[DecodedFrame], groups: list[int]) -> list[DecodedFrame]:
+    """An untimed pair's frames sorted by their groups (Attempt._order), each body's own
+    order kept: an SDK frame is in no earlier group than the SDK's frames before it, and a
+    runtime frame in no later group than the runtime's frames after it."""
+    groups = list(groups)
+    sides = [item.frame.direction for item in untimed]
+    latest = 0  # the SDK's: the highest group so far
+    for at, group in enumerate(groups):
+        if sides[at] is Direction.SDK_TO_RUNTIME:
+            latest = groups[at] = max(latest, group)
+    earliest = max(groups, default=0)  # the runtime's: the lowest group of what follows
+    for at in reversed(range(len(groups))):
+        if sides[at] is not Direction.SDK_TO_RUNTIME:
+            earliest = groups[at] = min(earliest, groups[at])
+    order = sorted(range(len(groups)), key=groups.__getitem__)  # stable: bodies' own order
+    return [untimed[at] for at in order]
