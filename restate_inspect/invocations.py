@@ -11,21 +11,16 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
+from restate_inspect.attempts import Built, Finished, finished_attempts
 from restate_inspect.events import (
     HEADER_SIZE,
-    DecodedFrame,
     Discovery,
-    Frame,
-    StoredJournal,
-    StreamEnd,
-    StreamInfo,
 )
-from restate_inspect.location import Direction, StreamKey
+from restate_inspect.location import StreamKey
 from restate_inspect.pipeline import Decoded
-from restate_inspect.protocol import journal_for
-from restate_inspect.protocol.attempt import AFTER_LOSS, SDK, Attempt
+from restate_inspect.protocol.attempt import AFTER_LOSS, Attempt
 from restate_inspect.protocol.timeline import Linkable, Moment
 from restate_inspect.rules import Problem
 
@@ -231,19 +226,6 @@ def _link(sender: _Linked, receiver: _Linked) -> None:
 Journaled = Invocation | Problem | Discovery
 
 
-class Finished(NamedTuple):
-    """An attempt whose stream is over, with what the capture told about the stream; and, to
-    tell a copy of it, a digest of its frames and the capture times of the first and last."""
-
-    attempt: Attempt
-    info: StreamInfo | None
-    fingerprint: bytes = b""
-    span: tuple[float, float] | None = None
-
-
-Built = Finished | Problem | Discovery
-
-
 def invocations(items: Iterable[Decoded]) -> Iterator[Journaled]:
     """Build an attempt journal per Restate stream from the pipeline's events, and hand on
     invocations as they end. Problems that belong to no stream pass straight on."""
@@ -283,152 +265,6 @@ def _once_per_connection(attempt: Attempt, said: set[tuple[str, str]]) -> None:
                     said.add(key)
                 kept.append(finding)
             moment.findings[:] = kept
-
-
-def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
-    """Each Restate stream's attempt, once both its bodies are over, in the order they end;
-    problems of the capture as a whole where they are found; and at the end, the attempts
-    that were still open then, in the order they began."""
-    building: dict[StreamKey, _Building] = {}
-    skipped: set[StreamKey] = set()
-    cut_short: list[_Building] = []
-    for item in items:
-        if type(item) is DecodedFrame:  # most are: what follows, without its steps
-            state = building.get(item.frame.stream)
-            if state is not None:
-                state.take_frame(item)  # a frame never ends an attempt
-                continue
-        if isinstance(item, Discovery):
-            yield item
-            continue
-        stream = item.frame.stream if isinstance(item, DecodedFrame) else item.stream
-        if stream is None:  # a problem of the capture as a whole
-            if isinstance(item, Problem):
-                yield item
-            continue
-        if stream in skipped or (isinstance(item, StreamInfo) and not item.restate):
-            skipped.add(stream)  # not Restate: its frames are not journaled
-            building.pop(stream, None)
-            continue
-        state = building.get(stream)
-        if state is None:
-            state = building[stream] = _Building(stream, _packet(item))
-        if state.take(item):
-            del building[stream]
-            assert isinstance(item, StreamEnd)
-            if item.packet is None:  # the capture's end ended it
-                cut_short.append(state)
-                continue
-            yield state.finished()
-    for state in _still_open(building.values(), cut_short):
-        yield state.finished()
-
-
-def _still_open(building: Iterable[_Building], ended: list[_Building]) -> list[_Building]:
-    """Files, and streams the capture cut short, finished, in the order they began; with
-    those the capture's end ended. An empty file is no attempt at all."""
-    for state in building:
-        if state.info is not None or state.took:
-            state.attempt.finish()
-            ended.append(state)
-    return sorted(ended, key=lambda state: state.began)
-
-
-class _Building:
-    """One stream's attempt as it is read. Its family is the version's, known from the
-    content type or from the first frame; problems that come before either wait for it."""
-
-    def __init__(self, stream: StreamKey, began: float) -> None:
-        self.stream = stream
-        self.began = began  # the packet of the stream's first event
-        self.info: StreamInfo | None = None
-        self.took = False  # a frame or a problem
-        self.digest = 0  # of its frames, to tell a copy of it (Python's hash: within one run)
-        self.first: float | None = None  # capture time of the first frame
-        self.last: float | None = None
-        self._attempt: Attempt | None = None
-        self._early: list[Problem] = []
-        self.stored: StoredJournal | None = None  # a dump's journal, not a conversation
-
-    @property
-    def attempt(self) -> Attempt:
-        return self._attempt or self._begin(None)
-
-    def _begin(self, version: int | None) -> Attempt:
-        info = self.info
-        told = info.protocol_version if info is not None else None
-        attempt = self._attempt = journal_for(self.stream, told or version)
-        if info is not None:
-            self._describe(attempt, info)
-        if self.stored is not None:
-            attempt.stored(self.stored)
-        for problem in self._early:
-            attempt.add(problem)
-        self._early = []
-        return attempt
-
-    def finished(self) -> Finished:
-        span = None if self.first is None or self.last is None else (self.first, self.last)
-        fingerprint = (
-            self.digest.to_bytes(8, "big", signed=True) if self.attempt.start is not None else b""
-        )
-        return Finished(self.attempt, self.info, fingerprint, span)
-
-    def take(self, item: DecodedFrame | Problem | StreamInfo | StreamEnd | StoredJournal) -> bool:
-        """Add an item of the stream; True when it finished the attempt."""
-        if isinstance(item, StoredJournal):
-            self.stored = item
-        elif isinstance(item, StreamInfo):
-            self.info = item
-            if self._attempt is not None:
-                self._describe(self._attempt, item)
-            elif item.protocol_version is not None:
-                self._begin(item.protocol_version)
-        elif isinstance(item, StreamEnd):
-            attempt = self.attempt
-            attempt.end_of(item.direction, item.how, item.by)
-            known = self.info is not None or self.stored is not None  # not a file: it ends
-            if known and len(attempt.ends) == len(Direction):
-                attempt.finish()
-                return True
-        elif isinstance(item, DecodedFrame):
-            self.take_frame(item)
-        else:
-            self.took = True
-            if self._attempt is None:
-                self._early.append(item)
-            else:
-                self._attempt.add(item)
-        return False
-
-    @staticmethod
-    def _describe(attempt: Attempt, info: StreamInfo) -> None:
-        attempt.protocol_version = info.protocol_version
-        types = (info.header("content-type"), info.header("content-type", response=True))
-        attempt.describe(info.http_version, info.status, types)
-
-    def take_frame(self, decoded: DecodedFrame) -> None:
-        self.took = True
-        attempt = self._attempt or self._begin(decoded.frame.version)
-        attempt.add(decoded)
-        self._saw(decoded.frame)
-
-    def _saw(self, frame: Frame) -> None:
-        self.digest = hash(
-            (self.digest, frame.direction is SDK, frame.type, frame.flags, frame.length, frame.body)
-        )
-        time = frame.time
-        if time is not None:
-            self.first = time if self.first is None else min(self.first, time)
-            self.last = time if self.last is None else max(self.last, time)
-
-
-def _packet(item: Decoded) -> float:
-    packet = item.frame.packet if isinstance(item, DecodedFrame) else getattr(item, "packet", None)
-    return _NEVER if packet is None else float(packet)
-
-
-_NEVER: Final = float("inf")
 
 
 def _stored_target(attempt: Attempt) -> tuple[str, str] | None:
