@@ -10,8 +10,8 @@ import pytest
 
 from restate_inspect import export
 from tests import capturewriter as cw
+from tests.captures import REQUEST, RESPONSE, sample_talk
 from tests.helpers import SAMPLES, captures_dir, run_cli
-from tests.test_captures import REQUEST, RESPONSE, _talk
 
 
 def _index(directory: Path) -> list[dict[str, Any]]:
@@ -61,7 +61,7 @@ def test_the_selection_chooses_what_is_exported(tmp_path: Path) -> None:
 
 
 def test_a_gap_is_left_out_of_the_file_and_told_in_the_index(tmp_path: Path) -> None:
-    talk = _talk(segment=60)
+    talk = sample_talk(segment=60)
     client = [
         i for i, p in enumerate(talk.packets) if len(p.data) > 100 and p.data[34:36] == b"\x9c\x40"
     ]
