@@ -327,7 +327,7 @@ class Attempt(ABC):
             more = f"; and {fact.repeats - 1:,} more like it, to offset {fact.last.offset:#x}"
         return Problem(
             fact.code,
-            fact.text + more + (suffix or ""),
+            fact.text + self._hint(fact) + more + (suffix or ""),
             frame.offset if frame else None,
             (HEADER_SIZE + frame.length) if frame else None,
             stream=self.stream,
@@ -340,6 +340,10 @@ class Attempt(ABC):
             completion_id=fact.completion_id,
             repeats=fact.repeats,
         )
+
+    def _hint(self, fact: Fact) -> str:
+        """What the family adds to a fact's text once the whole attempt is known."""
+        return ""
 
     def _explained(self, fact: Fact, missing: Direction | None) -> str | None:
         """What may explain a fact, said after it: bytes lost before it (in its direction,

@@ -390,11 +390,9 @@ class AttemptJournal(Attempt):
             text = f"the runtime announced {known} entries to replay and sent {self.replayed}"
             self.said(end, "RI203", text)
         super()._at_the_end(end)
-        if self._swapped():
-            self._facts = [
-                fact._replace(text=fact.text + SWAPPED) if fact.code == "RI201" else fact
-                for fact in self._facts
-            ]
+
+    def _hint(self, fact: Fact) -> str:
+        return SWAPPED if fact.code == "RI201" and self._swapped() else ""
 
     def _swapped(self) -> bool:
         """A request without a StartMessage and a response that begins with one: the two
