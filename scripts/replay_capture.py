@@ -42,7 +42,7 @@ def conversations(path: str) -> list[tuple[int, int, bytes]]:
             segment = None if isinstance(item, Problem) else packets.decode(item)
             if isinstance(segment, Segment):
                 events += tcp.feed(segment)
-    events += tcp.end_of_capture()
+    events += tcp.end_of_stream()
     return [(e.connection.index, e.side, e.data) for e in events if isinstance(e, TcpData)]
 
 

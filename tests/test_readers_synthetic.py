@@ -40,7 +40,7 @@ def test_each_sides_bytes_come_out_of_the_capture_chain_in_order() -> None:
     packets = _packets()
     assert [p.number for p in packets] == list(range(1, len(packets) + 1))
     decoder = CaptureDecoder()
-    events = [e for p in packets for e in decoder.packet(p)] + decoder.end_of_capture()
+    events = [e for p in packets for e in decoder.feed(p)] + decoder.end_of_stream()
     request = b"".join(e.data for e in events if isinstance(e, Chunk)
                        and e.direction is Direction.RUNTIME_TO_SDK)  # fmt: skip
     assert request == b"x" * (SEGMENT * 2 + 5)

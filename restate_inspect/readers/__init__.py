@@ -188,7 +188,7 @@ def capture_events(handle: Readable, label: str, *, live: bool = False) -> Itera
             number = item.number
             if live and item.time is not None:
                 last = (item.time, time.monotonic())
-            for event in decoder.packet(item):  # a loop here, not a generator per packet
+            for event in decoder.feed(item):  # a loop here, not a generator per packet
                 if isinstance(event, Problem) and event.offset is None:
                     runs.add(replace(event, packet=event.packet or number))
                     pending = True
@@ -207,7 +207,7 @@ def capture_events(handle: Readable, label: str, *, live: bool = False) -> Itera
             pending = False
             yield replace(item, packet=number + 1)  # the reader's: about the packet after
     yield from runs.taken()
-    yield from decoder.end_of_capture()
+    yield from decoder.end_of_stream()
 
 
 def _placed(event: InputEvent, number: int) -> InputEvent:

@@ -162,7 +162,7 @@ class CaptureDecoder:
         self._next_tick = -_NEVER  # capture time looks at them each _TICK, not each packet
         self._cut_untold = True  # a snap length's cut: said once
 
-    def packet(self, packet: Packet) -> list[InputEvent]:
+    def feed(self, packet: Packet) -> list[InputEvent]:
         events = []
         time = packet.time
         if time is not None and time >= self._next_tick:
@@ -214,11 +214,11 @@ class CaptureDecoder:
             out += self._http_events(link, [event])
         return out
 
-    def end_of_capture(self) -> list[InputEvent]:
+    def end_of_stream(self) -> list[InputEvent]:
         self._now = None
         fragments = self._packets.incomplete_fragments()
         events: list[InputEvent] = list(fragments)
-        events += self._tcp_events(self._tcp.end_of_capture())
+        events += self._tcp_events(self._tcp.end_of_stream())
         return events
 
     # --- TCP to HTTP -------------------------------------------------------------------

@@ -168,13 +168,13 @@ def proxy_events(proxy: Proxy, write: BinaryIO | None = None) -> Iterator[InputE
                 yield _refused(item)
                 continue
             for packet in packets.of(item):
-                yield from decoder.packet(packet)
+                yield from decoder.feed(packet)
     except KeyboardInterrupt:
         pass
     finally:
         proxy.stop()
         packets.close()
-    yield from decoder.end_of_capture()
+    yield from decoder.end_of_stream()
 
 
 def _refused(item: Forwarded) -> Problem:

@@ -315,7 +315,7 @@ class TcpReassembler:
             if isinstance(self._conversations.get(oldest), _Over):  # not opened again since
                 del self._conversations[oldest]
 
-    def end_of_capture(self) -> list[TcpEvent]:
+    def end_of_stream(self) -> list[TcpEvent]:
         events: list[TcpEvent] = []
         for conversation in self._conversations.values():
             if isinstance(conversation, _Over):
