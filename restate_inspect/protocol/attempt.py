@@ -29,12 +29,12 @@ from restate_inspect.values import invocation_id_text
 
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 START: Final = 0x0000  # the StartMessage's type, in every version
-# Bytes of a stream that no frame holds: missing from the capture, skipped, cut off, or
-# unframable. Entries numbered after them may be numbered wrong, and a frame may be gone.
 SDK_ENDING: Final = 3  # _order's group of the SDK's terminal message: the last
 # What an attempt keeps of its frames and problems: beyond, they are counted (RI243), so that
 # memory follows what the tool needs, not what a hostile stream holds (5,000,000 empty frames).
 MOST_MOMENTS: Final = 100_000
+# Bytes of a stream that no frame holds: missing from the capture, skipped, cut off, or
+# unframable. Entries numbered after them may be numbered wrong, and a frame may be gone.
 LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"})
 # What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
 SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
@@ -153,18 +153,6 @@ class Attempt(ABC):
     @abstractmethod
     def ending_text(self) -> str:
         """How the attempt ended, in a few words."""
-
-    def _stored_ending(self, output: Any, waiting: list[str]) -> str:
-        """How a stored journal stands: by its Output (completed, failed 409), else what it
-        waits on; with sys_invocation's status beside, when a row of it was given."""
-        if output is not None:
-            text = f"failed {output.failure.code}" if output.HasField("failure") else "completed"
-        else:
-            text = ("waiting on " + ", ".join(waiting)) if waiting else "no output stored"
-        facts = self.stored_journal.facts if self.stored_journal is not None else None
-        status = (facts or {}).get("status")
-        said = status and not (status == "completed" and output is not None)  # else: no news
-        return f"{text} · status {status}" if said else text
 
     @property
     def interpreted(self) -> bool:

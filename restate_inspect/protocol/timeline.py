@@ -129,3 +129,15 @@ def in_protocol_order(untimed: list[DecodedFrame], groups: list[int]) -> list[De
             earliest = groups[at] = min(earliest, groups[at])
     order = sorted(range(len(groups)), key=groups.__getitem__)  # stable: bodies' own order
     return [untimed[at] for at in order]
+
+
+def stored_ending(output: Any, waiting: list[str], journal: StoredJournal) -> str:
+    """How a stored journal stands: by its Output (completed, failed 409), else what it
+    waits on; with sys_invocation's status beside, when a row of it was given."""
+    if output is not None:
+        text = f"failed {output.failure.code}" if output.HasField("failure") else "completed"
+    else:
+        text = ("waiting on " + ", ".join(waiting)) if waiting else "no output stored"
+    status = (journal.facts or {}).get("status")
+    said = status and not (status == "completed" and output is not None)  # else: no news
+    return f"{text} · status {status}" if said else text

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Final
 from restate_inspect.events import DecodedFrame, Frame, MessageType
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.protocol.attempt import RUNTIME, SDK, SDK_ENDING, Attempt
-from restate_inspect.protocol.timeline import Fact, Linkable, Moment
+from restate_inspect.protocol.timeline import Fact, Linkable, Moment, stored_ending
 from restate_inspect.protocol.v1.messages import (
     AWAKEABLE,
     COMPLETE_AWAKEABLE,
@@ -128,7 +128,7 @@ class AttemptJournal(Attempt):
                            if e.frame.type == OUTPUT), None)  # fmt: skip
             open_ = [e for e in self.entries.values() if e.completable and not e.completed]
             waiting = [f"#{e.index} {e.name.removesuffix('EntryMessage')}" for e in open_]
-            return self._stored_ending(output, waiting)
+            return stored_ending(output, waiting, self.stored_journal)
         if self.ending == "suspension":
             return "suspended on " + ", ".join(f"#{i}" for i in self.suspended_on)
         if self.ending == "error" and self.error is not None:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Final
 from restate_inspect.events import DecodedFrame, Frame, MessageType
 from restate_inspect.location import Direction
 from restate_inspect.protocol.attempt import RUNTIME, SDK, SDK_ENDING, START, Attempt
-from restate_inspect.protocol.timeline import Fact, Linkable, Moment
+from restate_inspect.protocol.timeline import Fact, Linkable, Moment, stored_ending
 from restate_inspect.protocol.v4.messages import (
     AWAITING_ON,
     COMMAND_ACK,
@@ -174,7 +174,7 @@ class AttemptJournal(Attempt):
             output = self.output.frame.message if self.output is not None else None
             open_ = [c for c in self.commands if c.completable and not c.completed]
             waiting = [f"#{c.command_index} {_short(c.name)}" for c in open_]
-            return self._stored_ending(output, waiting)
+            return stored_ending(output, waiting, self.stored_journal)
         if self.ending == "suspension" and self.end_frame is not None:
             return "suspended on " + awaiting_text(self.end_frame.message, self.owner)
         if self.ending == "error" and self.error is not None:
