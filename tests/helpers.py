@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from google.protobuf import text_format
@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from typer.testing import CliRunner
 
 from restate_inspect.cli import app
-from restate_inspect.events import Frame, RawFrame
+from restate_inspect.events import Frame, HttpBody, RawFrame
 from restate_inspect.framing import DEFAULT_MAX_LENGTH, DEFAULT_STREAM, decode_all
 from restate_inspect.headers import invocation_version
 from restate_inspect.location import Direction, StreamKey
@@ -253,24 +253,63 @@ def run_cli(args: Sequence[str], stdin: str | bytes | None = None) -> CliResult:
 
 # --- split invariance ----------------------------------------------------------------
 
+Piece = TypeVar("Piece", bytes, str)
 
-def splits(data: bytes, seed: int) -> Iterator[list[bytes]]:
-    """The same bytes whole, byte by byte, and cut at random places."""
+
+def splits(data: Piece, seed: int) -> Iterator[list[Piece]]:
+    """The same bytes (or text) whole, one by one, and cut at random places."""
     yield [data]
     yield [data[i : i + 1] for i in range(len(data))]
     rng = random.Random(seed)
     for _ in range(3):
-        cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 12))))
+        count = min(len(data) - 1, rng.randint(1, 12))
+        cuts: list[int] = sorted(rng.sample(range(1, len(data)), count))
         bounds = [0, *cuts, len(data)]
         yield [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def assert_split_invariant(
-    decode: Callable[[list[bytes]], list[Any]], data: bytes, seed: int = 0
-) -> list[Any]:
-    """decode(pieces) must give the same events however the bytes are cut."""
+def assert_split_invariant(decode: Callable[[list[Piece]], Any], data: Piece, seed: int = 0) -> Any:
+    """decode(pieces) must give the same events however the bytes (or text) are cut."""
     whole = decode([data])
     if len(data) > 1:
         for pieces in splits(data, seed):
             assert decode(pieces) == whole, f"differs when cut into {len(pieces)} pieces"
     return whole
+
+
+class Pieces:
+    """A handle that gives its bytes in the pieces it was given, as a pipe does: read1 (and
+    read) return at most what is left of the current piece."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = [piece for piece in pieces if piece]
+
+    def read1(self, size: int = -1, /) -> bytes:
+        if not self._pieces:
+            return b""
+        piece = self._pieces[0]
+        taken = piece if size < 0 else piece[:size]
+        if len(taken) == len(piece):
+            self._pieces.pop(0)
+        else:
+            self._pieces[0] = piece[len(taken) :]
+        return taken
+
+    read = read1
+
+
+def joined_bodies(events: list[Any]) -> list[Any]:
+    """HTTP events with each run of one exchange's body as one: how a body is cut into
+    HttpBody events follows how its bytes came, and nothing else."""
+    out: list[Any] = []
+    for event in events:
+        previous = out[-1] if out else None
+        if (
+            isinstance(event, HttpBody)
+            and isinstance(previous, HttpBody)
+            and previous[:2] == event[:2]
+        ):
+            out[-1] = previous._replace(data=previous.data + event.data)
+        else:
+            out.append(event)
+    return out

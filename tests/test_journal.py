@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from restate_inspect.events import DecodedFrame, Frame, FrameContext
 from restate_inspect.framing import encode_frame
+from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.location import Direction, StreamKey
+from restate_inspect.pipeline import decode_events
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.protocol.v1.journal import AttemptJournal
 from restate_inspect.protocol.v1.messages import V3_TABLE
 from restate_inspect.protocol.v1.numbering import EntryNumbering
 from restate_inspect.protocol.v1.replay import comparable
+from restate_inspect.readers import capture_events
+from restate_inspect.render.jsonl import invocation_records
 from restate_inspect.rules import Problem, Severity
+from tests import capturewriter as cw
+from tests.helpers import SAMPLES, Pieces, assert_split_invariant
 from tests.helpers import read_all as decode_all
 
 is_entry = V3_TABLE.is_entry
@@ -263,7 +275,12 @@ def test_bodies_given_the_wrong_way_round_are_told_so() -> None:
     swapped = _file_attempt((RUNTIME, end), (SDK, START + INPUT))
     (no_start,) = [f for f in swapped.all_findings() if f.code == "RI201"]
     assert no_start.message.endswith("are --request and --response swapped?")
-    for other in (_file_attempt((RUNTIME, end), (SDK, end)), _file_attempt((RUNTIME, end))):
+    late_start = _file_attempt((RUNTIME, INPUT + START), (SDK, START + INPUT))  # it has one
+    for other in (
+        _file_attempt((RUNTIME, end), (SDK, end)),
+        _file_attempt((RUNTIME, end)),
+        late_start,
+    ):
         (no_start,) = [f for f in other.all_findings() if f.code == "RI201"]
         assert "swapped" not in no_start.message
 
@@ -389,3 +406,23 @@ def test_frames_in_a_row_that_break_a_rule_alike_are_one_finding() -> None:
     apart = _attempt((RUNTIME, START), (SDK, end), (SDK, end), (SDK, output), (SDK, end))
     apart.finish()  # another type between: findings of their own
     assert [f.repeats for f in apart.all_findings() if f.code == "RI206"] == [1, 1, 1]
+
+
+def _journal_records(pieces: list[bytes]) -> list[dict[str, Any]]:
+    built = invocations(decode_events(capture_events(Pieces(pieces), "t")))
+    return [r for i in built if isinstance(i, Invocation) for r in invocation_records(i)]
+
+
+@pytest.mark.parametrize(("sample", "version"), [("v1-call-other", 1), ("v6-call-other", 6)])
+@given(seed=st.integers(0, 2**32))
+def test_the_journal_is_the_same_however_the_capture_arrives(
+    sample: str, version: int, seed: int
+) -> None:
+    """An attempt's journal, findings and all, from a capture that comes in pieces of any
+    size: the same records, in both families."""
+    request = (SAMPLES / f"{sample}.req.bin").read_bytes()
+    response = (SAMPLES / f"{sample}.resp.bin").read_bytes()
+    packets = cw.conversation_packets(cw.h2_exchange(request, response, version=version))
+    whole = assert_split_invariant(_journal_records, cw.pcap(packets), seed)
+    assert [r["kind"] for r in whole[:2]] == ["invocation", "attempt"]
+    assert whole[1]["protocol_version"] == version

@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from restate_inspect.events import DecodedFrame, StreamInfo
+from restate_inspect.events import Chunk, DecodedFrame, StreamInfo
+from restate_inspect.readers import capture_events
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
 from tests.captures import (
@@ -24,7 +27,7 @@ from tests.captures import (
     problems,
     shape,
 )
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, Pieces, assert_split_invariant
 
 
 @pytest.mark.parametrize(
@@ -284,3 +287,24 @@ def test_a_short_exchange_of_the_sdks_side_alone_is_read_when_its_connection_end
     one_sided, skipped = problems(decode(cw.pcap(server_side)))
     assert (one_sided.code, skipped.code) == ("RI316", "RI314")
     assert "is neither HTTP/2 nor HTTP/1.1" in skipped.message
+
+
+def _chain(pieces: list[bytes]) -> list[Any]:
+    return list(capture_events(Pieces(pieces), "t"))
+
+
+@pytest.mark.parametrize("http", ["HTTP/2", "HTTP/1.1", "HTTP/2 with a lost segment"])
+@given(seed=st.integers(0, 2**32))
+def test_the_capture_chain_is_the_same_however_the_file_arrives(http: str, seed: int) -> None:
+    """Packets, TCP, HTTP and the Restate events they carry, from a capture that comes in
+    pieces of any size (a pipe): the same events."""
+    exchange = (
+        cw.http1_exchange(REQUEST, RESPONSE)
+        if http == "HTTP/1.1"
+        else cw.h2_exchange(REQUEST, RESPONSE)
+    )
+    packets = cw.conversation_packets(exchange, segment=200)
+    if "lost" in http:
+        del packets[6]
+    whole = assert_split_invariant(_chain, cw.pcap(packets), seed)
+    assert any(isinstance(event, Chunk) for event in whole)

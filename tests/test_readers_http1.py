@@ -3,9 +3,14 @@ requests, 100 Continue, and the upgrade to h2c, taken or declined."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from restate_inspect.events import StreamEnd, StreamInfo
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from restate_inspect.events import HttpBody, StreamEnd, StreamInfo
+from restate_inspect.readers.http1 import Http1Connection
 from tests import capturewriter as cw
 from tests.captures import (
     REQUEST,
@@ -19,6 +24,7 @@ from tests.captures import (
     problems,
     shape,
 )
+from tests.helpers import assert_split_invariant
 
 
 @pytest.mark.parametrize("chunked", [True, False])
@@ -164,3 +170,34 @@ def test_http1_chunk_resync_does_not_wait_on_an_implausible_size() -> None:
     body = b"".join(e.data for e in events if isinstance(e, HttpBody))
     assert body == b"zz\r\nfffffff\r\nyy" + b"hello"
     assert [e.how for e in events if isinstance(e, HttpEnd)] == ["end"]
+
+
+def _fed(pieces: list[bytes], side: int) -> list[Any]:
+    """What a connection makes of one side's bytes fed in pieces, a body's runs joined (how
+    a body is cut follows how its bytes came)."""
+    connection = Http1Connection(0)
+    out: list[Any] = []
+    for piece in pieces:
+        out += connection.feed(side, piece, 1.0, 2)
+    out += connection.close(side, "end")
+    joined: list[Any] = []
+    for event in out:
+        previous = joined[-1] if joined else None
+        if (
+            isinstance(event, HttpBody)
+            and isinstance(previous, HttpBody)
+            and previous[:2] == event[:2]
+        ):
+            joined[-1] = previous._replace(data=previous.data + event.data)
+        else:
+            joined.append(event)
+    return joined
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+@given(seed=st.integers(0, 2**32))
+def test_http1_is_split_invariant(chunked: bool, seed: int) -> None:
+    """Heads, chunk sizes and bodies cut anywhere, in both directions: the same events."""
+    for side, data in cw.http1_exchange(REQUEST, RESPONSE, chunked=chunked, chunk=50):
+        whole = assert_split_invariant(lambda pieces: _fed(pieces, side), data, seed)  # noqa: B023
+        assert any(isinstance(event, HttpBody) for event in whole)

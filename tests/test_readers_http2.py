@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from restate_inspect.events import (
     DecodedFrame,
-    HttpBody,
     StreamEnd,
 )
 from restate_inspect.readers import http2
@@ -35,7 +34,7 @@ from tests.captures import (
     problems,
     shape,
 )
-from tests.helpers import assert_split_invariant
+from tests.helpers import assert_split_invariant, joined_bodies
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 # flags that matter to these frames: END_STREAM, END_HEADERS, PADDED, PRIORITY, and others
@@ -93,29 +92,12 @@ OPENING = b"".join(
 )  # HEADERS with END_HEADERS: DATA on these streams is kept
 
 
-def _joined(events: list[Any]) -> list[Any]:
-    """Events with each run of one exchange's body as one: how DATA is cut into HttpBody
-    events follows how the bytes came, and nothing else."""
-    out: list[Any] = []
-    for event in events:
-        previous = out[-1] if out else None
-        if (
-            isinstance(event, HttpBody)
-            and isinstance(previous, HttpBody)
-            and previous[:2] == event[:2]
-        ):
-            out[-1] = previous._replace(data=previous.data + event.data)
-        else:
-            out.append(event)
-    return out
-
-
 @given(st.lists(frames(), max_size=8), st.integers(0, 2**32))
 def test_http2_is_split_invariant(sequence: list[bytes], seed: int) -> None:
     """A frame at hand whole is read directly; one split across segments is streamed: the
     same events, but for how a body is cut."""
     data = OPENING + b"".join(sequence)
-    assert_split_invariant(lambda pieces: _joined(_fed(pieces)), data, seed)
+    assert_split_invariant(lambda pieces: joined_bodies(_fed(pieces)), data, seed)
 
 
 def test_http2_continuation_padding_and_small_segments() -> None:

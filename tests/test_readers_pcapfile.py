@@ -7,6 +7,8 @@ import io
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from restate_inspect.events import Packet
 from restate_inspect.readers.pcapfile import read_packets
@@ -25,6 +27,7 @@ from tests.captures import (
     problems,
     shape,
 )
+from tests.helpers import Pieces, assert_split_invariant
 
 
 @pytest.mark.parametrize(
@@ -140,3 +143,18 @@ def test_not_a_capture() -> None:
 def test_unsupported_link_type_is_reported_once() -> None:
     items = decode(cw.pcap(h2_packets(), linktype=147))
     assert [p.code for p in problems(items)] == ["RI305"]
+
+
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+@given(seed=st.integers(0, 2**32))
+def test_packets_are_the_same_however_the_file_arrives(kind: str, seed: int) -> None:
+    """A capture read from a pipe arrives in pieces of any size: the same packets."""
+    packets = h2_packets()[:12]
+    if kind == "pcap":
+        capture = cw.pcap(packets)
+    else:
+        capture = cw.pcapng([cw.Section([cw.Interface(cw.EN10MB)], packets)])
+    whole = assert_split_invariant(
+        lambda pieces: list(read_packets(Pieces(pieces), "t")), capture, seed
+    )
+    assert [type(item) for item in whole] == [Packet] * 12

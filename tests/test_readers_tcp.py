@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from restate_inspect.events import Packet, Segment, StreamEnd, StreamInfo
 from restate_inspect.readers.netpacket import PacketDecoder
@@ -361,3 +363,12 @@ def test_connections_that_are_over_are_remembered_only_so_far(
         sizes.append(len(reassembler._conversations))
     assert max(sizes) == 4  # three over, one open
     assert _closes(packets) == [(n, side, "rst") for n in range(10) for side in (0, 1)]
+
+
+@given(st.integers(1, 1400), st.booleans())
+def test_frames_are_the_same_however_tcp_cut_the_bytes(segment: int, one_one: bool) -> None:
+    """A sender's bytes cut into segments of any size (and HTTP/2's DATA across them): the
+    same Restate frames, offsets and bodies, and no problem."""
+    exchange = (cw.http1_exchange if one_one else cw.h2_exchange)(REQUEST, RESPONSE)
+    items = decode(cw.pcap(cw.conversation_packets(exchange, segment=segment)))
+    assert_whole_exchange(items, "tcp0/m1" if one_one else "tcp0/s1")  # HTTP/1.1: message 1
