@@ -180,6 +180,9 @@ RULES: dict[str, Rule] = {rule.code: rule for rule in _CATALOGUE}
 # a version no family reads, one that could not be told, frames beyond what an attempt keeps.
 # `check` never calls that clean.
 UNCHECKED: frozenset[str] = frozenset({"RI104", "RI114", "RI116", "RI243"})
+# A frame's own problems (its type, flags, body): frames in a row that break one alike are
+# one finding in a journal (protocol.timeline.ProblemRun).
+OF_A_FRAME: frozenset[str] = frozenset({"RI105", "RI106", "RI107", "RI108", "RI109", "RI110"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,7 @@ class Problem:
     repeats: int = 1  # a reader's problem, found so often in a row (RepeatedProblems)
     last: tuple[int | None, int | None] | None = None  # ... the line and column of the last
     to_packet: int | None = None  # ... or its packet
+    to_offset: int | None = None  # ... or its offset (a problem repeated frame after frame)
 
     @property
     def rule(self) -> Rule:

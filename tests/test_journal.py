@@ -426,3 +426,38 @@ def test_the_journal_is_the_same_however_the_capture_arrives(
     whole = assert_split_invariant(_journal_records, cw.pcap(packets), seed)
     assert [r["kind"] for r in whole[:2]] == ["invocation", "attempt"]
     assert whole[1]["protocol_version"] == version
+
+
+def test_a_frames_problem_repeated_frame_after_frame_is_one_finding() -> None:
+    """50,000 frames of an unknown type are one RI105 that counts them, where it began;
+    another problem between ends a run, and problems of other kinds are never joined."""
+    attempt = AttemptJournal(KEY)
+
+    def problem(code: str, offset: int | None) -> Problem:
+        return Problem(code, f"{code} at {offset}", offset, 8, direction=SDK)
+
+    (sleep,) = _timed(SDK, encode_frame(0x0C00, pb.SleepEntryMessage()))
+    items: list[DecodedFrame | Problem] = [
+        problem("RI105", 0),
+        DecodedFrame(sleep, FrameContext()),  # a frame between: the run goes on
+        problem("RI105", 8),
+        problem("RI105", 16),
+        problem("RI107", 24),
+        problem("RI105", None),
+        problem("RI105", None),
+        problem("RI115", 40),
+        problem("RI115", 48),
+    ]
+    for item in items:
+        attempt.add(item)
+    attempt.finish()
+    found = [m.item for m in attempt.timeline if isinstance(m.item, Problem)]
+    assert [(p.code, p.repeats, p.to_offset) for p in found] == [
+        ("RI105", 3, 16),
+        ("RI107", 1, None),
+        ("RI105", 2, None),
+        ("RI115", 1, None),
+        ("RI115", 1, None),
+    ]
+    assert found[0].message == "RI105 at 0; and 2 more like it, to offset 0x10"
+    assert found[2].message.endswith("; and 1 more like it, to the same place")

@@ -20,6 +20,7 @@ from restate_inspect.protocol.timeline import (
     Fact,
     Linkable,
     Moment,
+    ProblemRun,
     StoredStart,
     in_protocol_order,
     unended,
@@ -80,6 +81,7 @@ class Attempt(ABC):
         self._untimed: list[DecodedFrame] = []
         self._lost: dict[Direction, int] = {}  # offset of the first loss
         self.excess = Excess(MOST_MOMENTS)  # what it holds beyond
+        self._run = ProblemRun()  # a reader's problem repeated frame after frame
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -95,6 +97,11 @@ class Attempt(ABC):
             self._take(item)
 
     def _take(self, item: DecodedFrame | Problem) -> None:
+        if isinstance(item, Problem):
+            if self._run.joins(item):
+                return
+            self._run.close(self.timeline)
+            self._run.begin(len(self.timeline), item)
         moment = Moment(item, [])
         self.timeline.append(moment)
         if isinstance(item, Problem):
@@ -247,6 +254,7 @@ class Attempt(ABC):
         for item in self._in_protocol_order():
             self._take(item)
         self._untimed = []
+        self._run.close(self.timeline)
         end = Moment(None, [])
         if self.excess.first is not None:
             self.said(end, "RI243", self.excess.text(), self.excess.first)

@@ -3,12 +3,12 @@ findings, what it links across invocations, and what it counts beyond what it ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, NamedTuple
 
 from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal
 from restate_inspect.location import Direction
-from restate_inspect.rules import Problem
+from restate_inspect.rules import OF_A_FRAME, Problem
 from restate_inspect.values import invocation_id_bytes
 
 
@@ -141,3 +141,40 @@ def stored_ending(output: Any, waiting: list[str], journal: StoredJournal) -> st
     status = (journal.facts or {}).get("status")
     said = status and not (status == "completed" and output is not None)  # else: no news
     return f"{text} · status {status}" if said else text
+
+
+class ProblemRun:
+    """A frame's problem (OF_A_FRAME) that the frames after it repeat with no other problem
+    between (an unknown type on each of 50,000 frames): one finding that counts them, in the
+    first one's moment, made when the run is over (close)."""
+
+    def __init__(self) -> None:
+        self.at = -1  # the first one's place in the timeline; -1: no run
+        self.first: Problem | None = None
+        self.count = 0
+        self.last: Problem | None = None
+
+    def joins(self, problem: Problem) -> bool:
+        first = self.first
+        if first is None or (first.code, first.direction) != (problem.code, problem.direction):
+            return False
+        if problem.code not in OF_A_FRAME:
+            return False
+        self.count, self.last = self.count + 1, problem
+        return True
+
+    def begin(self, at: int, problem: Problem) -> None:
+        self.at, self.first, self.count, self.last = at, problem, 1, problem
+
+    def close(self, timeline: list[Moment]) -> None:
+        first, last = self.first, self.last
+        if first is not None and last is not None and self.count > 1:
+            where = f"offset {last.offset:#x}" if last.offset is not None else "the same place"
+            merged = replace(
+                first,
+                message=f"{first.message}; and {self.count - 1:,} more like it, to {where}",
+                repeats=self.count,
+                to_offset=last.offset,
+            )
+            timeline[self.at] = timeline[self.at]._replace(item=merged)
+        self.at, self.first, self.count, self.last = -1, None, 0, None

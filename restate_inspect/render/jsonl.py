@@ -251,6 +251,8 @@ def problem_record(problem: Problem) -> dict[str, Any]:
         record["repeats"] = problem.repeats
         if problem.to_packet is not None:
             record["to_packet"] = problem.to_packet
+        elif problem.to_offset is not None:
+            record["to_offset"] = problem.to_offset
         else:
             record["to_line"], record["to_column"] = problem.last or (None, None)
     if problem.packet is not None:
