@@ -213,7 +213,6 @@ OVER_THE_LIMITS = {
     "restate_inspect/readers/capture.py": "the capture chain: packets to HTTP events",
     "restate_inspect/readers/capture.py:CaptureDecoder": "connection routing and HTTP "
     "detection in one class",
-    "restate_inspect/readers/http1.py:Http1Connection": "heads, bodies and chunked coding",
     "restate_inspect/readers/hextext.py": "seven text dialects",
     "restate_inspect/readers/hextext.py:HexTextDecoder": "the dialects as one if-chain",
     "restate_inspect/protocol/attempt.py:Attempt": "feeding, facts and findings in one base",

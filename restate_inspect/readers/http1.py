@@ -20,6 +20,7 @@ from restate_inspect.location import Direction
 from restate_inspect.rules import Problem, counted
 
 _REQUEST_LINE: Final = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]\r?\n")
+_STATUS_LINE: Final = re.compile(rb"HTTP/1\.[01] \d{3}")
 _MAX_HEAD: Final = 256 * 1024  # a head longer than this is not HTTP
 _CHUNK_SIZE: Final = re.compile(rb"([0-9A-Fa-f]+)[^\r\n]*\r?\n")
 # after bytes lost inside a chunked body: the end of a chunk and the next chunk's size line
@@ -79,11 +80,7 @@ class Http1Connection:
         in_body = state.state in ("length", "chunk-data", "close") and not state.buffer
         if in_body and (state.state == "close" or length <= state.left):
             self._events.append(HttpGap(state.exchange, state.direction, length, time, packet))
-            state.left -= length
-            if state.state == "length" and state.left == 0:
-                self._end(state, "end")
-            elif state.state == "chunk-data" and state.left == 0:
-                state.state = "chunk-end"
+            self._went(state, length)
         elif state.state in _CHUNKED:
             # the chunk framing went with the lost bytes: the body goes on, an unknown
             # number of its bytes missing, from the next plausible chunk
@@ -145,13 +142,16 @@ class Http1Connection:
         del buffer[:take]
         if state.state == "close":
             return False
-        state.left -= take
-        if state.left == 0:
-            if state.state == "length":
-                self._end(state, "end")
-            else:
-                state.state = "chunk-end"
+        self._went(state, take)
         return bool(buffer)
+
+    def _went(self, state: _Side, count: int) -> None:
+        """count bytes of a sized body or of a chunk went by, read or lost."""
+        state.left -= count
+        if state.left == 0 and state.state == "length":
+            self._end(state, "end")
+        elif state.left == 0 and state.state == "chunk-data":
+            state.state = "chunk-end"
 
     def _chunk_size(self, state: _Side) -> bool:
         match = _CHUNK_SIZE.match(state.buffer)
@@ -176,26 +176,16 @@ class Http1Connection:
         """Find the next chunk after lost bytes: a chunk-size line whose chunk ends where
         it says. What comes before it is the rest of the chunk the loss cut."""
         buffer = state.buffer
-        search = 0
-        while (match := _NEXT_CHUNK.search(buffer, search)) is not None:
-            size = int(match.group(1), 16)
-            data_end = match.end() + size
-            if size > _MAX_RESYNC_CHUNK:  # waiting for it could hold any amount of bytes
-                search = match.start() + 1
-                continue
-            if data_end + 2 > len(buffer):
-                break  # cannot tell yet whether the chunk ends where it says
-            if buffer[data_end : data_end + 2] == b"\r\n":
-                self._body_piece(state, bytes(buffer[: match.start()]))
-                del buffer[: match.end()]
-                state.left = size
-                state.state = "chunk-data" if size else "trailers"
-                return True
-            search = match.start() + 1
-        keep = match.start() if match is not None else max(0, len(buffer) - 80)
-        self._body_piece(state, bytes(buffer[:keep]))
-        del buffer[:keep]
-        return False
+        rest, found = _next_chunk(buffer)
+        self._body_piece(state, bytes(buffer[:rest]))
+        if found is None:
+            del buffer[:rest]
+            return False
+        line_end, size = found
+        del buffer[:line_end]
+        state.left = size
+        state.state = "chunk-data" if size else "trailers"
+        return True
 
     def _body_piece(self, state: _Side, data: bytes) -> None:
         if data:
@@ -215,20 +205,9 @@ class Http1Connection:
 
     def _head_lines(self, state: _Side) -> list[str] | None:
         """The lines of the head at the buffer's start, taken from it; None: not all here."""
-        buffer = state.buffer
-        while buffer.startswith((b"\r\n", b"\n")):  # stray line ends between messages
-            del buffer[: 2 if buffer.startswith(b"\r\n") else 1]
-        end = buffer.find(b"\r\n\r\n")
-        size = end + 4
-        if end < 0:
-            end = buffer.find(b"\n\n")
-            size = end + 2
-        if end < 0:
-            if len(buffer) > _MAX_HEAD:
-                self._lose(state, f"no end of the HTTP/1.1 head in {len(buffer)} bytes")
-            return None
-        lines = bytes(buffer[:end]).decode("latin-1").replace("\r\n", "\n").split("\n")
-        del buffer[:size]
+        lines = _take_head(state.buffer)
+        if lines is None and len(state.buffer) > _MAX_HEAD:
+            self._lose(state, f"no end of the HTTP/1.1 head in {len(state.buffer)} bytes")
         return lines
 
     def _head(self, state: _Side) -> bool:
@@ -270,20 +249,9 @@ class Http1Connection:
         return f"m{self._exchanges}"
 
     def _body(self, state: _Side, headers: Headers, request: bool, shown: str, method: str) -> None:
-        fields = {name.lower(): value for name, value in headers}
-        if not request and (method == "HEAD" or shown in ("204", "304")):
+        state.state, state.left = _framing(headers, request, shown, method)
+        if state.state == "end":
             self._end(state, "end")
-        elif "chunked" in fields.get("transfer-encoding", "").lower():
-            state.state = "chunk-size"
-        elif _is_number(fields.get("content-length", "")):
-            state.left = int(fields["content-length"])
-            state.state = "length"
-            if state.left == 0:
-                self._end(state, "end")
-        elif request:
-            self._end(state, "end")  # a request without a length has no body
-        else:
-            state.state = "close"
 
     def _switch(self, exchange: str) -> None:
         """The server accepted h2c: HTTP/2 from here on, both ways. The request that asked
@@ -315,11 +283,7 @@ class Http1Connection:
         state.buffer.clear()
 
     def _resync(self, state: _Side) -> bool:
-        pattern = (
-            _REQUEST_LINE
-            if state.direction is Direction.RUNTIME_TO_SDK
-            else re.compile(rb"HTTP/1\.[01] \d{3}")
-        )
+        pattern = _REQUEST_LINE if state.direction is Direction.RUNTIME_TO_SDK else _STATUS_LINE
         match = pattern.search(state.buffer)
         if match is None:
             del state.buffer[: max(0, len(state.buffer) - 64)]
@@ -330,6 +294,56 @@ class Http1Connection:
 
     def _problem(self, text: str) -> Problem:
         return Problem("RI313", f"{self.label}: {text}", None, None)
+
+
+def _take_head(buffer: bytearray) -> list[str] | None:
+    """The lines of the head at the buffer's start (stray line ends before it skipped),
+    taken from it; None while its end is not there."""
+    while buffer.startswith((b"\r\n", b"\n")):  # stray line ends between messages
+        del buffer[: 2 if buffer.startswith(b"\r\n") else 1]
+    end = buffer.find(b"\r\n\r\n")
+    size = end + 4
+    if end < 0:
+        end = buffer.find(b"\n\n")
+        size = end + 2
+    if end < 0:
+        return None
+    lines = bytes(buffer[:end]).decode("latin-1").replace("\r\n", "\n").split("\n")
+    del buffer[:size]
+    return lines
+
+
+def _framing(headers: Headers, request: bool, status: str, method: str) -> tuple[str, int]:
+    """How a message's body is framed: the reader's next state, and the bytes it holds
+    ("end": it has none)."""
+    fields = {name.lower(): value for name, value in headers}
+    if not request and (method == "HEAD" or status in ("204", "304")):
+        return "end", 0
+    if "chunked" in fields.get("transfer-encoding", "").lower():
+        return "chunk-size", 0
+    if _is_number(fields.get("content-length", "")):
+        length = int(fields["content-length"])
+        return ("length", length) if length else ("end", 0)
+    return ("end", 0) if request else ("close", 0)  # a request without a length has none
+
+
+def _next_chunk(buffer: bytearray) -> tuple[int, tuple[int, int] | None]:
+    """After lost bytes: the bytes before the next plausible chunk-size line (the rest of
+    the cut chunk), and that line's end and size; or, with None, the bytes that can go now
+    (all but what may still begin one)."""
+    search = 0
+    while (match := _NEXT_CHUNK.search(buffer, search)) is not None:
+        size = int(match.group(1), 16)
+        data_end = match.end() + size
+        if size > _MAX_RESYNC_CHUNK:  # waiting for it could hold any amount of bytes
+            search = match.start() + 1
+            continue
+        if data_end + 2 > len(buffer):
+            break  # cannot tell yet whether the chunk ends where it says
+        if buffer[data_end : data_end + 2] == b"\r\n":
+            return match.start(), (match.end(), size)
+        search = match.start() + 1
+    return (match.start() if match is not None else max(0, len(buffer) - 80)), None
 
 
 def _is_number(text: str) -> bool:
