@@ -12,16 +12,10 @@ from restate_inspect.framing import encode_frame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.protocol import message_notes
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
-from restate_inspect.protocol.v1.entries import (
-    VIEW,
-    badges,
-    entry_annotations,
-    short_name,
-    state_keys,
-    summary,
-)
+from restate_inspect.protocol.v1.entries import VIEW, badges, entry_annotations
 from restate_inspect.protocol.v1.journal import AttemptJournal
 from restate_inspect.protocol.v1.numbering import EntryNumbering
+from restate_inspect.protocol.v1.summaries import short_name, state_keys, summary
 from restate_inspect.values import awakeable_id, invocation_id_text
 from tests.helpers import read_all
 

@@ -218,7 +218,6 @@ OVER_THE_LIMITS = {
     "restate_inspect/protocol/attempt.py:Attempt": "feeding, facts and findings in one base",
     "restate_inspect/protocol/v1/journal.py": "the V1 rules are if-chains, not a table yet",
     "restate_inspect/protocol/v1/journal.py:AttemptJournal": "as its module",
-    "restate_inspect/protocol/v1/entries.py": "the V1-V3 entry table and its summaries",
 }
 
 
