@@ -34,7 +34,9 @@ class Base64TextDecoder:
             out += self._read(self._partial)
             self._column += len(self._partial)
             self._partial = ""
-        return out, self._problems.taken(self._count)
+        # a run of problems goes on while no byte is read: the bytes of the symbols in hand
+        # count, as they place the next problem (_drop_strangers)
+        return out, self._problems.taken(self._count + len(self._symbols) * 3 // 4)
 
     def end(self) -> tuple[bytes, list[Problem]]:
         out = self._line(self._partial) if self._partial else b""
@@ -79,17 +81,21 @@ class Base64TextDecoder:
 
     def _drop_strangers(self, raw_line: str) -> str:
         kept: list[str] = []
-        symbols = len(self._symbols)  # before the character at hand, padding aside
+        symbols = len(self._symbols)  # of the open group(s), before the character at hand
+        closed = 0  # bytes of the groups that padding closed before it
         for column, char in enumerate(raw_line, start=self._column + 1):
             if char in _ALPHABET:
                 kept.append(char)
-                symbols += char != "="
+                if char != "=":
+                    symbols += 1
+                elif symbols:  # padding ends a group (_read)
+                    closed, symbols = closed + symbols * 3 // 4, 0
             elif not char.isspace():
                 self._problems.add(
                     Problem(
                         "RI004",
                         f"line {self._line_number}, column {column}: {char!r} is not base64",
-                        self._count + symbols * 3 // 4,  # after the bytes of the symbols before
+                        self._count + closed + symbols * 3 // 4,  # after the bytes before
                         0,
                         line=self._line_number,
                         column=column,
