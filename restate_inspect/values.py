@@ -256,6 +256,20 @@ def time_of_day(epoch: float, digits: int = 3) -> str:
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond:06d}"[:digits]
 
 
+def start_parts(message: Any) -> list[str]:
+    """What every version's StartMessage says, as parts of its one-line summary: the
+    invocation, the entries to replay, the key, the retry so far."""
+    parts = [message.debug_id, f"known_entries {message.known_entries}"]
+    if message.key:
+        parts.append(f"key {message.key!r}")
+    if message.retry_count_since_last_stored_entry:
+        parts.append(f"retry {message.retry_count_since_last_stored_entry}")
+    if message.duration_since_last_stored_entry:
+        since = human_duration(message.duration_since_last_stored_entry)
+        parts.append(f"{since} since last stored")
+    return parts
+
+
 def human_duration(ms: float) -> str:
     if ms < 1000:
         return f"{ms:g} ms"

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from google.protobuf import text_format
@@ -313,3 +313,19 @@ def joined_bodies(events: list[Any]) -> list[Any]:
         else:
             out.append(event)
     return out
+
+
+class TextDecoder(Protocol):
+    def feed(self, text: str) -> tuple[bytes, list[Problem]]: ...
+    def end(self) -> tuple[bytes, list[Problem]]: ...
+
+
+def fed_text(decoder: TextDecoder, pieces: list[str]) -> tuple[bytes, list[Problem]]:
+    """The bytes and problems a text decoder makes of text fed in pieces, then ended."""
+    out, problems = bytearray(), list[Problem]()
+    for piece in pieces:
+        data, found = decoder.feed(piece)
+        out += data
+        problems += found
+    data, found = decoder.end()
+    return bytes(out + data), problems + found

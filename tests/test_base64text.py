@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from restate_inspect.readers import base64text
 from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.rules import Problem
-from tests.helpers import assert_split_invariant
+from tests.helpers import assert_split_invariant, fed_text
 
 DATA = Path(__file__).parent / "data" / "hex"
 
@@ -108,17 +108,6 @@ def test_a_long_line_holds_little_and_places_its_problems() -> None:
     ]
 
 
-def _fed(pieces: list[str]) -> tuple[bytes, list[Problem]]:
-    decoder = Base64TextDecoder()
-    out, problems = bytearray(), list[Problem]()
-    for piece in pieces:
-        data, found = decoder.feed(piece)
-        out += data
-        problems += found
-    data, found = decoder.end()
-    return bytes(out + data), problems + found
-
-
 _BASE64ISH = st.lists(st.sampled_from([*"AQgw+/=\n\r\t -_[", "QUJD", "=="]), max_size=120).map(
     "".join
 )
@@ -127,4 +116,4 @@ _BASE64ISH = st.lists(st.sampled_from([*"AQgw+/=\n\r\t -_[", "QUJD", "=="]), max
 @given(st.one_of(_BASE64ISH, st.text(max_size=80)), st.integers(0, 2**32))
 def test_base64_text_is_split_invariant(text: str, seed: int) -> None:
     """The same bytes and problems (lines, columns) however the text comes in pieces."""
-    assert_split_invariant(_fed, text, seed)
+    assert_split_invariant(lambda pieces: fed_text(Base64TextDecoder(), pieces), text, seed)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from restate_inspect.readers import hextext
 from restate_inspect.readers.hextext import Dialect, HexTextDecoder, detect_dialect
 from restate_inspect.rules import Problem
-from tests.helpers import assert_split_invariant
+from tests.helpers import assert_split_invariant, fed_text
 
 DATA = Path(__file__).parent / "data" / "hex"
 DIALECTS = {
@@ -312,18 +312,7 @@ def test_a_node_buffer_print_that_leaves_bytes_out_says_so() -> None:
     assert (problem.line, problem.offset) == (1, 50)
 
 
-def _fed(pieces: list[str]) -> tuple[bytes, list[Problem]]:
-    decoder = HexTextDecoder()
-    out, problems = bytearray(), list[Problem]()
-    for piece in pieces:
-        data, found = decoder.feed(piece)
-        out += data
-        problems += found
-    data, found = decoder.end()
-    return bytes(out + data), problems + found
-
-
 @given(st.one_of(_HEXISH, st.text(max_size=80)), st.integers(0, 2**32))
 def test_hex_text_is_split_invariant(text: str, seed: int) -> None:
     """The same bytes and problems (lines, columns) however the text comes in pieces."""
-    assert_split_invariant(_fed, text, seed)
+    assert_split_invariant(lambda pieces: fed_text(HexTextDecoder(), pieces), text, seed)

@@ -35,6 +35,7 @@ from restate_inspect.values import (
     human_duration,
     parse_awakeable_id,
     preview,
+    start_parts,
 )
 
 
@@ -94,16 +95,7 @@ def summary(frame: Frame, entry: Entry | None, attempt: AttemptJournal) -> str:
 
 
 def _start(message: Any, attempt: AttemptJournal) -> str:
-    parts = [message.debug_id, f"known_entries {message.known_entries}"]
-    if message.key:
-        parts.append(f"key {message.key!r}")
-    if message.retry_count_since_last_stored_entry:
-        parts.append(f"retry {message.retry_count_since_last_stored_entry}")
-    if message.duration_since_last_stored_entry:
-        parts.append(
-            f"{human_duration(message.duration_since_last_stored_entry)} since last stored"
-        )
-    return " · ".join(parts)
+    return " · ".join(start_parts(message))
 
 
 def _completion(message: Any, attempt: AttemptJournal) -> str:

@@ -36,9 +36,9 @@ from restate_inspect.values import (
     code_name,
     epoch_ms_to_iso,
     failure_text,
-    human_duration,
     parse_awakeable_id,
     preview,
+    start_parts,
 )
 
 Summary = Callable[[Any, AttemptJournal], str]
@@ -112,14 +112,7 @@ def _generic(message: Any, attempt: AttemptJournal) -> str:
 
 
 def _start(message: Any, attempt: AttemptJournal) -> str:
-    parts = [message.debug_id, f"known_entries {message.known_entries}"]
-    if message.key:
-        parts.append(f"key {message.key!r}")
-    if message.retry_count_since_last_stored_entry:
-        parts.append(f"retry {message.retry_count_since_last_stored_entry}")
-    if message.duration_since_last_stored_entry:
-        since = human_duration(message.duration_since_last_stored_entry)
-        parts.append(f"{since} since last stored")
+    parts = start_parts(message)
     if state := len(message.state_map):
         parts.append(f"{state} state entr{'y' if state == 1 else 'ies'}")
     return " · ".join(parts)
