@@ -236,28 +236,37 @@ def counted(number: int, noun: str, plural: str = "") -> str:
 
 
 @dataclass(slots=True)
-class _Run:
+class Run:
+    """A problem found `count` times in a row: one finding that says how often, and where
+    the last one was (its line and column, its packet, or its offset)."""
+
     first: Problem
     count: int
     last: Problem
+
+    def add(self, problem: Problem) -> None:
+        self.count, self.last = self.count + 1, problem
 
     def finding(self) -> Problem:
         if self.count == 1:
             return self.first
         last = self.last
-        where = (
-            f"line {last.line}, column {last.column}"
-            if last.line
-            else f"packet {last.packet}"
-            if last.packet
-            else "the same offset"
-        )
+        moved = last.offset is not None and last.offset != self.first.offset
+        if last.line:
+            where = f"line {last.line}, column {last.column}"
+        elif last.packet:
+            where = f"packet {last.packet}"
+        elif moved:
+            where = f"offset {last.offset:#x}"
+        else:
+            where = "the same offset" if last.offset is not None else "the same place"
         return replace(
             self.first,
             message=f"{self.first.message}; and {self.count - 1:,} more like it, to {where}",
             repeats=self.count,
             last=(last.line, last.column) if last.line else None,
             to_packet=last.packet,
+            to_offset=last.offset if moved and not (last.line or last.packet) else None,
         )
 
 
@@ -269,7 +278,7 @@ class RepeatedProblems:
 
     def __init__(self) -> None:
         self._done: list[Problem] = []
-        self._runs: dict[str, _Run] = {}  # by code, in the order they began
+        self._runs: dict[str, Run] = {}  # by code, in the order they began
         self._at: int | None = None  # the offset (bytes read) of the open runs
 
     def add(self, problem: Problem) -> None:
@@ -278,9 +287,14 @@ class RepeatedProblems:
             self._at = problem.offset
         run = self._runs.get(problem.code)
         if run is None:
-            self._runs[problem.code] = _Run(problem, 1, problem)
+            self._runs[problem.code] = Run(problem, 1, problem)
         else:
-            run.count, run.last = run.count + 1, problem
+            run.add(problem)
+
+    @property
+    def holding(self) -> bool:
+        """Are runs open (problems not yet taken)?"""
+        return bool(self._runs)
 
     def taken(self, read: int | None = None) -> list[Problem]:
         """The findings of the runs that are over: all, or those before `read` bytes (a run

@@ -3,12 +3,12 @@ findings, what it links across invocations, and what it counts beyond what it ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal
 from restate_inspect.location import Direction
-from restate_inspect.rules import OF_A_FRAME, Problem
+from restate_inspect.rules import OF_A_FRAME, Problem, Run
 from restate_inspect.values import invocation_id_bytes
 
 
@@ -149,32 +149,22 @@ class ProblemRun:
     first one's moment, made when the run is over (close)."""
 
     def __init__(self) -> None:
-        self.at = -1  # the first one's place in the timeline; -1: no run
-        self.first: Problem | None = None
-        self.count = 0
-        self.last: Problem | None = None
+        self.at = -1  # the first one's place in the timeline
+        self.run: Run | None = None
 
     def joins(self, problem: Problem) -> bool:
-        first = self.first
-        if first is None or (first.code, first.direction) != (problem.code, problem.direction):
+        run = self.run
+        if run is None or problem.code not in OF_A_FRAME:
             return False
-        if problem.code not in OF_A_FRAME:
+        if (run.first.code, run.first.direction) != (problem.code, problem.direction):
             return False
-        self.count, self.last = self.count + 1, problem
+        run.add(problem)
         return True
 
     def begin(self, at: int, problem: Problem) -> None:
-        self.at, self.first, self.count, self.last = at, problem, 1, problem
+        self.at, self.run = at, Run(problem, 1, problem)
 
     def close(self, timeline: list[Moment]) -> None:
-        first, last = self.first, self.last
-        if first is not None and last is not None and self.count > 1:
-            where = f"offset {last.offset:#x}" if last.offset is not None else "the same place"
-            merged = replace(
-                first,
-                message=f"{first.message}; and {self.count - 1:,} more like it, to {where}",
-                repeats=self.count,
-                to_offset=last.offset,
-            )
-            timeline[self.at] = timeline[self.at]._replace(item=merged)
-        self.at, self.first, self.count, self.last = -1, None, 0, None
+        if self.run is not None and self.run.count > 1:
+            timeline[self.at] = timeline[self.at]._replace(item=self.run.finding())
+        self.at, self.run = -1, None

@@ -179,7 +179,6 @@ def capture_events(handle: Readable, label: str, *, live: bool = False) -> Itera
     else between are one finding (RepeatedProblems)."""
     decoder = CaptureDecoder()
     runs = RepeatedProblems()
-    pending = False  # runs hold problems
     number = 0  # of the last packet read
     last: tuple[float, float] | None = None  # its capture time, and the clock's then
     items = read_packets(handle, label)
@@ -191,11 +190,9 @@ def capture_events(handle: Readable, label: str, *, live: bool = False) -> Itera
             for event in decoder.feed(item):  # a loop here, not a generator per packet
                 if isinstance(event, Problem) and event.offset is None:
                     runs.add(replace(event, packet=event.packet or number))
-                    pending = True
                     continue
-                if pending:
+                if runs.holding:
                     yield from runs.taken()
-                    pending = False
                 yield event if event.__class__ is not Problem else _placed(event, number)
         elif isinstance(item, _Pause):
             if last is not None:
@@ -204,7 +201,6 @@ def capture_events(handle: Readable, label: str, *, live: bool = False) -> Itera
                     yield _placed(event, number)
         elif isinstance(item, Problem):
             yield from runs.taken()
-            pending = False
             yield replace(item, packet=number + 1)  # the reader's: about the packet after
     yield from runs.taken()
     yield from decoder.end_of_stream()
