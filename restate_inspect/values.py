@@ -292,6 +292,26 @@ def code_name(code: int) -> str | None:
         return None
 
 
+def named_code(code: int) -> str:
+    """570 JOURNAL_MISMATCH, 500 INTERNAL_SERVER_ERROR, 599."""
+    name = code_name(code)
+    return f"{code}" + (f" {name}" if name else "")
+
+
+def last_line(text: str) -> str:
+    """The last line of an error's message: SDKs put the cause there, after any stack."""
+    return (text.strip().splitlines() or [""])[-1]
+
+
+def error_text(code: int, message: str) -> str:
+    """An ErrorMessage as its finding says it: the code by name, the cause, and what the
+    code means to Restate."""
+    text = f"ErrorMessage {named_code(code)}: {last_line(message)[:200]}"
+    if code in RESTATE_CODE_MEANINGS:
+        text += f" ({RESTATE_CODE_MEANINGS[code]})"
+    return text
+
+
 # --- one-line previews ---------------------------------------------------------------
 
 PREVIEW: Final = 48  # characters of a payload in a one-line summary
@@ -311,6 +331,5 @@ def preview(data: bytes, width: int = PREVIEW) -> str:
 
 
 def failure_text(failure: Any) -> str:
-    name = code_name(failure.code)
-    label = f"{failure.code}" + (f" {name}" if name else "")
+    label = named_code(failure.code)
     return f"failure {label}" + (f": {failure.message}" if failure.message else "")

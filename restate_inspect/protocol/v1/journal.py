@@ -36,9 +36,9 @@ from restate_inspect.protocol.v1.messages import (
 )
 from restate_inspect.protocol.v1.replay import comparable
 from restate_inspect.values import (
-    RESTATE_CODE_MEANINGS,
-    code_name,
+    error_text,
     invocation_id_text,
+    named_code,
     parse_awakeable_id,
 )
 
@@ -317,13 +317,8 @@ class AttemptJournal(Attempt):
     def _error(self, decoded: DecodedFrame, message: Any, moment: Moment) -> None:
         self.ending, self.end_frame, self.error = "error", decoded.frame, message
         related = self.related_entry(message)
-        first_line = message.message.strip().splitlines()[-1:] or [""]
         code = {570: "RI230", 571: "RI231"}.get(message.code, "RI232")
-        name = code_name(message.code)
-        what = f"{message.code}" + (f" {name}" if name else "")
-        text = f"ErrorMessage {what}: {first_line[0][:200]}"
-        if message.code in RESTATE_CODE_MEANINGS:
-            text += f" ({RESTATE_CODE_MEANINGS[message.code]})"
+        text = error_text(message.code, message.message)
         if related:
             text += f"; related entry: {related}"
         index = message.related_entry_index if message.HasField("related_entry_index") else None
@@ -440,9 +435,4 @@ def _name(frame: Frame) -> str:
 
 
 def _failure(failure: Any) -> str:
-    name = code_name(failure.code)
-    return (
-        f"{failure.code}"
-        + (f" {name}" if name else "")
-        + (f" {failure.message!r}" if failure.message else "")
-    )
+    return named_code(failure.code) + (f" {failure.message!r}" if failure.message else "")

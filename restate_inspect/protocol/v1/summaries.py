@@ -29,10 +29,11 @@ from restate_inspect.protocol.v1.messages import (
 )
 from restate_inspect.values import (
     awakeable_id,
-    code_name,
     epoch_ms_to_iso,
     failure_text,
     human_duration,
+    last_line,
+    named_code,
     parse_awakeable_id,
     preview,
     start_parts,
@@ -113,9 +114,8 @@ def _suspension(message: Any, attempt: AttemptJournal) -> str:
 
 
 def _error(message: Any, attempt: AttemptJournal) -> str:
-    name = code_name(message.code)
-    line = (message.message.strip().splitlines() or [""])[-1]
-    text = f"{message.code}" + (f" {name}" if name else "") + (f": {line}" if line else "")
+    line = last_line(message.message)
+    text = named_code(message.code) + (f": {line}" if line else "")
     related = attempt.related_entry(message)
     if related:
         text += f" · at {related}"

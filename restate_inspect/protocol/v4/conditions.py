@@ -35,7 +35,7 @@ from restate_inspect.protocol.v4.notes import (
     may_hold_later_fields,
     waited_ids,
 )
-from restate_inspect.values import RESTATE_CODE_MEANINGS, code_name
+from restate_inspect.values import code_name, error_text
 
 if TYPE_CHECKING:  # the journal calls these rules: at run time it imports them
     from restate_inspect.protocol.v4.journal import AttemptJournal
@@ -292,11 +292,7 @@ def sdk_error(code: str) -> Condition:
     def condition(attempt: AttemptJournal, frame: Frame, message: Any) -> str | None:
         if {570: "RI230", 571: "RI231"}.get(message.code, "RI232") != code:
             return None
-        name = code_name(message.code)
-        first = (message.message.strip().splitlines() or [""])[-1][:200]
-        text = f"ErrorMessage {message.code}" + (f" {name}" if name else "") + f": {first}"
-        if message.code in RESTATE_CODE_MEANINGS:
-            text += f" ({RESTATE_CODE_MEANINGS[message.code]})"
+        text = error_text(message.code, message.message)
         related = attempt.related_command(message)
         return text + (f"; related command: {related}" if related else "")
 

@@ -33,9 +33,10 @@ from restate_inspect.protocol.v4.notes import (
     signal,
 )
 from restate_inspect.values import (
-    code_name,
     epoch_ms_to_iso,
     failure_text,
+    last_line,
+    named_code,
     parse_awakeable_id,
     preview,
     start_parts,
@@ -119,9 +120,8 @@ def _start(message: Any, attempt: AttemptJournal) -> str:
 
 
 def _error(message: Any, attempt: AttemptJournal) -> str:
-    name = code_name(message.code)
-    line = (message.message.strip().splitlines() or [""])[-1]
-    text = f"{message.code}" + (f" {name}" if name else "") + (f": {line}" if line else "")
+    line = last_line(message.message)
+    text = named_code(message.code) + (f": {line}" if line else "")
     related = attempt.related_command(message)
     if related:
         text += f" · at {related}"
