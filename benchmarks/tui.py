@@ -36,7 +36,8 @@ from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
 from restate_inspect.tui import model
 from restate_inspect.tui.app import InspectorApp
-from restate_inspect.tui.widgets import InvocationTree, Selected, Timeline
+from restate_inspect.tui.store import Selected
+from restate_inspect.tui.widgets import InvocationTree, Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG = ROOT.parent / "shared" / "captures" / "big-v2" / "big-v2.pcap"
@@ -57,13 +58,13 @@ class Painted:
 
     @classmethod
     def watch_detail(cls, app: InspectorApp) -> None:
-        show_detail = app.show_detail
+        show_detail = app.browser.show_detail
 
         def shown(at: int) -> None:
             show_detail(at)
             cls.detail_set = time.perf_counter()
 
-        app.show_detail = shown  # type: ignore[method-assign]
+        app.browser.show_detail = shown  # type: ignore[method-assign]
 
     @classmethod
     def since(cls, moment: float) -> list[float]:
@@ -99,7 +100,7 @@ async def run(path: Path, size: tuple[int, int], presses: int) -> Times:
     Painted.watch_detail(app)
     times: Times = {}
     async with app.run_test(size=size) as pilot:
-        while app.selected is None:
+        while app.state.selected is None:
             await pilot.pause(0.005)
         selected = time.perf_counter()  # then the first drawing of it (a bit late, if at all)
         while not Painted.since(selected):
@@ -139,9 +140,9 @@ def _places(app: InspectorApp, where: Where, count: int) -> list[tuple[Selected,
     """Up to `count` rows (attempt, row index), spread over the capture's attempts, where a
     key can go. Indexes, not rows: the app rebuilds the rows of attempts it no longer caches."""
     places = []
-    step = max(1, len(app.attempts) // (4 * count))
-    for selected in app.attempts[::step]:
-        rows = app.rows_of(selected)
+    step = max(1, len(app.state.attempts) // (4 * count))
+    for selected in app.state.attempts[::step]:
+        rows = app.state.rows_of(selected)
         places += [(selected, at) for at in range(len(rows)) if where(rows, at)][:1]
         if len(places) == count:
             break
@@ -153,10 +154,10 @@ async def _presses(
 ) -> list[tuple[float, float]]:
     out = []
     for selected, at in _places(app, WHERE[key], presses):
-        row = app.rows_of(selected)[at]
-        app._open_attempt(selected, row)
+        row = app.state.rows_of(selected)[at]
+        app.browser._open_attempt(selected, row)
         await pilot.pause()
-        assert app.current_row is row, "the benchmark could not place the cursor"
+        assert app.browser.current_row is row, "the benchmark could not place the cursor"
         out.append(await _press(pilot, key))
     return out
 

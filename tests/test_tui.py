@@ -31,17 +31,12 @@ from restate_inspect.readers import read_input
 from restate_inspect.render.fields import field_spans
 from restate_inspect.rules import Problem
 from restate_inspect.tui import model
-from restate_inspect.tui.app import OPENED_CACHED, InspectorApp
+from restate_inspect.tui.app import InspectorApp
+from restate_inspect.tui.browser import BrowserScreen
 from restate_inspect.tui.looks import HIGHLIGHT_STYLE, KEYS, hex_line_width, key_bar
-from restate_inspect.tui.widgets import (
-    DetailView,
-    FieldTree,
-    FilterScreen,
-    HelpScreen,
-    InvocationTree,
-    SearchScreen,
-    Timeline,
-)
+from restate_inspect.tui.screens import FilterScreen, HelpScreen, SearchScreen
+from restate_inspect.tui.state import OPENED_CACHED
+from restate_inspect.tui.widgets import DetailPane, DetailView, FieldTree, InvocationTree, Timeline
 from tests.helpers import captures_dir
 from tests.hostile import ATTACKS, hostile_stream
 
@@ -93,7 +88,7 @@ async def search_for(pilot: Pilot[None], *keys: str) -> None:
 
 
 def cursor(app: InspectorApp) -> model.Row:
-    row = app.current_row
+    row = app.browser.current_row
     assert row is not None
     return row
 
@@ -121,11 +116,11 @@ def _plain(widget: Static) -> str:
 async def open_invocation(app: InspectorApp, pilot: Pilot[None], target: str, number: int) -> None:
     """Select attempt `number` of the first invocation of `target` in the invocations pane."""
     tree = app.query_one(InvocationTree)
-    for selected in app.attempts:
+    for selected in app.state.attempts:
         if selected.invocation.target == target and selected.attempt.number == number:
-            tree.move_cursor(app._attempt_nodes[selected.position])
+            tree.move_cursor(app.query_one(InvocationTree).nodes[selected.position])
             await pilot.pause()
-            assert app.selected == selected
+            assert app.state.selected == selected
             app.query_one(Timeline).focus()
             await pilot.pause()
             return
@@ -144,7 +139,7 @@ def runtime_rows() -> list[dict[str, object]]:
 def test_invocations_pane_lists_what_the_runtime_stored() -> None:
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         stored = {str(r["id"]): r for r in runtime_rows()}
-        shown = {i.invocation_id: i for i in app.invocations}
+        shown = {i.invocation_id: i for i in app.state.invocations}
         assert set(shown) == set(stored)
         tree = app.query_one(InvocationTree)
         labels = {}
@@ -160,11 +155,11 @@ def test_invocations_pane_lists_what_the_runtime_stored() -> None:
             assert str(row["target_handler_name"]) in label
             # every one of them completed: as the runtime says, failed or not
             assert (" failed" if row["completion_result"] == "failure" else " ended") in label
-        flaky = next(i for i in app.invocations if i.target == "Demo/flaky")
+        flaky = next(i for i in app.state.invocations if i.target == "Demo/flaky")
         assert "retried" in labels[flaky.invocation_id]
         assert len(tree.root.children) == len(stored)
         # the first attempt is selected at once, on its first frame
-        assert app.selected == app.attempts[0]
+        assert app.state.selected == app.state.attempts[0]
         assert cursor(app).type_name == "StartMessage"
         assert "36 attempts" in _plain(app.query_one("#title", Static))
 
@@ -174,11 +169,15 @@ def test_invocations_pane_lists_what_the_runtime_stored() -> None:
 def test_attempts_of_a_retried_invocation_are_listed_with_their_outcome() -> None:
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         await open_invocation(app, pilot, "Demo/longSleep", 1)
-        node = app._attempt_nodes[app.selected.position] if app.selected else None
+        node = (
+            app.query_one(InvocationTree).nodes[app.state.selected.position]
+            if app.state.selected
+            else None
+        )
         assert node is not None and "suspended on #2" in str(node.label)
         assert "attempt 1" in str(app.query_one(Timeline).border_title)
         await open_invocation(app, pilot, "Demo/longSleep", 2)
-        rows = app.rows
+        rows = app.state.rows
         # attempt 2 replays what attempt 1 stored, and the section says so
         assert rows[0].kind == model.SECTION and rows[0].section == "replay"
         replayed = [r for r in rows if r.entry is not None and r.entry.replayed]
@@ -201,14 +200,16 @@ def test_what_was_decoded_stays_on_disk_but_the_invocations_opened_last() -> Non
             yield item
 
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
-        for selected in app.attempts:  # open every attempt once
-            app.select(selected)
+        for selected in app.state.attempts:  # open every attempt once
+            app.browser.select(selected)
         await pilot.pause()
         gc.collect()
-        assert len(handed_out) == len(app.invocations) == 32
+        assert len(handed_out) == len(app.state.invocations) == 32
         assert not [ref for ref in handed_out if ref() is not None]
-        assert len(app._opened) == OPENED_CACHED
-        assert app.selected is app.attempts[-1] and app.rows  # the one shown is whole
+        assert len(app.state.opened.opened) == OPENED_CACHED
+        assert (
+            app.state.selected is app.state.attempts[-1] and app.state.rows
+        )  # the one shown is whole
 
     app = InspectorApp(load, "v1-features.pcap")
 
@@ -238,7 +239,7 @@ def test_the_collector_freezes_what_is_listed_only_as_the_list_grows(
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
             await decoded(pilot)
-            assert len(app.capture_problems) == 5 and not app.attempts
+            assert len(app.state.capture_problems) == 5 and not app.state.attempts
 
     asyncio.run(main())
     assert len(freezes) == 1
@@ -268,7 +269,7 @@ def test_moves_j_k_arrows_pages_first_last() -> None:
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         await open_invocation(app, pilot, "Counter/all", 1)
         table = app.query_one(Timeline)
-        last = len(app.rows) - 1
+        last = len(app.state.rows) - 1
         start = table.cursor_row
         await pilot.press("j")
         assert table.cursor_row == start + 1
@@ -290,13 +291,13 @@ def test_moves_j_k_arrows_pages_first_last() -> None:
         tree = app.query_one(InvocationTree)
         tree.focus()
         await pilot.press("g")
-        assert app.selected == app.attempts[0]
+        assert app.state.selected == app.state.attempts[0]
         await pilot.press("j", "j")
-        assert app.selected == app.attempts[2]
+        assert app.state.selected == app.state.attempts[2]
         await pilot.press("k")
-        assert app.selected == app.attempts[1]
+        assert app.state.selected == app.state.attempts[1]
         await pilot.press("G")
-        assert app.selected == app.attempts[-1]
+        assert app.state.selected == app.state.attempts[-1]
 
     drive(check)
 
@@ -371,8 +372,10 @@ def test_problems_next_and_previous_across_attempts() -> None:
             await pilot.press("J")
             row = cursor(app)
             assert row.problems
-            assert app.selected is not None
-            visited.append((app.attempts.index(app.selected), app.rows.index(row)))
+            assert app.state.selected is not None
+            visited.append(
+                (app.state.attempts.index(app.state.selected), app.state.rows.index(row))
+            )
             for problem in row.problems:
                 assert problem.code in info_text(app)
                 assert "rule: " in info_text(app)
@@ -380,8 +383,10 @@ def test_problems_next_and_previous_across_attempts() -> None:
         back = []
         for _ in range(3):  # K goes back as J went on, across attempts too
             await pilot.press("K")
-            assert app.selected is not None and cursor(app).problems
-            back.append((app.attempts.index(app.selected), app.rows.index(cursor(app))))
+            assert app.state.selected is not None and cursor(app).problems
+            back.append(
+                (app.state.attempts.index(app.state.selected), app.state.rows.index(cursor(app)))
+            )
         assert back == visited[-2::-1]
         assert "problem" not in status_text(app)
 
@@ -390,18 +395,20 @@ def test_problems_next_and_previous_across_attempts() -> None:
 
 def test_k_before_the_first_problem_of_an_attempt_goes_to_the_previous_ones_last() -> None:
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
-        with_problems = [s for s in app.attempts if s.attempt.problems]
+        with_problems = [s for s in app.state.attempts if s.attempt.problems]
         earlier, later = with_problems[0], with_problems[1]
         await open_invocation(app, pilot, str(later.invocation.target), later.attempt.number)
-        if app.selected is not later:  # the first attempt of that target is another one
-            app._open_attempt(later, next(r for r in app.rows_of(later) if r.problems))
+        if app.state.selected is not later:  # the first attempt of that target is another one
+            app.browser._open_attempt(
+                later, next(r for r in app.state.rows_of(later) if r.problems)
+            )
         await pilot.press("g")
         await pilot.press("J")  # its first problem
         first = cursor(app)
-        assert app.selected is later and first.problems
+        assert app.state.selected is later and first.problems
         await pilot.press("K")
-        assert app.selected is earlier
-        assert cursor(app) is [r for r in app.rows_of(earlier) if r.problems][-1]
+        assert app.state.selected is earlier
+        assert cursor(app) is [r for r in app.state.rows_of(earlier) if r.problems][-1]
         for _ in range(len(with_problems)):
             await pilot.press("g", "K")
         assert "no earlier problem" in status_text(app)
@@ -422,17 +429,19 @@ def test_search_finds_payload_text_and_field_values_in_other_attempts() -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert not isinstance(app.screen, SearchScreen)
-        assert app.selected is not None and app.selected.invocation.target == "Demo/sleepy"
+        assert (
+            app.state.selected is not None and app.state.selected.invocation.target == "Demo/sleepy"
+        )
         assert cursor(app).type_name == "OutputEntryMessage"
         assert "found: woke" in status_text(app)
         # a field value: the handler a call or send targets
         await search_for(pilot, *"Counter/add")
-        assert "counter" in model.row_text(cursor(app), app.attempt_of(app.selected))
-        first = (app.selected, cursor(app))
+        assert "counter" in model.row_text(cursor(app), app.state.attempt_of(app.state.selected))
+        first = (app.state.selected, cursor(app))
         # again with the same text: the next match, in another invocation
         await search_for(pilot)
-        assert (app.selected, cursor(app)) != first
-        assert "counter" in model.row_text(cursor(app), app.attempt_of(app.selected))
+        assert (app.state.selected, cursor(app)) != first
+        assert "counter" in model.row_text(cursor(app), app.state.attempt_of(app.state.selected))
         await search_for(pilot, *"no such thing anywhere")
         assert "not found" in status_text(app)
         await pilot.press("slash", "escape")
@@ -454,7 +463,7 @@ def test_a_search_under_way_leaves_the_keys_working_and_esc_stops_it() -> None:
 
         app.store.load = slow_load  # type: ignore[method-assign]
         app.query_one(Timeline).focus()
-        before = (app.selected, app.query_one(Timeline).cursor_row)
+        before = (app.state.selected, app.query_one(Timeline).cursor_row)
         await pilot.press("slash", *"no such thing anywhere", "enter")
         await pilot.pause(0.4)
         assert "searching: no such thing anywhere" in status_text(app)
@@ -468,10 +477,10 @@ def test_a_search_under_way_leaves_the_keys_working_and_esc_stops_it() -> None:
         await pilot.pause()
         assert status_text(app) == "search stopped"  # and no "not found" after it
         # what it had sent before it saw that it was stopped comes to nothing
-        app._searching(search, "searching: no such thing anywhere, 9 of 36 attempts")
-        app._found(search, "no such thing anywhere", (len(app.attempts) - 1, 0))
+        app.browser._searching(search, "searching: no such thing anywhere, 9 of 36 attempts")
+        app.browser._found(search, "no such thing anywhere", (len(app.state.attempts) - 1, 0))
         assert status_text(app) == "search stopped"
-        assert app.selected is before[0]
+        assert app.state.selected is before[0]
 
     drive(check)
 
@@ -479,28 +488,28 @@ def test_a_search_under_way_leaves_the_keys_working_and_esc_stops_it() -> None:
 def test_filters_problems_direction_type_and_back() -> None:
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         await open_invocation(app, pilot, "Demo/flaky", 1)
-        everything = len(app.rows)
+        everything = len(app.state.rows)
         await pilot.press("f")
         assert isinstance(app.screen, FilterScreen)
         choices = app.screen.choices
         await pilot.press("j", "enter")  # problems only
-        assert app.active_filter == choices[1]
-        assert app.rows and all(r.problems for r in app.rows)
+        assert app.state.active_filter == choices[1]
+        assert app.state.rows and all(r.problems for r in app.state.rows)
         assert "filter: problems only" in _plain(app.query_one("#title", Static))
         await pilot.press("f", "j", "j", "enter")  # runtime → SDK only
-        assert app.rows and all(
+        assert app.state.rows and all(
             r.frame is not None and r.frame.direction is not None and r.frame.direction.value
-            == "runtime_to_sdk" for r in app.rows
+            == "runtime_to_sdk" for r in app.state.rows
         )  # fmt: skip
         await pilot.press("f")
         assert isinstance(app.screen, FilterScreen)
         error = next(c for c in app.screen.choices if c.value == "ErrorMessage")
         await pilot.press("g", *"j" * app.screen.choices.index(error), "enter")
-        assert [r.type_name for r in app.rows] == ["ErrorMessage"]
+        assert [r.type_name for r in app.state.rows] == ["ErrorMessage"]
         await pilot.press("f", "g", "enter")  # everything again
-        assert len(app.rows) == everything
+        assert len(app.state.rows) == everything
         await pilot.press("f", "escape")
-        assert len(app.rows) == everything
+        assert len(app.state.rows) == everything
 
     drive(check)
 
@@ -550,7 +559,7 @@ def test_help_lists_every_key_and_closes() -> None:
         text = _plain(app.screen.query_one("#help", Static))
         for key, what in KEYS:
             assert key in text and what in text
-        for binding in app.BINDINGS:
+        for binding in BrowserScreen.BINDINGS:
             assert not isinstance(binding, tuple)
             shown = {"question_mark": "?", "slash": "/", "escape": "esc"}
             key = shown.get(binding.key, binding.key)
@@ -592,7 +601,7 @@ def test_selected_field_bytes_are_highlighted_in_the_hex_view() -> None:
             hex_text = app.query_one(DetailView).hex
             assert isinstance(hex_text, Text)
             dump = hex_text.plain
-            marked = _highlighted_hex(hex_text, app._hex_per_row())
+            marked = _highlighted_hex(hex_text, app.query_one(DetailPane).hex_per_row())
             assert bytes.fromhex(marked) == frame.body[start:end]
             # the field's own bytes are in it: the value as sent
             message = frame.message
@@ -625,7 +634,7 @@ def test_hostile_payloads_are_shown_inert(tmp_path: Path) -> None:
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         table = app.query_one(Timeline)
         shown = []
-        for at in range(len(app.rows)):
+        for at in range(len(app.state.rows)):
             await pilot.press("g", *"j" * at)
             shown.append(" ".join(str(c) for c in table.get_row_at(at)))
             shown.append(info_text(app))
@@ -654,7 +663,7 @@ def test_a_broken_input_shows_its_problems_and_no_traceback(tmp_path: Path) -> N
     path.write_bytes(hostile_stream()[:50] + b"\xff" * 40)
 
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
-        assert app.invocations
+        assert app.state.invocations
         await pilot.press("J")
         assert cursor(app).problems
         assert "RI1" in info_text(app)
@@ -676,12 +685,12 @@ def test_every_key_on_an_empty_input_is_answered_without_a_traceback(
     path.write_bytes(b"")
 
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
-        assert not app.invocations and app.current_row is None
+        assert not app.state.invocations and app.browser.current_row is None
         app.query_one(focus).focus()
         for key in EVERY_KEY:
             await pilot.press(key)
             await pilot.pause()
-        assert app.is_running and app.selected is None
+        assert app.is_running and app.state.selected is None
 
     drive(check, path)
 
@@ -698,7 +707,7 @@ def test_a_stream_of_a_protocol_version_not_interpreted_is_browsed_raw(tmp_path:
     path.write_bytes(cw.pcap(cw.conversation_packets(cw.h2_exchange(request, response, version=9))))
 
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
-        (selected,) = app.attempts
+        (selected,) = app.state.attempts
         assert selected.attempt.ending_text == "not interpreted (protocol V9)"
         app.query_one(Timeline).focus()
         await pilot.press("G")
@@ -708,7 +717,7 @@ def test_a_stream_of_a_protocol_version_not_interpreted_is_browsed_raw(tmp_path:
             await pilot.press(key)
             await pilot.pause()
         assert app.is_running
-        problems = [p.code for p in app.attempt_of(selected).all_findings()]
+        problems = [p.code for p in app.state.attempt_of(selected).all_findings()]
         assert problems == []
 
     drive(check, path)
@@ -717,7 +726,7 @@ def test_a_stream_of_a_protocol_version_not_interpreted_is_browsed_raw(tmp_path:
 def test_an_unreadable_input_is_reported_in_the_app(tmp_path: Path) -> None:
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         assert "stopped: cannot open" in status_text(app)
-        assert not app.invocations
+        assert not app.state.invocations
 
     drive(check, tmp_path / "missing.pcap")
 
@@ -737,9 +746,9 @@ def test_first_screen_comes_before_the_whole_capture_is_decoded() -> None:
         async with app.run_test(size=SIZE) as pilot:
             for _ in range(40):
                 await pilot.pause(0.02)
-                if app.selected is not None:
+                if app.state.selected is not None:
                     break
-            shown.append(app.selected is not None and not app.finished)
+            shown.append(app.state.selected is not None and not app.finished)
             assert "decoding" in _plain(app.query_one("#title", Static))
             await decoded(pilot)
 
@@ -765,9 +774,9 @@ def test_a_live_capture_gone_quiet_still_shows_what_came_and_quits() -> None:
         async with app.run_test(size=SIZE) as pilot:
             for _ in range(100):
                 await pilot.pause(0.02)
-                if len(app.invocations) == 5:
+                if len(app.state.invocations) == 5:
                     break
-            assert len(app.invocations) == 5 and not app.finished
+            assert len(app.state.invocations) == 5 and not app.finished
 
     asyncio.run(main())
     for _ in range(100):
@@ -783,7 +792,7 @@ def test_a_v6_capture_jumps_between_commands_notifications_and_waits() -> None:
 
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         await open_invocation(app, pilot, "Demo/longSleep", 1)
-        rows = app.rows
+        rows = app.state.rows
         sleep_at = next(i for i, r in enumerate(rows) if r.type_name == "SleepCommandMessage")
         app.query_one(Timeline).move_cursor(row=sleep_at)
         await pilot.pause()
@@ -795,7 +804,9 @@ def test_a_v6_capture_jumps_between_commands_notifications_and_waits() -> None:
         text = info_text(app)
         assert "Waits on" in text and "completion #2 · #2 Sleep · open" in text
         await open_invocation(app, pilot, "Demo/sleepy", 1)
-        sleep_at = next(i for i, r in enumerate(app.rows) if r.type_name == "SleepCommandMessage")
+        sleep_at = next(
+            i for i, r in enumerate(app.state.rows) if r.type_name == "SleepCommandMessage"
+        )
         app.query_one(Timeline).move_cursor(row=sleep_at)
         await pilot.pause()
         sleep = cursor(app)
@@ -825,7 +836,7 @@ def test_the_header_counts_the_problems_the_timeline_lists(tmp_path: Path) -> No
     path.write_bytes(random.Random(7).randbytes(3000))
 
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
-        listed = sum(len(r.problems) for s in app.attempts for r in app.rows_of(s))
+        listed = sum(len(r.problems) for s in app.state.attempts for r in app.state.rows_of(s))
         assert listed > 1
         assert f"{listed} problems" in _plain(app.query_one("#title", Static))
 
@@ -857,13 +868,13 @@ def test_problems_only_lists_only_the_invocations_with_problems_and_back() -> No
         await pilot.pause()
         listed = [node.data for node in tree.root.children]
         assert listed and all(s is not None and s.invocation.problems for s in listed)
-        assert len(listed) == sum(1 for i in app.invocations if i.problems) < everything
-        assert app.selected is not None and app.selected.invocation.problems
-        assert tree.cursor_node is not None and tree.cursor_node.data is app.selected
+        assert len(listed) == sum(1 for i in app.state.invocations if i.problems) < everything
+        assert app.state.selected is not None and app.state.selected.invocation.problems
+        assert tree.cursor_node is not None and tree.cursor_node.data is app.state.selected
         await pilot.press("f", "g", "enter")  # everything again
         await pilot.pause()
         assert len(tree.root.children) == everything
-        assert tree.cursor_node is not None and tree.cursor_node.data is app.selected
+        assert tree.cursor_node is not None and tree.cursor_node.data is app.state.selected
 
     drive(check)
 
@@ -881,10 +892,11 @@ def test_no_character_of_the_detail_is_lost_to_a_narrow_pane(size: tuple[int, in
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         await open_invocation(app, pilot, "Demo/terminal", 1)
         detail, fields = app.query_one(DetailView), app.query_one(FieldTree)
-        for _ in range(len(app.rows)):
+        for _ in range(len(app.state.rows)):
             width = detail.scrollable_content_region.width
             assert max(line.cell_length for line in detail.lines) <= width  # none clipped
-            assert hex_line_width(app._hex_per_row()) <= width  # the bytes' lines do not wrap
+            per_row = app.query_one(DetailPane).hex_per_row()
+            assert hex_line_width(per_row) <= width  # the bytes' lines do not wrap
             widest = max((fields.get_label_width(n) for n in _tree_nodes(fields)), default=0)
             assert fields.max_scroll_x + fields.scrollable_content_region.width >= widest
             await pilot.press("j")

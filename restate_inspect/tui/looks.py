@@ -8,17 +8,27 @@ import itertools
 from collections.abc import Iterator
 from typing import Final
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 
 from restate_inspect.events import HEADER_SIZE, Frame
+from restate_inspect.invocations import Invocation
+from restate_inspect.location import Direction
 from restate_inspect.protocol import flag_names
+from restate_inspect.protocol.attempt import Attempt
 from restate_inspect.render.fields import FieldNode, Span
-from restate_inspect.render.text import DIRECTION_STYLES, NAMESPACE_STYLES, SEVERITY_STYLES
-from restate_inspect.rules import Problem
-from restate_inspect.tui.model import Row
-from restate_inspect.tui.store import AttemptSummary, Summary
+from restate_inspect.render.text import (
+    DIRECTION_STYLES,
+    NAMESPACE_STYLES,
+    SEVERITY_STYLES,
+    type_style,
+)
+from restate_inspect.rules import Problem, counted
+from restate_inspect.tui import model
+from restate_inspect.tui.model import EVERYTHING, PROBLEM, SECTION, Row
+from restate_inspect.tui.state import BrowserState
+from restate_inspect.tui.store import AttemptSummary, Selected, Summary
 from restate_inspect.values import safe_text, time_of_day
 
 HEX_SHOWN: Final = 2048  # bytes of a frame in the hex view
@@ -91,6 +101,63 @@ def timeline_line(cells: list[Text]) -> Text:
     return line.append_text(cells[-1])
 
 
+def title_text(name: str, state: BrowserState, finished: bool, dropped: int) -> Text:
+    """The title line: the input, what it holds, and the filter."""
+    text = Text(" restate-inspect ", "bold reverse").append("  ")
+    text.append(safe_text(name), "bold")
+    invocations = counted(len(state.invocations), "invocation")
+    text.append(f"  {invocations} · {counted(len(state.attempts), 'attempt')}", "dim")
+    problems = state.problem_total + len(state.capture_problems)
+    if problems:
+        text.append(f" · {counted(problems, 'problem')}", "bold red")
+    if not finished:
+        text.append("  (decoding…)", "italic yellow")
+    if dropped:
+        more = f"  {dropped} more not kept"
+        text.append(f"{more} (--max-invocations, or narrow with --service)", "yellow")
+    if state.active_filter is not EVERYTHING:
+        text.append(f"  filter: {safe_text(state.active_filter.label)}", "bold yellow")
+    return text
+
+
+def timeline_title(selected: Selected) -> str:
+    attempt = selected.attempt
+    parts = [selected.invocation.title, f"attempt {attempt.number}", attempt.stream]
+    return " · ".join([*parts, attempt.ending_text])
+
+
+def timeline_cells(row: Row, attempt: Attempt, started: float | None, absolute: bool) -> list[Text]:
+    """A timeline row's cells: time, direction, number, type, state, summary."""
+    if row.kind == SECTION:
+        rule = Text("──", SECTION_STYLE)
+        return [rule, Text(""), Text(""), rule, Text(""), Text(row.title, SECTION_STYLE)]
+    time_cell = Text(model.time_text(row, started, absolute), "dim")
+    summary = Text(safe_text(model.row_summary(row, attempt)))
+    frame = row.frame
+    if frame is None:
+        style = SEVERITY_STYLES[row.worst] if row.worst else ""
+        codes = " ".join(dict.fromkeys(p.code for p in row.problems))
+        what = "problem" if row.kind == PROBLEM else "at the end"
+        return [time_cell, Text("!", style), Text(""), Text(codes, style), Text(what, style),
+                summary]  # fmt: skip
+    direction = frame.direction or Direction.SDK_TO_RUNTIME
+    name_style = type_style(frame) + (" dim" if row.section == "replay" else "")
+    state = Text(" ").join(
+        Text(badge, BADGE_STYLES.get(badge.split(" ")[0], "bold red"))
+        for badge in model.row_badges(row)
+    )
+    if row.problems and row.worst is not None:
+        summary.stylize(SEVERITY_STYLES[row.worst])
+    return [
+        time_cell,
+        Text(direction.arrow, DIRECTION_STYLES[direction]),
+        Text(row.column, "bold"),
+        Text(model.row_name(row), name_style),
+        state,
+        summary,
+    ]
+
+
 def invocation_label(invocation: Summary) -> Text:
     label = Text(safe_text(invocation.title), "bold")
     version = invocation.attempts[-1].protocol_version
@@ -148,6 +215,36 @@ def problem_text(problem: Problem) -> Text:
     rule = problem.rule
     text.append(f"\n    rule: {rule.title} ({rule.reference})", "dim")
     return text
+
+
+def row_info(
+    row: Row, attempt: Attempt, invocation: Invocation, started: float | None,
+    nodes: list[FieldNode],
+) -> Group:  # fmt: skip
+    """What the detail pane says of a row above its bytes: the frame's header, its links
+    and what it waits on, its problems, and its payloads."""
+    parts: list[RenderableType] = []
+    frame = row.frame
+    if frame is None:
+        parts.append(Text(safe_text(row.title or "problem"), "bold"))
+    else:
+        parts.append(frame_header(frame, row))
+        found = model.links(row, attempt, started)
+        if row.entry is not None:
+            found += model.replayed_in(attempt, invocation, row.entry)
+        if found:
+            parts.append(Text("\nLinks", "bold"))
+            parts.extend(Text("  ↪ " + safe_text(link), "italic") for link in found)
+        tree = model.wait_tree(row, attempt)
+        if tree:
+            parts.append(Text("\nWaits on", "bold"))
+            parts.extend(Text("  " + safe_text(line)) for line in tree)
+    if row.problems:
+        parts.append(Text("\nProblems", "bold"))
+        parts.extend(problem_text(p) for p in row.problems)
+    for node in nodes:
+        parts.extend(payload_blocks(node))
+    return Group(*parts)
 
 
 def payload_blocks(node: FieldNode) -> Iterator[RenderableType]:

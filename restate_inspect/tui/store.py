@@ -16,7 +16,8 @@ import pickle
 import tempfile
 import threading
 import zlib
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Final
 
 from restate_inspect.invocations import Invocation
@@ -50,6 +51,20 @@ class Summary:
     @property
     def problems(self) -> int:
         return sum(a.problems for a in self.attempts)
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: cheap, and meant
+class Selected:
+    """An attempt in the invocations pane: its invocation, which attempt of it (0-based),
+    and its place in the pane."""
+
+    invocation: Summary
+    index: int
+    position: int
+
+    @property
+    def attempt(self) -> AttemptSummary:
+        return self.invocation.attempts[self.index]
 
 
 def _attempt_summary(attempt: Attempt) -> AttemptSummary:
@@ -138,3 +153,44 @@ class InvocationStore:
 
     def close(self) -> None:
         self._file.close()
+
+
+@dataclass(slots=True)
+class Opened:
+    """An invocation read back from the store, and the timeline rows of its attempts that
+    were shown (rows point into this copy of it, and only into it)."""
+
+    invocation: Invocation
+    rows: dict[int, list[model.Row]] = field(default_factory=dict)  # by attempt index
+
+    def attempt(self, index: int) -> Attempt:
+        return self.invocation.attempts[index]
+
+    def rows_of(self, index: int) -> list[model.Row]:
+        rows = self.rows.get(index)
+        if rows is None:
+            rows = self.rows[index] = model.timeline_rows(self.attempt(index))
+        return rows
+
+
+class OpenedCache:
+    """The invocations lately read back, the last `size` of them, by place in the store.
+    One thread's: the UI's, or a search's own."""
+
+    def __init__(self, store: InvocationStore, size: int) -> None:
+        self.store = store
+        self.size = size
+        self.opened: OrderedDict[int, Opened] = OrderedDict()
+
+    def get(self, place: int, keep: int | None = None) -> Opened:
+        """The invocation at `place`; `keep`, the place of one not to let go (the one
+        whose rows are shown: they point into it)."""
+        opened = self.opened.get(place)
+        if opened is not None:
+            self.opened.move_to_end(place)
+            return opened
+        opened = self.opened[place] = Opened(self.store.load(place))
+        for old in list(self.opened)[: max(0, len(self.opened) - self.size)]:
+            if old != keep:
+                del self.opened[old]
+        return opened
