@@ -15,7 +15,7 @@ from restate_inspect.location import StreamKey
 from restate_inspect.pipeline import decode_events
 from restate_inspect.protocol import attempt as attempt_module
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
-from restate_inspect.protocol.v1.journal import IN_FLIGHT
+from restate_inspect.protocol.v1.conditions import IN_FLIGHT
 from restate_inspect.rules import RULES, Problem, RepeatedProblems
 from tests.attempts import (
     V1,
