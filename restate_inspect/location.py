@@ -28,6 +28,14 @@ class Direction(StrEnum):
     def sender(self) -> str:
         return "the runtime" if self is Direction.RUNTIME_TO_SDK else "the SDK"
 
+    @property
+    def other(self) -> Direction:
+        return (
+            Direction.SDK_TO_RUNTIME
+            if self is Direction.RUNTIME_TO_SDK
+            else Direction.RUNTIME_TO_SDK
+        )
+
 
 class StreamKey(NamedTuple):
     """One HTTP stream: an input file (or pair of files), or, in a capture, a TCP connection

@@ -22,7 +22,7 @@ from restate_inspect import framing
 from restate_inspect.framing import FrameDecoder, encode_frame
 from restate_inspect.protocol import hints_for
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
-from restate_inspect.readers import http1, http2, read_input
+from restate_inspect.readers import http1, http2sync, read_input
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
 from tests.helpers import run_cli
@@ -112,8 +112,8 @@ def _header_looks(size: int, tmp_path: Path) -> tuple[int, list[str]]:
         looked += 1
         return real(data, pos)
 
-    real = http2.plausible_header
-    with mock.patch.object(http2, "plausible_header", counted):
+    real = http2sync.plausible_header
+    with mock.patch.object(http2sync, "plausible_header", counted):
         found = [e.message for e in read_input(str(path)) if isinstance(e, Problem)]
     return looked, found
 

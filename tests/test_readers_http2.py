@@ -298,7 +298,8 @@ def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound(
     from hyperframe.frame import DataFrame, HeadersFrame
 
     from restate_inspect.events import HttpHead
-    from restate_inspect.readers.http2 import _ENDED_KEPT, Http2Connection
+    from restate_inspect.readers.http2 import Http2Connection
+    from restate_inspect.readers.http2streams import ENDED_KEPT
 
     connection = Http2Connection(0)
     encoder = Encoder()
@@ -311,7 +312,7 @@ def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound(
 
     connection.feed(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, 1)
     block = encoder.encode([(":method", "POST"), (":path", "/invoke/A/b")])
-    count = _ENDED_KEPT + 10
+    count = ENDED_KEPT + 10
     for stream in range(1, 2 * count, 2):
         feed(HeadersFrame(stream, block, flags=["END_HEADERS", "END_STREAM"]))
     assert heads == count

@@ -37,7 +37,8 @@ from restate_inspect.events import (
 from restate_inspect.headers import INVOCATION_CONTENT_TYPE, find_header, media_type
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers.http1 import Http1Connection, looks_like_request
-from restate_inspect.readers.http2 import PREFACE, Http2Connection, looks_like_http2
+from restate_inspect.readers.http2 import PREFACE, Http2Connection
+from restate_inspect.readers.http2sync import looks_like_http2
 from restate_inspect.readers.netpacket import PacketDecoder
 from restate_inspect.readers.tcp import TcpReassembler
 from restate_inspect.rules import Problem
@@ -204,7 +205,7 @@ class CaptureDecoder:
                 exchange = link.exchanges.get(getattr(event, "exchange", ""))
                 began = (exchange.info.packet or 0) if exchange is not None else 0
                 ended.append((began, index, order, link, event))
-            due = link.protocol.next_due
+            due = link.protocol.streams.next_due
             if due is None:  # nothing left that time ends (a reset without times: the close)
                 del self._waiting[index]
             else:
@@ -235,10 +236,10 @@ class CaptureDecoder:
             if not link.ignored:
                 out += self._http_events(link, self._to_http(link, event))
                 protocol = link.protocol
-                if isinstance(protocol, Http2Connection) and protocol.new_resets:
+                if isinstance(protocol, Http2Connection) and protocol.streams.new_resets:
                     # a stream was reset: it ends once capture time says so
-                    protocol.new_resets = False
-                    due = protocol.next_due
+                    protocol.streams.new_resets = False
+                    due = protocol.streams.next_due
                     if due is not None:
                         self._waiting[link.connection.index] = link
                         self._due = min(self._due, due)
