@@ -45,7 +45,7 @@ from tests.helpers import SAMPLES, Pieces, assert_split_invariant
 def test_restate_exchanges_are_told_by_method_path_and_media_type(
     method: str, path: str, content_type: str | None, kind: str
 ) -> None:
-    from restate_inspect.readers.capture import classify
+    from restate_inspect.readers.exchanges import classify
 
     assert classify(method, path, content_type) == kind
 
