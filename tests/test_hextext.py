@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from restate_inspect.readers import hextext
-from restate_inspect.readers.hextext import Dialect, HexTextDecoder, detect_dialect
+from restate_inspect.readers.hextext import Dialect, HexRuns, HexTextDecoder, detect_dialect
 from restate_inspect.rules import Problem
 from tests.helpers import assert_split_invariant, fed_text
 
@@ -249,7 +249,7 @@ def test_whole_bytes_read_at_once_read_as_token_by_token(text: str, pieces: int)
     fast = decode(text, pieces)[:2]
     with (
         mock.patch.object(HexTextDecoder, "_clean_lines", return_value=False),
-        mock.patch.object(HexTextDecoder, "_clean_bytes", return_value=False),
+        mock.patch.object(HexRuns, "_clean_bytes", return_value=False),
     ):
         assert decode(text, pieces)[:2] == fast
 
