@@ -20,8 +20,9 @@ from restate_inspect.events import (
 )
 from restate_inspect.location import StreamKey
 from restate_inspect.pipeline import Decoded
-from restate_inspect.protocol.attempt import AFTER_LOSS, Attempt
+from restate_inspect.protocol.attempt import Attempt
 from restate_inspect.protocol.timeline import Linkable, Moment
+from restate_inspect.protocol.verdict import AFTER_LOSS
 from restate_inspect.rules import Problem
 
 _SIGNALS_KEPT: Final = 100_000  # signals (awakeables) remembered, to link what sent them

@@ -1,9 +1,9 @@
 """What every family's attempt journal shares (sans-IO): the stream's HTTP facts, how each
-body ended, the bytes lost, the timeline, and findings decided once, at the end.
+body ended, the bytes lost, the timeline, and the facts the rules state.
 
 A family's journal reads its frames as they come and states the rules they break as facts;
-at finish() each fact becomes a finding, once, with all that may explain it known: bytes
-lost before it, a body the input does not have. Nothing rewrites a finding afterwards.
+at finish() each fact becomes a finding, once, with all that may explain it known
+(verdict.py). Nothing rewrites a finding afterwards.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any, ClassVar, Final
 
-from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal
-from restate_inspect.headers import media_type
+from restate_inspect.events import DecodedFrame, Frame, StoredJournal
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.protocol.timeline import (
     Excess,
@@ -23,7 +22,15 @@ from restate_inspect.protocol.timeline import (
     ProblemRun,
     StoredStart,
     in_protocol_order,
-    unended,
+    repeats,
+)
+from restate_inspect.protocol.verdict import (
+    LOSSES,
+    as_finding,
+    http_answer,
+    missing_body,
+    replay_cut_short,
+    unended_attempt,
 )
 from restate_inspect.rules import Problem
 from restate_inspect.values import invocation_id_text
@@ -34,17 +41,6 @@ SDK_ENDING: Final = 3  # _order's group of the SDK's terminal message: the last
 # What an attempt keeps of its frames and problems: beyond, they are counted (RI243), so that
 # memory follows what the tool needs, not what a hostile stream holds (5,000,000 empty frames).
 MOST_MOMENTS: Final = 100_000
-# Bytes of a stream that no frame holds: missing from the capture, skipped, cut off, or
-# unframable. Entries numbered after them may be numbered wrong, and a frame may be gone.
-LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"})
-# What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
-SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
-AFTER_LOSS: Final = "; bytes of this attempt are missing before it, which may explain it"
-WITHOUT_BODY: Final = {  # by the direction whose body the input does not have
-    SDK: "; the SDK's body is not in the input (only the request is), which may explain it",
-    RUNTIME: "; the runtime's body is not in the input (only the response is), which may "
-    "explain it",
-}
 
 
 class Attempt(ABC):
@@ -79,7 +75,8 @@ class Attempt(ABC):
         self._began = False  # the runtime's first frame, or the StartMessage, was seen
         self._facts: list[Fact] = []
         self._untimed: list[DecodedFrame] = []
-        self._lost: dict[Direction, int] = {}  # offset of the first loss
+        self.lost: dict[Direction, int] = {}  # offset of the first loss
+        self.replayed = 0  # journal frames the runtime replayed
         self.excess = Excess(MOST_MOMENTS)  # what it holds beyond
         self._run = ProblemRun()  # a reader's problem repeated frame after frame
 
@@ -107,7 +104,7 @@ class Attempt(ABC):
         if isinstance(item, Problem):
             if item.code in LOSSES:
                 where, offset = item.direction or RUNTIME, item.offset or 0  # a file: one body
-                self._lost[where] = min(self._lost.get(where, offset), offset)
+                self.lost[where] = min(self.lost.get(where, offset), offset)
             return
         frame = item.frame
         if frame.version not in self.versions:  # another family's, or not read (None)
@@ -135,18 +132,6 @@ class Attempt(ABC):
         pinned = (journal.facts or {}).get("pinned_service_protocol_version")
         self.protocol_version = pinned if isinstance(pinned, int) else None  # else: not told
         self._started(StoredStart.of(journal), None)
-
-    def unended_text(self) -> str:
-        """No terminal message, and the bodies cut short that explain it; or none read, in
-        the frames beyond what the attempt keeps."""
-        if self.excess.frames:
-            return f"not read to its end: more than {self.excess.limit:,} frames (RI243)"
-        cut: dict[str, list[str]] = {}
-        for direction in (RUNTIME, SDK):
-            how = self.ends.get(direction, "end")
-            if how != "end":
-                cut.setdefault(how, []).append(direction.body)
-        return unended(cut)
 
     @property
     def outcome(self) -> str | None:
@@ -176,11 +161,16 @@ class Attempt(ABC):
     @property
     def lossy(self) -> bool:
         """Did the attempt lose bytes (see LOSSES)?"""
-        return bool(self._lost)
+        return bool(self.lost)
 
     @property
     def known_entries(self) -> int | None:
         return self.start.known_entries if self.start is not None else None
+
+    @property
+    def replaying(self) -> bool:
+        known = self.known_entries
+        return known is not None and self.replayed < known
 
     def describe(
         self, http_version: str | None, status: str | None, types: tuple[str | None, str | None]
@@ -228,30 +218,17 @@ class Attempt(ABC):
             frame = frame or item.frame
             entry_index = item.entry_index if entry_index is None else entry_index
         previous = self._facts[-1] if self._facts else None
-        if previous is not None and self._repeats(previous, code, frame, moment):
+        if previous is not None and repeats(previous, code, frame, moment, self.timeline):
             self._facts[-1] = previous._replace(repeats=previous.repeats + 1, last=frame)
             return  # a million frames after the End are one finding, not a million
         fact = Fact(moment, code, text, frame, entry_index, command_index, completion_id)
         self._facts.append(fact)
 
-    def _repeats(self, previous: Fact, code: str, frame: Frame | None, moment: Moment) -> bool:
-        """The same rule broken by a frame of the same type as the previous fact's (last)
-        frame, which came right before it."""
-        first = previous.frame
-        if first is None or frame is None or previous.code != code or first.type != frame.type:
-            return False
-        timeline = self.timeline
-        if len(timeline) < 2 or timeline[-1] is not moment:
-            return False
-        before = timeline[-2].item
-        return isinstance(before, DecodedFrame) and before.frame is (
-            previous.last or previous.frame
-        )
-
     def finish(self) -> list[Problem]:
         """The rules that need the whole attempt, and every fact made a finding; the
         findings of the attempt's end (also kept in the timeline)."""
-        for item in self._in_protocol_order():
+        # an untimed pair's frames, in the order the protocol implies (see in_protocol_order)
+        for item in in_protocol_order(self._untimed, [self._order(i) for i in self._untimed]):
             self._take(item)
         self._untimed = []
         self._run.close(self.timeline)
@@ -260,10 +237,10 @@ class Attempt(ABC):
             self.said(end, "RI243", self.excess.text(), self.excess.first)
         elif self.interpreted:  # (an attempt not read to its end cannot be said unended)
             self._at_the_end(end)
-        self._http(end)
-        missing = self._missing_body()
+        http_answer(self, end)
+        missing = missing_body(self)
         for fact in self._facts:
-            fact.moment.findings.append(self._finding(fact, missing))
+            fact.moment.findings.append(as_finding(self, fact, missing))
         self._facts = []
         if end.findings:
             self.timeline.append(end)
@@ -275,103 +252,18 @@ class Attempt(ABC):
         """Where a frame of an untimed pair falls: a group (sorted() keeps each group's
         order); SDK_ENDING for the SDK's terminal message, which comes last."""
 
-    def _in_protocol_order(self) -> list[DecodedFrame]:
-        """An untimed pair's frames in the order the protocol implies, each body's own order
-        kept: a frame the runtime sent before a replayed entry was sent during the replay
-        (RI213), and what the SDK sent after its terminal message came after it (RI206)."""
-        return in_protocol_order(self._untimed, [self._order(item) for item in self._untimed])
-
     def _at_the_end(self, end: Moment) -> None:
-        """The family's rules on the whole attempt; then how it ended, if it did not (a
-        stored journal ends with no terminal message: the SDK sends that, not the runtime)."""
-        if self.ending is not None or self.stored_journal is not None:
-            return
-        if SDK not in self.seen | set(self.ends):
-            return
-        if "capture" in self.ends.values():
-            self.said(end, "RI207", "the capture ends before the attempt does")
-        elif self.reset_by_runtime:
-            text = (
-                "the runtime reset the stream before the SDK ended the attempt: it aborted it "
-                "(a kill, a timeout, a shutdown)"
-            )
-            self.said(end, "RI242", text)
-        else:
-            how = ", ".join(f"{d.body} {h}" for d, h in self.ends.items() if h != "end")
-            text = "the attempt ends without End, Suspension or Error" + (
-                f" ({how})" if how else ""
-            )
-            self.said(end, "RI205", text)
+        """The rules on the whole attempt (verdict.py); a family may add its own."""
+        replay_cut_short(self, end)
+        unended_attempt(self, end)
 
-    def _http(self, end: Moment) -> None:
-        request_type, response_type = self.content_types
-        # a request whose type the capture does not show (its head was lost) has no type to
-        # compare the response's with
-        same_type = request_type is None or media_type(response_type) == media_type(request_type)
-        if self.status is None or (self.status == "200" and same_type):
-            return
-        text = f"the SDK answers {self.status} with content type {response_type!r}"
-        if self.status == "200":
-            text += f", not the request's {request_type!r}"
-        self.said(end, "RI208", text)
-
-    def _finding(self, fact: Fact, missing: Direction | None) -> Problem:
-        frame = fact.frame
-        suffix = self._explained(fact, missing)
-        more = ""
-        if fact.repeats > 1 and fact.last is not None:
-            more = f"; and {fact.repeats - 1:,} more like it, to offset {fact.last.offset:#x}"
-        return Problem(
-            fact.code,
-            fact.text + self._hint(fact) + more + (suffix or ""),
-            frame.offset if frame else None,
-            (HEADER_SIZE + frame.length) if frame else None,
-            stream=self.stream,
-            direction=frame.direction if frame else None,
-            entry_index=fact.entry_index,
-            invocation_id=self.invocation_id,
-            attempt=self.number,
-            after_loss=suffix is not None and suffix in (AFTER_LOSS, *WITHOUT_BODY.values()),
-            command_index=fact.command_index,
-            completion_id=fact.completion_id,
-            repeats=fact.repeats,
-        )
-
-    def _hint(self, fact: Fact) -> str:
+    def hint(self, fact: Fact) -> str:
         """What the family adds to a fact's text once the whole attempt is known."""
         return ""
 
-    def _explained(self, fact: Fact, missing: Direction | None) -> str | None:
-        """What may explain a fact, said after it: bytes lost before it (in its direction,
-        or any of the other direction's, which were sent before the loss could be told),
-        or a body the input does not have (the family says which facts that explains)."""
-        if fact.code in SURE:
-            return None
-        where, frame = fact.frame.direction if fact.frame else None, fact.frame
-        if self._lost and (
-            where is None
-            or frame is None
-            or any(d is not where or lost < frame.offset for d, lost in self._lost.items())
-        ):
-            return AFTER_LOSS
-        if missing is not None and self._explained_by_missing(fact, missing):
-            return WITHOUT_BODY[missing]
-        return None
-
     @abstractmethod
-    def _explained_by_missing(self, fact: Fact, missing: Direction) -> bool:
+    def explained_by_missing(self, fact: Fact, missing: Direction) -> bool:
         """Is a fact one that the body the input does not have may explain?"""
-
-    def _missing_body(self) -> Direction | None:
-        """The direction whose body is not in the input at all: one body given alone (a
-        file), or a capture that has neither that body's head nor any frame of it (one that
-        saw only one side of the connection: RI316)."""
-        for direction, head in ((SDK, self.status), (RUNTIME, self.content_types[0])):
-            if direction in self.seen:
-                continue
-            if (direction not in self.ends) if self.http_version is None else head is None:
-                return direction
-        return None
 
     def stamp(self, invocation_id: str, number: int) -> None:
         """Once the attempt's invocation and place in it are known, its findings say so

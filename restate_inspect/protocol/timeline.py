@@ -168,3 +168,17 @@ class ProblemRun:
         if self.run is not None and self.run.count > 1:
             timeline[self.at] = timeline[self.at]._replace(item=self.run.finding())
         self.at, self.run = -1, None
+
+
+def repeats(
+    previous: Fact, code: str, frame: Frame | None, moment: Moment, timeline: list[Moment]
+) -> bool:
+    """Is a fact the previous one again: the same rule broken by a frame of the same type
+    as the previous fact's (last) frame, which came right before it?"""
+    first = previous.frame
+    if first is None or frame is None or previous.code != code or first.type != frame.type:
+        return False
+    if len(timeline) < 2 or timeline[-1] is not moment:
+        return False
+    before = timeline[-2].item
+    return isinstance(before, DecodedFrame) and before.frame is (previous.last or previous.frame)

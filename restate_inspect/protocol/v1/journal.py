@@ -36,7 +36,8 @@ from restate_inspect.protocol.v1.messages import (
     VERSIONS,
 )
 from restate_inspect.protocol.v1.replay import comparable
-from restate_inspect.protocol.v1.rules import at_the_end, check
+from restate_inspect.protocol.v1.rules import check
+from restate_inspect.protocol.verdict import unended_text
 from restate_inspect.values import (
     invocation_id_text,
     parse_awakeable_id,
@@ -108,7 +109,6 @@ class AttemptJournal(Attempt):
         super().__init__(stream)
         self.entries: dict[int, Entry] = {}
         self.suspended_on: tuple[int, ...] = ()
-        self.replayed = 0
 
     @property
     def ending_text(self) -> str:
@@ -127,12 +127,7 @@ class AttemptJournal(Attempt):
             return f"failed {self.failure.code}"
         if self.protocol_version is not None and not self.interpreted:
             return f"not interpreted (protocol V{self.protocol_version})"
-        return self.ending or self.unended_text()
-
-    @property
-    def replaying(self) -> bool:
-        known = self.known_entries
-        return known is not None and self.replayed < known
+        return self.ending or unended_text(self)
 
     # --- reading frames: the rules first (rules.py), on the attempt as it was -----------
 
@@ -243,11 +238,7 @@ class AttemptJournal(Attempt):
             return 0 if entry_or_start else 2
         return 1 if entry_or_start else SDK_ENDING
 
-    def _at_the_end(self, end: Moment) -> None:
-        at_the_end(self, end)
-        super()._at_the_end(end)
-
-    def _hint(self, fact: Fact) -> str:
+    def hint(self, fact: Fact) -> str:
         return SWAPPED if fact.code == "RI201" and self._swapped() else ""
 
     def _swapped(self) -> bool:
@@ -260,7 +251,7 @@ class AttemptJournal(Attempt):
         )
         return first is not None and first.type == START and first.message is not None
 
-    def _explained_by_missing(self, fact: Fact, missing: Direction) -> bool:
+    def explained_by_missing(self, fact: Fact, missing: Direction) -> bool:
         """Without the SDK's body: a completion or ack for an entry past the replay (one the
         SDK sent), and a runtime's reset that seems to come before the SDK ended the attempt
         (its End may be in that body). Without the runtime's: a suspension on an entry that

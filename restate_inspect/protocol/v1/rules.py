@@ -146,13 +146,3 @@ def check(attempt: AttemptJournal, decoded: DecodedFrame, moment: Moment) -> Non
         text = rule.condition(attempt, decoded, message)
         if text is not None:
             attempt.said(moment, rule.code, text)
-
-
-def at_the_end(attempt: AttemptJournal, end: Moment) -> None:
-    """The rules on the whole attempt."""
-    known = attempt.known_entries
-    complete_request = attempt.ends.get(RUNTIME) in ("end", None) and RUNTIME in attempt.seen
-    stored = attempt.stored_journal is not None  # a dump's unreadable rows are said (RI009)
-    if known is not None and attempt.replayed < known and complete_request and not stored:
-        text = f"the runtime announced {known} entries to replay and sent {attempt.replayed}"
-        attempt.said(end, "RI203", text)

@@ -46,7 +46,8 @@ from restate_inspect.protocol.v4.notes import (
     signal,
     waited_ids,
 )
-from restate_inspect.protocol.v4.rules import at_the_end, check
+from restate_inspect.protocol.v4.rules import check
+from restate_inspect.protocol.verdict import unended_text
 from restate_inspect.values import invocation_id_text, parse_awakeable_id
 
 ID_FIELDS: Final = ("invocation_id_notification_idx", "result_completion_id")  # in this order
@@ -156,15 +157,9 @@ class AttemptJournal(Attempt):
         self.commands: list[Entry] = []  # by command index
         self.by_id: dict[int, Entry] = {}  # completion id -> the command that allocated it
         self.signals: dict[int | str, Entry] = {}  # signal -> its notification
-        self.replayed = 0  # journal messages the runtime replayed
         self.awaiting: list[tuple[Frame, Any]] = []  # AwaitingOn / Suspension: what it waits on
         self.output: Entry | None = None  # the OutputCommand, when one came
         self._by_frame: dict[tuple[Direction | None, int], Entry] = {}
-
-    @property
-    def replaying(self) -> bool:
-        known = self.known_entries
-        return known is not None and self.replayed < known
 
     @property
     def ending_text(self) -> str:
@@ -181,7 +176,7 @@ class AttemptJournal(Attempt):
             return error_ending(self.error)
         if self.outcome == "failed":
             return f"failed {self.failure.code}"
-        return self.ending or self.unended_text()
+        return self.ending or unended_text(self)
 
     def entry_of(self, frame: Frame) -> Entry | None:
         """The command or notification a frame is."""
@@ -357,11 +352,7 @@ class AttemptJournal(Attempt):
             return 0 if decoded.entry_index is not None or frame.type == START else 2
         return SDK_ENDING if frame.type in _ENDINGS else 1
 
-    def _at_the_end(self, end: Moment) -> None:
-        at_the_end(self, end)
-        super()._at_the_end(end)
-
-    def _explained_by_missing(self, fact: Fact, missing: Direction) -> bool:
+    def explained_by_missing(self, fact: Fact, missing: Direction) -> bool:
         """Without the SDK's body, notifications and acks answer commands the input does not
         have; without the runtime's, the SDK's commands name ids and commands allocated in a
         replay it lacks."""

@@ -157,13 +157,3 @@ def _completion_id(message: Any) -> int | None:
     """The completion id a frame is about: a notification's, a proposal's, an ack's."""
     found = getattr(message, "completion_id", 0) or getattr(message, "result_completion_id", 0)
     return found or None
-
-
-def at_the_end(attempt: AttemptJournal, end: Moment) -> None:
-    """The rules on the whole attempt."""
-    known = attempt.known_entries
-    complete_request = attempt.ends.get(RUNTIME) in ("end", None) and RUNTIME in attempt.seen
-    stored = attempt.stored_journal is not None  # a dump's unreadable rows are said (RI009)
-    if known is not None and attempt.replayed < known and complete_request and not stored:
-        text = f"the runtime announced {known} entries to replay and sent {attempt.replayed}"
-        attempt.said(end, "RI203", text)
