@@ -39,9 +39,9 @@ def conversations(path: str) -> list[tuple[int, int, bytes]]:
     events = []
     with open(path, "rb") as handle:
         for item in read_packets(handle, path):
-            segment = None if isinstance(item, Problem) else packets.decode(item)
-            if isinstance(segment, Segment):
-                events += tcp.feed(segment)
+            for segment in [] if isinstance(item, Problem) else packets.feed(item):
+                if isinstance(segment, Segment):
+                    events += tcp.feed(segment)
     events += tcp.end_of_stream()
     return [(e.connection.index, e.side, e.data) for e in events if isinstance(e, TcpData)]
 

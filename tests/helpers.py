@@ -317,7 +317,7 @@ def joined_bodies(events: list[Any]) -> list[Any]:
 
 class TextDecoder(Protocol):
     def feed(self, text: str) -> tuple[bytes, list[Problem]]: ...
-    def end(self) -> tuple[bytes, list[Problem]]: ...
+    def end_of_stream(self) -> tuple[bytes, list[Problem]]: ...
 
 
 def fed_text(decoder: TextDecoder, pieces: list[str]) -> tuple[bytes, list[Problem]]:
@@ -327,5 +327,5 @@ def fed_text(decoder: TextDecoder, pieces: list[str]) -> tuple[bytes, list[Probl
         data, found = decoder.feed(piece)
         out += data
         problems += found
-    data, found = decoder.end()
+    data, found = decoder.end_of_stream()
     return bytes(out + data), problems + found

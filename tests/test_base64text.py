@@ -24,7 +24,7 @@ def decode(text: str, size: int = 0) -> tuple[bytes, list[Problem]]:
     for start in range(0, len(text), size or max(1, len(text))):
         data, found = decoder.feed(text[start : start + (size or len(text))])
         out, problems = out + data, problems + found
-    data, found = decoder.end()
+    data, found = decoder.end_of_stream()
     return out + data, problems + found
 
 
@@ -100,7 +100,7 @@ def test_a_long_line_holds_little_and_places_its_problems() -> None:
     for start in range(0, len(text), 4096):
         problems += decoder.feed(text[start : start + 4096])[1]
         held = max(held, len(decoder._partial))
-    problems += decoder.end()[1]
+    problems += decoder.end_of_stream()[1]
     assert held <= base64text.LONG_LINE + 4096  # not the whole line
     assert [(p.code, p.line, p.column) for p in problems] == [
         ("RI004", 1, 150_001),

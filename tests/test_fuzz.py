@@ -108,7 +108,7 @@ def test_text_readers_survive_anything(text: str, cut: int) -> None:
     for decoder in (HexTextDecoder(), Base64TextDecoder()):
         first, problems = decoder.feed(text[:cut])
         second, more = decoder.feed(text[cut:])
-        last, rest = decoder.end()
+        last, rest = decoder.end_of_stream()
         assert isinstance(first + second + last, bytes)
         assert all(p.line is not None for p in problems + more + rest)
 

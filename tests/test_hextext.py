@@ -47,7 +47,7 @@ def decode(text: str, pieces: int = 1) -> tuple[bytes, list[Problem], HexTextDec
     for start in range(0, len(text), size):
         data, found = decoder.feed(text[start : start + size])
         out, problems = out + data, problems + found
-    data, found = decoder.end()
+    data, found = decoder.end_of_stream()
     return out + data, problems + found, decoder
 
 
@@ -225,7 +225,7 @@ def test_a_long_line_holds_little_and_places_its_problems() -> None:
         assert len(decoder._partial) <= hextext.LONG_LINE + 4096  # not the whole line
         out += data
         found += problems
-    data, problems = decoder.end()
+    data, problems = decoder.end_of_stream()
     assert bytes(out + data) == bytes(100_000)
     assert [(p.code, p.line, p.column) for p in found + problems] == [
         ("RI001", 1, 150_001),

@@ -148,10 +148,10 @@ def test_http1_declined_h2c_does_not_switch_on_a_later_101() -> None:
     http1 = Http1Connection(0)
     asks = b"GET /a HTTP/1.1\r\nUpgrade: h2c\r\n\r\n"
     websocket = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"
-    http1.feed(0, asks, None, 1)
-    http1.feed(1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", None, 2)  # declined
-    http1.feed(0, websocket, None, 3)
-    http1.feed(1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", None, 4)
+    http1.data(0, asks, None, 1)
+    http1.data(1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", None, 2)  # declined
+    http1.data(0, websocket, None, 3)
+    http1.data(1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", None, 4)
     assert http1.upgraded is None
 
 
@@ -162,11 +162,11 @@ def test_http1_chunk_resync_does_not_wait_on_an_implausible_size() -> None:
     from restate_inspect.readers.http1 import Http1Connection
 
     http1 = Http1Connection(0)
-    http1.feed(0, b"POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", None, 1)
+    http1.data(0, b"POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", None, 1)
     head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab"
-    http1.feed(1, head, None, 2)
+    http1.data(1, head, None, 2)
     http1.gap(1, 10, None, 3)
-    events = http1.feed(1, b"zz\r\nfffffff\r\nyy\r\n5\r\nhello\r\n0\r\n\r\n", None, 4)
+    events = http1.data(1, b"zz\r\nfffffff\r\nyy\r\n5\r\nhello\r\n0\r\n\r\n", None, 4)
     body = b"".join(e.data for e in events if isinstance(e, HttpBody))
     assert body == b"zz\r\nfffffff\r\nyy" + b"hello"
     assert [e.how for e in events if isinstance(e, HttpEnd)] == ["end"]
@@ -178,7 +178,7 @@ def _fed(pieces: list[bytes], side: int) -> list[Any]:
     connection = Http1Connection(0)
     out: list[Any] = []
     for piece in pieces:
-        out += connection.feed(side, piece, 1.0, 2)
+        out += connection.data(side, piece, 1.0, 2)
     out += connection.close(side, "end")
     joined: list[Any] = []
     for event in out:

@@ -67,9 +67,9 @@ def frames(draw: st.DrawFn) -> bytes:
 def _fed(pieces: list[bytes]) -> list[Any]:
     """What a connection makes of the runtime's side, after its preface, fed in pieces."""
     connection = Http2Connection(0)
-    out: list[Any] = connection.feed(0, PREFACE, 1.0, 1)
+    out: list[Any] = connection.data(0, PREFACE, 1.0, 1)
     for piece in pieces:
-        out += connection.feed(0, piece, 1.0, 2)
+        out += connection.data(0, piece, 1.0, 2)
     return out + connection.close(0, "end")
 
 
@@ -307,10 +307,10 @@ def test_http2_frames_after_a_stream_ended_do_not_start_it_again_within_a_bound(
 
     def feed(*frames: Any) -> None:
         nonlocal heads
-        events = connection.feed(0, cw.h2_frames(*frames), None, 1)
+        events = connection.data(0, cw.h2_frames(*frames), None, 1)
         heads += sum(isinstance(e, HttpHead) for e in events)
 
-    connection.feed(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, 1)
+    connection.data(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, 1)
     block = encoder.encode([(":method", "POST"), (":path", "/invoke/A/b")])
     count = ENDED_KEPT + 10
     for stream in range(1, 2 * count, 2):
@@ -336,9 +336,9 @@ def test_a_header_block_seen_before_decodes_by_the_table_it_meets() -> None:
     again = encoder.encode([("x-a", "1")])  # one byte: index 62
     inserting = b"\x40\x03x-b\x012"  # a literal that inserts x-b: 2 at index 62
     connection = Http2Connection(0)
-    heads = connection.feed(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, 1)
+    heads = connection.data(0, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", None, 1)
     for number, block in enumerate([first, again, again, inserting, again]):
         frame = HeadersFrame(2 * number + 1, block, flags=["END_HEADERS"])
-        heads += connection.feed(0, frame.serialize(), None, number)
+        heads += connection.data(0, frame.serialize(), None, number)
     found = [dict(h.headers or ()) for h in heads if isinstance(h, HttpHead)]
     assert found == [{"x-a": "1"}] * 3 + [{"x-b": "2"}] * 2

@@ -10,7 +10,7 @@ import socket
 import threading
 from pathlib import Path
 
-from restate_inspect.events import Segment
+from restate_inspect.events import Endpoint, Segment
 from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.pipeline import decode_events
 from restate_inspect.readers import read_input
@@ -26,25 +26,29 @@ Steps = list[tuple[bool, bytes]]  # (sent by the client, bytes), in the capture'
 
 def connections(path: Path) -> list[Steps]:
     """Each TCP connection of a capture, as its two sides' payloads in the order sent."""
-    decoder, flows = PacketDecoder(), {}  # type: ignore[var-annotated]
+    decoder = PacketDecoder()
+    flows: dict[tuple[Endpoint, Endpoint], Steps] = {}
     with path.open("rb") as handle:
         for packet in read_packets(handle, str(path)):
-            segment = decoder.decode(packet)  # type: ignore[arg-type]
-            if not isinstance(segment, Segment):
-                continue
-            if segment.flags & 0x02 and not segment.flags & 0x10:  # SYN: a new connection
-                flows[segment.source, segment.destination] = []
-            key = (segment.source, segment.destination)
-            steps = flows.get(key)
-            by_client = steps is not None
-            if steps is None:
-                steps = flows.get((segment.destination, segment.source))
-            if steps is not None and segment.payload:
-                if steps and steps[-1][0] == by_client:
-                    steps[-1] = (by_client, steps[-1][1] + segment.payload)
-                else:
-                    steps.append((by_client, segment.payload))
+            for segment in decoder.feed(packet):  # type: ignore[arg-type]
+                if isinstance(segment, Segment):
+                    _follow(flows, segment)
     return [steps for steps in flows.values() if steps]
+
+
+def _follow(flows: dict[tuple[Endpoint, Endpoint], Steps], segment: Segment) -> None:
+    """A segment's payload, to the steps of its connection (a SYN begins one)."""
+    if segment.flags & 0x02 and not segment.flags & 0x10:  # SYN: a new connection
+        flows[segment.source, segment.destination] = []
+    steps = flows.get((segment.source, segment.destination))
+    by_client = steps is not None
+    if steps is None:
+        steps = flows.get((segment.destination, segment.source))
+    if steps is not None and segment.payload:
+        if steps and steps[-1][0] == by_client:
+            steps[-1] = (by_client, steps[-1][1] + segment.payload)
+        else:
+            steps.append((by_client, segment.payload))
 
 
 def _recv(sock: socket.socket, size: int) -> bytes:

@@ -74,7 +74,7 @@ def _kept_for_comparing(packets: list[cw.Packet]) -> list[int]:
     segments = PacketDecoder()
     for packet in read_packets(io.BytesIO(cw.pcap(packets)), "test"):
         assert isinstance(packet, Packet)
-        segment = segments.decode(packet)
+        (segment,) = segments.feed(packet)
         assert isinstance(segment, Segment)
         reassembler.feed(segment)
     (conversation,) = reassembler._conversations.values()
@@ -295,7 +295,7 @@ def _closes(packets: list[cw.Packet]) -> list[tuple[int, int, str]]:
     decoder, reassembler = PacketDecoder(), TcpReassembler()
     out = []
     for packet in read_packets(io.BytesIO(cw.pcap(packets)), "x"):
-        segment = decoder.decode(packet)  # type: ignore[arg-type]
+        (segment,) = decoder.feed(packet)  # type: ignore[arg-type]
         assert isinstance(segment, Segment)
         events = reassembler.feed(segment)
         out += [(e.connection.index, e.side, e.how) for e in events if isinstance(e, TcpClosed)]
@@ -357,7 +357,7 @@ def test_connections_that_are_over_are_remembered_only_so_far(
 
     decoder, sizes = PacketDecoder(), []
     for packet in read_packets(io.BytesIO(cw.pcap(packets)), "x"):
-        segment = decoder.decode(packet)  # type: ignore[arg-type]
+        (segment,) = decoder.feed(packet)  # type: ignore[arg-type]
         assert isinstance(segment, Segment)
         reassembler.feed(segment)
         sizes.append(len(reassembler._conversations))

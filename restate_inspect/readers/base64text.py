@@ -38,7 +38,7 @@ class Base64TextDecoder:
         # count, as they place the next problem (_drop_strangers)
         return out, self._problems.taken(self._count + len(self._symbols) * 3 // 4)
 
-    def end(self) -> tuple[bytes, list[Problem]]:
+    def end_of_stream(self) -> tuple[bytes, list[Problem]]:
         out = self._line(self._partial) if self._partial else b""
         self._partial = ""
         out += self._close_group(self._symbols)

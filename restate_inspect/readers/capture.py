@@ -25,11 +25,10 @@ from restate_inspect.readers.detect import Decided, detect
 from restate_inspect.readers.exchanges import Exchanges
 from restate_inspect.readers.http1 import Http1Connection
 from restate_inspect.readers.http2 import Http2Connection
+from restate_inspect.readers.httpconnection import HttpConnection
 from restate_inspect.readers.netpacket import PacketDecoder
 from restate_inspect.readers.tcp import TcpReassembler
 from restate_inspect.rules import Problem
-
-_CLOSE_HOW: Final = {"fin": "closed", "rst": "reset", "end": "capture"}
 
 
 @dataclass
@@ -38,13 +37,13 @@ class _Link:
 
     connection: Connection
     exchanges: Exchanges
-    protocol: Http1Connection | Http2Connection | None = None
+    protocol: HttpConnection | None = None
     undecided: list[bytearray] = field(default_factory=lambda: [bytearray(), bytearray()])
     ignored: bool = False
     closed: set[int] = field(default_factory=set)
     held_since: tuple[float | None, int] = (None, 0)  # time and packet of the last held bytes
 
-    def speaks(self, protocol: Http1Connection | Http2Connection) -> None:
+    def speaks(self, protocol: HttpConnection) -> None:
         """The connection's HTTP is told: its exchanges are of that version."""
         self.protocol = protocol
         http2 = isinstance(protocol, Http2Connection)
@@ -99,16 +98,13 @@ class CaptureDecoder:
         if self._cut_untold and packet.original_length > len(packet.data):  # cut by snap length
             events = [*events, _cut_by_snap_length(packet)]
             self._cut_untold = False
-        decoded = self._packets.decode(packet)
-        if decoded is None:
-            return events
-        if isinstance(decoded, Problem):
-            return [*events, decoded]
-        tcp_events = self._tcp.feed(decoded)
-        if not tcp_events:
-            return events
-        http = self._tcp_events(tcp_events)
-        return events + http if events else http
+        for decoded in self._packets.feed(packet):
+            if isinstance(decoded, Problem):
+                events = [*events, decoded]
+            elif tcp_events := self._tcp.feed(decoded):
+                http = self._tcp_events(tcp_events)
+                events = events + http if events else http
+        return events
 
     def idle(self, time: float) -> list[InputEvent]:
         """No packet has come, and capture time has gone on to `time` (a live capture gone
@@ -141,8 +137,7 @@ class CaptureDecoder:
 
     def end_of_stream(self) -> list[InputEvent]:
         self._now = None
-        fragments = self._packets.incomplete_fragments()
-        events: list[InputEvent] = list(fragments)
+        events: list[InputEvent] = list(self._packets.end_of_stream())
         events += self._tcp_events(self._tcp.end_of_stream())
         return events
 
@@ -179,27 +174,34 @@ class CaptureDecoder:
                 self._waiting[link.connection.index] = link
                 self._due = min(self._due, due)
 
-    def _to_http(self, link: _Link, event: TcpEvent) -> list[HttpEvent | Problem]:
+    def _to_http(
+        self, link: _Link, event: TcpData | TcpGap | TcpClosed
+    ) -> list[HttpEvent | Problem]:
+        protocol = link.protocol
+        if protocol is None:
+            events = self._detect(link, event)
+            if link.protocol is None or not isinstance(event, TcpClosed):
+                return events
+            return events + link.protocol.feed(event)
+        events = protocol.feed(event)
+        if isinstance(protocol, Http1Connection) and protocol.upgraded:
+            assert isinstance(event, TcpData)  # what a 101 and the bytes after it came in
+            events += self._upgrade(link, protocol, event)
+        return events
+
+    def _detect(
+        self, link: _Link, event: TcpData | TcpGap | TcpClosed
+    ) -> list[HttpEvent | Problem]:
+        """The connection's HTTP, told from the first bytes of each side (detect.py); a
+        side that closes before it is told may still tell it: what little the server sent
+        alone may be HTTP/2 (a short exchange on its own connection)."""
         if isinstance(event, TcpData):
-            if link.protocol is None:
-                link.undecided[event.side] += event.data
-                link.held_since = (event.time, event.packet)
-                return self._decided(link, detect(link.connection, link.undecided))
-            events = link.protocol.feed(event.side, event.data, event.time, event.packet)
-            if isinstance(link.protocol, Http1Connection) and link.protocol.upgraded:
-                events += self._upgrade(link, link.protocol, event)
-            return events
-        events = []
-        if link.protocol is None and isinstance(event, TcpClosed) and any(link.undecided):
-            # a side closed before the connection was told apart: what little the server
-            # sent alone may still be HTTP/2 (a short exchange on its own connection)
-            events = self._decided(link, detect(link.connection, link.undecided, closing=True))
-        if link.protocol is None:
-            return events
-        if isinstance(event, TcpGap):
-            return link.protocol.gap(event.side, event.length, event.time, event.packet)
-        assert isinstance(event, TcpClosed)
-        return events + link.protocol.close(event.side, _CLOSE_HOW[event.how], event.by)
+            link.undecided[event.side] += event.data
+            link.held_since = (event.time, event.packet)
+            return self._decided(link, detect(link.connection, link.undecided))
+        if isinstance(event, TcpClosed) and any(link.undecided):
+            return self._decided(link, detect(link.connection, link.undecided, closing=True))
+        return []
 
     def _decided(self, link: _Link, decided: Decided) -> list[HttpEvent | Problem]:
         if decided is None:
@@ -211,7 +213,7 @@ class CaptureDecoder:
         events: list[HttpEvent | Problem] = []
         for side in (decided.client_side, 1 - decided.client_side):
             if link.undecided[side]:
-                events += decided.feed(side, bytes(link.undecided[side]), *link.held_since)
+                events += decided.data(side, bytes(link.undecided[side]), *link.held_since)
         link.undecided = [bytearray(), bytearray()]
         return events
 
@@ -229,7 +231,7 @@ class CaptureDecoder:
         events: list[HttpEvent | Problem] = []
         for side in (http2.client_side, 1 - http2.client_side):
             if rests[side]:
-                events += http2.feed(side, rests[side], event.time, event.packet)
+                events += http2.data(side, rests[side], event.time, event.packet)
         return events
 
     def _undecided_close(self, link: _Link) -> list[InputEvent]:

@@ -131,7 +131,7 @@ def _converted(
         yield from problems
         if data:
             yield data
-    data, problems = converter.end()
+    data, problems = converter.end_of_stream()
     yield from problems
     if data:
         yield data

@@ -114,7 +114,7 @@ class HexTextDecoder:
         else:
             self._runs.read(text, 0, end)
 
-    def end(self) -> tuple[bytes, list[Problem]]:
+    def end_of_stream(self) -> tuple[bytes, list[Problem]]:
         if self._partial:
             self._line(self._partial)
             self._partial = ""

@@ -17,6 +17,7 @@ from typing import Final
 from restate_inspect.events import HttpBody, HttpEnd, HttpEvent, HttpGap, HttpHead
 from restate_inspect.headers import Headers, find_header
 from restate_inspect.location import Direction
+from restate_inspect.readers.httpconnection import HttpConnection
 from restate_inspect.rules import Problem, counted
 
 _REQUEST_LINE: Final = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]\r?\n")
@@ -44,7 +45,7 @@ class _Side:
     exchange: str = ""
 
 
-class Http1Connection:
+class Http1Connection(HttpConnection):
     def __init__(self, client_side: int, *, label: str = "") -> None:
         self.label = label
         self.client_side = client_side
@@ -61,7 +62,7 @@ class Http1Connection:
         self._time: float | None = None
         self._packet = 0
 
-    def feed(
+    def data(
         self, side: int, data: bytes, time: float | None, packet: int
     ) -> list[HttpEvent | Problem]:
         self._time, self._packet = time, packet

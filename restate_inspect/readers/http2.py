@@ -34,6 +34,7 @@ from restate_inspect.location import Direction
 from restate_inspect.readers.http2headers import HeaderDecoder, HpackBroken
 from restate_inspect.readers.http2streams import Http2Streams
 from restate_inspect.readers.http2sync import HEADER, PLAUSIBLE_LENGTH, find_boundary
+from restate_inspect.readers.httpconnection import HttpConnection
 from restate_inspect.rules import Problem, counted
 
 PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -77,7 +78,7 @@ class _Side:
         return found, skipped
 
 
-class Http2Connection:
+class Http2Connection(HttpConnection):
     def __init__(
         self, client_side: int, *, preface: bool = True, label: str = "", upgraded: str = ""
     ) -> None:
@@ -103,7 +104,7 @@ class Http2Connection:
             )
             self.streams.events.append(Problem("RI312", text, None, None))
 
-    def feed(
+    def data(
         self, side: int, data: bytes, time: float | None, packet: int
     ) -> list[HttpEvent | Problem]:
         self.streams.time, self.streams.packet = time, packet

@@ -51,7 +51,13 @@ class PacketDecoder:
         self._datagrams: dict[tuple[object, ...], _Datagram] = {}
         self._unknown_links: set[int] = set()
 
-    def decode(self, packet: Packet) -> Segment | Problem | None:
+    def feed(self, packet: Packet) -> list[Segment | Problem]:
+        """The packet's TCP segment, or what is wrong with the packet; nothing for one of
+        another protocol, or a fragment that waits for the rest of its datagram."""
+        decoded = self._decoded(packet)
+        return [] if decoded is None else [decoded]
+
+    def _decoded(self, packet: Packet) -> Segment | Problem | None:
         """Positions are passed down the layers, so a payload is copied once, at the end."""
         if packet.linktype == EN10MB and packet.data[12:14] == b"\x08\x00":  # IPv4, as most
             try:
@@ -168,7 +174,7 @@ class PacketDecoder:
         if len(self._datagrams) > _MAX_FRAGMENTED:
             del self._datagrams[next(iter(self._datagrams))]
 
-    def incomplete_fragments(self) -> list[Problem]:
+    def end_of_stream(self) -> list[Problem]:
         """At the end of the capture: datagrams whose fragments never all arrived."""
         problems = [
             Problem(
