@@ -1,15 +1,10 @@
 """The streams of an HTTP/2 connection, without frames: heads, bodies and ends; resets that
-end the other direction once its frames under way have come; GOAWAY; DATA after the end.
-And the header decoder's reuse of blocks it has decoded, and its breaking."""
+end the other direction once its frames under way have come; GOAWAY; DATA after the end."""
 
 from __future__ import annotations
 
-import pytest
-from hpack import Encoder
-
 from restate_inspect.events import HttpBody, HttpEnd, HttpGap, HttpHead
 from restate_inspect.location import Direction
-from restate_inspect.readers.http2headers import HeaderDecoder, HpackBroken
 from restate_inspect.readers.http2streams import IN_FLIGHT, Http2Streams
 from restate_inspect.rules import Problem
 
@@ -113,22 +108,3 @@ def test_an_upgraded_stream_keeps_its_http1_name_and_its_request_is_over() -> No
     assert not streams.data_kept(1, REQUEST, 0)  # its request was sent in HTTP/1.1
     streams.head(1, RESPONSE, ((":status", "200"),))
     assert streams.take() == [HttpHead("m1", RESPONSE, ((":status", "200"),), "200", 10.0, 1)]
-
-
-def test_a_header_block_decoded_on_the_same_table_is_decoded_once() -> None:
-    encoder, decoder = Encoder(), HeaderDecoder(known=True)
-    first = encoder.encode([(":status", "200"), ("content-type", "application/json")])
-    again = encoder.encode([(":status", "200"), ("content-type", "application/json")])
-    assert first != again  # the second is indexed: the table has what the first added
-    headers = decoder.decode(first)
-    assert decoder.decode(again) == headers
-    assert decoder.decode(again) is decoder.decode(again)  # reused, the table unchanged
-    assert HeaderDecoder(known=False).decode(first) is None  # an unknown table tells nothing
-
-
-def test_a_block_that_does_not_decode_breaks_the_table_for_good() -> None:
-    decoder = HeaderDecoder(known=True)
-    with pytest.raises(HpackBroken):
-        decoder.decode(b"\xbf")  # an index past the tables
-    assert not decoder.known
-    assert decoder.decode(Encoder().encode([(":status", "200")])) is None
