@@ -18,6 +18,7 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import Decoded
 from restate_inspect.protocol import journal_for
 from restate_inspect.protocol.attempt import SDK, Attempt
+from restate_inspect.protocol.timeline import Said
 from restate_inspect.rules import Problem
 
 
@@ -39,6 +40,7 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
     problems of the capture as a whole where they are found; and at the end, the attempts
     that were still open then, in the order they began."""
     building: dict[StreamKey, _Building] = {}
+    said_once: set[Said] = set()  # what each connection's attempts say once for all
     skipped: set[StreamKey] = set()
     cut_short: list[_Building] = []
     for item in items:
@@ -61,7 +63,7 @@ def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
             continue
         state = building.get(stream)
         if state is None:
-            state = building[stream] = _Building(stream, _packet(item))
+            state = building[stream] = _Building(stream, _packet(item), said_once)
         if state.take(item):
             del building[stream]
             assert isinstance(item, StreamEnd)
@@ -87,8 +89,9 @@ class _Building:
     """One stream's attempt as it is read. Its family is the version's, known from the
     content type or from the first frame; problems that come before either wait for it."""
 
-    def __init__(self, stream: StreamKey, began: float) -> None:
+    def __init__(self, stream: StreamKey, began: float, said_once: set[Said]) -> None:
         self.stream = stream
+        self.said_once = said_once  # shared by every attempt (timeline.first_on_connection)
         self.began = began  # the packet of the stream's first event
         self.info: StreamInfo | None = None
         self.took = False  # a frame or a problem
@@ -107,6 +110,7 @@ class _Building:
         info = self.info
         told = info.protocol_version if info is not None else None
         attempt = self._attempt = journal_for(self.stream, told or version)
+        attempt.said_once = self.said_once
         if info is not None:
             self._describe(attempt, info)
         if self.stored is not None:

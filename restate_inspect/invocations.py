@@ -236,36 +236,12 @@ def invocations(items: Iterable[Decoded]) -> Iterator[Journaled]:
 def tracked(built: Iterable[Built]) -> Iterator[Journaled]:
     """Invocations from finished attempts, handed on as they end."""
     tracker = InvocationTracker()
-    said: set[tuple[str, str]] = set()
     for item in built:
         if isinstance(item, Finished):
-            _once_per_connection(item.attempt, said)
             yield from tracker.add(item)
         else:
             yield item
     yield from tracker.finish()
-
-
-# Findings about how a runtime talks, the same for every attempt it sends on a connection:
-# one per connection says it; one per attempt would bury the rest (8 of 12 on the sample).
-ONCE_PER_CONNECTION: Final = frozenset({"RI241"})
-
-
-def _once_per_connection(attempt: Attempt, said: set[tuple[str, str]]) -> None:
-    """Leaves out of the attempt the findings its connection has had already."""
-    if attempt.stream is None:
-        return
-    for moment in attempt.timeline:
-        if any(finding.code in ONCE_PER_CONNECTION for finding in moment.findings):
-            kept = []
-            for finding in moment.findings:
-                if finding.code in ONCE_PER_CONNECTION:
-                    key = (attempt.stream.source, finding.code)
-                    if key in said:
-                        continue
-                    said.add(key)
-                kept.append(finding)
-            moment.findings[:] = kept
 
 
 def _stored_target(attempt: Attempt) -> tuple[str, str] | None:

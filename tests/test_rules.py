@@ -277,6 +277,15 @@ CASES: list[tuple[str, Callable[[], list[Attempt]], Callable[[], list[Attempt]]]
 ]
 
 
+def test_how_a_runtime_talks_is_said_once_for_its_connection() -> None:
+    """RI241 on two attempts of one connection: one finding, on the first; each alone has
+    its own."""
+    retry = (R, start(1, retry_count_since_last_stored_entry=2))
+    first, second = _with(retry, *CLEAN[1:]), _with(retry, *CLEAN[1:], stream="s3")
+    assert findings(first, second) == ["RI241"]
+    assert findings(second) == ["RI241"]
+
+
 @pytest.mark.parametrize(("code", "broken", "clean"), CASES, ids=[c[0] for c in CASES])
 def test_each_rule_finds_exactly_its_breach(
     code: str, broken: Callable[[], list[Attempt]], clean: Callable[[], list[Attempt]]

@@ -20,7 +20,9 @@ from restate_inspect.protocol.timeline import (
     Linkable,
     Moment,
     ProblemRun,
+    Said,
     StoredStart,
+    first_on_connection,
     in_protocol_order,
     repeats,
 )
@@ -77,6 +79,7 @@ class Attempt(ABC):
         self._untimed: list[DecodedFrame] = []
         self.lost: dict[Direction, int] = {}  # offset of the first loss
         self.replayed = 0  # journal frames the runtime replayed
+        self.said_once: set[Said] | None = None  # shared by the input's attempts (timeline)
         self.excess = Excess(MOST_MOMENTS)  # what it holds beyond
         self._run = ProblemRun()  # a reader's problem repeated frame after frame
 
@@ -213,6 +216,8 @@ class Attempt(ABC):
     ) -> None:
         """A rule broken at a moment: about its frame and that frame's entry, unless others
         are named."""
+        if not first_on_connection(code, self.stream, self.said_once):
+            return
         item = moment.item
         if isinstance(item, DecodedFrame):
             frame = frame or item.frame
