@@ -22,11 +22,16 @@ from restate_inspect.cli import app
 from restate_inspect.events import Frame, HttpBody, RawFrame
 from restate_inspect.framing import DEFAULT_MAX_LENGTH, DEFAULT_STREAM, decode_all
 from restate_inspect.headers import invocation_version
+from restate_inspect.invocations import Invocation, invocations
 from restate_inspect.location import Direction, StreamKey
+from restate_inspect.pipeline import decode_events
 from restate_inspect.protocol import hints_for, reader_for
 from restate_inspect.protocol.v1.messages import V2_TABLE, V3_TABLE
 from restate_inspect.protocol.v4.messages import TABLES
+from restate_inspect.readers import read_input
 from restate_inspect.rules import Problem
+from restate_inspect.tui.state import BrowserState
+from restate_inspect.tui.store import InvocationStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -329,3 +334,19 @@ def fed_text(decoder: TextDecoder, pieces: list[str]) -> tuple[bytes, list[Probl
         problems += found
     data, found = decoder.end_of_stream()
     return bytes(out + data), problems + found
+
+
+def sample_invocations(name: str = "v1-features.pcapng") -> list[Invocation]:
+    """The invocations decoded from a bundled sample."""
+    items = invocations(decode_events(read_input(str(SAMPLES / name))))
+    return [item for item in items if isinstance(item, Invocation)]
+
+
+def sample_state() -> BrowserState:
+    """Every invocation of the bundled sample capture listed, as the TUI lists them, and
+    stored in the state's store; nothing selected."""
+    store = InvocationStore()
+    state = BrowserState(store)
+    for invocation in sample_invocations():
+        state.add(store.add(invocation))
+    return state

@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from restate_inspect.readers import hextext
-from restate_inspect.readers.hextext import Dialect, HexRuns, HexTextDecoder, detect_dialect
+from restate_inspect.readers.hextext import Dialect, HexRuns, HexTextDecoder
 from restate_inspect.rules import Problem
 from tests.helpers import assert_split_invariant, fed_text
 
@@ -64,24 +64,6 @@ def test_real_tool_output_decodes_to_the_original_bytes(name: str, kind: str) ->
 def test_windows_line_endings() -> None:
     text = (DATA / "call.xxd").read_text().replace("\n", "\r\n")
     assert decode(text)[:2] == ((DATA / "call.bin").read_bytes(), [])
-
-
-@pytest.mark.parametrize(
-    ("line", "dialect"),
-    [
-        ("00000000: 0c01 0000  ....", Dialect.XXD),
-        ("00000000  0c 01 00 00  |....|", Dialect.HEXDUMP_C),
-        ("0000   0c 01 00 00   ....", Dialect.OFFSET_DUMP),
-        ("000000 0c 01", Dialect.OFFSET_DUMP),
-        ("unsigned char x[] = {", Dialect.C_ARRAY),
-        ("0c0100000000", Dialect.PLAIN),
-        ("0c 01 00", Dialect.PLAIN),
-        ("0c01 0000 0000", Dialect.PLAIN),
-        ("0c:01:00", Dialect.PLAIN),
-    ],
-)
-def test_dialect_detection(line: str, dialect: Dialect) -> None:
-    assert detect_dialect(line) is dialect
 
 
 def test_bad_character_reported_with_line_and_column_and_skipped() -> None:

@@ -30,26 +30,6 @@ from tests.captures import (
 from tests.helpers import SAMPLES, Pieces, assert_split_invariant
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "content_type", "kind"),
-    [
-        ("POST", "/invoke/Svc/h", "application/vnd.restate.invocation.v2", "invocation"),
-        ("POST", "/x/invoke/Svc/h", "Application/Vnd.Restate.Invocation.V1; a=b", "invocation"),
-        ("GET", "/invoke/Svc/h", "application/vnd.restate.invocation.v2", "other"),
-        ("POST", "/invoke/Svc/h", "application/json", "other"),
-        ("GET", "/discover", None, "discovery"),
-        ("POST", "/discovery/", None, "discovery"),
-        ("GET", "/health", None, "other"),
-    ],
-)
-def test_restate_exchanges_are_told_by_method_path_and_media_type(
-    method: str, path: str, content_type: str | None, kind: str
-) -> None:
-    from restate_inspect.readers.exchanges import classify
-
-    assert classify(method, path, content_type) == kind
-
-
 def test_protocol_version_comes_from_the_media_type_without_its_parameters() -> None:
     from restate_inspect.location import StreamKey
 

@@ -33,6 +33,8 @@ START = bytes.fromhex("0000000000000004") + b"\x0a\x02ab"  # a StartMessage's he
     [
         ("POST", "/invoke/S/h", "application/vnd.restate.invocation.v6", "invocation"),
         ("POST", "/invoke/S/h?x=1", "application/vnd.restate.invocation.v1; x=y", "invocation"),
+        ("POST", "/x/invoke/Svc/h", "Application/Vnd.Restate.Invocation.V1; a=b", "invocation"),
+        ("GET", "/invoke/Svc/h", "application/vnd.restate.invocation.v2", "other"),
         ("POST", "/invoke/S/h", "application/json", "other"),
         ("GET", "/discover", None, "discovery"),
         ("POST", "/discovery/", None, "discovery"),

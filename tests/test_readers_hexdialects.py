@@ -29,6 +29,15 @@ OFFSET_DUMP = "0010   00 00 00 48 0a 18 54 8a   ...H..T."
         ("unsigned char s[] = { 0x00, 0x01 };", Dialect.C_ARRAY),
         ("<Buffer 0c 01 00>", Dialect.NODE_BUFFER),
         ("0000000000000048", Dialect.PLAIN),
+        ("00000000: 0c01 0000  ....", Dialect.XXD),
+        ("00000000  0c 01 00 00  |....|", Dialect.HEXDUMP_C),
+        ("0000   0c 01 00 00   ....", Dialect.OFFSET_DUMP),
+        ("000000 0c 01", Dialect.OFFSET_DUMP),
+        ("unsigned char x[] = {", Dialect.C_ARRAY),
+        ("0c0100000000", Dialect.PLAIN),
+        ("0c 01 00", Dialect.PLAIN),
+        ("0c01 0000 0000", Dialect.PLAIN),
+        ("0c:01:00", Dialect.PLAIN),
     ],
 )
 def test_a_dialect_is_told_by_its_line(line: str, dialect: Dialect) -> None:

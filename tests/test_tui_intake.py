@@ -7,19 +7,16 @@ import time
 
 import pytest
 
-from restate_inspect.invocations import Invocation, invocations
-from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import read_input
+from restate_inspect.invocations import Invocation
 from restate_inspect.rules import Problem
 from restate_inspect.tui import intake
 from restate_inspect.tui.intake import Intake
 from restate_inspect.tui.store import InvocationStore, Summary
-from tests.helpers import SAMPLES
+from tests.helpers import sample_invocations
 
 
 def _decoded() -> list[Invocation]:
-    items = invocations(decode_events(read_input(str(SAMPLES / "v1-features.pcapng"))))
-    return [item for item in items if isinstance(item, Invocation)]
+    return sample_invocations()
 
 
 def test_invocations_are_stored_and_their_summaries_held_in_order() -> None:

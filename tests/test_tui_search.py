@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from restate_inspect.invocations import Invocation, invocations
-from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import read_input
 from restate_inspect.tui import model, search
 from restate_inspect.tui.search import Stopped, search_store
 from restate_inspect.tui.state import BrowserState
-from restate_inspect.tui.store import InvocationStore
-from tests.helpers import SAMPLES
+from tests.helpers import sample_state
 
 
 @pytest.fixture(scope="module")
 def listed() -> BrowserState:
-    store = InvocationStore()
-    state = BrowserState(store)
-    items = invocations(decode_events(read_input(str(SAMPLES / "v1-features.pcapng"))))
-    for item in items:
-        if isinstance(item, Invocation):
-            state.add(store.add(item))
-    return state
+    return sample_state()
 
 
 def test_a_search_finds_the_next_row_holding_the_text(listed: BrowserState) -> None:

@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from restate_inspect.invocations import Invocation, invocations
-from restate_inspect.pipeline import decode_events
-from restate_inspect.readers import read_input
 from restate_inspect.tui.model import EVERYTHING, Filter
 from restate_inspect.tui.state import OPENED_CACHED, BrowserState
 from restate_inspect.tui.store import InvocationStore
-from tests.helpers import SAMPLES
+from tests.helpers import sample_invocations, sample_state
 
 
 @pytest.fixture(scope="module")
 def state() -> BrowserState:
-    """Every invocation of the sample, listed; nothing selected."""
-    store = InvocationStore()
-    state = BrowserState(store)
-    items = invocations(decode_events(read_input(str(SAMPLES / "v1-features.pcapng"))))
-    for item in items:
-        if isinstance(item, Invocation):
-            state.add(store.add(item))
-    return state
+    return sample_state()
 
 
 def test_attempts_are_listed_in_order_with_their_place_in_the_pane(state: BrowserState) -> None:
@@ -44,11 +34,9 @@ def test_the_problems_filter_lists_only_invocations_with_problems() -> None:
     with_problems = Filter("problems")
     state.set_filter(with_problems)
     store = InvocationStore()
-    decoded = invocations(decode_events(read_input(str(SAMPLES / "v1-features.pcapng"))))
-    for item in decoded:
-        if isinstance(item, Invocation):
-            summary = store.add(item)
-            assert state.listed(summary) == bool(summary.problems)
+    for invocation in sample_invocations():
+        summary = store.add(invocation)
+        assert state.listed(summary) == bool(summary.problems)
 
 
 def test_selecting_an_attempt_shows_the_rows_the_filter_accepts(state: BrowserState) -> None:
