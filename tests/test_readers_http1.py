@@ -24,7 +24,7 @@ from tests.captures import (
     problems,
     shape,
 )
-from tests.helpers import assert_split_invariant
+from tests.helpers import assert_split_invariant, joined_bodies
 
 
 @pytest.mark.parametrize("chunked", [True, False])
@@ -180,18 +180,7 @@ def _fed(pieces: list[bytes], side: int) -> list[Any]:
     for piece in pieces:
         out += connection.data(side, piece, 1.0, 2)
     out += connection.close(side, "end")
-    joined: list[Any] = []
-    for event in out:
-        previous = joined[-1] if joined else None
-        if (
-            isinstance(event, HttpBody)
-            and isinstance(previous, HttpBody)
-            and previous[:2] == event[:2]
-        ):
-            joined[-1] = previous._replace(data=previous.data + event.data)
-        else:
-            joined.append(event)
-    return joined
+    return joined_bodies(out)
 
 
 @pytest.mark.parametrize("chunked", [True, False])
