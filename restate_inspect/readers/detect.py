@@ -14,6 +14,7 @@ from restate_inspect.events import Connection
 from restate_inspect.readers.http1 import Http1Connection, looks_like_request
 from restate_inspect.readers.http2 import PREFACE, Http2Connection
 from restate_inspect.readers.http2sync import looks_like_http2
+from restate_inspect.readers.httpconnection import HttpConnection
 from restate_inspect.rules import Problem
 
 _DETECT_BYTES: Final = 64  # enough to tell HTTP/2, HTTP/1.1 or neither from a start
@@ -23,7 +24,7 @@ _MID_STREAM_BYTES: Final = 1024  # joined mid-stream: enough to find a chain of 
 # that the capture has only its side
 _SERVER_ALONE_BYTES: Final = 256
 
-Decided = Http1Connection | Http2Connection | Problem | None  # None: not yet
+Decided = HttpConnection | Problem | None  # None: not yet
 
 
 def detect(connection: Connection, held: list[bytearray], *, closing: bool = False) -> Decided:
