@@ -26,7 +26,6 @@ from restate_inspect.events import Endpoint, InputEvent
 from restate_inspect.framing import DEFAULT_MAX_LENGTH
 from restate_inspect.readers import InputFormat
 from restate_inspect.readers.formats import InputError
-from restate_inspect.readers.proxy import Proxy, proxy_events
 
 PROXY_HELP = """Forward the runtime's connections to an SDK endpoint, byte for byte, and show
 the conversation that passes, as each invocation ends: no root, no capture file.
@@ -81,6 +80,9 @@ def proxy(
     write: WriteOpt = None,
     color: ColorOpt = ColorMode.AUTO,
 ) -> None:
+    # here, not at the top: asyncio (and ssl with it) would add 40 ms to every command's start
+    from restate_inspect.readers.proxy import Proxy, proxy_events  # noqa: PLC0415
+
     server = Proxy(_endpoint(listen, "--listen"), _endpoint(upstream, "--upstream"))
     try:
         handle = write.open("wb") if write is not None else None
