@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from typer.testing import CliRunner
 
 from restate_inspect.cli import app
-from restate_inspect.events import Frame, HttpBody, RawFrame
+from restate_inspect.events import Chunk, Frame, HttpBody, InputEvent, RawFrame
 from restate_inspect.framing import DEFAULT_MAX_LENGTH, DEFAULT_STREAM, decode_all
 from restate_inspect.headers import invocation_version
 from restate_inspect.invocations import Invocation, invocations
@@ -301,6 +301,11 @@ class Pieces:
         return taken
 
     read = read1
+
+
+def chunk_bytes(events: Sequence[InputEvent]) -> bytes:
+    """Every byte the events carry of any stream, in order."""
+    return b"".join(e.data for e in events if isinstance(e, Chunk))
 
 
 def joined_bodies(events: list[Any]) -> list[Any]:

@@ -1,19 +1,13 @@
-"""Reading inputs: format sniffing, direction, pairs, envelopes, and unreadable inputs."""
+"""Reading inputs: every kind to the same bytes, envelopes, pairs, overrides, unreadable
+inputs, and captures read as a whole (repeated problems, live pipes)."""
 
 from __future__ import annotations
 
 import base64
-import bz2
-import gzip
 import io
 import json
-import lzma
 import os
-import random
 import threading
-import tracemalloc
-import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,81 +16,34 @@ import pytest
 from restate_inspect.events import Chunk, InputEvent, StreamEnd
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.readers import (
-    CHUNK_SIZE,
     InputError,
     InputFormat,
-    capture_kind,
     decoded_bytes,
-    input_size,
     pair_name,
     read_input,
     read_pair,
     sniff,
-    stream_events,
 )
-from restate_inspect.readers.compressed import MAGIC_SIZE, Decompressing, decompressing
 from restate_inspect.rules import Problem
 from tests import capturewriter as cw
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, chunk_bytes
 
 REQUEST = (SAMPLES / "v1-call-other.req.bin").read_bytes()
 RESPONSE = (SAMPLES / "v1-call-other.resp.bin").read_bytes()
-HEX_DATA = Path(__file__).parent / "data" / "hex"
-
-
-def _bytes(events: list[InputEvent]) -> bytes:
-    return b"".join(e.data for e in events if isinstance(e, Chunk))
-
-
-@pytest.mark.parametrize(
-    ("fixture", "expected"),
-    [
-        ("call.bin", InputFormat.RAW),
-        ("call.xxd", InputFormat.HEX),
-        ("call.hexdump-C", InputFormat.HEX),
-        ("call.hexdump", InputFormat.HEX),
-        ("call.od-x", InputFormat.HEX),
-        ("call.node-buffer", InputFormat.HEX),
-        ("call.node-buffer-cut", InputFormat.HEX),
-        ("call.xxd-i", InputFormat.HEX),
-        ("call.stream", InputFormat.HEX),
-        ("call.0x", InputFormat.HEX),
-        ("call.base64", InputFormat.BASE64),
-        ("call.base64url", InputFormat.BASE64),
-    ],
-)
-def test_sniffing_recognises_each_kind(fixture: str, expected: InputFormat) -> None:
-    assert sniff((HEX_DATA / fixture).read_bytes(), whole=True) == (expected, False)
-
-
-def test_sniffing_prose_empty_and_envelopes() -> None:
-    assert sniff(b"hello world, not hex\n", whole=True) == (InputFormat.RAW, False)
-    assert sniff(b"", whole=True) == (InputFormat.RAW, False)
-    assert sniff(b'{"body": "AAAA"}', whole=True) == (InputFormat.BASE64, True)
-
-
-def test_sniffing_a_cut_prefix_uses_whole_lines_only() -> None:
-    text = (HEX_DATA / "call.xxd").read_bytes()
-    assert sniff(text[:100], whole=False) == (InputFormat.HEX, False)
-
-
-def test_a_hex_dump_with_a_typo_is_still_hex() -> None:
-    text = (HEX_DATA / "call.xxd-p").read_text().replace("0c", "0g", 1).encode()
-    assert sniff(text, whole=True)[0] is InputFormat.HEX
 
 
 @pytest.mark.parametrize("kind", ["bin", "hex"])
 def test_every_input_kind_reads_to_the_same_bytes(kind: str, tmp_path: Path) -> None:
     path = SAMPLES / f"v1-call-other.req.{kind}"
     events = list(read_input(str(path)))
-    assert _bytes(events) == REQUEST
+    assert chunk_bytes(events) == REQUEST
     assert events[-1] == StreamEnd(StreamKey(str(path)), Direction.RUNTIME_TO_SDK)
 
 
 def test_base64_and_a_lambda_envelope(tmp_path: Path) -> None:
     plain = tmp_path / "body.txt"
     plain.write_text(base64.b64encode(RESPONSE).decode())
-    assert _bytes(list(read_input(str(plain)))) == RESPONSE
+    assert chunk_bytes(list(read_input(str(plain)))) == RESPONSE
     envelope = tmp_path / "lambda.json"
     envelope.write_text(
         json.dumps(
@@ -108,7 +55,7 @@ def test_base64_and_a_lambda_envelope(tmp_path: Path) -> None:
         )
     )
     events = list(read_input(str(envelope)))
-    assert _bytes(events) == RESPONSE
+    assert chunk_bytes(events) == RESPONSE
     assert isinstance(events[0], Chunk) and events[0].direction is Direction.SDK_TO_RUNTIME
 
 
@@ -131,18 +78,7 @@ def test_envelope_mistakes_are_input_errors(tmp_path: Path) -> None:
 def test_envelope_with_a_text_body(tmp_path: Path) -> None:
     path = tmp_path / "e.json"
     path.write_text(json.dumps({"body": "abc", "isBase64Encoded": False}))
-    assert _bytes(list(read_input(str(path), input_format=InputFormat.AUTO))) == b"abc"
-
-
-def test_direction_is_read_off_the_first_bytes_even_when_split() -> None:
-    pieces: list[bytes | Problem] = [b"", b"\x00", b"\x00\x00\x00"]
-    events = list(stream_events(pieces, StreamKey("x"), None))
-    assert {e.direction for e in events if isinstance(e, Chunk)} == {Direction.RUNTIME_TO_SDK}
-    events = list(stream_events([b"\x0c\x01"], StreamKey("x"), None))
-    assert events[0] == Chunk(StreamKey("x"), Direction.SDK_TO_RUNTIME, b"\x0c\x01")
-    assert list(stream_events([], StreamKey("x"), None)) == [
-        StreamEnd(StreamKey("x"), Direction.SDK_TO_RUNTIME)
-    ]
+    assert chunk_bytes(list(read_input(str(path), input_format=InputFormat.AUTO))) == b"abc"
 
 
 def test_override_of_format_and_direction() -> None:
@@ -150,7 +86,7 @@ def test_override_of_format_and_direction() -> None:
     raw = list(
         read_input(str(hex_path), input_format=InputFormat.RAW, direction=Direction.RUNTIME_TO_SDK)
     )
-    assert _bytes(raw) == hex_path.read_bytes()
+    assert chunk_bytes(raw) == hex_path.read_bytes()
     assert {e.direction for e in raw if isinstance(e, Chunk)} == {Direction.RUNTIME_TO_SDK}
 
 
@@ -160,7 +96,7 @@ def test_text_that_is_neither_hex_nor_base64_is_read_raw_with_a_warning(tmp_path
     events = list(read_input(str(path)))
     (warning,) = [e for e in events if isinstance(e, Problem)]
     assert warning.code == "RI006" and warning.stream == StreamKey(str(path))
-    assert _bytes(events) == path.read_bytes()
+    assert chunk_bytes(events) == path.read_bytes()
 
 
 def test_hex_problems_carry_stream_and_direction(tmp_path: Path) -> None:
@@ -220,122 +156,8 @@ def test_large_inputs_are_read_in_chunks() -> None:
     assert len(pieces) > 3 and b"".join(p for p in pieces if isinstance(p, bytes)) == data
 
 
-# --- compressed inputs -------------------------------------------------------------
-
-CAPTURE = SAMPLES / "v1-features.pcapng"
-COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": gzip.compress,
-    "bzip2": bz2.compress,
-    "xz": lzma.compress,
-}
-
-
 def _events(path: Path, **options: Any) -> list[InputEvent]:
     return list(read_input(str(path), **options))
-
-
-@pytest.mark.parametrize("codec", COMPRESSORS)
-def test_a_compressed_capture_reads_as_the_capture_itself(codec: str, tmp_path: Path) -> None:
-    packed = tmp_path / f"capture.pcapng.{codec}"
-    packed.write_bytes(COMPRESSORS[codec](CAPTURE.read_bytes()))
-    plain = _events(CAPTURE)
-    assert any(isinstance(e, Chunk) for e in plain)
-    assert _events(packed) == plain
-    assert capture_kind(str(packed)) == "pcapng"
-
-
-@pytest.mark.parametrize("codec", COMPRESSORS)
-def test_a_compressed_stream_and_concatenated_members(codec: str, tmp_path: Path) -> None:
-    packed = tmp_path / "stream.bin.z"
-    compress = COMPRESSORS[codec]
-    packed.write_bytes(compress(REQUEST[:100]) + compress(REQUEST[100:]))  # as `cat a.gz b.gz`
-    events = _events(packed)
-    assert _bytes(events) == REQUEST
-    assert not [e for e in events if isinstance(e, Problem)]
-
-
-def test_a_cut_gzip_keeps_every_byte_before_the_cut_and_says_where(tmp_path: Path) -> None:
-    whole = gzip.compress(REQUEST, mtime=0)
-    cut = whole[: len(whole) // 2]
-    readable = zlib.decompressobj(wbits=31).decompress(cut)  # what the cut data still holds
-    assert 0 < len(readable) < len(REQUEST)
-    packed = tmp_path / "cut.bin.gz"
-    packed.write_bytes(cut)
-    events = _events(packed, direction=Direction.RUNTIME_TO_SDK)
-    assert _bytes(events) == readable
-    (problem,) = [e for e in events if isinstance(e, Problem)]
-    assert problem.code == "RI007"
-    assert (problem.offset, problem.length) == (len(readable), 0)
-    assert problem.stream == StreamKey(str(packed))
-    assert "gzip" in problem.message and "cut short" in problem.message
-
-
-def test_corrupt_compressed_data_and_trailing_garbage_are_reported(tmp_path: Path) -> None:
-    data = REQUEST + random.Random(0).randbytes(20_000)  # what it holds is not read here
-    whole = gzip.compress(data, mtime=0)
-    corrupt = bytearray(whole)
-    corrupt[len(whole) // 2] ^= 0xFF  # found by the checksum at the end, as gzip -d finds it
-    packed = tmp_path / "bad.gz"
-    for broken in (bytes(corrupt), whole + b"not gzip"):
-        packed.write_bytes(broken)
-        events = _events(packed)
-        (problem,) = [e for e in events if isinstance(e, Problem)]
-        read = _bytes(events)
-        assert (problem.code, problem.offset) == ("RI007", len(read))
-        assert len(data) - 4096 <= len(read)  # all but the last piece the checksum failed in
-    assert read == data  # the garbage came after the whole of it
-
-
-def test_nothing_decompressed_is_an_input_error_and_zstd_is_named(tmp_path: Path) -> None:
-    packed = tmp_path / "x.bz2"
-    packed.write_bytes(bz2.compress(REQUEST)[:30])  # not one whole bzip2 block
-    with pytest.raises(InputError, match="bzip2 data cut short"):
-        _events(packed)
-    zstd = tmp_path / "x.zst"
-    zstd.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(20))
-    with pytest.raises(InputError, match=r"zstd-compressed; decompress it first"):
-        _events(zstd)
-    assert capture_kind(str(zstd)) is None
-
-
-def test_raw_format_takes_compressed_bytes_as_they_are(tmp_path: Path) -> None:
-    packed = tmp_path / "x.gz"
-    packed.write_bytes(gzip.compress(REQUEST))
-    events = _events(packed, input_format=InputFormat.RAW)
-    assert _bytes(events) == packed.read_bytes()
-
-
-@pytest.mark.parametrize("codec", COMPRESSORS)
-def test_progress_counts_what_a_compressed_file_holds(codec: str, tmp_path: Path) -> None:
-    """A small compressed file that expands a lot: progress moves with the decompressed bytes
-    (the file's own are read at once), against the size gzip tells; bzip2 and xz tell none."""
-    stream = REQUEST * (4_000_000 // len(REQUEST))
-    packed = tmp_path / f"stream.bin.{codec}"
-    packed.write_bytes(COMPRESSORS[codec](stream))
-    assert packed.stat().st_size < len(stream) // 20
-    assert input_size(str(packed)) == (len(stream) if codec == "gzip" else None)
-    assert input_size(str(CAPTURE)) == CAPTURE.stat().st_size
-    told: list[int] = []
-    _events(packed, progress=told.append)
-    assert told == sorted(told) and len(set(told)) > 30
-    assert len(stream) - MAGIC_SIZE <= told[-1] <= len(stream)
-
-
-def test_decompressing_holds_a_bounded_amount_however_much_data_expands() -> None:
-    bomb = gzip.compress(bytes(64 * 1024 * 1024))  # 64 MiB of zeros in ~64 KiB
-    reader = decompressing(bomb[:10], io.BytesIO(bomb))
-    assert isinstance(reader, Decompressing)
-    tracemalloc.start()
-    try:
-        total = 0
-        while data := reader.read(CHUNK_SIZE):
-            assert len(data) <= CHUNK_SIZE
-            total += len(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert total == 64 * 1024 * 1024
-    assert peak < 8 * CHUNK_SIZE
 
 
 def test_packets_that_break_alike_with_nothing_read_between_are_one_finding(

@@ -1,0 +1,62 @@
+"""Input formats: sniffing what an input is, and the direction its first bytes tell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from restate_inspect.events import Chunk, StreamEnd
+from restate_inspect.location import Direction, StreamKey
+from restate_inspect.readers.formats import InputFormat, sniff, stream_events
+from restate_inspect.rules import Problem
+
+HEX_DATA = Path(__file__).parent / "data" / "hex"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("call.bin", InputFormat.RAW),
+        ("call.xxd", InputFormat.HEX),
+        ("call.hexdump-C", InputFormat.HEX),
+        ("call.hexdump", InputFormat.HEX),
+        ("call.od-x", InputFormat.HEX),
+        ("call.node-buffer", InputFormat.HEX),
+        ("call.node-buffer-cut", InputFormat.HEX),
+        ("call.xxd-i", InputFormat.HEX),
+        ("call.stream", InputFormat.HEX),
+        ("call.0x", InputFormat.HEX),
+        ("call.base64", InputFormat.BASE64),
+        ("call.base64url", InputFormat.BASE64),
+    ],
+)
+def test_sniffing_recognises_each_kind(fixture: str, expected: InputFormat) -> None:
+    assert sniff((HEX_DATA / fixture).read_bytes(), whole=True) == (expected, False)
+
+
+def test_sniffing_prose_empty_and_envelopes() -> None:
+    assert sniff(b"hello world, not hex\n", whole=True) == (InputFormat.RAW, False)
+    assert sniff(b"", whole=True) == (InputFormat.RAW, False)
+    assert sniff(b'{"body": "AAAA"}', whole=True) == (InputFormat.BASE64, True)
+
+
+def test_sniffing_a_cut_prefix_uses_whole_lines_only() -> None:
+    text = (HEX_DATA / "call.xxd").read_bytes()
+    assert sniff(text[:100], whole=False) == (InputFormat.HEX, False)
+
+
+def test_a_hex_dump_with_a_typo_is_still_hex() -> None:
+    text = (HEX_DATA / "call.xxd-p").read_text().replace("0c", "0g", 1).encode()
+    assert sniff(text, whole=True)[0] is InputFormat.HEX
+
+
+def test_direction_is_read_off_the_first_bytes_even_when_split() -> None:
+    pieces: list[bytes | Problem] = [b"", b"\x00", b"\x00\x00\x00"]
+    events = list(stream_events(pieces, StreamKey("x"), None))
+    assert {e.direction for e in events if isinstance(e, Chunk)} == {Direction.RUNTIME_TO_SDK}
+    events = list(stream_events([b"\x0c\x01"], StreamKey("x"), None))
+    assert events[0] == Chunk(StreamKey("x"), Direction.SDK_TO_RUNTIME, b"\x0c\x01")
+    assert list(stream_events([], StreamKey("x"), None)) == [
+        StreamEnd(StreamKey("x"), Direction.SDK_TO_RUNTIME)
+    ]
