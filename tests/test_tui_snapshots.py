@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from restate_inspect.tui.app import InspectorApp
 from tests.helpers import SAMPLES
-from tests.test_tui import decoded, loader
+from tests.tui_pilot import decoded, loader
 
 SIZE = (150, 42)
 Compare = Callable[..., bool]
