@@ -187,3 +187,10 @@ def test_message_types_pickle_as_their_code_custom_entries_too(code: int) -> Non
     spec = lookup(code)
     assert spec is not None
     assert pickle.loads(pickle.dumps(spec)) == spec
+
+
+def test_which_types_are_entries() -> None:
+    """Entries by namespace: 0x04xx and up, custom ones too, and an unknown type in an entry
+    namespace; core messages are not."""
+    codes = (0x0000, 0x0005, 0x0006, 0x0400, 0x0C09, 0x0C0A, 0xFC00)
+    assert [V3_TABLE.is_entry(c) for c in codes] == [False] * 3 + [True] * 4

@@ -1,12 +1,7 @@
-"""Entry numbering: replayed entries from 0, the SDK's new entries after known_entries."""
+"""The journal of a V1-V3 attempt: its ending, its mode, findings decided with what the input
+lacks, entries and their keys, stored journals, and runs of alike findings."""
 
 from __future__ import annotations
-
-from typing import Any
-
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from restate_inspect.events import DecodedFrame, Frame, FrameContext
 from restate_inspect.framing import encode_frame
@@ -15,17 +10,9 @@ from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_events
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.protocol.v1.journal import AttemptJournal
-from restate_inspect.protocol.v1.messages import V3_TABLE
 from restate_inspect.protocol.v1.numbering import EntryNumbering
-from restate_inspect.protocol.v1.replay import comparable
-from restate_inspect.readers import capture_events
-from restate_inspect.render.jsonl import invocation_records
 from restate_inspect.rules import Problem, Severity
-from tests import capturewriter as cw
-from tests.helpers import SAMPLES, Pieces, assert_split_invariant
 from tests.helpers import read_all as decode_all
-
-is_entry = V3_TABLE.is_entry
 
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 
@@ -33,69 +20,6 @@ RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 def _frames(direction: Direction | None, *wires: bytes) -> list[Frame]:
     events = decode_all(b"".join(wires), direction=direction)
     return [e for e in events if isinstance(e, Frame)]
-
-
-REQUEST = _frames(
-    RUNTIME,
-    encode_frame(0x0000, pb.StartMessage(id=b"\x01" * 24, known_entries=2)),
-    encode_frame(0x0400, pb.InputEntryMessage(value=b"{}")),
-    encode_frame(0x0C00, pb.SleepEntryMessage(wake_up_time=5, empty=pb.Empty()), 0x0001),
-    encode_frame(0x0001, pb.CompletionMessage(entry_index=3, value=b"1")),
-    encode_frame(0x0004, pb.EntryAckMessage(entry_index=4)),
-)
-RESPONSE = _frames(
-    SDK,
-    encode_frame(0x0C01, pb.CallEntryMessage(service_name="s", handler_name="h")),
-    encode_frame(0x0C05, pb.RunEntryMessage(value=b"2"), 0x8000),
-    encode_frame(0xFC02, b"\x62\x01n"),  # a custom entry takes an index too
-    encode_frame(0x0C0A, b""),  # so does an unknown type in an entry namespace
-    encode_frame(0x0006, b""),  # not an unknown core message
-    encode_frame(0x0005),
-)
-
-
-def test_request_then_response_numbering() -> None:
-    numbering = EntryNumbering()
-    indexes = [numbering.number(f).entry_index for f in REQUEST + RESPONSE]
-    assert indexes == [None, 0, 1, 3, 4, 2, 3, 4, 5, None, None]
-
-
-def test_the_invocation_id_is_known_after_the_start_message() -> None:
-    numbering = EntryNumbering()
-    contexts = [numbering.number(f).context for f in REQUEST[:2]]
-    assert [c.invocation_raw for c in contexts] == [b"\x01" * 24, b"\x01" * 24]
-
-
-def test_without_a_start_message_new_entries_have_no_index() -> None:
-    numbering = EntryNumbering()
-    assert [numbering.number(f).entry_index for f in RESPONSE[:2]] == [None, None]
-
-
-def test_interleaved_directions_number_each_side_in_order() -> None:
-    numbering = EntryNumbering()
-    order = [REQUEST[0], REQUEST[1], RESPONSE[0], REQUEST[2], RESPONSE[1]]
-    assert [numbering.number(f).entry_index for f in order] == [None, 0, 2, 1, 3]
-
-
-def test_frames_without_direction_have_no_entry_index() -> None:
-    numbering = EntryNumbering()
-    (frame,) = _frames(None, encode_frame(0x0801, pb.SetStateEntryMessage(key=b"k")))
-    assert numbering.number(frame).entry_index is None
-
-
-def test_is_entry() -> None:
-    assert [is_entry(c) for c in (0x0000, 0x0005, 0x0006, 0x0400, 0x0C09, 0x0C0A, 0xFC00)] == [
-        False,
-        False,
-        False,
-        True,
-        True,
-        True,
-        True,
-    ]
-
-
-# --- the attempt model --------------------------------------------------------------------
 
 
 KEY = StreamKey("tcp0", "s1")
@@ -317,26 +241,6 @@ def test_related_entry_in_words() -> None:
     assert read(pb.ErrorMessage(related_entry_index=4, related_entry_name="x")) == "#4 'x'"
 
 
-def test_entries_compare_as_the_sdks_compare_them_on_replay() -> None:
-    def one(wire: bytes) -> bytes | None:
-        (frame,) = _frames(SDK, wire)
-        return comparable(frame)
-
-    sent = pb.OneWayCallEntryMessage(service_name="s", handler_name="h", invoke_time=5)
-    replayed = pb.OneWayCallEntryMessage(service_name="s", handler_name="h", invoke_time=9)
-    assert one(encode_frame(0x0C02, sent)) == one(encode_frame(0x0C02, replayed))
-    keys = pb.GetStateKeysEntryMessage(value=pb.GetStateKeysEntryMessage.StateKeys(keys=[b"a"]))
-    assert one(encode_frame(0x0804, keys, 0x0001)) == one(encode_frame(0x0804, b""))
-    call = pb.CallEntryMessage(service_name="s", handler_name="h", value=b"1")
-    assert one(encode_frame(0x0C01, call, 1)) == one(
-        encode_frame(0x0C01, pb.CallEntryMessage(service_name="s", handler_name="h"))
-    )
-    assert one(encode_frame(0x0C05, pb.RunEntryMessage(value=b"1"))) != one(
-        encode_frame(0x0C05, pb.RunEntryMessage(value=b"2"))
-    )
-    assert one(encode_frame(0xFC00, b"\x08\x01")) == b"\x08\x01"  # no schema: the bytes
-
-
 def test_an_entry_key_is_made_when_first_asked_for_and_kept() -> None:
     sent = _attempt((RUNTIME, START), (RUNTIME, INPUT)).entries[0]
     assert sent.replay_key is None  # an invocation that ends at once never needs it
@@ -366,8 +270,6 @@ def test_the_version_read_is_told_or_the_start_messages() -> None:
 
 
 def test_a_stored_v1_journal_reads_as_the_replay_of_all_its_rows() -> None:
-    from restate_inspect.invocations import Invocation, invocations
-    from restate_inspect.pipeline import decode_events
     from restate_inspect.protocol.v1 import FAMILY
     from restate_inspect.readers.journaldump import dump_events
 
@@ -406,26 +308,6 @@ def test_frames_in_a_row_that_break_a_rule_alike_are_one_finding() -> None:
     apart = _attempt((RUNTIME, START), (SDK, end), (SDK, end), (SDK, output), (SDK, end))
     apart.finish()  # another type between: findings of their own
     assert [f.repeats for f in apart.all_findings() if f.code == "RI206"] == [1, 1, 1]
-
-
-def _journal_records(pieces: list[bytes]) -> list[dict[str, Any]]:
-    built = invocations(decode_events(capture_events(Pieces(pieces), "t")))
-    return [r for i in built if isinstance(i, Invocation) for r in invocation_records(i)]
-
-
-@pytest.mark.parametrize(("sample", "version"), [("v1-call-other", 1), ("v6-call-other", 6)])
-@given(seed=st.integers(0, 2**32))
-def test_the_journal_is_the_same_however_the_capture_arrives(
-    sample: str, version: int, seed: int
-) -> None:
-    """An attempt's journal, findings and all, from a capture that comes in pieces of any
-    size: the same records, in both families."""
-    request = (SAMPLES / f"{sample}.req.bin").read_bytes()
-    response = (SAMPLES / f"{sample}.resp.bin").read_bytes()
-    packets = cw.conversation_packets(cw.h2_exchange(request, response, version=version))
-    whole = assert_split_invariant(_journal_records, cw.pcap(packets), seed)
-    assert [r["kind"] for r in whole[:2]] == ["invocation", "attempt"]
-    assert whole[1]["protocol_version"] == version
 
 
 def test_a_frames_problem_repeated_frame_after_frame_is_one_finding() -> None:
