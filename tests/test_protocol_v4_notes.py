@@ -1,5 +1,5 @@
 """What V4-V8 frames say to a human: completion ids and signals by name, what a suspension
-waits on, awakeable ids, errors, later fields; how a stream ends; numbering."""
+waits on, awakeable ids, errors, later fields; how a stream ends."""
 
 from __future__ import annotations
 
@@ -9,33 +9,16 @@ import pytest
 from google.protobuf.message import Message
 
 from restate_inspect.events import Frame, FrameContext
-from restate_inspect.framing import encode_frame
 from restate_inspect.location import Direction
 from restate_inspect.protocol import ending_of, message_notes
 from restate_inspect.protocol.v4 import FAMILY as V4
 from restate_inspect.protocol.v4._proto import v5_pb2, v6_pb2, v7_pb2
 from restate_inspect.protocol.v4.notes import future_text, later_fields, signal
-from restate_inspect.protocol.v4.numbering import CommandNumbering
 from restate_inspect.values import SIGNAL_PREFIX, awakeable_id, invocation_id_text
-from tests.helpers import read_all
+from tests.v4_frames import one_frame
 
 RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 ID = bytes(range(24))
-
-
-def _frame(
-    code: int,
-    message: Message | bytes,
-    version: int = 7,
-    direction: Direction = SDK,
-    flags: int = 0,
-) -> Frame:
-    (frame,) = [
-        f
-        for f in read_all(encode_frame(code, message, flags), direction=direction, version=version)
-        if isinstance(f, Frame)
-    ]
-    return frame
 
 
 def _notes(frame: Frame, context: FrameContext | None = None) -> dict[str, Any]:
@@ -45,7 +28,7 @@ def _notes(frame: Frame, context: FrameContext | None = None) -> dict[str, Any]:
 
 
 def test_completion_ids_and_signals_by_name() -> None:
-    call = _frame(0x040D, v7_pb2.CallCommandMessage(service_name="S", handler_name="h",
+    call = one_frame(0x040D, v7_pb2.CallCommandMessage(service_name="S", handler_name="h",
                                                     invocation_id_notification_idx=1,
                                                     result_completion_id=2))  # fmt: skip
     assert _notes(call, FrameContext(None, ID, 3)) == {
@@ -56,12 +39,12 @@ def test_completion_ids_and_signals_by_name() -> None:
         },
         "target": "S/h",
     }
-    cancel = _frame(
+    cancel = one_frame(
         0x0410,
         v7_pb2.SendSignalCommandMessage(target_invocation_id="inv_1", idx=1, void=v7_pb2.Void()),
     )
     assert _notes(cancel)["ids"] == {"idx": "signal 1 (CANCEL)"}
-    named = _frame(
+    named = one_frame(
         0xFBFF,
         v7_pb2.SignalNotificationMessage(name="ready", void=v7_pb2.Void()),
         direction=RUNTIME,
@@ -71,7 +54,7 @@ def test_completion_ids_and_signals_by_name() -> None:
 
 
 def test_awakeables_by_their_sign_1_ids() -> None:
-    arrived = _frame(
+    arrived = one_frame(
         0xFBFF,
         v7_pb2.SignalNotificationMessage(idx=17, value=v7_pb2.Value(content=b"1")),
         direction=RUNTIME,
@@ -79,19 +62,21 @@ def test_awakeables_by_their_sign_1_ids() -> None:
     token = awakeable_id(ID, 17, SIGNAL_PREFIX)
     assert _notes(arrived, FrameContext(None, ID))["awakeable_id"] == token
     assert "awakeable_id" not in _notes(arrived)  # which invocation: its StartMessage tells
-    cancelled = _frame(
+    cancelled = one_frame(
         0xFBFF, v7_pb2.SignalNotificationMessage(idx=1, void=v7_pb2.Void()), direction=RUNTIME
     )
     assert "awakeable_id" not in _notes(cancelled, FrameContext(None, ID))
-    completes = _frame(0x0414, v7_pb2.CompleteAwakeableCommandMessage(awakeable_id=token))
+    completes = one_frame(0x0414, v7_pb2.CompleteAwakeableCommandMessage(awakeable_id=token))
     assert _notes(completes)["awakeable"] == {
         "invocation_id": invocation_id_text(ID),
         "signal_index": 17,
     }
-    old = _frame(0x0414, v7_pb2.CompleteAwakeableCommandMessage(awakeable_id=awakeable_id(ID, 4)))
+    old = one_frame(
+        0x0414, v7_pb2.CompleteAwakeableCommandMessage(awakeable_id=awakeable_id(ID, 4))
+    )
     assert _notes(old)["awakeable"] == {"invocation_id": invocation_id_text(ID), "entry_index": 4}
     assert "awakeable" not in _notes(
-        _frame(0x0414, v7_pb2.CompleteAwakeableCommandMessage(awakeable_id="x"))
+        one_frame(0x0414, v7_pb2.CompleteAwakeableCommandMessage(awakeable_id="x"))
     )
 
 
@@ -101,12 +86,12 @@ def test_what_a_suspension_waits_on() -> None:
         waiting_completions=[2],
         nested_futures=[v7_pb2.Future(waiting_signals=[1], waiting_named_signals=["s"])],
     )
-    v7 = _frame(0x0001, v7_pb2.SuspensionMessage(awaiting_on=tree))
+    v7 = one_frame(0x0001, v7_pb2.SuspensionMessage(awaiting_on=tree))
     assert (
         _notes(v7)["awaiting"] == "all of (completion #2, first of (signal 1 (CANCEL), signal 's'))"
     )
-    assert _notes(_frame(0x0001, v7_pb2.SuspensionMessage()))["awaiting"] == "nothing"
-    v6 = _frame(
+    assert _notes(one_frame(0x0001, v7_pb2.SuspensionMessage()))["awaiting"] == "nothing"
+    v6 = one_frame(
         0x0001,
         v6_pb2.SuspensionMessage(
             waiting_completions=[1], waiting_signals=[1], waiting_named_signals=["n"]
@@ -114,7 +99,7 @@ def test_what_a_suspension_waits_on() -> None:
         version=6,
     )
     assert _notes(v6)["awaiting"] == "completion #1, signal 1 (CANCEL), signal 'n'"
-    assert _notes(_frame(0x0001, b"", version=6))["awaiting"] == "nothing"
+    assert _notes(one_frame(0x0001, b"", version=6))["awaiting"] == "nothing"
     assert (
         future_text(v7_pb2.Future(combinator_type=9, waiting_completions=[1]))  # type: ignore[arg-type]
         == "combinator 9 of (completion #1)"
@@ -123,47 +108,51 @@ def test_what_a_suspension_waits_on() -> None:
 
 
 def test_errors_name_the_command_they_blame() -> None:
-    error = _frame(
+    error = one_frame(
         0x0002, v7_pb2.ErrorMessage(code=570, related_command_type=0x0411, related_command_index=2)
     )
     notes = _notes(error)
     assert notes["meaning"].startswith("the SDK could not replay the journal")
     assert notes["related_command_type_name"] == "RunCommandMessage"
-    assert _notes(_frame(0x0002, v7_pb2.ErrorMessage(code=500, related_command_type=0x7777))) == {
-        "related_command_type_name": None
-    }
+    assert _notes(
+        one_frame(0x0002, v7_pb2.ErrorMessage(code=500, related_command_type=0x7777))
+    ) == {"related_command_type_name": None}
 
 
 def test_fields_only_a_later_version_has_are_read_and_annotated() -> None:
-    start = _frame(0x0000, v6_pb2.StartMessage(id=ID, random_seed=7), version=5, direction=RUNTIME)
+    start = one_frame(
+        0x0000, v6_pb2.StartMessage(id=ID, random_seed=7), version=5, direction=RUNTIME
+    )
     notes = _notes(start)
     assert notes["later_version_fields"] == {"random_seed": {"since": "V6", "value": "7"}}
     assert notes["invocation_id"] == invocation_id_text(ID)
     failed = v6_pb2.OutputCommandMessage(
         failure=v6_pb2.Failure(code=1, metadata=[v6_pb2.FailureMetadata(key="k", value="v")])
     )
-    assert later_fields(_frame(0x0401, failed, version=5)) == {
+    assert later_fields(one_frame(0x0401, failed, version=5)) == {
         "failure.metadata": {"since": "V6", "value": [{"key": "k", "value": "v"}]}
     }
     scoped = v7_pb2.CallCommandMessage(service_name="S", scope="s")
-    assert later_fields(_frame(0x040D, scoped, version=6)) == {
+    assert later_fields(one_frame(0x040D, scoped, version=6)) == {
         "scope": {"since": "V7", "value": "s"}
     }
     assert "later_version_fields" not in _notes(
-        _frame(0x0000, v5_pb2.StartMessage(id=ID), version=5, direction=RUNTIME)
+        one_frame(0x0000, v5_pb2.StartMessage(id=ID), version=5, direction=RUNTIME)
     )
-    assert later_fields(_frame(0x0003, b"", version=6)) == {}  # nothing to look into
-    assert later_fields(_frame(0xFC01, b"", version=6)) == {}
-    plain = _frame(0x0400, v6_pb2.InputCommandMessage(headers=[v6_pb2.Header(key="a")]), version=5)
+    assert later_fields(one_frame(0x0003, b"", version=6)) == {}  # nothing to look into
+    assert later_fields(one_frame(0xFC01, b"", version=6)) == {}
+    plain = one_frame(
+        0x0400, v6_pb2.InputCommandMessage(headers=[v6_pb2.Header(key="a")]), version=5
+    )
     assert later_fields(plain) == {}
     # field 7 of a V6 Call is unknown to V6, a string (scope) in V7: bytes that are no UTF-8
     # are no V7 scope (found by the fuzz campaign: it was an internal error)
     not_text = v6_pb2.CallCommandMessage(service_name="S").SerializeToString() + b"\x3a\x01\xff"
-    assert later_fields(_frame(0x040D, not_text, version=6)) == {}
+    assert later_fields(one_frame(0x040D, not_text, version=6)) == {}
 
 
 def test_frames_without_a_message_have_only_their_place() -> None:
-    assert _notes(_frame(0x0003, b"\xff", version=6), FrameContext(None, None, 2)) == {
+    assert _notes(one_frame(0x0003, b"\xff", version=6), FrameContext(None, None, 2)) == {
         "command_index": 2
     }
 
@@ -183,56 +172,25 @@ WAITS = v6_pb2.SuspensionMessage(waiting_completions=[2], waiting_signals=[1])
     ],
 )  # fmt: skip
 def test_how_a_v6_stream_ends(code: int, message: Message | bytes, ending: str | None) -> None:
-    assert ending_of(_frame(code, message, version=6)) == ending
+    assert ending_of(one_frame(code, message, version=6)) == ending
 
 
 def test_how_a_v7_error_ends_by_its_behavior() -> None:
     assert (
-        ending_of(_frame(0x0002, v7_pb2.ErrorMessage(code=570, behavior=v7_pb2.PAUSE)))
+        ending_of(one_frame(0x0002, v7_pb2.ErrorMessage(code=570, behavior=v7_pb2.PAUSE)))
         == "paused (error 570)"
     )
     assert (
-        ending_of(_frame(0x0002, v7_pb2.ErrorMessage(code=500, behavior=v7_pb2.FAIL)))
+        ending_of(one_frame(0x0002, v7_pb2.ErrorMessage(code=500, behavior=v7_pb2.FAIL)))
         == "failed (error 500)"
     )
     assert (
-        ending_of(_frame(0x0002, v7_pb2.ErrorMessage(code=500, behavior=v7_pb2.RETRY)))
+        ending_of(one_frame(0x0002, v7_pb2.ErrorMessage(code=500, behavior=v7_pb2.RETRY)))
         == "error 500"
     )
 
 
-WOKE = v7_pb2.SleepCompletionNotificationMessage(completion_id=1, void=v7_pb2.Void())
 CANCEL = v7_pb2.SignalNotificationMessage(idx=1, void=v7_pb2.Void())
-
-
-def test_numbering_replayed_entries_and_commands() -> None:
-    numbering = CommandNumbering()
-    frames = [
-        _frame(0x0400, v7_pb2.InputCommandMessage(), direction=SDK),  # no StartMessage yet
-        _frame(0x0000, v7_pb2.StartMessage(id=ID, known_entries=3), direction=RUNTIME),
-        _frame(0x0400, v7_pb2.InputCommandMessage(), direction=RUNTIME),
-        _frame(0x040C, v7_pb2.SleepCommandMessage(result_completion_id=1), direction=RUNTIME),
-        _frame(0x800C, WOKE, direction=RUNTIME),
-        _frame(0xFBFF, CANCEL, direction=RUNTIME),
-        _frame(0x0411, v7_pb2.RunCommandMessage(result_completion_id=2), direction=SDK),
-        _frame(0x0005, v7_pb2.ProposeRunCompletionMessage(result_completion_id=2), direction=SDK),
-        _frame(0x0401, v7_pb2.OutputCommandMessage(), direction=SDK),
-        _frame(0x0401, v7_pb2.OutputCommandMessage(), direction=RUNTIME)._replace(direction=None),
-    ]  # fmt: skip
-    places = [numbering.number(f).context for f in frames]
-    assert [(c.entry_index, c.command_index) for c in places] == [
-        (None, None),
-        (None, None),
-        (0, 0),
-        (1, 1),
-        (2, None),
-        (None, None),  # after the replay: live
-        (None, 2),
-        (None, None),
-        (None, 3),
-        (None, None),  # no direction: not counted
-    ]
-    assert places[-1].invocation_raw == ID
 
 
 def test_framing_hints_of_the_family() -> None:
@@ -254,9 +212,9 @@ def test_which_messages_grew_in_later_versions() -> None:
 
 
 def test_frames_without_later_fields_to_look_for() -> None:
-    custom = _frame(0xFC01, b"\x08\x01", version=6)
+    custom = one_frame(0xFC01, b"\x08\x01", version=6)
     assert _notes(custom) == {}  # a custom type: no schema to compare with
-    assert _notes(_frame(0x0002, v6_pb2.ErrorMessage(code=500), version=6)) == {}
+    assert _notes(one_frame(0x0002, v6_pb2.ErrorMessage(code=500), version=6)) == {}
 
 
 def test_the_signals_a_wait_waits_on() -> None:

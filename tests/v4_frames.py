@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf.message import Message
+
+from restate_inspect.events import Frame
 from restate_inspect.framing import encode_frame
+from restate_inspect.location import Direction
 from restate_inspect.protocol.v4._proto import v6_pb2, v7_pb2
 from restate_inspect.protocol.v4.journal import AttemptJournal
 from tests.attempts import Attempt, R, S, Step, built
+from tests.helpers import read_all
 
 ID = bytes(range(24))
 V5 = "application/vnd.restate.invocation.v5"
@@ -17,6 +22,21 @@ V6 = "application/vnd.restate.invocation.v6"
 V7 = "application/vnd.restate.invocation.v7"
 pb, pb7 = v6_pb2, v7_pb2
 REQUESTED_ACK = 0x8000
+
+
+def one_frame(
+    code: int,
+    message: Message | bytes,
+    version: int = 7,
+    direction: Direction = Direction.SDK_TO_RUNTIME,
+    flags: int = 0,
+) -> Frame:
+    """The frame a message makes, read as a stream of `version` reads it."""
+    wire = encode_frame(code, message, flags)
+    (frame,) = [
+        f for f in read_all(wire, direction=direction, version=version) if isinstance(f, Frame)
+    ]
+    return frame
 
 
 def start(known: int = 1, schema: Any = pb) -> bytes:
