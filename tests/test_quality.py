@@ -53,6 +53,7 @@ COVERED = {
         "tests/test_protocol_v1_entries.py",
         "tests/test_protocol_v4_messages.py",
         "tests/test_protocol_v4_reading.py",
+        "tests/test_protocol_reading.py",
         "tests/test_protocol_v4_notes.py",
         "tests/test_protocol_v4_numbering.py",
         "tests/test_protocol_inference.py",

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Final
 
 from google.protobuf.message import Message
 
 from restate_inspect.events import HEADER_SIZE, Frame, MessageType, RawFrame
+from restate_inspect.protocol.reading import (
+    fast_path,
+    finding,
+    frame_of,
+    parse_body,
+    read_fast,
+    unknown_type,
+)
 from restate_inspect.protocol.v1.messages import (
     COMPLETED,
     CUSTOM_ENTRY_MIN,
@@ -16,22 +23,10 @@ from restate_inspect.protocol.v1.messages import (
     V3_TABLE,
     MessageTable,
 )
-from restate_inspect.rules import Problem, counted
-from restate_inspect.schemaless import MAX_FIELD_BY_FIELD, check_parses, decode_schemaless
+from restate_inspect.rules import Problem
+from restate_inspect.schemaless import MAX_FIELD_BY_FIELD, decode_schemaless
 
-_Fast = dict[int, tuple[Callable[[bytes], Message], int, MessageType]]
-
-
-def _fast_path(table: MessageTable) -> _Fast:
-    """type code -> (parse, flags that are not allowed, row): the frames that need no check."""
-    return {
-        spec.code: (spec.cls.FromString, 0xFFFF & ~spec.allowed_flags, spec)
-        for spec in table.types
-        if spec.cls is not None
-    }
-
-
-_FAST: Final = {V2_TABLE.version: _fast_path(V2_TABLE), V3_TABLE.version: _fast_path(V3_TABLE)}
+_FAST: Final = {table.version: fast_path(table.types) for table in (V2_TABLE, V3_TABLE)}
 
 
 class FrameReader:
@@ -43,41 +38,29 @@ class FrameReader:
         self._fast = _FAST[table.version]
 
     def read(self, raw: RawFrame) -> tuple[Frame, list[Problem]]:
-        fast = self._fast.get(raw.type)
-        if fast is not None and not raw.flags & fast[1]:
-            try:
-                message = fast[0](raw.body)
-            except Exception:  # untrusted bytes; the slow path reports why
-                pass
-            else:
-                return self._frame(raw, message, fast[2]), []
+        fast = read_fast(self._fast, raw)
+        if fast is not None:
+            return frame_of(raw, *fast, self.version), []
         return self._checked(raw)
-
-    def _frame(self, raw: RawFrame, message: Message | None, spec: MessageType | None) -> Frame:
-        return Frame(
-            raw.stream, raw.direction, raw.offset, raw.type, raw.flags, raw.length, raw.body,
-            message, raw.time, raw.packet, spec, self.version, raw.row,
-        )  # fmt: skip
 
     def _checked(self, raw: RawFrame) -> tuple[Frame, list[Problem]]:
         """The slow path: a frame that may have something to report."""
         spec = self.table.lookup(raw.type)
         span = (raw.offset, HEADER_SIZE + raw.length)
         if spec is None:
-            problem = _problem(raw, "RI105", f"unknown message type {raw.type:#06x}", *span)
-            return self._frame(raw, None, None), [problem]
+            return frame_of(raw, None, None, self.version), [unknown_type(raw)]
         problems: list[Problem] = []
         if spec.min_version > self.table.version:
             text = (
                 f"{spec.name} ({spec.hex}) needs protocol V{spec.min_version} or later; "
                 "V1/V2 peers do not know it"
             )
-            problems.append(_problem(raw, "RI106", text, *span))
+            problems.append(finding(raw, "RI106", text, *span))
         problems.extend(_flag_problems(raw, spec, span))
         message, body_problem = _parse_body(raw, spec)
         if body_problem is not None:
             problems.append(body_problem)
-        return self._frame(raw, message, spec), problems
+        return frame_of(raw, message, spec, self.version), problems
 
 
 def _flag_problems(raw: RawFrame, spec: MessageType, span: tuple[int, int]) -> list[Problem]:
@@ -85,34 +68,23 @@ def _flag_problems(raw: RawFrame, spec: MessageType, span: tuple[int, int]) -> l
     problems = []
     if bad & COMPLETED:
         text = f"COMPLETED flag (0x0001) on {spec.name}, which is not completable"
-        problems.append(_problem(raw, "RI108", text, *span))
+        problems.append(finding(raw, "RI108", text, *span))
     if bad & ~COMPLETED:
         reserved = bad & ~COMPLETED
         text = f"reserved flag bits {reserved:#06x} set on {spec.name} (flags {raw.flags:#06x})"
-        problems.append(_problem(raw, "RI107", text, *span))
+        problems.append(finding(raw, "RI107", text, *span))
     return problems
 
 
 def _parse_body(raw: RawFrame, spec: MessageType) -> tuple[Message | None, Problem | None]:
-    where = (raw.offset + HEADER_SIZE, raw.length)
-    try:
-        if spec.cls is not None:
-            return spec.cls.FromString(raw.body), None
-        check_parses(raw.body)
-    except Exception as exc:  # untrusted bytes: every parse failure is a finding
-        reason = str(exc).rsplit(": ", 1)[-1] or type(exc).__name__
-        text = f"body of {spec.name} ({counted(raw.length, 'byte')}) does not parse: {reason}"
-        return None, _problem(raw, "RI109", text, *where)
-    if spec.code < CUSTOM_ENTRY_MIN or raw.length > MAX_FIELD_BY_FIELD:
-        return None, None  # a custom entry's fields are checked where they can be read
+    """As every family parses it; a custom entry must also keep off the result fields."""
+    message, problem = parse_body(raw, spec)
+    if problem is not None or spec.code < CUSTOM_ENTRY_MIN or raw.length > MAX_FIELD_BY_FIELD:
+        return message, problem  # a large custom entry's fields: checked where they are read
     reserved = sorted(
         {f.number for f in decode_schemaless(raw.body) if f.number in RESERVED_ENTRY_FIELDS}
     )
     if reserved:
         text = f"custom entry {spec.hex} uses reserved field(s) {reserved}"
-        return None, _problem(raw, "RI110", text, *where)
+        return None, finding(raw, "RI110", text, raw.offset + HEADER_SIZE, raw.length)
     return None, None
-
-
-def _problem(raw: RawFrame, code: str, text: str, offset: int, length: int) -> Problem:
-    return Problem(code, text, offset, length, stream=raw.stream, direction=raw.direction)

@@ -10,7 +10,6 @@ later version's field or type, the label goes up from there, and that is said.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import Any, Final
 
@@ -18,9 +17,17 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from restate_inspect.events import HEADER_SIZE, Frame, MessageType, RawFrame
+from restate_inspect.protocol.reading import (
+    FastPath,
+    fast_path,
+    finding,
+    frame_of,
+    parse_body,
+    read_fast,
+    unknown_type,
+)
 from restate_inspect.protocol.v4.messages import LATEST, SCHEMAS, SUSPENSION, TABLES, MessageTable
-from restate_inspect.rules import Problem, counted
-from restate_inspect.schemaless import check_parses
+from restate_inspect.rules import Problem
 
 FLOOR: Final = 5  # an inferred stream's lowest label: V4's wire is V5's, and no SDK spoke V4
 _FUTURE_FIELD: Final = 4  # the V7 SuspensionMessage's only field
@@ -75,14 +82,9 @@ class FrameReader:
         self._fast = _fast_path(self.table)
 
     def read(self, raw: RawFrame) -> tuple[Frame, list[Problem]]:
-        fast = self._fast.get(raw.type)
-        if fast is not None and not raw.flags & fast[1]:
-            try:
-                message = fast[0](raw.body)
-            except Exception:  # untrusted bytes; the slow path reports why
-                pass
-            else:
-                return self._known(raw, message, fast[2])
+        fast = read_fast(self._fast, raw)
+        if fast is not None:
+            return self._known(raw, *fast)
         return self._checked(raw)
 
     def _known(
@@ -104,32 +106,28 @@ class FrameReader:
             f"a frame at offset {raw.offset:#x} has what only V{needed} and later have: the "
             f"stream is read as V{needed} from here"
         )
-        return [_problem(raw, "RI115", text, raw.offset, HEADER_SIZE + raw.length)]
+        return [finding(raw, "RI115", text, raw.offset, HEADER_SIZE + raw.length)]
 
     def _frame(self, raw: RawFrame, message: Message | None, spec: MessageType | None) -> Frame:
-        return Frame(
-            raw.stream, raw.direction, raw.offset, raw.type, raw.flags, raw.length, raw.body,
-            message, raw.time, raw.packet, spec, self.version, raw.row,
-        )  # fmt: skip
+        return frame_of(raw, message, spec, self.version)
 
     def _checked(self, raw: RawFrame) -> tuple[Frame, list[Problem]]:
         """The slow path: a frame that may have something to report."""
         spec = self.table.lookup(raw.type)
         span = (raw.offset, HEADER_SIZE + raw.length)
         if spec is None:
-            problem = _problem(raw, "RI105", f"unknown message type {raw.type:#06x}", *span)
-            return self._frame(raw, None, None), [problem]
+            return self._frame(raw, None, None), [unknown_type(raw)]
         problems: list[Problem] = []
         if spec.min_version > self.table.version:
             text = (
                 f"{spec.name} ({spec.hex}) needs protocol V{spec.min_version} or later; this "
                 f"stream speaks V{self.table.version}"
             )
-            problems.append(_problem(raw, "RI106", text, *span))
+            problems.append(finding(raw, "RI106", text, *span))
         elif self.told is None:
             problems += self._label(raw, spec.min_version)
         problems.extend(_flag_problems(raw, spec, span))
-        message, body_problem = _parse_body(raw, spec)
+        message, body_problem = parse_body(raw, spec)
         if body_problem is not None:
             problems.append(body_problem)
         return self._frame(raw, message, spec), problems
@@ -154,17 +152,9 @@ def _shaped(raw: RawFrame, message: Message) -> Message:
     return shaped
 
 
-_Fast = dict[int, tuple[Callable[[bytes], Message], int, MessageType]]
-
-
 @cache
-def _fast_path(table: MessageTable) -> _Fast:
-    """type code -> (parse, flags that are not allowed, row): the frames that need no check."""
-    return {
-        spec.code: (spec.cls.FromString, 0xFFFF & ~spec.allowed_flags, spec)
-        for spec in table.types
-        if spec.cls is not None
-    }
+def _fast_path(table: MessageTable) -> FastPath:
+    return fast_path(table.types)
 
 
 def _flag_problems(raw: RawFrame, spec: MessageType, span: tuple[int, int]) -> list[Problem]:
@@ -176,21 +166,4 @@ def _flag_problems(raw: RawFrame, spec: MessageType, span: tuple[int, int]) -> l
         text += "; 0x0001 is reserved from V4 on (V1-V3 called it COMPLETED)"
     if bad & 0x8000:
         text += "; REQUESTED_ACK is for commands (and run proposals from V7)"
-    return [_problem(raw, "RI107", text, *span)]
-
-
-def _parse_body(raw: RawFrame, spec: MessageType) -> tuple[Message | None, Problem | None]:
-    where = (raw.offset + HEADER_SIZE, raw.length)
-    try:
-        if spec.cls is not None:
-            return spec.cls.FromString(raw.body), None
-        check_parses(raw.body)
-    except Exception as exc:  # untrusted bytes: every parse failure is a finding
-        reason = str(exc).rsplit(": ", 1)[-1] or type(exc).__name__
-        text = f"body of {spec.name} ({counted(raw.length, 'byte')}) does not parse: {reason}"
-        return None, _problem(raw, "RI109", text, *where)
-    return None, None
-
-
-def _problem(raw: RawFrame, code: str, text: str, offset: int, length: int) -> Problem:
-    return Problem(code, text, offset, length, stream=raw.stream, direction=raw.direction)
+    return [finding(raw, "RI107", text, *span)]
