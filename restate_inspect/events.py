@@ -217,11 +217,11 @@ class StreamInfo(NamedTuple):
 
     @property
     def target(self) -> tuple[str, str] | None:
-        """(service, handler) from `…/invoke/{service}/{handler}`."""
+        """(service, handler) from `…/invoke/{service}/{handler}`: the last `invoke` that two
+        parts follow (a service may be called invoke, and a path prefix may hold one)."""
         parts = (self.path or "").split("?")[0].split("/")
-        if "invoke" in parts:
-            index = len(parts) - 1 - parts[::-1].index("invoke")
-            if len(parts) >= index + 3:
+        for index in range(len(parts) - 3, -1, -1):
+            if parts[index] == "invoke":
                 return parts[index + 1], parts[index + 2]
         return None
 
