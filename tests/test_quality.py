@@ -51,6 +51,8 @@ COVERED = {
         "tests/test_protocol.py",
         "tests/test_protocol_v1_messages.py",
         "tests/test_protocol_v1_entries.py",
+        "tests/test_protocol_v1_summaries.py",
+        "tests/test_protocol_v1_notes.py",
         "tests/test_protocol_v4_messages.py",
         "tests/test_protocol_v4_reading.py",
         "tests/test_protocol_reading.py",
