@@ -11,7 +11,7 @@ from restate_inspect.invocations import Invocation
 from restate_inspect.tui import model
 from restate_inspect.tui.app import InspectorApp
 from restate_inspect.tui.browser import BrowserScreen
-from restate_inspect.tui.looks import KEYS, key_bar
+from restate_inspect.tui.looks import KEYS
 from restate_inspect.tui.screens import FilterScreen, HelpScreen, SearchScreen
 from restate_inspect.tui.widgets import Timeline
 from tests.tui_pilot import (
@@ -137,8 +137,3 @@ def test_help_lists_every_key_and_closes() -> None:
         assert not isinstance(app.screen, HelpScreen)
 
     drive(check)
-
-
-def test_the_help_names_enter_and_the_key_bar_fits_120_columns() -> None:
-    assert any(key.startswith("enter") for key, _ in KEYS)
-    assert len(key_bar().plain) <= 120
