@@ -8,6 +8,7 @@ import io
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,37 @@ def test_every_input_kind_reads_to_the_same_bytes(kind: str, tmp_path: Path) -> 
     events = list(read_input(str(path)))
     assert chunk_bytes(events) == REQUEST
     assert events[-1] == StreamEnd(StreamKey(str(path)), Direction.RUNTIME_TO_SDK)
+
+
+@pytest.mark.parametrize("encode", [bytes.hex, base64.encodebytes], ids=["hex", "base64"])
+def test_a_capture_written_out_as_text_is_read_as_the_capture(
+    encode: Callable[[bytes], bytes | str], tmp_path: Path
+) -> None:
+    """`xxd -p dump.pcapng | restate-inspect decode -`: the text decodes to a capture."""
+    capture = SAMPLES / "v1-features.pcapng"
+    text = encode(capture.read_bytes())
+    written = tmp_path / "capture.txt"
+    written.write_bytes(text if isinstance(text, bytes) else text.encode())
+    events = list(read_input(str(written)))
+    assert events == list(read_input(str(capture)))
+    assert not [e for e in events if isinstance(e, Chunk) and e.stream.source == str(written)]
+    raw = list(read_input(str(written), input_format=InputFormat.RAW))  # as told: the text
+    assert chunk_bytes(raw) == written.read_bytes()
+
+
+def test_a_capture_in_hex_with_a_broken_line_is_read_and_the_line_said_after_it(
+    tmp_path: Path,
+) -> None:
+    lines = (SAMPLES / "v1-features.pcapng").read_bytes().hex()
+    rows = [lines[i : i + 60] for i in range(0, len(lines), 60)]
+    rows[-3] = rows[-3][:10] + "zz" + rows[-3][12:]  # a typo near the end
+    written = tmp_path / "capture.hex"
+    written.write_text("\n".join(rows) + "\n")
+    events = list(read_input(str(written)))
+    assert any(isinstance(e, Chunk) for e in events)  # the capture was read
+    typo = next(i for i, e in enumerate(events) if isinstance(e, Problem) and e.code == "RI001")
+    assert (events[typo].line, events[typo].column) == (len(rows) - 2, 11)  # type: ignore[union-attr]
+    assert not [e for e in events[typo + 1 :] if isinstance(e, Chunk)]  # said after it
 
 
 def test_base64_and_a_lambda_envelope(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from restate_inspect.events import Chunk, StreamEnd
 from restate_inspect.location import Direction, StreamKey
-from restate_inspect.readers.formats import InputFormat, sniff, stream_events
+from restate_inspect.readers.formats import InputFormat, TextBytes, sniff, stream_events
 from restate_inspect.rules import Problem
 
 HEX_DATA = Path(__file__).parent / "data" / "hex"
@@ -60,3 +60,16 @@ def test_direction_is_read_off_the_first_bytes_even_when_split() -> None:
     assert list(stream_events([], StreamKey("x"), None)) == [
         StreamEnd(StreamKey("x"), Direction.SDK_TO_RUNTIME)
     ]
+
+
+def test_text_bytes_peeked_are_still_read_and_handed_on_in_order() -> None:
+    cut = Problem("RI001", "not hex", None, None, line=2, column=1)
+    pieces: list[bytes | Problem] = [b"ab", cut, b"cd", b"ef"]
+    text = TextBytes(pieces)
+    assert text.peek(3) == b"abc" and text.peek(1) == b"a"
+    assert list(text.pieces()) == pieces  # the peeked ones first, as they came
+    read = TextBytes(pieces)
+    assert read.peek(3) == b"abc"
+    assert (read.read(1), read.read(4), read.read(), read.read(2)) == (b"a", b"bcde", b"f", b"")
+    assert read.problems == [cut]  # kept for after
+    assert TextBytes([]).peek(4) == b""

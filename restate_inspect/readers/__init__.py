@@ -30,6 +30,7 @@ from restate_inspect.readers.compressed import (
 from restate_inspect.readers.formats import (
     InputError,
     InputFormat,
+    TextBytes,
     converted,
     sniff,
     stream_events,
@@ -332,8 +333,12 @@ def _non_capture(
         yield from journal_events(reader.read(), label, invocations)
         yield from late()
         return
-    pieces = _and_then(decoded_bytes(reader, label, input_format), late)
-    yield from stream_events(pieces, *where)
+    text = TextBytes(_and_then(decoded_bytes(reader, label, input_format), late))
+    if input_format is not InputFormat.RAW and is_capture(text.peek(4)):  # `xxd -p x.pcap`
+        yield from capture_events(text, label)
+        yield from text.problems
+        return
+    yield from stream_events(text.pieces(), *where)
 
 
 def journal_events(

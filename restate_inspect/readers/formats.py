@@ -227,3 +227,42 @@ def stream_events(
         else:
             yield Chunk(stream, direction, piece)
     yield StreamEnd(stream, direction)
+
+
+class TextBytes:
+    """What a text input decodes to, peeked at, then read as a file is read (a capture
+    written out as hex or base64: `xxd -p dump.pcap`) or handed on as it came. Read as a
+    file, the text's own problems (a line that is not hex) are kept for after."""
+
+    def __init__(self, pieces: Iterable[bytes | Problem]) -> None:
+        self._pieces = iter(pieces)
+        self._peeked: list[bytes | Problem] = []  # in the order they came
+        self._held = b""
+        self.problems: list[Problem] = []
+
+    def peek(self, size: int) -> bytes:
+        """The first `size` bytes (fewer at the end), left to be read."""
+        head = b"".join(p for p in self._peeked if isinstance(p, bytes))
+        while len(head) < size and (piece := next(self._pieces, None)) is not None:
+            self._peeked.append(piece)
+            head += piece if isinstance(piece, bytes) else b""
+        return head[:size]
+
+    def pieces(self) -> Iterator[bytes | Problem]:
+        """Every piece, in the order it came."""
+        return itertools.chain(self._peeked, self._pieces)
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._peeked:  # read from the first piece on
+            self._pieces, self._peeked = self.pieces(), []
+        while size < 0 or len(self._held) < size:
+            piece = next(self._pieces, None)
+            if piece is None:
+                break
+            if isinstance(piece, Problem):
+                self.problems.append(piece)
+            else:
+                self._held += piece
+        cut = len(self._held) if size < 0 else size
+        data, self._held = self._held[:cut], self._held[cut:]
+        return data
