@@ -4,6 +4,7 @@ runner, and the split-invariance check that every sans-IO decoder's tests use.""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import re
@@ -94,6 +95,16 @@ def captures_dir() -> Path:
 
 
 # --- the expected decoding (expected.txt, made with protoc --decode) -----------------
+
+
+def stored_entry_types(current: bool) -> set[str]:
+    """Every entry_type the runtime stored in the shared captures' sys_journal.json, of the
+    V4+ journal (`Command: Call`) or of the V1-V3 one (`Call`)."""
+    found: set[str] = set()
+    for path in sorted(captures_dir().glob("*/sys_journal.json")):
+        rows = json.loads(path.read_text())["rows"]
+        found.update(r["entry_type"] for r in rows if (": " in r["entry_type"]) == current)
+    return found
 
 
 def schema_class(version: int | None, type_code: int) -> type[Message]:

@@ -58,18 +58,6 @@ def test_frames_of_such_a_version_show_only_their_start_message() -> None:
     assert numbering.number(end).context == FrameContext(None, b"\x01" * 24)
 
 
-def test_endings_of_v1_messages() -> None:
-    wire = (
-        encode_frame(0x0005)
-        + encode_frame(0x0002, pb.SuspensionMessage(entry_indexes=[1, 2]))
-        + encode_frame(0x0003, pb.ErrorMessage(code=571))
-        + encode_frame(0x0005, b"\xff")
-        + encode_frame(0x0400, pb.InputEntryMessage())
-    )
-    frames = [f for f in read_all(wire) if isinstance(f, Frame)]
-    assert [ending_of(f) for f in frames] == ["end", "suspended on 1,2", "error 571", None, None]
-
-
 def test_notes_of_frames_no_family_reads() -> None:
     start, end = read_all(encode_frame(0x0000, b"\xff") + encode_frame(0x0003), version=9)
     for frame in (start, end):

@@ -11,7 +11,6 @@ from google.protobuf.message import Message
 from restate_inspect.events import Frame, FrameContext
 from restate_inspect.location import Direction
 from restate_inspect.protocol import ending_of, message_notes
-from restate_inspect.protocol.v4 import FAMILY as V4
 from restate_inspect.protocol.v4._proto import v5_pb2, v6_pb2, v7_pb2
 from restate_inspect.protocol.v4.notes import future_text, later_fields, signal
 from restate_inspect.values import SIGNAL_PREFIX, awakeable_id, invocation_id_text
@@ -191,15 +190,6 @@ def test_how_a_v7_error_ends_by_its_behavior() -> None:
 
 
 CANCEL = v7_pb2.SignalNotificationMessage(idx=1, void=v7_pb2.Void())
-
-
-def test_framing_hints_of_the_family() -> None:
-    hints = V4.hints
-    assert hints.plausible(0x0403, 0x8000) and hints.plausible(0x8002, 0)
-    assert not hints.plausible(0x0000, 0) and not hints.plausible(0x8002, 0x8000)
-    assert not hints.plausible(0x0200, 0)  # known by name only: no body to check
-    assert hints.describe(0x0403) == "SetStateCommandMessage (0x0403)"
-    assert hints.describe(0x7777) == "type 0x7777"
 
 
 def test_which_messages_grew_in_later_versions() -> None:

@@ -49,6 +49,8 @@ COVERED = {
     "restate_inspect.protocol": (
         "tests/test_framing.py",
         "tests/test_protocol.py",
+        "tests/test_protocol_v1.py",
+        "tests/test_protocol_v4.py",
         "tests/test_protocol_v1_messages.py",
         "tests/test_protocol_v1_entries.py",
         "tests/test_protocol_v1_summaries.py",

@@ -1,5 +1,6 @@
 """What both families' frame readers share: the frames a table reads without a check (most
-of them), a body parsed with its findings, and a frame built from the raw one."""
+of them), a body parsed with its findings, a frame built from the raw one, and what framing
+asks of a family's type codes."""
 
 from __future__ import annotations
 
@@ -67,3 +68,30 @@ def unknown_type(raw: RawFrame) -> Problem:
 def finding(raw: RawFrame, code: str, text: str, offset: int, length: int) -> Problem:
     """A finding about a frame, in its stream and direction."""
     return Problem(code, text, offset, length, stream=raw.stream, direction=raw.direction)
+
+
+class TableHints:
+    """What framing asks of a family's type codes (framing.TypeHints): a frame may begin
+    with a type that has a schema (not the StartMessage, which only begins a stream) and
+    flags it allows; a type is described by its name where the family knows it."""
+
+    def __init__(
+        self,
+        with_schema: dict[int, MessageType],
+        lookup: Callable[[int], MessageType | None],
+    ) -> None:
+        self._with_schema = with_schema
+        self._lookup = lookup
+
+    def plausible(self, type_code: int, flags: int) -> bool:
+        spec = self._with_schema.get(type_code)
+        return (
+            spec is not None
+            and spec.cls is not None
+            and type_code != 0
+            and not flags & ~spec.allowed_flags
+        )
+
+    def describe(self, type_code: int) -> str:
+        spec = self._lookup(type_code)
+        return f"{spec.name} ({type_code:#06x})" if spec else f"type {type_code:#06x}"

@@ -6,6 +6,7 @@ from typing import Any, Final
 
 from restate_inspect.events import Frame, FrameContext
 from restate_inspect.location import StreamKey
+from restate_inspect.protocol.reading import TableHints
 from restate_inspect.protocol.v1.entries import VIEW
 from restate_inspect.protocol.v1.journal import AttemptJournal
 from restate_inspect.protocol.v1.messages import (
@@ -23,31 +24,13 @@ from restate_inspect.protocol.v1.notes import MESSAGE_NOTES
 from restate_inspect.protocol.v1.numbering import EntryNumbering
 from restate_inspect.protocol.v1.reading import FrameReader
 
-
-class TypeHints:
-    """What framing asks of V1-V3 type codes."""
-
-    def plausible(self, type_code: int, flags: int) -> bool:
-        spec = V2_TABLE.by_code.get(type_code)
-        return (
-            spec is not None
-            and spec.cls is not None
-            and type_code != 0
-            and not flags & ~spec.allowed_flags
-        )
-
-    def describe(self, type_code: int) -> str:
-        spec = V3_TABLE.lookup(type_code)
-        return f"{spec.name} ({type_code:#06x})" if spec else f"type {type_code:#06x}"
-
-
 _BY_NAME: Final = {t.name: t.code for t in V3_TABLE.types}
 
 
 class V1Family:
     name: Final = "v1"
     versions: Final = frozenset(VERSIONS)
-    hints: Final = TypeHints()
+    hints: Final = TableHints(V2_TABLE.by_code, V3_TABLE.lookup)
     journal_type: Final = AttemptJournal
     view: Final = VIEW
 

@@ -6,6 +6,7 @@ from typing import Any, Final
 
 from restate_inspect.events import Frame, FrameContext
 from restate_inspect.location import StreamKey
+from restate_inspect.protocol.reading import TableHints
 from restate_inspect.protocol.v4.entries import VIEW
 from restate_inspect.protocol.v4.journal import AttemptJournal
 from restate_inspect.protocol.v4.messages import (
@@ -20,31 +21,13 @@ from restate_inspect.protocol.v4.notes import awaiting_text, error_ending, messa
 from restate_inspect.protocol.v4.numbering import CommandNumbering
 from restate_inspect.protocol.v4.reading import FrameReader
 
-
-class TypeHints:
-    """What framing asks of V4-V8 type codes."""
-
-    def plausible(self, type_code: int, flags: int) -> bool:
-        spec = LATEST.by_code.get(type_code)
-        return (
-            spec is not None
-            and spec.cls is not None
-            and type_code != 0
-            and not flags & ~spec.allowed_flags
-        )
-
-    def describe(self, type_code: int) -> str:
-        spec = LATEST.lookup(type_code)
-        return f"{spec.name} ({type_code:#06x})" if spec else f"type {type_code:#06x}"
-
-
 _BY_NAME: Final = {t.name: t.code for t in LATEST.types}
 
 
 class V4Family:
     name: Final = "v4"
     versions: Final = frozenset(VERSIONS)
-    hints: Final = TypeHints()
+    hints: Final = TableHints(LATEST.by_code, LATEST.lookup)
     journal_type: Final = AttemptJournal
     view: Final = VIEW
 
