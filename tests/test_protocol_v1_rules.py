@@ -1,5 +1,6 @@
 """The V1-V3 rules as a table: every rule in the catalogue with a case that breaks it
-(tests/test_rules.py), the frames each looks at, and a finding for each entry a frame names."""
+(tests/test_protocol_v1_conditions.py), the frames each looks at, and a finding for each
+entry a frame names."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from restate_inspect.protocol.v1.messages import COMPLETION, OUTPUT, START, SUSP
 from restate_inspect.protocol.v1.rules import AFTER_THE_END, RULES, rules_for
 from restate_inspect.rules import RULES as CATALOGUE
 from tests.attempts import S, events
-from tests.test_rules import CASES, CLEAN, SLEEP, _with, suspension
+from tests.test_protocol_v1_conditions import CASES, CLEAN, SLEEP, _with, suspension
 
 
 def test_every_rule_of_the_table_is_in_the_catalogue_and_has_a_case() -> None:

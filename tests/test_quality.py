@@ -65,7 +65,7 @@ COVERED = {
         "tests/test_protocol_v1_numbering.py",
         "tests/test_protocol_v1_replay.py",
         "tests/test_invocations.py",
-        "tests/test_rules.py",
+        "tests/test_protocol_v1_conditions.py",
         "tests/test_protocol_v4_rules.py",
         "tests/test_protocol_v4_journal.py",
         "tests/test_protocol_v4_entries.py",
