@@ -230,9 +230,10 @@ def stream_events(
 
 
 class TextBytes:
-    """What a text input decodes to, peeked at, then read as a file is read (a capture
-    written out as hex or base64: `xxd -p dump.pcap`) or handed on as it came. Read as a
-    file, the text's own problems (a line that is not hex) are kept for after."""
+    """An input's bytes once converted from its text (hex, base64...; binary as it is),
+    peeked at, then read as a file is read (a capture written out as text: `xxd -p
+    dump.pcap`) or handed on as they came. Read as a file, the text's own problems (a line
+    that is not hex) are kept for after."""
 
     def __init__(self, pieces: Iterable[bytes | Problem]) -> None:
         self._pieces = iter(pieces)
