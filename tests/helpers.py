@@ -337,19 +337,22 @@ def joined_bodies(events: list[Any]) -> list[Any]:
 
 
 class TextDecoder(Protocol):
-    def feed(self, text: str) -> tuple[bytes, list[Problem]]: ...
-    def end_of_stream(self) -> tuple[bytes, list[Problem]]: ...
+    def feed(self, text: str) -> list[bytes | Problem]: ...
+    def end_of_stream(self) -> list[bytes | Problem]: ...
+
+
+def apart(pieces: list[bytes | Problem]) -> tuple[bytes, list[Problem]]:
+    """A text decoder's pieces: the bytes joined, and the problems."""
+    data = b"".join(p for p in pieces if isinstance(p, bytes))
+    return data, [p for p in pieces if isinstance(p, Problem)]
 
 
 def fed_text(decoder: TextDecoder, pieces: list[str]) -> tuple[bytes, list[Problem]]:
     """The bytes and problems a text decoder makes of text fed in pieces, then ended."""
-    out, problems = bytearray(), list[Problem]()
+    out: list[bytes | Problem] = []
     for piece in pieces:
-        data, found = decoder.feed(piece)
-        out += data
-        problems += found
-    data, found = decoder.end_of_stream()
-    return bytes(out + data), problems + found
+        out += decoder.feed(piece)
+    return apart(out + decoder.end_of_stream())
 
 
 def sample_invocations(name: str = "v1-features.pcapng") -> list[Invocation]:

@@ -41,7 +41,7 @@ from restate_inspect.render.text import TextRenderer
 from restate_inspect.tui import model
 from restate_inspect.tui.store import InvocationStore
 from tests import capturewriter as cw
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, fed_text
 from tests.test_framing import assert_tiles
 
 FUZZ_EXAMPLES = int(os.environ.get("RESTATE_INSPECT_FUZZ_EXAMPLES", "2000"))
@@ -106,11 +106,9 @@ def test_frame_decoder_survives_anything(data: bytes, cuts: list[int]) -> None:
 )
 def test_text_readers_survive_anything(text: str, cut: int) -> None:
     for decoder in (HexTextDecoder(), Base64TextDecoder()):
-        first, problems = decoder.feed(text[:cut])
-        second, more = decoder.feed(text[cut:])
-        last, rest = decoder.end_of_stream()
-        assert isinstance(first + second + last, bytes)
-        assert all(p.line is not None for p in problems + more + rest)
+        data, problems = fed_text(decoder, [text[:cut], text[cut:]])
+        assert isinstance(data, bytes)
+        assert all(p.line is not None for p in problems)
 
 
 def _render(events: Iterable[InputEvent]) -> None:

@@ -13,19 +13,14 @@ from hypothesis import strategies as st
 from restate_inspect.readers import base64text
 from restate_inspect.readers.base64text import Base64TextDecoder
 from restate_inspect.rules import Problem
-from tests.helpers import assert_split_invariant, fed_text
+from tests.helpers import apart, assert_split_invariant, fed_text
 
 DATA = Path(__file__).parent / "data" / "hex"
 
 
 def decode(text: str, size: int = 0) -> tuple[bytes, list[Problem]]:
-    decoder = Base64TextDecoder()
-    out, problems = b"", list[Problem]()
-    for start in range(0, len(text), size or max(1, len(text))):
-        data, found = decoder.feed(text[start : start + (size or len(text))])
-        out, problems = out + data, problems + found
-    data, found = decoder.end_of_stream()
-    return out + data, problems + found
+    step = size or max(1, len(text))
+    return fed_text(Base64TextDecoder(), [text[at : at + step] for at in range(0, len(text), step)])
 
 
 @pytest.mark.parametrize("name", ["call", "zeros"])
@@ -98,9 +93,9 @@ def test_a_long_line_holds_little_and_places_its_problems() -> None:
     decoder = Base64TextDecoder()
     held, problems = 0, list[Problem]()
     for start in range(0, len(text), 4096):
-        problems += decoder.feed(text[start : start + 4096])[1]
+        problems += apart(decoder.feed(text[start : start + 4096]))[1]
         held = max(held, len(decoder._partial))
-    problems += decoder.end_of_stream()[1]
+    problems += apart(decoder.end_of_stream())[1]
     assert held <= base64text.LONG_LINE + 4096  # not the whole line
     assert [(p.code, p.line, p.column) for p in problems] == [
         ("RI004", 1, 150_001),

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from restate_inspect.readers import hextext
 from restate_inspect.readers.hextext import Dialect, HexRuns, HexTextDecoder
 from restate_inspect.rules import Problem
-from tests.helpers import assert_split_invariant, fed_text
+from tests.helpers import apart, assert_split_invariant, fed_text
 
 DATA = Path(__file__).parent / "data" / "hex"
 DIALECTS = {
@@ -42,13 +42,9 @@ FIXTURES = [(name, kind) for name in ("call", "zeros") for kind in DIALECTS]
 
 def decode(text: str, pieces: int = 1) -> tuple[bytes, list[Problem], HexTextDecoder]:
     decoder = HexTextDecoder()
-    out, problems = b"", list[Problem]()
     size = max(1, len(text) // pieces)
-    for start in range(0, len(text), size):
-        data, found = decoder.feed(text[start : start + size])
-        out, problems = out + data, problems + found
-    data, found = decoder.end_of_stream()
-    return out + data, problems + found, decoder
+    data, problems = fed_text(decoder, [text[at : at + size] for at in range(0, len(text), size)])
+    return data, problems, decoder
 
 
 @pytest.mark.parametrize(("name", "kind"), FIXTURES)
@@ -201,15 +197,13 @@ def test_a_long_line_holds_little_and_places_its_problems() -> None:
     line = "00" * 100_000
     text = line[:150_000] + "z" + line[150_000:] + "\n0g\n"
     decoder = HexTextDecoder()
-    out, found = bytearray(), list[Problem]()
+    pieces: list[bytes | Problem] = []
     for start in range(0, len(text), 4096):
-        data, problems = decoder.feed(text[start : start + 4096])
+        pieces += decoder.feed(text[start : start + 4096])
         assert len(decoder._partial) <= hextext.LONG_LINE + 4096  # not the whole line
-        out += data
-        found += problems
-    data, problems = decoder.end_of_stream()
-    assert bytes(out + data) == bytes(100_000)
-    assert [(p.code, p.line, p.column) for p in found + problems] == [
+    data, found = apart(pieces + decoder.end_of_stream())
+    assert data == bytes(100_000)
+    assert [(p.code, p.line, p.column) for p in found] == [
         ("RI001", 1, 150_001),
         ("RI002", 2, 1),
         ("RI001", 2, 2),

@@ -26,7 +26,7 @@ class Base64TextDecoder:
         self._count = 0  # bytes decoded so far
         self._problems = RepeatedProblems()
 
-    def feed(self, text: str) -> tuple[bytes, list[Problem]]:
+    def feed(self, text: str) -> list[bytes | Problem]:
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         out = b"".join(self._line(line) for line in lines)
@@ -36,14 +36,16 @@ class Base64TextDecoder:
             self._partial = ""
         # a run of problems goes on while no byte is read: the bytes of the symbols in hand
         # count, as they place the next problem (_drop_strangers)
-        return out, self._problems.taken(self._count + len(self._symbols) * 3 // 4)
+        problems = self._problems.taken(self._count + len(self._symbols) * 3 // 4)
+        return [*problems, out] if out else [*problems]
 
-    def end_of_stream(self) -> tuple[bytes, list[Problem]]:
+    def end_of_stream(self) -> list[bytes | Problem]:
         out = self._line(self._partial) if self._partial else b""
         self._partial = ""
         out += self._close_group(self._symbols)
         self._symbols = ""
-        return out, self._problems.taken()
+        problems = self._problems.taken()
+        return [*problems, out] if out else [*problems]
 
     def _line(self, raw_line: str) -> bytes:
         out = self._read(raw_line)

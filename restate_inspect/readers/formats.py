@@ -64,10 +64,11 @@ def _complete_lines(text: str, whole: bool) -> str:
 
 def _hex_problems(lines: str) -> tuple[int, int, int]:
     """Bytes, problems, and bad characters (a typo's other problems follow from it)."""
-    decoder = HexTextDecoder()
-    data, problems = decoder.feed(lines + "\n")
+    read = HexTextDecoder().feed(lines + "\n")
+    problems = [p for p in read if isinstance(p, Problem)]
+    data = sum(len(p) for p in read if isinstance(p, bytes))
     found = sum(p.repeats for p in problems)
-    return len(data), found, sum(p.repeats for p in problems if p.code == "RI001")
+    return data, found, sum(p.repeats for p in problems if p.code == "RI001")
 
 
 def _is_base64(lines: str) -> bool:
@@ -127,14 +128,8 @@ def _converted(
     chunks: Iterable[bytes], converter: HexTextDecoder | Base64TextDecoder
 ) -> Iterator[bytes | Problem]:
     for text in _text_chunks(chunks):
-        data, problems = converter.feed(text)
-        yield from problems
-        if data:
-            yield data
-    data, problems = converter.end_of_stream()
-    yield from problems
-    if data:
-        yield data
+        yield from converter.feed(text)
+    yield from converter.end_of_stream()
 
 
 def _whole_text(chunks: Iterable[bytes], label: str, what: str) -> str:

@@ -63,7 +63,7 @@ class HexTextDecoder:
         self._in_braces = False  # C array: inside `{ … }`
         self._base: int | None = None  # of a word dump's offsets, once a line tells
 
-    def feed(self, text: str) -> tuple[bytes, list[Problem]]:
+    def feed(self, text: str) -> list[bytes | Problem]:
         text = self._partial + text
         complete = text.rfind("\n") + 1
         self._partial = text[complete:]
@@ -114,20 +114,22 @@ class HexTextDecoder:
         else:
             self._runs.read(text, 0, end)
 
-    def end_of_stream(self) -> tuple[bytes, list[Problem]]:
+    def end_of_stream(self) -> list[bytes | Problem]:
         if self._partial:
             self._line(self._partial)
             self._partial = ""
         self._runs.break_run()
         return self._take(final=True)
 
-    def _take(self, *, final: bool = False) -> tuple[bytes, list[Problem]]:
+    def _take(self, *, final: bool = False) -> list[bytes | Problem]:
+        """The problems found, then the bytes read (when there are some)."""
         # a word dump's last byte may be the padding of an odd length, which only the
         # length line after it tells: it waits for that line
         keep = 1 if self.dialect is Dialect.WORD_DUMP and not final and self._runs.out else 0
         out = bytes(self._runs.out[: len(self._runs.out) - keep])
         del self._runs.out[: len(self._runs.out) - keep]
-        return out, self._runs.problems.taken(None if final else self._runs.count)
+        problems = self._runs.problems.taken(None if final else self._runs.count)
+        return [*problems, out] if out else [*problems]
 
     def _line(self, raw_line: str) -> None:
         if self._runs.column:  # the rest of a long line (_long_line)
