@@ -20,6 +20,7 @@ from restate_inspect.protocol import journal_for
 from restate_inspect.protocol.attempt import SDK, Attempt
 from restate_inspect.protocol.timeline import Said
 from restate_inspect.rules import Problem
+from restate_inspect.stage import through
 
 
 class Finished(NamedTuple):
@@ -36,43 +37,50 @@ Built = Finished | Problem | Discovery
 
 
 def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
+    return through(AttemptBuilder(), items)
+
+
+class AttemptBuilder:
     """Each Restate stream's attempt, once both its bodies are over, in the order they end;
     problems of the capture as a whole where they are found; and at the end, the attempts
     that were still open then, in the order they began."""
-    building: dict[StreamKey, _Building] = {}
-    said_once: set[Said] = set()  # what each connection's attempts say once for all
-    skipped: set[StreamKey] = set()
-    cut_short: list[_Building] = []
-    for item in items:
+
+    def __init__(self) -> None:
+        self._building: dict[StreamKey, _Building] = {}
+        self._said_once: set[Said] = set()  # what each connection's attempts say once for all
+        self._skipped: set[StreamKey] = set()  # not Restate: their frames are not journaled
+        self._cut_short: list[_Building] = []  # ended by the capture's end
+
+    def feed(self, item: Decoded) -> list[Built]:
         if type(item) is DecodedFrame:  # most are: what follows, without its steps
-            state = building.get(item.frame.stream)
+            state = self._building.get(item.frame.stream)
             if state is not None:
                 state.take_frame(item)  # a frame never ends an attempt
-                continue
+                return []
         if isinstance(item, Discovery):
-            yield item
-            continue
+            return [item]
         stream = item.frame.stream if isinstance(item, DecodedFrame) else item.stream
         if stream is None:  # a problem of the capture as a whole
-            if isinstance(item, Problem):
-                yield item
-            continue
-        if stream in skipped or (isinstance(item, StreamInfo) and not item.restate):
-            skipped.add(stream)  # not Restate: its frames are not journaled
-            building.pop(stream, None)
-            continue
-        state = building.get(stream)
+            return [item] if isinstance(item, Problem) else []
+        if stream in self._skipped or (isinstance(item, StreamInfo) and not item.restate):
+            self._skipped.add(stream)
+            self._building.pop(stream, None)
+            return []
+        state = self._building.get(stream)
         if state is None:
-            state = building[stream] = _Building(stream, _packet(item), said_once)
-        if state.take(item):
-            del building[stream]
-            assert isinstance(item, StreamEnd)
-            if item.packet is None:  # the capture's end ended it
-                cut_short.append(state)
-                continue
-            yield state.finished()
-    for state in _still_open(building.values(), cut_short):
-        yield state.finished()
+            state = self._building[stream] = _Building(stream, _packet(item), self._said_once)
+        if not state.take(item):
+            return []
+        del self._building[stream]
+        assert isinstance(item, StreamEnd)
+        if item.packet is None:  # the capture's end ended it
+            self._cut_short.append(state)
+            return []
+        return [state.finished()]
+
+    def end_of_stream(self) -> list[Built]:
+        ended = _still_open(self._building.values(), self._cut_short)
+        return [state.finished() for state in ended]
 
 
 def _still_open(building: Iterable[_Building], ended: list[_Building]) -> list[_Building]:

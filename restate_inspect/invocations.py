@@ -24,6 +24,7 @@ from restate_inspect.protocol.attempt import Attempt
 from restate_inspect.protocol.timeline import Linkable, Moment
 from restate_inspect.protocol.verdict import AFTER_LOSS
 from restate_inspect.rules import Problem
+from restate_inspect.stage import through
 
 _SIGNALS_KEPT: Final = 100_000  # signals (awakeables) remembered, to link what sent them
 _SIGHTINGS_KEPT: Final = 10_000  # attempts remembered, to tell a copy of one
@@ -82,8 +83,17 @@ class InvocationTracker:
         self._senders: OrderedDict[Any, list[_Linked]] = OrderedDict()  # before their receiver
         self._sightings: OrderedDict[bytes, _Sighting] = OrderedDict()  # by fingerprint
 
-    def add(self, finished: Finished) -> list[Invocation | Problem]:
-        """Take a finished attempt; the invocations it ends, or why it is left out."""
+    def feed(self, item: Built) -> list[Journaled]:
+        """The invocations a finished attempt ends, or why it is left out; what is not an
+        attempt passes on."""
+        if not isinstance(item, Finished):
+            return [item]
+        return self._take(item)
+
+    def end_of_stream(self) -> list[Journaled]:
+        return [self._close(key) for key in list(self._open)]
+
+    def _take(self, finished: Finished) -> list[Journaled]:
         copy = self._copy(finished)
         if copy is not None:
             return [copy]
@@ -112,9 +122,6 @@ class InvocationTracker:
         if attempt.ending == "end":
             return [self._close(key)]
         return []
-
-    def finish(self) -> list[Invocation]:
-        return [self._close(key) for key in list(self._open)]
 
     def _copy(self, finished: Finished) -> Problem | None:
         """The finding that an attempt is a copy of one taken already: the same frames, both
@@ -235,13 +242,7 @@ def invocations(items: Iterable[Decoded]) -> Iterator[Journaled]:
 
 def tracked(built: Iterable[Built]) -> Iterator[Journaled]:
     """Invocations from finished attempts, handed on as they end."""
-    tracker = InvocationTracker()
-    for item in built:
-        if isinstance(item, Finished):
-            yield from tracker.add(item)
-        else:
-            yield item
-    yield from tracker.finish()
+    return through(InvocationTracker(), built)
 
 
 def _stored_target(attempt: Attempt) -> tuple[str, str] | None:

@@ -42,6 +42,7 @@ from restate_inspect.protocol.inference import (
     without_later_fields,
 )
 from restate_inspect.rules import Problem, counted
+from restate_inspect.stage import through
 from restate_inspect.stored import StoredFrames
 
 Decoded = DecodedFrame | Problem | StreamInfo | Discovery | StreamEnd | StoredJournal
@@ -265,10 +266,7 @@ def decode_events(
     max_length: int = DEFAULT_MAX_LENGTH,
     protocol_version: int | None = None,
 ) -> Iterator[Decoded]:
-    decoding = Decoding(max_length=max_length, protocol_version=protocol_version)
-    for event in events:
-        yield from decoding.feed(event)
-    yield from decoding.end_of_stream()
+    return through(Decoding(max_length=max_length, protocol_version=protocol_version), events)
 
 
 def _with_entry_index(problem: Problem, frame: DecodedFrame | None) -> Problem:
