@@ -37,6 +37,7 @@ Built = Finished | Problem | Discovery
 
 
 def finished_attempts(items: Iterable[Decoded]) -> Iterator[Built]:
+    """The attempts of the pipeline's items, as AttemptBuilder hands them on."""
     return through(AttemptBuilder(), items)
 
 
