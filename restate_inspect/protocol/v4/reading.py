@@ -95,7 +95,7 @@ class FrameReader:
             message = _shaped(raw, message)
             needed = max(needs(message), spec.min_version, _flags_since(raw.type, raw.flags))
             problems = self._label(raw, needed)
-        return self._frame(raw, message, spec), problems
+        return frame_of(raw, message, spec, self.version), problems
 
     def _label(self, raw: RawFrame, needed: int) -> list[Problem]:
         """An inferred stream: what this frame needs may raise its label."""
@@ -108,15 +108,12 @@ class FrameReader:
         )
         return [finding(raw, "RI115", text, raw.offset, HEADER_SIZE + raw.length)]
 
-    def _frame(self, raw: RawFrame, message: Message | None, spec: MessageType | None) -> Frame:
-        return frame_of(raw, message, spec, self.version)
-
     def _checked(self, raw: RawFrame) -> tuple[Frame, list[Problem]]:
         """The slow path: a frame that may have something to report."""
         spec = self.table.lookup(raw.type)
         span = (raw.offset, HEADER_SIZE + raw.length)
         if spec is None:
-            return self._frame(raw, None, None), [unknown_type(raw)]
+            return frame_of(raw, None, None, self.version), [unknown_type(raw)]
         problems: list[Problem] = []
         if spec.min_version > self.table.version:
             text = (
@@ -130,7 +127,7 @@ class FrameReader:
         message, body_problem = parse_body(raw, spec)
         if body_problem is not None:
             problems.append(body_problem)
-        return self._frame(raw, message, spec), problems
+        return frame_of(raw, message, spec, self.version), problems
 
 
 @cache
