@@ -60,6 +60,7 @@ _CATALOGUE = (
     Rule("RI008", _E, "bytes printed by code hold something that is not a byte", "input"),
     Rule("RI009", _E, "a row of a journal dump (sys_journal) cannot be read", "input"),
     Rule("RI010", _E, "the input is empty: there is nothing to decode", "input"),
+    Rule("RI011", _I, "direction of a single stream inferred from its first bytes", "input"),
     # Framing: byte ranges that belong to no frame.
     Rule("RI101", _E, "stream ends inside a frame header", _HEADER),
     Rule("RI102", _E, "stream ends inside a frame body", _HEADER),

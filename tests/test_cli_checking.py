@@ -40,7 +40,7 @@ def test_check_ignore_leaves_findings_out_of_the_output_and_the_exit_code() -> N
     left = [json.loads(line) for line in ignored.stdout.splitlines()]
     assert left == [f for f in found if not f["code"].startswith("RI10")]
     assert all(f["severity"] != "error" for f in left) and ignored.exit_code == 0
-    nothing = run_cli(["check", "--ignore", "RI10,RI11,RI2", "-"], stdin=cut)
+    nothing = run_cli(["check", "--ignore", "RI01,RI10,RI11,RI2", "-"], stdin=cut)
     assert nothing.exit_code == 0 and "no findings" in nothing.stdout
     assert "by code" not in nothing.stdout
 

@@ -242,7 +242,8 @@ def test_an_attempt_of_400000_empty_frames_keeps_what_it_needs(tmp_path: Path) -
     path = tmp_path / "empty.bin.gz"
     path.write_bytes(gzip.compress(encode_frame(0x0C00, b"") * 400_000, 9))
     assert path.stat().st_size < 10_000
-    peak, out = peak_rss(["journal", "--json", "--protocol-version", "1", str(path)])
+    told = ["--protocol-version", "1", "--direction", "sdk_to_runtime"]  # no finding but RI243
+    peak, out = peak_rss(["journal", "--json", *told, str(path)])
     assert peak < LIMIT_BYTES
     records = [json.loads(line) for line in out.splitlines()]
     (excess,) = [r for r in records if r.get("code") == "RI243"]

@@ -88,7 +88,8 @@ def test_base64_and_a_lambda_envelope(tmp_path: Path) -> None:
     )
     events = list(read_input(str(envelope)))
     assert chunk_bytes(events) == RESPONSE
-    assert isinstance(events[0], Chunk) and events[0].direction is Direction.SDK_TO_RUNTIME
+    assert {e.direction for e in events if isinstance(e, Chunk)} == {Direction.SDK_TO_RUNTIME}
+    assert [e.code for e in events if isinstance(e, Problem)] == ["RI011"]  # and said so
 
 
 def test_envelope_mistakes_are_input_errors(tmp_path: Path) -> None:
@@ -126,8 +127,9 @@ def test_text_that_is_neither_hex_nor_base64_is_read_raw_with_a_warning(tmp_path
     path = tmp_path / "notes.txt"
     path.write_text("these are notes, not a stream\n")
     events = list(read_input(str(path)))
-    (warning,) = [e for e in events if isinstance(e, Problem)]
+    inferred, warning = [e for e in events if isinstance(e, Problem)]
     assert warning.code == "RI006" and warning.stream == StreamKey(str(path))
+    assert inferred.code == "RI011" and inferred.direction is Direction.SDK_TO_RUNTIME
     assert chunk_bytes(events) == path.read_bytes()
 
 

@@ -51,15 +51,24 @@ def test_a_hex_dump_with_a_typo_is_still_hex() -> None:
     assert sniff(text, whole=True)[0] is InputFormat.HEX
 
 
-def test_direction_is_read_off_the_first_bytes_even_when_split() -> None:
+def test_direction_is_read_off_the_first_bytes_even_when_split_and_said() -> None:
     pieces: list[bytes | Problem] = [b"", b"\x00", b"\x00\x00\x00"]
-    events = list(stream_events(pieces, StreamKey("x"), None))
+    told, *events = stream_events(pieces, StreamKey("x"), None)
+    assert isinstance(told, Problem) and (told.code, told.offset) == ("RI011", 0)
+    assert told.direction is Direction.RUNTIME_TO_SDK and "request body" in told.message
     assert {e.direction for e in events if isinstance(e, Chunk)} == {Direction.RUNTIME_TO_SDK}
-    events = list(stream_events([b"\x0c\x01"], StreamKey("x"), None))
+    told, *events = stream_events([b"\x0c\x01"], StreamKey("x"), None)
+    assert isinstance(told, Problem) and told.direction is Direction.SDK_TO_RUNTIME
+    assert "response body" in told.message and told.stream == StreamKey("x")
     assert events[0] == Chunk(StreamKey("x"), Direction.SDK_TO_RUNTIME, b"\x0c\x01")
-    assert list(stream_events([], StreamKey("x"), None)) == [
+    assert list(stream_events([], StreamKey("x"), None)) == [  # no byte: nothing guessed
         StreamEnd(StreamKey("x"), Direction.SDK_TO_RUNTIME)
     ]
+
+
+def test_a_direction_given_is_not_guessed() -> None:
+    events = list(stream_events([b"\x0c\x01"], StreamKey("x"), Direction.RUNTIME_TO_SDK))
+    assert not [e for e in events if isinstance(e, Problem)]
 
 
 def test_text_bytes_peeked_are_still_read_and_handed_on_in_order() -> None:

@@ -214,14 +214,32 @@ def stream_events(
                 head += piece[: len(START_MESSAGE_HEADER)]
                 if len(head) >= len(START_MESSAGE_HEADER):
                     break
-        is_request = head.startswith(START_MESSAGE_HEADER)
-        direction = Direction.RUNTIME_TO_SDK if is_request else Direction.SDK_TO_RUNTIME
+        direction = _direction_of(head)
+        if head:
+            yield _direction_inferred(direction, stream)
     for piece in itertools.chain(held, iterator):
         if isinstance(piece, Problem):
             yield replace(piece, stream=stream, direction=direction)
         else:
             yield Chunk(stream, direction, piece)
     yield StreamEnd(stream, direction)
+
+
+def _direction_of(head: bytes) -> Direction:
+    if head.startswith(START_MESSAGE_HEADER):
+        return Direction.RUNTIME_TO_SDK
+    return Direction.SDK_TO_RUNTIME
+
+
+def _direction_inferred(direction: Direction, stream: StreamKey) -> Problem:
+    """Said once, as a guess must be: a response that was cut before its StartMessage
+    would be read the wrong way round."""
+    if direction is Direction.RUNTIME_TO_SDK:
+        why = "runtime→SDK (a request body), as it begins with a StartMessage (type 0x0000)"
+    else:
+        why = "SDK→runtime (a response body), as it does not begin with a StartMessage"
+    text = f"direction inferred: read as {why}; --direction chooses"
+    return Problem("RI011", text, 0, 0, stream=stream, direction=direction)
 
 
 class TextBytes:
