@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,13 @@ def test_sniffing_prose_empty_and_envelopes() -> None:
 def test_sniffing_a_cut_prefix_uses_whole_lines_only() -> None:
     text = (HEX_DATA / "call.xxd").read_bytes()
     assert sniff(text[:100], whole=False) == (InputFormat.HEX, False)
+
+
+def test_padded_base64_of_hex_letters_is_base64() -> None:
+    """Base64 of a frame of zeros is all "A"s, hex digits: its padding tells it apart."""
+    padded = base64.b64encode(bytes(8)) + b"\n"  # AAAAAAAAAAA=
+    assert sniff(padded, whole=True) == (InputFormat.BASE64, False)
+    assert sniff(b"0000000000000000\n", whole=True) == (InputFormat.HEX, False)  # no padding
 
 
 def test_a_hex_dump_with_a_typo_is_still_hex() -> None:

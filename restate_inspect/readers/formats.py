@@ -98,6 +98,8 @@ def sniff(prefix: bytes, whole: bool) -> tuple[InputFormat, bool]:
         return InputFormat.NUMBERS, False
     if text.lstrip().startswith(NODE_BUFFER):  # hex, however much of it the print left out
         return InputFormat.HEX, False
+    if lines.rstrip().endswith("=") and _is_base64(lines):  # padded: hex has no "="
+        return InputFormat.BASE64, False
     decoded, problems, typos = _hex_problems(lines)
     few_typos = typos <= max(1, decoded // HEX_TYPO_RATE) and _mostly_hex_digits(lines)
     if decoded and (not problems or few_typos):
