@@ -148,9 +148,17 @@ def check(attempt: AttemptJournal, decoded: DecodedFrame, moment: Moment) -> Non
                 moment,
                 rule.code,
                 text,
-                command_index=decoded.context.command_index,
+                command_index=_command_index(decoded, message),
                 completion_id=_completion_id(message),
             )
+
+
+def _command_index(decoded: DecodedFrame, message: Any) -> int | None:
+    """The command a frame is about: its own, or the one an ErrorMessage relates to."""
+    own = decoded.context.command_index
+    if own is None and decoded.frame.type == ERROR and message is not None:
+        return message.related_command_index if message.HasField("related_command_index") else None
+    return own
 
 
 def _completion_id(message: Any) -> int | None:
