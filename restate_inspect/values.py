@@ -298,15 +298,18 @@ def named_code(code: int) -> str:
     return f"{code}" + (f" {name}" if name else "")
 
 
-def last_line(text: str) -> str:
-    """The last line of an error's message: SDKs put the cause there, after any stack."""
-    return (text.strip().splitlines() or [""])[-1]
+def cause_line(text: str) -> str:
+    """The line of an error's message that says what happened: the last of a Python
+    traceback (the Python SDK put one in the message under V2), else the first (a JS
+    stack's `Error: ...`; sdk-shared-core's 570 and 571 explain over lines, headline first)."""
+    lines = text.strip().splitlines() or [""]
+    return lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
 
 
 def error_text(code: int, message: str) -> str:
     """An ErrorMessage as its finding says it: the code by name, the cause, and what the
     code means to Restate."""
-    text = f"ErrorMessage {named_code(code)}: {last_line(message)[:200]}"
+    text = f"ErrorMessage {named_code(code)}: {cause_line(message)[:200]}"
     if code in RESTATE_CODE_MEANINGS:
         text += f" ({RESTATE_CODE_MEANINGS[code]})"
     return text

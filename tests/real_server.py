@@ -45,6 +45,17 @@ class Restate:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
+    def query(self, sql: str) -> list[dict[str, object]]:
+        """Rows of the admin API's SQL (sys_invocation, sys_journal...)."""
+        request = urllib.request.Request(
+            f"{self.admin}/query", data=json.dumps({"query": sql}).encode(),
+            headers={"content-type": "application/json", "accept": "application/json"},
+            method="POST",
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            rows: list[dict[str, object]] = json.loads(response.read())["rows"]
+            return rows
+
     def register(self, uri: str) -> None:
         body = json.dumps({"uri": uri, "force": True}).encode()
         request = urllib.request.Request(

@@ -20,6 +20,7 @@ from tests.v4_frames import (
     pb,
     pb7,
     propose,
+    ran,
     signal,
     start,
     v7,
@@ -149,6 +150,21 @@ def test_errors_say_what_they_relate_to_and_what_comes_next() -> None:
     assert isinstance(journal, AttemptJournal)
     frame = list(journal.frames())[2].frame
     assert summary(frame, None, journal).endswith("· paused (error 570)")
+
+
+def test_a_mismatch_names_the_journal_s_command_and_the_code_s() -> None:
+    """sdk-shared-core's 570: related_command_type is what the code does at that index now;
+    the journal there holds what an earlier attempt did."""
+    named = encode_frame(0x0411, pb.RunCommandMessage(result_completion_id=1, name="first"))
+    replayed = [(R, start(known=3)), (R, INPUT), (R, named), (R, ran())]
+    mismatch = error(570, related_command_index=1, related_command_type=0x040C)
+    assert lines(*replayed, (S, mismatch))[4] == (
+        "570 JOURNAL_MISMATCH: boom · at #1 Run 'first' in the journal, Sleep in the code"
+    )
+    same = error(570, related_command_index=1, related_command_type=0x0411)
+    assert lines(*replayed, (S, same))[4].endswith("· at #1 Run 'first'")
+    beyond = error(570, related_command_index=2, related_command_type=0x040C)
+    assert lines(*replayed, (S, beyond))[4].endswith("· at #2 Sleep")
 
 
 def test_a_frame_whose_body_does_not_parse_is_its_size() -> None:

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import run_cli
-from tests.real_server import free_port, running_restate
+from tests.real_server import Restate, free_port, running_restate
 
 pytestmark = pytest.mark.real_server
 
@@ -34,6 +35,8 @@ def test_the_proxy_shows_a_real_conversation_and_saves_it(tmp_path: Path) -> Non
             assert restate.invoke("Demo/runTwice", None) == 84
             assert restate.invoke("Demo/callOther", "al") == {"greeting": "Hello al"}
             assert restate.invoke("Demo/longSleep", 1200) == "slept"  # suspends, resumes
+            restate.invoke("Demo/mismatch/send", None)  # fails, then its retry fails with 570
+            _wait_for_570(restate)
             time.sleep(0.5)
         finally:
             proxy.send_signal(signal.SIGINT)
@@ -45,10 +48,33 @@ def test_the_proxy_shows_a_real_conversation_and_saves_it(tmp_path: Path) -> Non
             assert ended[target] == "end", (target, ended)
         attempts = [r for r in records if r["kind"] == "attempt"]
         assert any(a["ending"] == "suspension" for a in attempts)
-        assert not [r for r in records if r["kind"] == "problem" and r["severity"] != "info"]
+        _assert_the_mismatch_is_told(records)
         read_back = run_cli(["journal", "--json", str(written)])
         again = [json.loads(line) for line in read_back.stdout.splitlines()]
         assert _journal(again) == _journal(records)
+
+
+def _wait_for_570(restate: Restate) -> None:
+    sql = "select last_failure from sys_invocation where target = 'Demo/mismatch'"
+    deadline = time.monotonic() + 30
+    while "570" not in str(restate.query(sql)):
+        assert time.monotonic() < deadline, restate.query(sql)
+        time.sleep(0.2)
+
+
+def _assert_the_mismatch_is_told(records: list[dict[str, Any]]) -> None:
+    """A retry whose code took another path: the SDK's 570 is the only error, and it names
+    the journal's command at that index and what the code did there instead."""
+    (mismatch,) = [
+        r for r in records if r["kind"] == "invocation" and r["target"] == "Demo/mismatch"
+    ]
+    assert mismatch["ending"] == "error 570"
+    errors = [r for r in records if r["kind"] == "problem" and r["severity"] != "info"]
+    assert errors and {(e["code"], e["invocation_id"]) for e in errors} == {
+        ("RI230", mismatch["invocation_id"])
+    }
+    assert all(e["command_index"] == 1 for e in errors)
+    assert all("#1 Run 'first' in the journal, Sleep in the code" in e["message"] for e in errors)
 
 
 def _journal(records: list[dict[str, object]]) -> list[str]:

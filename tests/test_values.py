@@ -13,6 +13,7 @@ from restate_inspect.events import Frame
 from restate_inspect.protocol.v1._proto import v2_pb2 as pb
 from restate_inspect.values import (
     awakeable_id,
+    cause_line,
     code_name,
     epoch_ms_to_iso,
     human_duration,
@@ -148,6 +149,21 @@ def test_times_durations_and_codes() -> None:
         None,
         None,
     ]
+
+
+def test_the_cause_line_of_an_error_message() -> None:
+    python = 'Traceback (most recent call last):\n  File "app.py", line 9\nValueError: boom'
+    assert cause_line(python) == "ValueError: boom"  # the Python SDK's message under V2
+    assert cause_line("Error: boom\n    at run (core.js:1:2)") == "Error: boom"
+    mismatch = (  # sdk-shared-core's 570: headline first, then its two sides (swapped there)
+        "Found a mismatch between the code paths taken during the previous execution and "
+        "the paths taken during this execution.\nThis typically happens when some parts of "
+        "the code are non-deterministic.\n - The previous execution ran and recorded the "
+        "following: 'sleep' (index '1')\n - The current execution attempts to perform the "
+        "following: 'run'"
+    )
+    assert cause_line(mismatch).startswith("Found a mismatch")
+    assert cause_line("  \n") == "" and cause_line("one") == "one"
 
 
 def test_time_of_day_is_utc_and_survives_times_that_are_no_date() -> None:

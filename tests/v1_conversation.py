@@ -19,6 +19,7 @@ ID = bytes(range(24))
 STATE_KEYS = pb.GetStateKeysEntryMessage.StateKeys(keys=[b"a", b"b"]).SerializeToString()
 
 FAILURE = pb.Failure(code=570, message="mismatch")
+TRACEBACK = 'Traceback (most recent call last):\n  File "app.py", line 9\nboom'  # Python, V2
 
 # (direction, type, message, flags), in the order of the conversation; times 1 s apart
 CONVERSATION: list[tuple[Direction, int, object, int]] = [
@@ -48,7 +49,7 @@ CONVERSATION: list[tuple[Direction, int, object, int]] = [
     (RUNTIME, 0x0001, pb.CompletionMessage(entry_index=7, failure=FAILURE), 0),
     (RUNTIME, 0x0001, pb.CompletionMessage(entry_index=12, value=b"x" * 80), 0),
     (SDK, 0x0401, pb.OutputEntryMessage(value=b"\xff"), 0),
-    (SDK, 0x0003, pb.ErrorMessage(code=500, message="a\nboom", related_entry_index=12,
+    (SDK, 0x0003, pb.ErrorMessage(code=500, message=TRACEBACK, related_entry_index=12,
                                   next_retry_delay=200), 0),
 ]  # fmt: skip
 

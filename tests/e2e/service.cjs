@@ -1,6 +1,8 @@
 // A small service for restate-inspect's end-to-end tests: each handler shows one part of
-// the protocol (a call, a run, state, a sleep that suspends).
+// the protocol (a call, a run, state, a sleep that suspends, a journal mismatch).
 const restate = require("@restatedev/restate-sdk");
+
+let mismatchAttempts = 0; // in this process: the handler's code differs between attempts
 
 const demo = restate.service({
   name: "Demo",
@@ -19,6 +21,16 @@ const demo = restate.service({
       await ctx.run("before", () => "x");
       await ctx.sleep(ms);
       return "slept";
+    },
+    // not deterministic: the retry replays a Run where the code now sleeps (570)
+    mismatch: async (ctx) => {
+      mismatchAttempts += 1;
+      if (mismatchAttempts === 1) {
+        await ctx.run("first", () => 1);
+        throw new Error("try again");
+      }
+      await ctx.sleep(10);
+      return "unreachable";
     },
   },
 });

@@ -29,10 +29,10 @@ from restate_inspect.protocol.v1.messages import (
 )
 from restate_inspect.values import (
     awakeable_id,
+    cause_line,
     epoch_ms_to_iso,
     failure_text,
     human_duration,
-    last_line,
     named_code,
     parse_awakeable_id,
     preview,
@@ -114,7 +114,7 @@ def _suspension(message: Any, attempt: AttemptJournal) -> str:
 
 
 def _error(message: Any, attempt: AttemptJournal) -> str:
-    line = last_line(message.message)
+    line = cause_line(message.message)
     text = named_code(message.code) + (f": {line}" if line else "")
     related = attempt.related_entry(message)
     if related:

@@ -141,6 +141,16 @@ def _short(name: str) -> str:
     return name.removesuffix("CommandMessage")
 
 
+def _command_words(index: int | None, command_type: int | None, name: str) -> str:
+    """`#2 Run 'pre'`, with what is known of it."""
+    words = [f"#{index}" if index is not None else ""]
+    if command_type is not None:
+        kind = LATEST.lookup(command_type)
+        words.append(_short(kind.name) if kind else f"type {command_type:#06x}")
+    words.append(repr(name) if name else "")
+    return " ".join(word for word in words if word)
+
+
 def _said(signal_id: int | str) -> str:
     return signal(signal_id) if isinstance(signal_id, int) else named_signal(signal_id)
 
@@ -183,23 +193,22 @@ class AttemptJournal(Attempt):
         return self._by_frame.get((frame.direction, frame.offset))
 
     def related_command(self, message: Any) -> str:
-        """The command an ErrorMessage blames, in words: `#2 Run 'pre'`."""
+        """The command an ErrorMessage blames, in words: `#2 Run 'pre'`. Where the journal
+        holds another type at that index than the SDK names (a 570: the code took another
+        path), both: `#1 Run 'first' in the journal, Sleep in the code`."""
         index = message.related_command_index if message.HasField("related_command_index") else None
-        has_type = message.HasField("related_command_type")
-        if index is None and not has_type:
+        told = message.related_command_type if message.HasField("related_command_type") else None
+        if index is None and told is None:
             return ""
         entry = self.commands[index] if index is not None and index < len(self.commands) else None
-        kind = entry.spec if entry else None
-        if kind is None and has_type:
-            kind = LATEST.lookup(message.related_command_type)
-        words = [f"#{index}" if index is not None else ""]
-        if kind is not None:
-            words.append(_short(kind.name))
-        elif has_type:
-            words.append(f"type {message.related_command_type:#06x}")
-        name = message.related_command_name or (entry.entry_name if entry else "")
-        words.append(repr(name) if name else "")
-        return " ".join(word for word in words if word)
+        if entry is None or entry.spec is None:
+            return _command_words(index, told, message.related_command_name)
+        if told is None or told == entry.spec.code:
+            name = message.related_command_name or entry.entry_name
+            return _command_words(index, entry.spec.code, name)
+        journal = _command_words(index, entry.spec.code, entry.entry_name)
+        code = _command_words(None, told, message.related_command_name)
+        return f"{journal} in the journal, {code} in the code"
 
     def owner(self, completion_id: int) -> str | None:
         """The command that allocated a completion id, in a few words: `#2 Sleep`."""

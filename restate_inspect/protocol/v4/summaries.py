@@ -33,9 +33,9 @@ from restate_inspect.protocol.v4.notes import (
     signal,
 )
 from restate_inspect.values import (
+    cause_line,
     epoch_ms_to_iso,
     failure_text,
-    last_line,
     named_code,
     parse_awakeable_id,
     preview,
@@ -120,7 +120,7 @@ def _start(message: Any, attempt: AttemptJournal) -> str:
 
 
 def _error(message: Any, attempt: AttemptJournal) -> str:
-    line = last_line(message.message)
+    line = cause_line(message.message)
     text = named_code(message.code) + (f": {line}" if line else "")
     related = attempt.related_command(message)
     if related:
