@@ -148,7 +148,7 @@ class _Building:
                 self._begin(item.protocol_version)
         elif isinstance(item, StreamEnd):
             attempt = self.attempt
-            attempt.end_of(item.direction, item.how, item.by)
+            attempt.end_of(item.direction, item.how, item.by, item.time)
             known = self.info is not None or self.stored is not None  # not a file: it ends
             if known and len(attempt.ends) == len(Direction):
                 attempt.finish()

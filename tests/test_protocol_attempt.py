@@ -10,7 +10,7 @@ from restate_inspect.events import DecodedFrame, Frame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_bytes
 from restate_inspect.protocol import journal_for
-from restate_inspect.protocol.attempt import Attempt
+from restate_inspect.protocol.attempt import IDLE_CLOSE, Attempt
 from restate_inspect.rules import Problem
 from tests.helpers import SAMPLES
 
@@ -62,6 +62,21 @@ def test_the_mode_is_request_response_on_http1_and_not_known_for_a_file(sample: 
     assert _attempt(sample, "HTTP/1.1").request_response is True
     assert _attempt(sample, "").request_response is None
     assert _attempt(sample).request_response is False  # the SDK answered mid-stream
+
+
+@pytest.mark.parametrize("sample", SAMPLE_VERSIONS)
+def test_a_request_closed_for_inactivity_is_not_request_response(sample: str) -> None:
+    """The runtime closes its body when nothing flowed for its inactivity timeout (the SDK
+    should suspend); in request/response mode it closes it right after its last frame."""
+    modes = []
+    for after in (0.0, IDLE_CLOSE - 0.01, IDLE_CLOSE, 60.0):
+        attempt = journal_for(KEY, SAMPLE_VERSIONS[sample])
+        attempt.describe("HTTP/2", "200", (None, None))
+        for item in _decoded(sample, RUNTIME):  # sent at 1.0 s
+            attempt.add(item)
+        attempt.end_of(RUNTIME, "end", None, 1.0 + after)
+        modes.append(attempt.request_response)
+    assert modes == [True, True, False, False]
 
 
 @pytest.mark.parametrize("sample", SAMPLE_VERSIONS)
