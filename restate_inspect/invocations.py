@@ -66,6 +66,15 @@ class _Linked:
 
 
 @dataclass
+class _Ended:
+    """An invocation handed on as ended, to tell a later attempt of it."""
+
+    invocation_id: str
+    attempts: int
+    stream: StreamKey | None  # of the attempt that ended it
+
+
+@dataclass
 class _Sighting:
     """An attempt taken, to tell a copy of it on another connection."""
 
@@ -82,6 +91,7 @@ class InvocationTracker:
         self._receivers: OrderedDict[Any, _Linked] = OrderedDict()  # by token
         self._senders: OrderedDict[Any, list[_Linked]] = OrderedDict()  # before their receiver
         self._sightings: OrderedDict[bytes, _Sighting] = OrderedDict()  # by fingerprint
+        self._ended: OrderedDict[bytes | str, _Ended] = OrderedDict()
 
     def feed(self, item: Built) -> list[Journaled]:
         """The invocations a finished attempt ends, or why it is left out; what is not an
@@ -112,6 +122,9 @@ class InvocationTracker:
             )
         invocation.attempts.append(attempt)
         attempt.stamp(invocation.invocation_id, len(invocation.attempts))
+        ended = self._ended.pop(key, None) if len(invocation.attempts) == 1 else None
+        if ended is not None and _a_retry(attempt):  # not the same id begun anew
+            _not_taken(attempt, ended)
         if finished.fingerprint and finished.span is not None:
             sighting = _Sighting(attempt.stream, finished.span, invocation.invocation_id,
                                  len(invocation.attempts))  # fmt: skip
@@ -120,6 +133,8 @@ class InvocationTracker:
         self._check_replay(key, attempt, keep=attempt.ending != "end")
         self._link(attempt)
         if attempt.ending == "end":
+            ended = _Ended(invocation.invocation_id, len(invocation.attempts), attempt.stream)
+            self._remember(self._ended, key, ended, _SIGHTINGS_KEPT)
             return [self._close(key)]
         return []
 
@@ -219,6 +234,35 @@ class InvocationTracker:
         table[token] = value
         while len(table) > kept:
             table.popitem(last=False)
+
+
+def _a_retry(attempt: Attempt) -> bool:
+    """Does the attempt go on from a stored journal? An invocation id can come again for a
+    new invocation (a workflow's, or an idempotency key's, once the old one is forgotten):
+    that one starts with its input alone, and no retry."""
+    start = attempt.start
+    retries = getattr(start, "retry_count_since_last_stored_entry", 0)
+    return start is not None and (retries > 0 or (start.known_entries or 0) > 1)
+
+
+def _not_taken(attempt: Attempt, ended: _Ended) -> None:
+    """A new attempt of an invocation that an attempt ended with End, which the runtime did
+    not take: it had given up on that attempt first. Said at its start; it is shown as an
+    invocation of its own, as the one before was handed on when it ended."""
+    text = (
+        f"another attempt of {ended.invocation_id}, whose attempt {ended.attempts} in "
+        f"{ended.stream} ended it with End: the runtime did not take that End, as it had "
+        "given up on that attempt first (its abort timeout: the SDK neither suspended nor "
+        "ended soon enough after the runtime closed its side for inactivity; or the "
+        "connection broke), and retries from its stored journal: what the SDK did after "
+        "that journal is done again"
+    )
+    first = attempt.timeline[0] if attempt.timeline else None
+    if first is None:
+        return
+    problem = Problem("RI244", text, None, None, stream=attempt.stream,
+                      invocation_id=attempt.invocation_id, attempt=attempt.number)  # fmt: skip
+    first.findings.append(problem)
 
 
 def _link(sender: _Linked, receiver: _Linked) -> None:

@@ -144,6 +144,8 @@ _CATALOGUE = (
          _SHAPE),
     Rule("RI243", _W, "an attempt of more than 100,000 frames: the rest are counted, not checked",
          "journal"),
+    Rule("RI244", _W, "another attempt after one that ended the invocation: the runtime did not "
+         "take that End", _SHAPE),
     # V4+: commands and notifications.
     Rule("RI411", _E, "StartMessage with known_entries 0 (the journal always holds its input)",
          _LIFECYCLE),

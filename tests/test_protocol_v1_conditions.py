@@ -257,6 +257,14 @@ CASES: list[tuple[str, Callable[[], list[Attempt]], Callable[[], list[Attempt]]]
             ),  # a Sleep by name
         ],
     ),
+    (  # a retry after an End the runtime did not take; the same id begun anew is none
+        "RI244",
+        lambda: [
+            _with(*CLEAN),
+            _with((R, start(2)), (R, INPUT), (R, OUTPUT), (S, END), stream="s3"),
+        ],
+        lambda: [_with(*CLEAN), _with(*CLEAN, stream="s3")],
+    ),
     (  # the runtime reset the stream before the SDK ended: an abort (kill, timeout)
         "RI242",
         lambda: [_with(*CLEAN[:3], ends=("reset", "reset"), reset_by=R)],
@@ -281,7 +289,9 @@ def test_how_a_runtime_talks_is_said_once_for_its_connection() -> None:
     """RI241 on two attempts of one connection: one finding, on the first; each alone has
     its own."""
     retry = (R, start(1, retry_count_since_last_stored_entry=2))
-    first, second = _with(retry, *CLEAN[1:]), _with(retry, *CLEAN[1:], stream="s3")
+    other = pb.StartMessage(id=bytes(24), known_entries=1, retry_count_since_last_stored_entry=2)
+    first = _with(retry, *CLEAN[1:])
+    second = _with((R, encode_frame(0x0000, other)), *CLEAN[1:], stream="s3")  # another invocation
     assert findings(first, second) == ["RI241"]
     assert findings(second) == ["RI241"]
 
