@@ -306,6 +306,11 @@ def cause_line(text: str) -> str:
     return lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
 
 
+def fact_text(column: str, value: object) -> str:
+    """A sys_invocation value as one line shows it: a failure by its headline."""
+    return cause_line(value) if column == "last_failure" and isinstance(value, str) else str(value)
+
+
 def error_text(code: int, message: str) -> str:
     """An ErrorMessage as its finding says it: the code by name, the cause, and what the
     code means to Restate."""

@@ -4,6 +4,8 @@ ended, and what a later replay or another invocation is compared or linked with.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from restate_inspect.framing import encode_frame
@@ -184,13 +186,13 @@ def test_an_entry_of_a_frame_is_found_by_its_direction_and_offset() -> None:
 
 
 def _stored(
-    rows: list[dict[str, object]], facts: dict[str, object] | None = None
+    rows: list[dict[str, object]], facts: Mapping[str, object] | None = None
 ) -> AttemptJournal:
     from restate_inspect.invocations import Invocation, invocations
     from restate_inspect.pipeline import decode_events
     from restate_inspect.readers.journaldump import dump_events
 
-    events = dump_events(rows, {"inv_test": facts} if facts else None)
+    events = dump_events(rows, {"inv_test": dict(facts)} if facts else None)
     (invocation,) = [i for i in invocations(decode_events(events)) if isinstance(i, Invocation)]
     attempt = invocation.attempts[0]
     assert isinstance(attempt, AttemptJournal)
@@ -222,6 +224,56 @@ def test_a_stored_journal_reads_as_the_replay_of_all_its_rows() -> None:
     failed = encode_frame(0x0401, pb.OutputCommandMessage(failure=pb.Failure(code=409)))
     assert _stored([rows[0], _row(1, "Command: Output", failed)]).ending_text == "failed 409"
     assert _stored(rows[:1]).ending_text == "no output stored"
+
+
+MISMATCH = (
+    "[570 Journal mismatch] Found a mismatch between the code paths taken during the previous "
+    "execution and the paths taken during this execution.\nThis typically happens when some "
+    "parts of the code are non-deterministic."
+)
+
+
+def test_a_stored_570_or_571_is_said_as_the_sdk_s_error_on_the_wire_is() -> None:
+    """For the one who has no capture: the runtime keeps the SDK's last error in the
+    invocation's sys_invocation row while it retries."""
+    rows = [_row(0, "Command: Input", INPUT), _row(1, "Command: Sleep", sleep())]
+    facts: dict[str, object] = {"status": "backing-off", "last_failure": MISMATCH,
+                                "last_failure_related_command_index": 1}  # fmt: skip
+    (said,) = _stored(rows, facts).all_findings()
+    assert (said.code, said.command_index, said.entry_index) == ("RI230", 1, None)
+    assert said.message.startswith("the invocation's last failure (backing-off): ErrorMessage 570")
+    assert said.message.endswith("; at command #1") and "\n" not in said.message
+    violation = {
+        "last_failure": "[571 Protocol violation] x",
+        "last_failure_related_entry_index": 2,
+    }
+    (said,) = _stored(rows, violation).all_findings()
+    assert (said.code, said.entry_index) == ("RI231", 2) and said.message.startswith(
+        "the invocation's last failure (stored)"
+    )
+    assert said.message.endswith("; at entry #2")
+    (said,) = _stored(rows, {"last_failure": "[570] y"}).all_findings()  # related to nothing
+    assert said.message.endswith(": y (the SDK could not replay the journal: the code took "
+                                 "another path than the journal)")  # fmt: skip
+    for quiet in ({**facts, "status": "completed"}, {"last_failure": "[500 Internal] abort"},
+                  {"last_failure": "no code"}, {"last_failure": 570}):  # fmt: skip
+        assert _stored(rows, quiet).all_findings() == []
+
+
+def test_a_stored_ending_without_an_output_is_what_sys_invocation_tells() -> None:
+    """A killed invocation stores no Output: its row says how it completed."""
+    rows = [_row(0, "Command: Input", INPUT)]
+    tail = " · no output stored, as sys_invocation tells"
+    for facts, ending in [
+        (
+            {"completion_result": "failure", "completion_failure": "[409] killed"},
+            "failed 409 (killed)",
+        ),
+        ({"completion_result": "failure", "completion_failure": "[409]"}, "failed 409"),
+        ({"completion_result": "failure"}, "failed"),
+        ({"completion_result": "success", "status": "completed"}, "completed"),
+    ]:
+        assert _stored(rows, facts).ending_text == ending + tail
 
 
 def test_a_stored_journal_missing_rows_is_no_replay_cut_short() -> None:

@@ -16,6 +16,7 @@ from restate_inspect.values import (
     cause_line,
     code_name,
     epoch_ms_to_iso,
+    fact_text,
     human_duration,
     invocation_id_text,
     parse_awakeable_id,
@@ -164,6 +165,8 @@ def test_the_cause_line_of_an_error_message() -> None:
     )
     assert cause_line(mismatch).startswith("Found a mismatch")
     assert cause_line("  \n") == "" and cause_line("one") == "one"
+    assert fact_text("last_failure", mismatch).startswith("Found a mismatch")  # one line
+    assert fact_text("status", "running") == "running" and fact_text("retry_count", 3) == "3"
 
 
 def test_time_of_day_is_utc_and_survives_times_that_are_no_date() -> None:

@@ -31,8 +31,7 @@ from restate_inspect.protocol.verdict import (
     as_finding,
     http_answer,
     missing_body,
-    replay_cut_short,
-    unended_attempt,
+    whole_attempt,
 )
 from restate_inspect.rules import Problem
 from restate_inspect.values import invocation_id_text
@@ -262,8 +261,7 @@ class Attempt(ABC):
 
     def _at_the_end(self, end: Moment) -> None:
         """The rules on the whole attempt (verdict.py); a family may add its own."""
-        replay_cut_short(self, end)
-        unended_attempt(self, end)
+        whole_attempt(self, end)
 
     def hint(self, fact: Fact) -> str:
         """What the family adds to a fact's text once the whole attempt is known."""

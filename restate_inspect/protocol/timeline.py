@@ -3,13 +3,14 @@ findings, what it links across invocations, and what it counts beyond what it ke
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.rules import OF_A_FRAME, Problem, Run
-from restate_inspect.values import invocation_id_bytes
+from restate_inspect.values import cause_line, invocation_id_bytes
 
 
 class Moment(NamedTuple):
@@ -134,11 +135,18 @@ def in_protocol_order(untimed: list[DecodedFrame], groups: list[int]) -> list[De
 def stored_ending(output: Any, waiting: list[str], journal: StoredJournal) -> str:
     """How a stored journal stands: by its Output (completed, failed 409), else what it
     waits on; with sys_invocation's status beside, when a row of it was given."""
+    facts = journal.facts or {}
     if output is not None:
         text = f"failed {output.failure.code}" if output.HasField("failure") else "completed"
+    elif facts.get("completion_result") in ("success", "failure"):  # killed: no Output stored
+        found = re.match(r"\[(\d+)\]\s*(.*)", str(facts.get("completion_failure") or ""), re.S)
+        text = "completed" if facts["completion_result"] == "success" else "failed"
+        if found:
+            text = f"failed {found[1]}" + (f" ({cause_line(found[2])})" if found[2] else "")
+        return text + " · no output stored, as sys_invocation tells"
     else:
         text = ("waiting on " + ", ".join(waiting)) if waiting else "no output stored"
-    status = (journal.facts or {}).get("status")
+    status = facts.get("status")
     said = status and not (status == "completed" and output is not None)  # else: no news
     return f"{text} · status {status}" if said else text
 

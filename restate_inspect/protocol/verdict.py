@@ -6,6 +6,7 @@ Nothing rewrites a finding afterwards.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Final
 
 from restate_inspect.events import HEADER_SIZE
@@ -13,6 +14,7 @@ from restate_inspect.headers import media_type
 from restate_inspect.location import Direction
 from restate_inspect.protocol.timeline import Fact, Moment, unended
 from restate_inspect.rules import Problem
+from restate_inspect.values import error_text
 
 if TYPE_CHECKING:  # the attempt calls these at its end: at run time it imports them
     from restate_inspect.protocol.attempt import Attempt
@@ -29,6 +31,13 @@ WITHOUT_BODY: Final = {  # by the direction whose body the input does not have
     RUNTIME: "; the runtime's body is not in the input (only the response is), which may "
     "explain it",
 }
+
+
+def whole_attempt(attempt: Attempt, end: Moment) -> None:
+    """The rules on the whole attempt."""
+    replay_cut_short(attempt, end)
+    unended_attempt(attempt, end)
+    stored_failure(attempt, end)
 
 
 def replay_cut_short(attempt: Attempt, end: Moment) -> None:
@@ -73,6 +82,30 @@ def unended_attempt(attempt: Attempt, end: Moment) -> None:
         how = ", ".join(f"{d.body} {h}" for d, h in attempt.ends.items() if h != "end")
         text = "the attempt ends without End, Suspension or Error" + (f" ({how})" if how else "")
         attempt.said(end, "RI205", text)
+
+
+def stored_failure(attempt: Attempt, end: Moment) -> None:
+    """A stored journal whose invocation's last attempt failed with 570 or 571 (its
+    sys_invocation row's last_failure): said as the SDK's ErrorMessage is said on the wire,
+    for the one who has no capture. Other failures are told on the attempt's line."""
+    facts = (attempt.stored_journal.facts if attempt.stored_journal else None) or {}
+    failure, status = facts.get("last_failure"), facts.get("status")
+    found = _STORED_CODE.match(failure) if isinstance(failure, str) else None
+    if found is None or status == "completed" or int(found[1]) not in _SDK_ERRORS:
+        return
+    code = int(found[1])
+    text = f"the invocation's last failure ({status or 'stored'}): {error_text(code, found[2])}"
+    command = facts.get("last_failure_related_command_index")
+    entry = facts.get("last_failure_related_entry_index")
+    index = command if isinstance(command, int) else entry if isinstance(entry, int) else None
+    if index is not None:
+        text += f"; at {'command' if isinstance(command, int) else 'entry'} #{index}"
+    attempt.said(end, _SDK_ERRORS[code], text, command_index=command if isinstance(command, int)
+                 else None, entry_index=entry if isinstance(entry, int) else None)  # fmt: skip
+
+
+_STORED_CODE: Final = re.compile(r"\[(\d{3})[^\]]*\]\s*(.*)", re.S)  # "[570 Journal mismatch] ..."
+_SDK_ERRORS: Final = {570: "RI230", 571: "RI231"}
 
 
 def http_answer(attempt: Attempt, end: Moment) -> None:

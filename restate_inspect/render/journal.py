@@ -21,7 +21,7 @@ from restate_inspect.render.text import (
 )
 from restate_inspect.rules import Problem, Severity
 from restate_inspect.streams import Tally
-from restate_inspect.values import human_duration, safe_text
+from restate_inspect.values import fact_text, human_duration, safe_text
 
 _BADGE_STYLES = {
     "pending": "yellow",
@@ -145,7 +145,7 @@ def _stored_line(attempt: Attempt) -> Text:
                                       " (not told: read as the latest)"))  # fmt: skip
     for key, said in _STORED_FACTS:
         if facts.get(key) not in (None, "", 0):
-            parts.append(said.format(facts[key]))
+            parts.append(said.format(fact_text(key, facts[key])))
     line = Text("  ── stored journal · ", "bold").append(safe_text(" · ".join(parts)), "dim")
     ending = attempt.ending_text
     line.append(" · ").append(safe_text(ending), ENDING_STYLES.get(ending.split(" ")[0], ""))

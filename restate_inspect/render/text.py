@@ -26,7 +26,7 @@ from restate_inspect.protocol import flag_names, interpreted
 from restate_inspect.render.fields import FieldNode, field_tree
 from restate_inspect.rules import UNCHECKED, Problem, Severity, counted
 from restate_inspect.streams import Tally, discovery_manifest
-from restate_inspect.values import pretty_json, safe_text
+from restate_inspect.values import fact_text, pretty_json, safe_text
 
 NAMESPACE_STYLES = {
     Namespace.CORE: "bold magenta",
@@ -164,7 +164,7 @@ class TextRenderer:
         facts = journal.facts or {}
         line = Text("── stored journal · ", "dim").append(safe_text(journal.invocation_id), "bold")
         words = [f"{journal.rows} row{'s' if journal.rows != 1 else ''}"]
-        words += [said.format(facts[key]) for key, said in _STORED_FACTS if facts.get(key)]
+        words += [said.format(fact_text(k, facts[k])) for k, said in _STORED_FACTS if facts.get(k)]
         line.append(" · " + safe_text(" · ".join(words)), "dim")
         self.print(line)
 
