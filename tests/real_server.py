@@ -56,6 +56,15 @@ class Restate:
             rows: list[dict[str, object]] = json.loads(response.read())["rows"]
             return rows
 
+    def wait_for_failure(self, target: str, code: int, seconds: float = 30) -> None:
+        """Until the invocation of target has failed with code (its last_failure)."""
+        sql = f"select last_failure from sys_invocation where target = '{target}'"
+        deadline = time.monotonic() + seconds
+        while f"[{code}" not in str(self.query(sql)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{target} did not fail with {code}: {self.query(sql)}")
+            time.sleep(0.2)
+
     def register(self, uri: str) -> None:
         body = json.dumps({"uri": uri, "force": True}).encode()
         request = urllib.request.Request(

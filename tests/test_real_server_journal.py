@@ -4,6 +4,7 @@ its ingress, then `journal --admin` shows their stored journals, decoded."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -46,3 +47,18 @@ def test_journal_admin_shows_the_invocations_with_their_payloads(restate: Restat
     assert "Sleep" in text.stdout and "SleepResult" in text.stdout and '"slept"' in text.stdout
     check = run_cli(["check", "--admin", restate.admin])
     assert check.exit_code == 0, check.stdout
+
+
+def test_check_admin_reports_a_stored_journal_mismatch(restate: Restate) -> None:
+    """Nothing captured: the invocation retries after the SDK's 570, and the runtime's
+    journal and sys_invocation row are all there is."""
+    restate.invoke("Demo/mismatch/send", None)
+    restate.wait_for_failure("Demo/mismatch", 570)
+    check = run_cli(["check", "--json", "--admin", restate.admin, "--service", "Demo/mismatch"])
+    assert check.exit_code == 1, check.stdout
+    (said,) = [json.loads(line) for line in check.stdout.splitlines()]
+    assert (said["code"], said["command_index"]) == ("RI230", 1)
+    assert "570 JOURNAL_MISMATCH: Found a mismatch" in said["message"]
+    journal = run_cli(["journal", "--admin", restate.admin, "--service", "Demo/mismatch"])
+    assert re.search(r"#1 +Run +'first'", journal.stdout), journal.stdout
+    assert "last failure: [570 Journal mismatch] Found a mismatch" in journal.stdout

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import run_cli
-from tests.real_server import Restate, free_port, running_restate
+from tests.real_server import free_port, running_restate
 
 pytestmark = pytest.mark.real_server
 
@@ -36,7 +36,7 @@ def test_the_proxy_shows_a_real_conversation_and_saves_it(tmp_path: Path) -> Non
             assert restate.invoke("Demo/callOther", "al") == {"greeting": "Hello al"}
             assert restate.invoke("Demo/longSleep", 1200) == "slept"  # suspends, resumes
             restate.invoke("Demo/mismatch/send", None)  # fails, then its retry fails with 570
-            _wait_for_570(restate)
+            restate.wait_for_failure("Demo/mismatch", 570)
             time.sleep(0.5)
         finally:
             proxy.send_signal(signal.SIGINT)
@@ -52,14 +52,6 @@ def test_the_proxy_shows_a_real_conversation_and_saves_it(tmp_path: Path) -> Non
         read_back = run_cli(["journal", "--json", str(written)])
         again = [json.loads(line) for line in read_back.stdout.splitlines()]
         assert _journal(again) == _journal(records)
-
-
-def _wait_for_570(restate: Restate) -> None:
-    sql = "select last_failure from sys_invocation where target = 'Demo/mismatch'"
-    deadline = time.monotonic() + 30
-    while "570" not in str(restate.query(sql)):
-        assert time.monotonic() < deadline, restate.query(sql)
-        time.sleep(0.2)
 
 
 def _assert_the_mismatch_is_told(records: list[dict[str, Any]]) -> None:
