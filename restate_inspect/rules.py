@@ -132,6 +132,8 @@ _CATALOGUE = (
     Rule("RI223", _W, "suspension on an entry that waits for no completion or ack", _SUSPENSION),
     Rule("RI224", _I, "suspension on an entry whose completion or ack was on its way (sent "
          "up to 20 ms before)", _SUSPENSION),
+    Rule("RI225", _I, "the runtime closed its side for inactivity: the SDK is to suspend or end",
+         _SUSPENSION),
     # Failures the SDK reports.
     Rule("RI230", _E, "the SDK reports a journal mismatch (570)", _ERRORS),
     Rule("RI231", _E, "the SDK reports a protocol violation (571)", _ERRORS),

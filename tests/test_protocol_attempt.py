@@ -10,7 +10,8 @@ from restate_inspect.events import DecodedFrame, Frame
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.pipeline import decode_bytes
 from restate_inspect.protocol import journal_for
-from restate_inspect.protocol.attempt import IDLE_CLOSE, Attempt
+from restate_inspect.protocol.attempt import Attempt
+from restate_inspect.protocol.verdict import IDLE_CLOSE
 from restate_inspect.rules import Problem
 from tests.helpers import SAMPLES
 
@@ -77,6 +78,29 @@ def test_a_request_closed_for_inactivity_is_not_request_response(sample: str) ->
         attempt.end_of(RUNTIME, "end", None, 1.0 + after)
         modes.append(attempt.request_response)
     assert modes == [True, True, False, False]
+
+
+@pytest.mark.parametrize("sample", SAMPLE_VERSIONS)
+def test_an_inactivity_close_before_the_sdk_is_done_is_said_after_the_last_frame(
+    sample: str,
+) -> None:
+    """Why an SDK suspends: the runtime closed its side when nothing flowed for its
+    inactivity timeout. Said on the last frame before it; not when the SDK had ended, nor
+    when the close came at once."""
+    sdk = _decoded(sample, SDK)  # sent at 2.0 s, the terminal message last
+    said = []
+    for sent, closed in ((sdk[:-1], 3.0), (sdk, 3.0), (sdk[:-1], 2.1), ([], 1.0 + IDLE_CLOSE)):
+        attempt = journal_for(KEY, SAMPLE_VERSIONS[sample])
+        attempt.describe("HTTP/2", "200", (None, None))
+        for item in [*_decoded(sample, RUNTIME), *sent]:
+            attempt.add(item)
+        attempt.end_of(RUNTIME, "end", None, closed)
+        attempt.end_of(SDK, "end")
+        attempt.finish()
+        found = [(m.item, f) for m in attempt.timeline for f in m.findings if f.code == "RI225"]
+        said.append([(item == sent[-1] if sent else True, "for 1 s" in f.message)
+                     for item, f in found])  # fmt: skip
+    assert said == [[(True, True)], [], [], [(True, False)]]
 
 
 @pytest.mark.parametrize("sample", SAMPLE_VERSIONS)

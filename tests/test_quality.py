@@ -70,6 +70,7 @@ COVERED = {
         "tests/test_protocol_v4_journal.py",
         "tests/test_protocol_v4_entries.py",
         "tests/test_protocol_v4_summaries.py",
+        "tests/test_protocol_attempt.py",
     ),
 }
 

@@ -31,6 +31,7 @@ from restate_inspect.protocol.verdict import (
     as_finding,
     http_answer,
     missing_body,
+    runtime_closed,
     whole_attempt,
 )
 from restate_inspect.rules import Problem
@@ -42,9 +43,6 @@ SDK_ENDING: Final = 3  # _order's group of the SDK's terminal message: the last
 # What an attempt keeps of its frames and problems: beyond, they are counted (RI243), so that
 # memory follows what the tool needs, not what a hostile stream holds (5,000,000 empty frames).
 MOST_MOMENTS: Final = 100_000
-# A runtime body that ends this long after its last frame was closed for inactivity (the
-# SDK sent nothing: it should suspend), not sent whole as in request/response mode.
-IDLE_CLOSE: Final = 0.5  # seconds; Restate's inactivity timeout is 1 min unless set lower
 
 
 class Attempt(ABC):
@@ -190,8 +188,8 @@ class Attempt(ABC):
         """direction's body is over (how, at time); a reset's `by` is who reset the stream."""
         self.ends[direction] = how
         self.reset_by_runtime |= how == "reset" and by is RUNTIME
-        if direction is RUNTIME and how == "end" and SDK not in self.seen | set(self.ends):
-            self.request_ended_first = not _idle_before(self.timeline, time)
+        if direction is RUNTIME and how == "end":
+            runtime_closed(self, time)
 
     @property
     def request_response(self) -> bool | None:
@@ -296,10 +294,3 @@ class Attempt(ABC):
         for moment in self.timeline:
             if isinstance(moment.item, DecodedFrame):
                 yield moment.item
-
-
-def _idle_before(timeline: list[Moment], time: float | None) -> bool:
-    """Did the runtime's body end IDLE_CLOSE or more after its last frame (both timed)?"""
-    last = next((m.item.frame.time for m in reversed(timeline) if isinstance(m.item, DecodedFrame)
-                 and m.item.frame.direction is RUNTIME), None)  # fmt: skip
-    return time is not None and last is not None and time - last >= IDLE_CLOSE

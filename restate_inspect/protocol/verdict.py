@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
-from restate_inspect.events import HEADER_SIZE
+from restate_inspect.events import HEADER_SIZE, DecodedFrame
 from restate_inspect.headers import media_type
 from restate_inspect.location import Direction
 from restate_inspect.protocol.timeline import Fact, Moment, unended
 from restate_inspect.rules import Problem
-from restate_inspect.values import error_text
+from restate_inspect.values import error_text, human_duration
 
 if TYPE_CHECKING:  # the attempt calls these at its end: at run time it imports them
     from restate_inspect.protocol.attempt import Attempt
@@ -25,12 +25,33 @@ RUNTIME, SDK = Direction.RUNTIME_TO_SDK, Direction.SDK_TO_RUNTIME
 LOSSES: Final = frozenset({"RI101", "RI102", "RI104", "RI111", "RI112", "RI113"})
 # What holds whatever was lost: HTTP facts, what the SDK itself reports, the StartMessage.
 SURE: Final = frozenset({"RI208", "RI230", "RI231", "RI232", "RI233", "RI241"})
+# A runtime body that ends this long after the last frame was closed for inactivity (the
+# SDK is to suspend), not sent whole as in request/response mode, which ends it at once.
+IDLE_CLOSE: Final = 0.5  # seconds; Restate's inactivity timeout is 1 min unless set lower
 AFTER_LOSS: Final = "; bytes of this attempt are missing before it, which may explain it"
 WITHOUT_BODY: Final = {  # by the direction whose body the input does not have
     SDK: "; the SDK's body is not in the input (only the request is), which may explain it",
     RUNTIME: "; the runtime's body is not in the input (only the response is), which may "
     "explain it",
 }
+
+
+def runtime_closed(attempt: Attempt, time: float | None) -> None:
+    """The runtime's body ends. Before the SDK sent anything, at once: request/response
+    mode. After IDLE_CLOSE or more of silence, with the SDK not done: its inactivity
+    timeout, which is why an SDK suspends (or is aborted, if it neither suspends nor ends)."""
+    last = next((m for m in reversed(attempt.timeline) if isinstance(m.item, DecodedFrame)), None)
+    since = last.item.frame.time if last is not None else None  # type: ignore[union-attr]
+    idle = time is not None and since is not None and time - since >= IDLE_CLOSE
+    if SDK not in attempt.seen | set(attempt.ends):
+        attempt.request_ended_first = not idle
+    if idle and attempt.ending is None and last is not None:
+        quiet = human_duration(round((time - since) * 1000))  # type: ignore[operator]
+        text = (
+            f"nothing flowed for {quiet} after this frame, and the runtime closed its side: "
+            "its inactivity timeout; the SDK is to suspend, or end, before the abort timeout"
+        )
+        attempt.said(last, "RI225", text)
 
 
 def whole_attempt(attempt: Attempt, end: Moment) -> None:
