@@ -257,12 +257,10 @@ def _not_taken(attempt: Attempt, ended: _Ended) -> None:
         "connection broke), and retries from its stored journal: what the SDK did after "
         "that journal is done again"
     )
-    first = attempt.timeline[0] if attempt.timeline else None
-    if first is None:
-        return
-    problem = Problem("RI244", text, None, None, stream=attempt.stream,
-                      invocation_id=attempt.invocation_id, attempt=attempt.number)  # fmt: skip
-    first.findings.append(problem)
+    if attempt.timeline:
+        problem = Problem("RI244", text, None, None, stream=attempt.stream,
+                          invocation_id=attempt.invocation_id, attempt=attempt.number)  # fmt: skip
+        attempt.timeline[0].findings.append(problem)
 
 
 def _link(sender: _Linked, receiver: _Linked) -> None:

@@ -40,18 +40,19 @@ def runtime_closed(attempt: Attempt, time: float | None) -> None:
     """The runtime's body ends. Before the SDK sent anything, at once: request/response
     mode. After IDLE_CLOSE or more of silence, with the SDK not done: its inactivity
     timeout, which is why an SDK suspends (or is aborted, if it neither suspends nor ends)."""
-    last = next((m for m in reversed(attempt.timeline) if isinstance(m.item, DecodedFrame)), None)
-    since = last.item.frame.time if last is not None else None  # type: ignore[union-attr]
-    idle = time is not None and since is not None and time - since >= IDLE_CLOSE
+    last = next(((m, m.item.frame.time) for m in reversed(attempt.timeline)
+                 if isinstance(m.item, DecodedFrame)), None)  # fmt: skip
+    moment, since = last if last is not None else (None, None)
+    quiet = time - since if time is not None and since is not None else 0.0
     if SDK not in attempt.seen | set(attempt.ends):
-        attempt.request_ended_first = not idle
-    if idle and attempt.ending is None and last is not None:
-        quiet = human_duration(round((time - since) * 1000))  # type: ignore[operator]
+        attempt.request_ended_first = quiet < IDLE_CLOSE
+    if quiet >= IDLE_CLOSE and attempt.ending is None and moment is not None:
         text = (
-            f"nothing flowed for {quiet} after this frame, and the runtime closed its side: "
-            "its inactivity timeout; the SDK is to suspend, or end, before the abort timeout"
+            f"nothing flowed for {human_duration(round(quiet * 1000))} after this frame, and "
+            "the runtime closed its side: its inactivity timeout; the SDK is to suspend, or "
+            "end, before the abort timeout"
         )
-        attempt.said(last, "RI225", text)
+        attempt.said(moment, "RI225", text)
 
 
 def whole_attempt(attempt: Attempt, end: Moment) -> None:
@@ -118,11 +119,13 @@ def stored_failure(attempt: Attempt, end: Moment) -> None:
     text = f"the invocation's last failure ({status or 'stored'}): {error_text(code, found[2])}"
     command = facts.get("last_failure_related_command_index")
     entry = facts.get("last_failure_related_entry_index")
-    index = command if isinstance(command, int) else entry if isinstance(entry, int) else None
-    if index is not None:
-        text += f"; at {'command' if isinstance(command, int) else 'entry'} #{index}"
-    attempt.said(end, _SDK_ERRORS[code], text, command_index=command if isinstance(command, int)
-                 else None, entry_index=entry if isinstance(entry, int) else None)  # fmt: skip
+    command_index = command if isinstance(command, int) else None
+    entry_index = entry if isinstance(entry, int) else None
+    if command_index is not None:
+        text += f"; at command #{command_index}"
+    elif entry_index is not None:
+        text += f"; at entry #{entry_index}"
+    attempt.said(end, _SDK_ERRORS[code], text, command_index=command_index, entry_index=entry_index)
 
 
 _STORED_CODE: Final = re.compile(r"\[(\d{3})[^\]]*\]\s*(.*)", re.S)  # "[570 Journal mismatch] ..."
