@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from restate_inspect.tui.model import EVERYTHING, Filter
+from restate_inspect.rules import Severity
+from restate_inspect.tui.model import EVERYTHING, Filter, worst_of
 from restate_inspect.tui.state import OPENED_CACHED, BrowserState
 from restate_inspect.tui.store import InvocationStore
 from tests.helpers import sample_invocations, sample_state
@@ -23,6 +24,18 @@ def test_attempts_are_listed_in_order_with_their_place_in_the_pane(state: Browse
         assert selected.position == position
         assert selected.attempt is selected.invocation.attempts[selected.index]
     assert state.problem_total == sum(i.problems for i in state.invocations)
+
+
+def test_the_gravest_severity_is_kept_for_each_count(state: BrowserState) -> None:
+    """How a count of findings is shown: info alone is no alarm (the sample: info only)."""
+    for invocation in state.invocations:
+        severities = {a.worst for a in invocation.attempts} - {None}
+        assert invocation.worst == worst_of(severities)
+        assert (invocation.worst is None) == (invocation.problems == 0)
+    assert state.worst is Severity.INFO
+    assert worst_of([None, Severity.INFO, Severity.ERROR, Severity.WARNING]) is Severity.ERROR
+    assert worst_of([Severity.INFO, Severity.WARNING]) is Severity.WARNING
+    assert worst_of([None]) is None and worst_of([]) is None
 
 
 def test_the_problems_filter_lists_only_invocations_with_problems() -> None:

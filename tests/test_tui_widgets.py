@@ -17,6 +17,7 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from restate_inspect.render.fields import field_spans
+from restate_inspect.rules import Severity
 from restate_inspect.tui import model
 from restate_inspect.tui.app import InspectorApp
 from restate_inspect.tui.looks import HIGHLIGHT_STYLE, hex_line_width
@@ -198,7 +199,8 @@ def test_the_header_counts_the_problems_the_timeline_lists(tmp_path: Path) -> No
     async def check(app: InspectorApp, pilot: Pilot[None]) -> None:
         listed = sum(len(r.problems) for s in app.state.attempts for r in app.state.rows_of(s))
         assert listed > 1
-        assert f"{listed} problems" in plain(app.query_one("#title", Static))
+        assert f"{listed} findings" in plain(app.query_one("#title", Static))
+        assert app.state.worst is Severity.ERROR  # random bytes: shown as errors are
 
     drive(check, path)
 

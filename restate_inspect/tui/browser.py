@@ -95,6 +95,7 @@ class BrowserScreen(Screen[None]):
                 tree.add_invocation(state.add(item), state.listed(item))
             elif isinstance(item, Problem):
                 state.capture_problems.append(item)
+                state.worst = model.worst_of((state.worst, item.severity))
         if state.selected is None and state.attempts:
             tree.focus()
             self.select(state.attempts[0])

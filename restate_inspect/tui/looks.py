@@ -108,8 +108,8 @@ def title_text(name: str, state: BrowserState, finished: bool, dropped: int) -> 
     invocations = counted(len(state.invocations), "invocation")
     text.append(f"  {invocations} · {counted(len(state.attempts), 'attempt')}", "dim")
     problems = state.problem_total + len(state.capture_problems)
-    if problems:
-        text.append(f" · {counted(problems, 'problem')}", "bold red")
+    if problems and state.worst is not None:  # info alone is no alarm: styled as it is
+        text.append(f" · {counted(problems, 'finding')}", SEVERITY_STYLES[state.worst])
     if not finished:
         text.append("  (decoding…)", "italic yellow")
     if dropped:
@@ -166,8 +166,8 @@ def invocation_label(invocation: Summary) -> Text:
     for badge in invocation.badges:
         label.append(" " + badge, STATUS_STYLES[badge])
     label.append(f" {invocation.attempts[-1].entries}e", "dim")
-    if invocation.problems:
-        label.append(f" {invocation.problems}!", "bold red")
+    if invocation.problems and invocation.worst is not None:
+        label.append(f" {invocation.problems}!", SEVERITY_STYLES[invocation.worst])
     # what tells apart the invocations of one handler, where the pane is wide enough
     if invocation.started is not None:
         label.append(f"  {time_of_day(invocation.started)}", "dim")
@@ -180,8 +180,8 @@ def attempt_label(attempt: AttemptSummary) -> Text:
     label = Text(f"attempt {attempt.number} ", "bold")
     label.append(safe_text(attempt.ending_text), STATUS_STYLES[attempt.status])
     label.append(f" {attempt.entries}e", "dim")
-    if attempt.problems:
-        label.append(f" {attempt.problems}!", "bold red")
+    if attempt.problems and attempt.worst is not None:
+        label.append(f" {attempt.problems}!", SEVERITY_STYLES[attempt.worst])
     return label
 
 

@@ -56,8 +56,16 @@ class Row:
 
     @property
     def worst(self) -> Severity | None:
-        order = (Severity.ERROR, Severity.WARNING, Severity.INFO)
-        return next((s for s in order for p in self.problems if p.severity is s), None)
+        return worst_of(p.severity for p in self.problems)
+
+
+_BY_WEIGHT: Final = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+
+
+def worst_of(severities: Iterable[Severity | None]) -> Severity | None:
+    """The gravest of them (None: none)."""
+    found = set(severities)
+    return next((s for s in _BY_WEIGHT if s in found), None)
 
 
 # --- the invocations pane --------------------------------------------------------------
@@ -85,6 +93,15 @@ def entry_count(attempt: Attempt) -> int:
 def problem_count(attempt: Attempt) -> int:
     """What the timeline lists: the readers' problems and the rules' findings."""
     return sum(len(m.findings) + isinstance(m.item, Problem) for m in attempt.timeline)
+
+
+def worst_severity(attempt: Attempt) -> Severity | None:
+    """The gravest of the attempt's problems and findings: how its count is shown."""
+    return worst_of(
+        p.severity
+        for m in attempt.timeline
+        for p in (*m.findings, *([m.item] if isinstance(m.item, Problem) else []))
+    )
 
 
 def invocation_title(invocation: Invocation) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Final
 
 from restate_inspect.protocol.attempt import Attempt
-from restate_inspect.rules import Problem
+from restate_inspect.rules import Problem, Severity
 from restate_inspect.tui import model
 from restate_inspect.tui.model import EVERYTHING, Filter, Row
 from restate_inspect.tui.store import InvocationStore, Opened, OpenedCache, Selected, Summary
@@ -24,6 +24,7 @@ class BrowserState:
         self.attempts: list[Selected] = []  # in the invocations pane's order
         self.capture_problems: list[Problem] = []  # outside any invocation
         self.problem_total = 0  # in the invocations
+        self.worst: Severity | None = None  # of those and the capture's
         self.selected: Selected | None = None
         self.rows: list[Row] = []  # of the selected attempt, filtered
         self.active_filter: Filter = EVERYTHING
@@ -32,6 +33,7 @@ class BrowserState:
         """A decoded invocation, and its attempts as the pane lists them."""
         self.invocations.append(invocation)
         self.problem_total += invocation.problems
+        self.worst = model.worst_of((self.worst, invocation.worst))
         first = len(self.attempts)
         count = len(invocation.attempts)
         self.attempts += [Selected(invocation, i, first + i) for i in range(count)]

@@ -22,6 +22,7 @@ from typing import Final
 
 from restate_inspect.invocations import Invocation
 from restate_inspect.protocol.attempt import Attempt
+from restate_inspect.rules import Severity
 from restate_inspect.tui import model
 
 
@@ -33,6 +34,7 @@ class AttemptSummary:
     stream: str
     entries: int
     problems: int
+    worst: Severity | None  # of its problems: how their count is shown
     protocol_version: int | None  # told by the content type, else the version frames were read as
 
 
@@ -51,6 +53,10 @@ class Summary:
     @property
     def problems(self) -> int:
         return sum(a.problems for a in self.attempts)
+
+    @property
+    def worst(self) -> Severity | None:
+        return model.worst_of(a.worst for a in self.attempts)
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared by identity: cheap, and meant
@@ -75,6 +81,7 @@ def _attempt_summary(attempt: Attempt) -> AttemptSummary:
         str(attempt.stream),
         model.entry_count(attempt),
         model.problem_count(attempt),
+        model.worst_severity(attempt),
         attempt.version_read,
     )
 
