@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import math
+import re
 import string
 import unicodedata
 from collections.abc import Callable
@@ -296,6 +297,16 @@ def named_code(code: int) -> str:
     """570 JOURNAL_MISMATCH, 500 INTERNAL_SERVER_ERROR, 599."""
     name = code_name(code)
     return f"{code}" + (f" {name}" if name else "")
+
+
+_STORED_FAILURE: Final = re.compile(r"\[(\d+)[^\]]*\]\s*(.*)", re.S)
+
+
+def stored_failure_parts(text: object) -> tuple[int, str] | None:
+    """A failure as sys_invocation writes it (last_failure, completion_failure): its code
+    and message, from `[570 Journal mismatch] Found...` or `[409] killed`."""
+    found = _STORED_FAILURE.match(text) if isinstance(text, str) else None
+    return (int(found[1]), found[2]) if found else None
 
 
 def cause_line(text: str) -> str:

@@ -23,6 +23,7 @@ from restate_inspect.values import (
     pretty_json,
     preview,
     safe_text,
+    stored_failure_parts,
     time_of_day,
     view_payload,
 )
@@ -167,6 +168,10 @@ def test_the_cause_line_of_an_error_message() -> None:
     assert cause_line("  \n") == "" and cause_line("one") == "one"
     assert fact_text("last_failure", mismatch).startswith("Found a mismatch")  # one line
     assert fact_text("status", "running") == "running" and fact_text("retry_count", 3) == "3"
+    assert stored_failure_parts("[570 Journal mismatch] Found\nmore") == (570, "Found\nmore")
+    assert stored_failure_parts("[409] killed") == (409, "killed")
+    assert stored_failure_parts("[5700 x] y") == (5700, "y")  # a code is all its digits
+    assert [stored_failure_parts(t) for t in ("no code", "[x] y", 570, None)] == [None] * 4
 
 
 def test_time_of_day_is_utc_and_survives_times_that_are_no_date() -> None:

@@ -3,14 +3,13 @@ findings, what it links across invocations, and what it counts beyond what it ke
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from restate_inspect.events import HEADER_SIZE, DecodedFrame, Frame, StoredJournal
 from restate_inspect.location import Direction, StreamKey
 from restate_inspect.rules import OF_A_FRAME, Problem, Run
-from restate_inspect.values import cause_line, invocation_id_bytes
+from restate_inspect.values import cause_line, invocation_id_bytes, stored_failure_parts
 
 
 class Moment(NamedTuple):
@@ -139,10 +138,11 @@ def stored_ending(output: Any, waiting: list[str], journal: StoredJournal) -> st
     if output is not None:
         text = f"failed {output.failure.code}" if output.HasField("failure") else "completed"
     elif facts.get("completion_result") in ("success", "failure"):  # killed: no Output stored
-        found = re.match(r"\[(\d+)\]\s*(.*)", str(facts.get("completion_failure") or ""), re.S)
+        parts = stored_failure_parts(facts.get("completion_failure"))
         text = "completed" if facts["completion_result"] == "success" else "failed"
-        if found:
-            text = f"failed {found[1]}" + (f" ({cause_line(found[2])})" if found[2] else "")
+        if parts:
+            code, message = parts
+            text = f"failed {code}" + (f" ({cause_line(message)})" if message else "")
         return text + " · no output stored, as sys_invocation tells"
     else:
         text = ("waiting on " + ", ".join(waiting)) if waiting else "no output stored"

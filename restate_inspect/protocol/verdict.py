@@ -6,7 +6,6 @@ Nothing rewrites a finding afterwards.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Final
 
 from restate_inspect.events import HEADER_SIZE, DecodedFrame
@@ -14,7 +13,7 @@ from restate_inspect.headers import media_type
 from restate_inspect.location import Direction
 from restate_inspect.protocol.timeline import Fact, Moment, unended
 from restate_inspect.rules import Problem
-from restate_inspect.values import error_text, human_duration
+from restate_inspect.values import error_text, human_duration, stored_failure_parts
 
 if TYPE_CHECKING:  # the attempt calls these at its end: at run time it imports them
     from restate_inspect.protocol.attempt import Attempt
@@ -112,11 +111,11 @@ def stored_failure(attempt: Attempt, end: Moment) -> None:
     for the one who has no capture. Other failures are told on the attempt's line."""
     facts = (attempt.stored_journal.facts if attempt.stored_journal else None) or {}
     failure, status = facts.get("last_failure"), facts.get("status")
-    found = _STORED_CODE.match(failure) if isinstance(failure, str) else None
-    if found is None or status == "completed" or int(found[1]) not in _SDK_ERRORS:
+    parts = stored_failure_parts(failure)
+    if parts is None or status == "completed" or parts[0] not in _SDK_ERRORS:
         return
-    code = int(found[1])
-    text = f"the invocation's last failure ({status or 'stored'}): {error_text(code, found[2])}"
+    code, message = parts
+    text = f"the invocation's last failure ({status or 'stored'}): {error_text(code, message)}"
     command = facts.get("last_failure_related_command_index")
     entry = facts.get("last_failure_related_entry_index")
     command_index = command if isinstance(command, int) else None
@@ -128,7 +127,6 @@ def stored_failure(attempt: Attempt, end: Moment) -> None:
     attempt.said(end, _SDK_ERRORS[code], text, command_index=command_index, entry_index=entry_index)
 
 
-_STORED_CODE: Final = re.compile(r"\[(\d{3})[^\]]*\]\s*(.*)", re.S)  # "[570 Journal mismatch] ..."
 _SDK_ERRORS: Final = {570: "RI230", 571: "RI231"}
 
 
